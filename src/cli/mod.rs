@@ -1,0 +1,33 @@
+//! The command line: one file per subcommand, each with its flags, their help and its
+//! `run`. Errors leave here as `anyhow` errors with context; `main` maps them to exit
+//! codes.
+
+pub mod sim;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for bad usage or bad input: nothing was changed.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Reset MFA, revoke sessions and offboard Microsoft Entra ID users in bulk.
+#[derive(Debug, Parser)]
+#[command(name = "mfa-reset", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the built-in Microsoft Graph emulator, for rehearsals and tests.
+    Sim(sim::SimArgs),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Sim(args) => sim::run(args),
+    }
+}

@@ -1,0 +1,387 @@
+//! `mfa-reset sim`: a Microsoft Graph emulator that behaves like Entra ID.
+//!
+//! Every feature of mfa-reset is built, tested, rehearsed and benchmarked against it, so
+//! its fidelity decides whether green tests mean anything. It serves the Graph routes a
+//! bulk MFA reset needs under `/v1.0` and `/beta` ([`routes`]), `$batch` exactly as Graph
+//! does it ([`batch`]), Entra's rules on what may be deleted or changed ([`tenant`]), the
+//! documented identity throttling ([`throttle`]), seeded faults, a token endpoint that
+//! verifies client secrets and certificate assertions ([`auth`]), and observation
+//! endpoints under `/_sim/` ([`observe`]).
+//!
+//! It shares only [`crate::wire`] with the client: it must never call client code, or the
+//! two could agree on a mistake.
+//!
+//! Start it in-process with [`Sim::start`] (on the caller's tokio runtime) or
+//! [`Sim::start_background`] (on a runtime of its own); the returned [`SimHandle`] stops
+//! it when dropped.
+
+pub mod auth;
+pub mod batch;
+pub mod errors;
+pub mod generate;
+pub mod model;
+pub mod observe;
+pub mod odata;
+pub mod routes;
+pub mod server;
+pub mod tenant;
+pub mod throttle;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
+use tokio::sync::watch;
+
+pub use auth::{Certificate, SimApp};
+pub use errors::{GraphFailure, SimError};
+pub use model::{Method, TenantRecord, User};
+pub use tenant::Tenant;
+pub use throttle::{Quotas, TenantSize};
+
+use crate::secret::Secret;
+
+/// The client id of the app the emulator registers when none is configured.
+pub const DEFAULT_CLIENT_ID: &str = "5f0d6a3e-2b8c-4c1e-9a77-3d5e0c9b1f42";
+
+/// Where the emulated tenant comes from.
+#[derive(Debug, Clone)]
+pub enum TenantSource {
+    /// Generated deterministically: `users` users from `seed`.
+    Generate { users: usize, seed: u64 },
+    /// Loaded from a tenant file.
+    File(PathBuf),
+    /// Given ready-made.
+    Tenant(Box<Tenant>),
+}
+
+/// Everything the emulator can be told.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    pub tenant: TenantSource,
+    /// Seeds faults, batch ordering and latency jitter.
+    pub seed: u64,
+    pub tenant_size: TenantSize,
+    /// Overrides the documented quotas of `tenant_size` (tests shrink them).
+    pub quotas: Option<Quotas>,
+    pub throttling: bool,
+    /// Quotas refill this many times faster; `Retry-After` shrinks alike.
+    pub time_scale: f64,
+    /// Share of requests (and of batch items) that fail with 503, 504 or a dropped
+    /// connection, without being applied.
+    pub fail_rate: f64,
+    /// Share of writes that are applied but answered 504.
+    pub ghost_write_rate: f64,
+    pub latency: Duration,
+    pub jitter: Duration,
+    /// Registered apps; the first is the one `static_token` authenticates as.
+    pub apps: Vec<SimApp>,
+    /// A bearer token accepted without a token request.
+    pub static_token: Option<Secret>,
+    pub token_lifetime: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tenant: TenantSource::Generate {
+                users: 100,
+                seed: 7,
+            },
+            seed: 7,
+            tenant_size: TenantSize::Large,
+            quotas: None,
+            throttling: true,
+            time_scale: 1.0,
+            fail_rate: 0.0,
+            ghost_write_rate: 0.0,
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            apps: vec![SimApp {
+                client_id: DEFAULT_CLIENT_ID.into(),
+                client_secret: None,
+                certificate: None,
+                privileged: false,
+            }],
+            static_token: None,
+            token_lifetime: Duration::from_secs(3599),
+        }
+    }
+}
+
+impl SimConfig {
+    fn validate(&self) -> Result<(), SimError> {
+        let rate = |name: &str, p: f64| {
+            if (0.0..=1.0).contains(&p) {
+                Ok(())
+            } else {
+                Err(SimError::Config(format!(
+                    "{name} must be between 0 and 1, got {p}"
+                )))
+            }
+        };
+        rate("--fail-rate", self.fail_rate)?;
+        rate("--ghost-write-rate", self.ghost_write_rate)?;
+        if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
+            return Err(SimError::Config(format!(
+                "--time-scale must be a positive number, got {}",
+                self.time_scale
+            )));
+        }
+        if self.apps.is_empty() {
+            return Err(SimError::Config(
+                "at least one app must be registered".into(),
+            ));
+        }
+        if self.token_lifetime.is_zero() {
+            return Err(SimError::Config(
+                "--token-lifetime must be at least 1 second".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Loads or generates the tenant a config names.
+pub fn load_tenant(source: &TenantSource) -> Result<Tenant, SimError> {
+    match source {
+        TenantSource::Generate { users, seed } => Ok(generate::generate(*users, *seed)),
+        TenantSource::Tenant(t) => Ok((**t).clone()),
+        TenantSource::File(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| SimError::ReadTenantFile {
+                    path: path.clone(),
+                    source,
+                })?;
+            let record: TenantRecord =
+                serde_json::from_str(&text).map_err(|e| SimError::ParseTenantFile {
+                    path: path.clone(),
+                    line: e.line(),
+                    column: e.column(),
+                    message: e.to_string(),
+                })?;
+            Tenant::from_record(record).map_err(|message| SimError::InvalidTenant {
+                path: path.clone(),
+                message,
+            })
+        }
+    }
+}
+
+/// Generates request ids: unique, GUID-shaped, cheap.
+pub(crate) struct RequestIds {
+    prefix: u64,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        RequestIds {
+            prefix: rand::random(),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    pub(crate) fn next(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        tenant::guid_from_u128((u128::from(self.prefix) << 64) | u128::from(n))
+    }
+}
+
+/// The emulator's whole state, shared by every connection.
+pub(crate) struct SimState {
+    pub(crate) base_url: String,
+    pub(crate) tenant_id: String,
+    /// Lower-case domains of the tenant's members, which name the tenant at the token
+    /// endpoint as its id does.
+    pub(crate) domains: std::collections::HashSet<String>,
+    pub(crate) config: SimConfig,
+    pub(crate) tenant: Mutex<Tenant>,
+    pub(crate) throttle: Mutex<throttle::Throttle>,
+    pub(crate) tokens: Mutex<auth::TokenStore>,
+    pub(crate) rng: Mutex<ChaCha8Rng>,
+    pub(crate) stats: observe::Stats,
+    pub(crate) mutations: observe::MutationLog,
+    pub(crate) ids: RequestIds,
+}
+
+impl SimState {
+    /// True with probability `p`, from the seeded fault generator.
+    pub(crate) fn chance(&self, p: f64) -> bool {
+        if p <= 0.0 {
+            return false;
+        }
+        use rand::Rng;
+        self.rng.lock().expect("rng lock").random_bool(p.min(1.0))
+    }
+
+    pub(crate) fn privileged(&self, app: &str) -> bool {
+        self.config
+            .apps
+            .iter()
+            .any(|a| a.client_id.eq_ignore_ascii_case(app) && a.privileged)
+    }
+}
+
+/// Starts emulators.
+pub struct Sim;
+
+impl Sim {
+    /// Starts the emulator on the current tokio runtime.
+    pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
+        config.validate()?;
+        let tenant = load_tenant(&config.tenant)?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| SimError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SimError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let host = match addr {
+            SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+            SocketAddr::V4(a) => a.to_string(),
+        };
+        let base_url = format!("http://{host}");
+        let quotas = config
+            .quotas
+            .clone()
+            .unwrap_or_else(|| Quotas::documented(config.tenant_size));
+        let tenant_id = tenant.tenant_id.clone();
+        let domains = tenant
+            .users()
+            .iter()
+            .filter(|u| !u.user_principal_name.contains("#EXT#"))
+            .filter_map(|u| u.user_principal_name.rsplit_once('@'))
+            .map(|(_, domain)| domain.to_ascii_lowercase())
+            .collect();
+        let state = Arc::new(SimState {
+            base_url: base_url.clone(),
+            tenant_id: tenant_id.clone(),
+            domains,
+            throttle: Mutex::new(throttle::Throttle::new(
+                config.throttling,
+                quotas,
+                config.time_scale,
+                tenant_id.clone(),
+            )),
+            tokens: Mutex::new(auth::TokenStore::new(
+                config.apps.clone(),
+                config.static_token.clone(),
+                config.token_lifetime,
+            )),
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_fa17)),
+            tenant: Mutex::new(tenant),
+            stats: observe::Stats::default(),
+            mutations: observe::MutationLog::default(),
+            ids: RequestIds::new(),
+            config,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(server::serve(listener, state.clone(), stopped));
+        Ok(SimHandle {
+            base_url,
+            addr,
+            state,
+            stop,
+            task: Some(task),
+            thread: None,
+        })
+    }
+
+    /// Starts the emulator on a runtime of its own (two worker threads), for callers that
+    /// are not async or that must not share their runtime with it (benchmarks).
+    pub fn start_background(config: SimConfig) -> Result<SimHandle, SimError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("mfa-reset-sim")
+            .enable_all()
+            .build()
+            .map_err(SimError::Runtime)?;
+        let mut handle = runtime.block_on(Sim::start(config))?;
+        let task = handle.task.take();
+        let thread = std::thread::Builder::new()
+            .name("mfa-reset-sim-runtime".into())
+            .spawn(move || {
+                if let Some(task) = task {
+                    let _ = runtime.block_on(task);
+                }
+            })
+            .map_err(SimError::Runtime)?;
+        handle.thread = Some(thread);
+        Ok(handle)
+    }
+}
+
+/// A running emulator. Dropping it stops the emulator.
+pub struct SimHandle {
+    base_url: String,
+    addr: SocketAddr,
+    state: Arc<SimState>,
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SimHandle {
+    /// The service root, without a version: `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        &self.state.tenant_id
+    }
+
+    /// The client id of the first registered app.
+    pub fn client_id(&self) -> &str {
+        &self.state.config.apps[0].client_id
+    }
+
+    /// The tenant as it is now, in the tenant-file format.
+    pub fn state(&self) -> TenantRecord {
+        self.state.tenant.lock().expect("tenant lock").to_record()
+    }
+
+    /// The same JSON `/_sim/stats` serves.
+    pub fn stats(&self) -> Value {
+        self.state.stats.to_json()
+    }
+
+    /// The same JSON `/_sim/mutations` serves.
+    pub fn mutations(&self) -> Value {
+        self.state.mutations.to_json()
+    }
+
+    /// Stops the emulator and waits until it has stopped listening.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! The emulator's tenant model: users and their authentication methods, and the portable
+//! tenant-file format (`{"tenantId", "users": [...]}`) they load from and dump to.
+//!
+//! Methods are held typed and compact (a tenant of a million generated users must fit in
+//! memory), and rendered Graph-shaped — `@odata.type` plus the fields Microsoft documents
+//! for each type — both in API answers and in tenant files. Fields the model does not
+//! know are kept in `extra` so that a tenant file survives a load and dump unchanged.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::wire::{MethodType, PhoneType, fixed_ids};
+
+/// One registered authentication method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Method {
+    pub id: String,
+    pub kind: MethodType,
+    /// Device or key name (Authenticator, FIDO2, Windows Hello, platform credential).
+    pub display_name: Option<String>,
+    /// When it was registered, as Graph writes it (RFC 3339). Authenticator methods often
+    /// have none.
+    pub created_date_time: Option<String>,
+    /// Phone methods: the number, as Graph formats it (`+1 5555551234`).
+    pub phone_number: Option<String>,
+    /// Phone methods: mobile, alternateMobile or office.
+    pub phone_type: Option<PhoneType>,
+    /// Email methods: the address.
+    pub email_address: Option<String>,
+    /// Every other Graph field, kept as loaded.
+    pub extra: Option<Box<Map<String, Value>>>,
+}
+
+impl Method {
+    /// A method of `kind` with only an id.
+    pub fn new(kind: MethodType, id: impl Into<String>) -> Self {
+        Method {
+            id: id.into(),
+            kind,
+            display_name: None,
+            created_date_time: None,
+            phone_number: None,
+            phone_type: None,
+            email_address: None,
+            extra: None,
+        }
+    }
+
+    /// The password method, with its fixed id.
+    pub fn password() -> Self {
+        Method::new(MethodType::Password, fixed_ids::PASSWORD)
+    }
+
+    /// A phone method of `phone_type` with its fixed id.
+    pub fn phone(phone_type: PhoneType, number: impl Into<String>) -> Self {
+        let mut m = Method::new(MethodType::Phone, phone_type.method_id());
+        m.phone_type = Some(phone_type);
+        m.phone_number = Some(number.into());
+        m
+    }
+
+    /// A field of `extra`, if present.
+    pub fn extra_field(&self, name: &str) -> Option<&Value> {
+        self.extra.as_ref().and_then(|e| e.get(name))
+    }
+
+    /// The method as Graph returns it: `@odata.type`, `id` and the documented fields of
+    /// its type. Secrets (a password, a TAP's pass, an OATH secret key) are always null,
+    /// as Graph reads them back.
+    pub fn to_graph_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("@odata.type".into(), json!(self.kind.odata_type()));
+        o.insert("id".into(), json!(self.id));
+        let created = json!(self.created_date_time);
+        let name = json!(self.display_name);
+        match self.kind {
+            MethodType::Password => {
+                o.insert("password".into(), Value::Null);
+                o.insert("createdDateTime".into(), created);
+            }
+            MethodType::Phone => {
+                o.insert("phoneNumber".into(), json!(self.phone_number));
+                o.insert(
+                    "phoneType".into(),
+                    json!(self.phone_type.map(PhoneType::as_str)),
+                );
+                o.insert("smsSignInState".into(), json!("notSupported"));
+            }
+            MethodType::MicrosoftAuthenticator => {
+                o.insert("displayName".into(), name);
+                o.insert("deviceTag".into(), json!("SoftwareTokenActivated"));
+                o.insert("phoneAppVersion".into(), json!("6.2401.0119"));
+                o.insert("createdDateTime".into(), created);
+            }
+            MethodType::SoftwareOath => {
+                o.insert("secretKey".into(), Value::Null);
+            }
+            MethodType::Fido2 => {
+                o.insert("displayName".into(), name);
+                o.insert("createdDateTime".into(), created);
+                o.insert(
+                    "aaGuid".into(),
+                    json!("cb69481e-8ff7-4039-93ec-0a2729a154a8"),
+                );
+                o.insert("model".into(), json!("YubiKey 5 Series"));
+                o.insert("attestationCertificates".into(), json!([]));
+                o.insert("attestationLevel".into(), json!("attested"));
+            }
+            MethodType::WindowsHelloForBusiness => {
+                o.insert("displayName".into(), name);
+                o.insert("createdDateTime".into(), created);
+                o.insert("keyStrength".into(), json!("normal"));
+            }
+            MethodType::Email => {
+                o.insert("emailAddress".into(), json!(self.email_address));
+            }
+            MethodType::TemporaryAccessPass => {
+                o.insert("temporaryAccessPass".into(), Value::Null);
+                o.insert("createdDateTime".into(), created);
+            }
+            MethodType::PlatformCredential => {
+                o.insert("displayName".into(), name);
+                o.insert("createdDateTime".into(), created);
+                o.insert("keyStrength".into(), json!("normal"));
+                o.insert("platform".into(), json!("macOS"));
+            }
+        }
+        if let Some(extra) = &self.extra {
+            for (k, v) in extra.iter() {
+                o.insert(k.clone(), v.clone());
+            }
+        }
+        for secret_field in ["password", "temporaryAccessPass", "secretKey"] {
+            if o.contains_key(secret_field) {
+                o.insert(secret_field.into(), Value::Null);
+            }
+        }
+        Value::Object(o)
+    }
+
+    /// Reads a Graph-shaped method object (as in a tenant file).
+    pub fn from_graph_json(value: &Value) -> Result<Method, String> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| "a method must be a JSON object".to_string())?;
+        let odata = obj
+            .get("@odata.type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| "a method needs an \"@odata.type\" string".to_string())?;
+        let kind = MethodType::from_odata_type(odata).ok_or_else(|| {
+            format!(
+                "unknown \"@odata.type\" {odata:?}; expected one of: {}",
+                MethodType::ALL.map(|t| t.odata_type()).join(", ")
+            )
+        })?;
+        let id = obj
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| "a method needs a non-empty \"id\" string".to_string())?;
+        let mut m = Method::new(kind, id);
+        let text = |name: &str| obj.get(name).and_then(Value::as_str).map(str::to_string);
+        m.display_name = text("displayName");
+        m.created_date_time = text("createdDateTime").or_else(|| text("creationDateTime"));
+        m.phone_number = text("phoneNumber");
+        m.email_address = text("emailAddress");
+        if kind == MethodType::Phone {
+            let phone_type = text("phoneType")
+                .ok_or_else(|| "a phone method needs \"phoneType\"".to_string())?;
+            let phone_type = PhoneType::parse(&phone_type).ok_or_else(|| {
+                format!("\"phoneType\" {phone_type:?} is not mobile, alternateMobile or office")
+            })?;
+            if !phone_type.method_id().eq_ignore_ascii_case(id) {
+                return Err(format!(
+                    "a {} phone has the fixed id {}, not {id:?}",
+                    phone_type.as_str(),
+                    phone_type.method_id()
+                ));
+            }
+            m.phone_type = Some(phone_type);
+        }
+        let known = [
+            "@odata.type",
+            "id",
+            "displayName",
+            "createdDateTime",
+            "creationDateTime",
+            "phoneNumber",
+            "phoneType",
+            "emailAddress",
+            // Generated on output; keeping them would only pin old values.
+            "smsSignInState",
+            "deviceTag",
+            "phoneAppVersion",
+            "aaGuid",
+            "model",
+            "attestationCertificates",
+            "attestationLevel",
+            "keyStrength",
+            "platform",
+            // Secrets are never stored.
+            "password",
+            "temporaryAccessPass",
+            "secretKey",
+        ];
+        let extra: Map<String, Value> = obj
+            .iter()
+            .filter(|(k, _)| !known.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !extra.is_empty() {
+            m.extra = Some(Box::new(extra));
+        }
+        Ok(m)
+    }
+}
+
+/// One user of the emulated tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: String,
+    pub user_principal_name: String,
+    pub display_name: String,
+    pub mail: Option<String>,
+    pub account_enabled: bool,
+    /// `Member` or `Guest`.
+    pub user_type: String,
+    /// `Some(true)` for users synced from on-premises AD; Graph returns null otherwise.
+    pub on_premises_sync_enabled: Option<bool>,
+    pub sign_in_sessions_valid_from_date_time: Option<String>,
+    /// Display names of the directory roles the user holds.
+    pub roles: Vec<String>,
+    /// The id of the user's default MFA method, if any.
+    pub default_method: Option<String>,
+    pub methods: Vec<Method>,
+}
+
+impl User {
+    pub fn is_synced(&self) -> bool {
+        self.on_premises_sync_enabled == Some(true)
+    }
+
+    pub fn holds_admin_role(&self) -> bool {
+        !self.roles.is_empty()
+    }
+
+    pub fn method(&self, id: &str) -> Option<&Method> {
+        self.methods.iter().find(|m| m.id.eq_ignore_ascii_case(id))
+    }
+}
+
+/// A user as written in a tenant file: exactly the names the tenant-file format fixes.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRecord {
+    pub id: String,
+    #[serde(rename = "userPrincipalName")]
+    pub user_principal_name: String,
+    #[serde(rename = "displayName", default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub mail: Option<String>,
+    #[serde(rename = "accountEnabled", default = "default_true")]
+    pub account_enabled: bool,
+    #[serde(rename = "userType", default)]
+    pub user_type: Option<String>,
+    #[serde(rename = "onPremisesSyncEnabled", default)]
+    pub on_premises_sync_enabled: Option<bool>,
+    #[serde(
+        rename = "signInSessionsValidFromDateTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sign_in_sessions_valid_from_date_time: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(rename = "defaultMethod", default)]
+    pub default_method: Option<String>,
+    #[serde(default)]
+    pub methods: Vec<Value>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A whole tenant file.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantRecord {
+    #[serde(rename = "tenantId")]
+    pub tenant_id: String,
+    pub users: Vec<UserRecord>,
+}
+
+impl From<&User> for UserRecord {
+    fn from(u: &User) -> Self {
+        UserRecord {
+            id: u.id.clone(),
+            user_principal_name: u.user_principal_name.clone(),
+            display_name: Some(u.display_name.clone()),
+            mail: u.mail.clone(),
+            account_enabled: u.account_enabled,
+            user_type: Some(u.user_type.clone()),
+            on_premises_sync_enabled: u.on_premises_sync_enabled,
+            sign_in_sessions_valid_from_date_time: u.sign_in_sessions_valid_from_date_time.clone(),
+            roles: u.roles.clone(),
+            default_method: u.default_method.clone(),
+            methods: u.methods.iter().map(Method::to_graph_json).collect(),
+        }
+    }
+}
+
+impl UserRecord {
+    /// Converts to the model, checking what Entra itself would never allow.
+    pub fn into_user(self) -> Result<User, String> {
+        if !crate::sim::odata::is_guid(&self.id) {
+            return Err(format!("\"id\" {:?} is not a GUID", self.id));
+        }
+        if !self.user_principal_name.contains('@') {
+            return Err(format!(
+                "\"userPrincipalName\" {:?} has no '@'",
+                self.user_principal_name
+            ));
+        }
+        let mut methods = Vec::with_capacity(self.methods.len());
+        for (i, m) in self.methods.iter().enumerate() {
+            let method = Method::from_graph_json(m).map_err(|e| format!("methods[{i}]: {e}"))?;
+            if methods
+                .iter()
+                .any(|other: &Method| other.id.eq_ignore_ascii_case(&method.id))
+            {
+                return Err(format!("methods[{i}]: id {:?} appears twice", method.id));
+            }
+            methods.push(method);
+        }
+        let has_phone = |p: PhoneType| methods.iter().any(|m| m.phone_type == Some(p));
+        if has_phone(PhoneType::AlternateMobile) && !has_phone(PhoneType::Mobile) {
+            return Err("an alternateMobile phone needs a mobile phone (Entra refuses one without the other)".into());
+        }
+        if let Some(default) = &self.default_method {
+            let Some(m) = methods.iter().find(|m| m.id.eq_ignore_ascii_case(default)) else {
+                return Err(format!(
+                    "\"defaultMethod\" {default:?} is not the id of one of the user's methods"
+                ));
+            };
+            if !m.kind.can_be_default() {
+                return Err(format!(
+                    "\"defaultMethod\" {default:?} is a {} method, which cannot be a default (use a phone, Authenticator or OATH method)",
+                    m.kind
+                ));
+            }
+        }
+        Ok(User {
+            display_name: self
+                .display_name
+                .unwrap_or_else(|| self.user_principal_name.clone()),
+            id: self.id.to_ascii_lowercase(),
+            user_principal_name: self.user_principal_name,
+            mail: self.mail,
+            account_enabled: self.account_enabled,
+            user_type: self.user_type.unwrap_or_else(|| "Member".into()),
+            on_premises_sync_enabled: self.on_premises_sync_enabled,
+            sign_in_sessions_valid_from_date_time: self.sign_in_sessions_valid_from_date_time,
+            roles: self.roles,
+            default_method: self.default_method,
+            methods,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_round_trips_through_graph_json_and_keeps_unknown_fields() {
+        let v = json!({
+            "@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
+            "id": "_jpuR-TGZtk6aQCLF3BQjA2",
+            "displayName": "iPhone 12",
+            "createdDateTime": "2024-01-02T03:04:05Z",
+            "customNote": "kept"
+        });
+        let m = Method::from_graph_json(&v).unwrap();
+        assert_eq!(m.kind, MethodType::MicrosoftAuthenticator);
+        let back = m.to_graph_json();
+        assert_eq!(back["displayName"], "iPhone 12");
+        assert_eq!(back["customNote"], "kept");
+        assert_eq!(Method::from_graph_json(&back).unwrap(), m);
+    }
+
+    #[test]
+    fn secrets_are_never_rendered() {
+        let v = json!({
+            "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
+            "id": "6f1967b7-15e8-4935-ac26-d50770ed07a7",
+            "temporaryAccessPass": "+drkzqAD"
+        });
+        let m = Method::from_graph_json(&v).unwrap();
+        assert_eq!(m.to_graph_json()["temporaryAccessPass"], Value::Null);
+    }
+
+    #[test]
+    fn phone_with_wrong_fixed_id_is_rejected() {
+        let v = json!({
+            "@odata.type": "#microsoft.graph.phoneAuthenticationMethod",
+            "id": fixed_ids::OFFICE_PHONE,
+            "phoneType": "mobile",
+            "phoneNumber": "+1 5555550100"
+        });
+        let err = Method::from_graph_json(&v).unwrap_err();
+        assert!(err.contains("fixed id"), "{err}");
+    }
+}

@@ -1,0 +1,714 @@
+//! The emulated tenant: its users, the indexes Graph's key forms need, and every change a
+//! request can make, each enforcing Entra's own rules.
+//!
+//! The rules (sources in `shared/reference/graph-api.md` §1.4, §2.5, §2.6):
+//! the password method cannot be deleted; the default method cannot be deleted while a
+//! method that could itself be the default (phone, Authenticator, OATH) remains; a mobile
+//! phone cannot be deleted while an alternateMobile exists; one Temporary Access Pass per
+//! user, lifetime 60–480 minutes; `accountEnabled` of a synced user cannot be changed in
+//! the cloud; an app without a privileged role cannot change an admin-role holder.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde_json::{Map, Value, json};
+
+use super::errors::GraphFailure;
+use super::model::{Method, TenantRecord, User, UserRecord};
+use super::odata::{Filter, Literal, UserKey};
+use crate::wire::{MethodType, PhoneType};
+
+/// Lowest and highest TAP lifetime Entra's default policy allows, in minutes.
+pub const TAP_MIN_LIFETIME: i64 = 60;
+pub const TAP_MAX_LIFETIME: i64 = 480;
+/// Lifetime of a TAP created without `lifetimeInMinutes`.
+pub const TAP_DEFAULT_LIFETIME: i64 = 60;
+
+/// Properties a `$select` on users may name, in Graph's order for the default set.
+const DEFAULT_USER_PROPERTIES: [&str; 11] = [
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+];
+const EXTRA_USER_PROPERTIES: [&str; 4] = [
+    "accountEnabled",
+    "userType",
+    "onPremisesSyncEnabled",
+    "signInSessionsValidFromDateTime",
+];
+
+/// Well-known directory role template ids.
+const ROLE_TEMPLATES: [(&str, &str); 10] = [
+    (
+        "Global Administrator",
+        "62e90394-69f5-4237-9190-012177145e10",
+    ),
+    (
+        "Privileged Role Administrator",
+        "e8611ab8-c189-46e8-94e1-60213ab1f814",
+    ),
+    (
+        "Privileged Authentication Administrator",
+        "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+    ),
+    (
+        "Authentication Administrator",
+        "c4e39bd9-1100-46d3-8c65-fb160da0071f",
+    ),
+    ("User Administrator", "fe930be7-5e62-47db-91af-98c3a49a38b1"),
+    (
+        "Helpdesk Administrator",
+        "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+    ),
+    (
+        "Security Administrator",
+        "194ae4cb-b126-40b2-bd5b-6091b380977d",
+    ),
+    (
+        "Exchange Administrator",
+        "29232cdf-9323-42fd-ade2-1d097af3e4de",
+    ),
+    ("Global Reader", "f2ef992c-3afb-46b9-b7cf-a126ee74c451"),
+    (
+        "Billing Administrator",
+        "b0f54661-2d74-4c50-afa3-1ec803f12efe",
+    ),
+];
+
+/// A stable GUID derived from `parts`.
+pub fn derived_guid(parts: &[&str]) -> String {
+    let mut h1 = DefaultHasher::new();
+    let mut h2 = DefaultHasher::new();
+    "mfa-reset-sim-a".hash(&mut h1);
+    "mfa-reset-sim-b".hash(&mut h2);
+    for p in parts {
+        p.hash(&mut h1);
+        p.hash(&mut h2);
+    }
+    guid_from_u128((u128::from(h1.finish()) << 64) | u128::from(h2.finish()))
+}
+
+/// Formats 128 bits as a version-4-shaped GUID.
+pub fn guid_from_u128(v: u128) -> String {
+    let v = (v & !(0xF000u128 << 64)) | (0x4000u128 << 64); // version 4
+    let v = (v & !(0xC000u128 << 48)) | (0x8000u128 << 48); // variant
+    let hex = format!("{v:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// A change the tenant made, for the mutation log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    DeleteMethod {
+        method_id: String,
+        method_type: MethodType,
+        was_default: bool,
+    },
+    RevokeSessions {
+        valid_from: String,
+    },
+    UpdateUser {
+        account_enabled: bool,
+    },
+    CreateTemporaryAccessPass {
+        method_id: String,
+        replaced: Option<String>,
+        lifetime_in_minutes: i64,
+        is_usable_once: bool,
+    },
+}
+
+impl Change {
+    pub fn to_json(&self) -> Value {
+        match self {
+            Change::DeleteMethod {
+                method_id,
+                method_type,
+                was_default,
+            } => json!({"op": "deleteMethod", "methodId": method_id,
+                        "methodType": method_type.short_name(), "wasDefault": was_default}),
+            Change::RevokeSessions { valid_from } => {
+                json!({"op": "revokeSignInSessions", "signInSessionsValidFromDateTime": valid_from})
+            }
+            Change::UpdateUser { account_enabled } => {
+                json!({"op": "updateUser", "accountEnabled": account_enabled})
+            }
+            Change::CreateTemporaryAccessPass {
+                method_id,
+                replaced,
+                lifetime_in_minutes,
+                is_usable_once,
+            } => json!({"op": "createTemporaryAccessPass", "methodId": method_id,
+                        "replaced": replaced, "lifetimeInMinutes": lifetime_in_minutes,
+                        "isUsableOnce": is_usable_once}),
+        }
+    }
+}
+
+/// A new Temporary Access Pass, as the create call answers it.
+pub struct CreatedPass {
+    pub change: Change,
+    /// The 201 body, including the pass itself (the only time Graph shows it).
+    pub body: Value,
+}
+
+/// The emulated tenant.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub tenant_id: String,
+    users: Vec<User>,
+    by_id: HashMap<String, usize>,
+    by_upn: HashMap<String, usize>,
+    by_mail: HashMap<String, Vec<usize>>,
+}
+
+impl Tenant {
+    /// Builds a tenant, checking that ids and UPNs are unique.
+    pub fn new(tenant_id: String, users: Vec<User>) -> Result<Tenant, String> {
+        let mut t = Tenant {
+            tenant_id,
+            by_id: HashMap::with_capacity(users.len()),
+            by_upn: HashMap::with_capacity(users.len()),
+            by_mail: HashMap::new(),
+            users: Vec::with_capacity(users.len()),
+        };
+        for (i, u) in users.into_iter().enumerate() {
+            if t.by_id.insert(u.id.clone(), i).is_some() {
+                return Err(format!("users[{i}]: id {} appears twice", u.id));
+            }
+            if t.by_upn
+                .insert(u.user_principal_name.to_lowercase(), i)
+                .is_some()
+            {
+                return Err(format!(
+                    "users[{i}]: userPrincipalName {} appears twice (UPNs are unique regardless of case)",
+                    u.user_principal_name
+                ));
+            }
+            if let Some(mail) = &u.mail {
+                t.by_mail.entry(mail.to_lowercase()).or_default().push(i);
+            }
+            t.users.push(u);
+        }
+        Ok(t)
+    }
+
+    /// Builds a tenant from its file form.
+    pub fn from_record(record: TenantRecord) -> Result<Tenant, String> {
+        if !super::odata::is_guid(&record.tenant_id) {
+            return Err(format!("\"tenantId\" {:?} is not a GUID", record.tenant_id));
+        }
+        let users = record
+            .users
+            .into_iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let upn = u.user_principal_name.clone();
+                u.into_user()
+                    .map_err(|e| format!("users[{i}] ({upn}): {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Tenant::new(record.tenant_id.to_ascii_lowercase(), users)
+    }
+
+    /// The tenant in its file form.
+    pub fn to_record(&self) -> TenantRecord {
+        TenantRecord {
+            tenant_id: self.tenant_id.clone(),
+            users: self.users.iter().map(UserRecord::from).collect(),
+        }
+    }
+
+    pub fn users(&self) -> &[User] {
+        &self.users
+    }
+
+    pub fn user(&self, index: usize) -> &User {
+        &self.users[index]
+    }
+
+    /// The index of the user a key names, or Graph's 404.
+    pub fn resolve(&self, key: &UserKey, raw: &str) -> Result<usize, GraphFailure> {
+        let found = match key {
+            UserKey::Id(id) => self.by_id.get(id),
+            UserKey::Upn(upn) => self.by_upn.get(&upn.to_lowercase()),
+        };
+        found
+            .copied()
+            .ok_or_else(|| GraphFailure::resource_not_found(raw))
+    }
+
+    /// A user rendered as Graph renders it, honouring `$select`.
+    pub fn user_json(
+        &self,
+        index: usize,
+        select: Option<&[String]>,
+    ) -> Result<Value, GraphFailure> {
+        let u = &self.users[index];
+        let mut o = Map::new();
+        let wanted: Vec<&str> = match select {
+            Some(props) => {
+                for p in props {
+                    if !DEFAULT_USER_PROPERTIES.contains(&p.as_str())
+                        && !EXTRA_USER_PROPERTIES.contains(&p.as_str())
+                    {
+                        return Err(GraphFailure::bad_request(
+                            "Request_BadRequest",
+                            format!(
+                                "Could not find a property named '{p}' on type 'microsoft.graph.user'."
+                            ),
+                        ));
+                    }
+                }
+                props.iter().map(String::as_str).collect()
+            }
+            None => DEFAULT_USER_PROPERTIES.to_vec(),
+        };
+        for p in wanted {
+            let v = match p {
+                "businessPhones" => json!([]),
+                "displayName" => json!(u.display_name),
+                "mail" => json!(u.mail),
+                "userPrincipalName" => json!(u.user_principal_name),
+                "id" => json!(u.id),
+                "accountEnabled" => json!(u.account_enabled),
+                "userType" => json!(u.user_type),
+                "onPremisesSyncEnabled" => json!(u.on_premises_sync_enabled),
+                "signInSessionsValidFromDateTime" => {
+                    json!(u.sign_in_sessions_valid_from_date_time)
+                }
+                _ => Value::Null,
+            };
+            o.insert(p.to_string(), v);
+        }
+        Ok(Value::Object(o))
+    }
+
+    /// Indexes of the users a `$filter` selects, in tenant order.
+    pub fn filter_users(&self, filter: &Filter) -> Result<Vec<usize>, GraphFailure> {
+        let mut hits: Vec<usize> = Vec::new();
+        for clause in &filter.clauses {
+            for value in &clause.values {
+                match (clause.property.as_str(), value) {
+                    ("id", Literal::Text(id)) => {
+                        hits.extend(self.by_id.get(&id.to_ascii_lowercase()).copied())
+                    }
+                    ("userPrincipalName", Literal::Text(upn)) => {
+                        hits.extend(self.by_upn.get(&upn.to_lowercase()).copied())
+                    }
+                    ("mail", Literal::Text(mail)) => hits.extend(
+                        self.by_mail
+                            .get(&mail.to_lowercase())
+                            .into_iter()
+                            .flatten()
+                            .copied(),
+                    ),
+                    ("userType", Literal::Text(t)) => hits.extend(
+                        (0..self.users.len())
+                            .filter(|&i| self.users[i].user_type.eq_ignore_ascii_case(t)),
+                    ),
+                    ("accountEnabled", Literal::Bool(b)) => hits.extend(
+                        (0..self.users.len()).filter(|&i| self.users[i].account_enabled == *b),
+                    ),
+                    (prop, _) => {
+                        return Err(GraphFailure::bad_request(
+                            "Request_UnsupportedQuery",
+                            format!(
+                                "Unsupported or invalid query filter clause specified for property '{prop}' of resource 'User'."
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        hits.sort_unstable();
+        hits.dedup();
+        Ok(hits)
+    }
+
+    /// The user's methods as Graph lists them.
+    pub fn methods_json(&self, index: usize, only: Option<MethodType>) -> Vec<Value> {
+        self.users[index]
+            .methods
+            .iter()
+            .filter(|m| only.is_none_or(|t| m.kind == t))
+            .map(Method::to_graph_json)
+            .collect()
+    }
+
+    fn check_may_change(&self, index: usize, privileged: bool) -> Result<(), GraphFailure> {
+        if self.users[index].holds_admin_role() && !privileged {
+            Err(GraphFailure::insufficient_privileges())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `DELETE /users/{key}/authentication/{collection}/{id}`.
+    pub fn delete_method(
+        &mut self,
+        index: usize,
+        collection: MethodType,
+        method_id: &str,
+        privileged: bool,
+    ) -> Result<Change, GraphFailure> {
+        if collection == MethodType::Password {
+            return Err(GraphFailure::bad_request(
+                "badRequest",
+                "The password authentication method cannot be deleted. Use resetPassword to change it.",
+            ));
+        }
+        self.check_may_change(index, privileged)?;
+        let user = &self.users[index];
+        let Some(position) = user
+            .methods
+            .iter()
+            .position(|m| m.kind == collection && m.id.eq_ignore_ascii_case(method_id))
+        else {
+            return Err(GraphFailure::new(
+                404,
+                "itemNotFound",
+                format!(
+                    "The authentication method '{method_id}' was not found among the user's {}.",
+                    collection.collection()
+                ),
+            ));
+        };
+        let method = &user.methods[position];
+        if method.phone_type == Some(PhoneType::Mobile)
+            && user
+                .methods
+                .iter()
+                .any(|m| m.phone_type == Some(PhoneType::AlternateMobile))
+        {
+            return Err(GraphFailure::bad_request(
+                "badRequest",
+                "Cannot delete the mobile phone method while an alternate mobile phone method is registered. Delete the alternate mobile phone first, or update the mobile phone number.",
+            ));
+        }
+        let is_default = user
+            .default_method
+            .as_deref()
+            .is_some_and(|d| d.eq_ignore_ascii_case(&method.id));
+        if is_default
+            && user
+                .methods
+                .iter()
+                .enumerate()
+                .any(|(i, m)| i != position && m.kind.can_be_default())
+        {
+            return Err(GraphFailure::bad_request(
+                "badRequest",
+                "Cannot delete default method with other methods configured. Please change default method before deletion.",
+            ));
+        }
+        let user = &mut self.users[index];
+        let removed = user.methods.remove(position);
+        if is_default {
+            user.default_method = None;
+        }
+        Ok(Change::DeleteMethod {
+            method_id: removed.id,
+            method_type: removed.kind,
+            was_default: is_default,
+        })
+    }
+
+    /// `POST /users/{key}/revokeSignInSessions`.
+    pub fn revoke_sessions(
+        &mut self,
+        index: usize,
+        privileged: bool,
+        now: &str,
+    ) -> Result<Change, GraphFailure> {
+        self.check_may_change(index, privileged)?;
+        self.users[index].sign_in_sessions_valid_from_date_time = Some(now.to_string());
+        Ok(Change::RevokeSessions {
+            valid_from: now.to_string(),
+        })
+    }
+
+    /// `PATCH /users/{key}`: only `accountEnabled` is modelled.
+    pub fn update_user(
+        &mut self,
+        index: usize,
+        body: &Value,
+        privileged: bool,
+    ) -> Result<Change, GraphFailure> {
+        let Some(obj) = body.as_object() else {
+            return Err(GraphFailure::bad_request(
+                "Request_BadRequest",
+                "The request body must be a JSON object.",
+            ));
+        };
+        if let Some(other) = obj.keys().find(|k| *k != "accountEnabled") {
+            return Err(GraphFailure::bad_request(
+                "Request_BadRequest",
+                format!(
+                    "mfa-reset's emulator does not model changing the property '{other}'; only accountEnabled."
+                ),
+            ));
+        }
+        let Some(enabled) = obj.get("accountEnabled").and_then(Value::as_bool) else {
+            return Err(GraphFailure::bad_request(
+                "Request_BadRequest",
+                "Invalid value specified for property 'accountEnabled' of resource 'User'.",
+            ));
+        };
+        self.check_may_change(index, privileged)?;
+        if self.users[index].is_synced() {
+            return Err(GraphFailure::bad_request(
+                "Request_BadRequest",
+                "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.",
+            ));
+        }
+        self.users[index].account_enabled = enabled;
+        Ok(Change::UpdateUser {
+            account_enabled: enabled,
+        })
+    }
+
+    /// `POST /users/{key}/authentication/temporaryAccessPassMethods`.
+    pub fn create_temporary_access_pass(
+        &mut self,
+        index: usize,
+        body: &Value,
+        privileged: bool,
+        now: &str,
+        method_id: String,
+        pass: String,
+    ) -> Result<CreatedPass, GraphFailure> {
+        let empty = Map::new();
+        let obj = match body {
+            Value::Object(o) => o,
+            Value::Null => &empty,
+            _ => {
+                return Err(GraphFailure::bad_request(
+                    "badRequest",
+                    "The request body must be a JSON object.",
+                ));
+            }
+        };
+        let lifetime = match obj.get("lifetimeInMinutes") {
+            None | Some(Value::Null) => TAP_DEFAULT_LIFETIME,
+            Some(v) => v.as_i64().ok_or_else(|| {
+                GraphFailure::bad_request("badRequest", "Invalid LifetimeInMinutes specified.")
+            })?,
+        };
+        if !(TAP_MIN_LIFETIME..=TAP_MAX_LIFETIME).contains(&lifetime) {
+            return Err(GraphFailure::bad_request(
+                "badRequest",
+                format!(
+                    "Invalid LifetimeInMinutes specified. The valid range between {TAP_MIN_LIFETIME} and {TAP_MAX_LIFETIME}."
+                ),
+            ));
+        }
+        let once = match obj.get("isUsableOnce") {
+            None | Some(Value::Null) => false,
+            Some(v) => v.as_bool().ok_or_else(|| {
+                GraphFailure::bad_request("badRequest", "Invalid IsUsableOnce specified.")
+            })?,
+        };
+        let start = match obj.get("startDateTime") {
+            None | Some(Value::Null) => now.to_string(),
+            Some(Value::String(s))
+                if time::OffsetDateTime::parse(
+                    s,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .is_ok() =>
+            {
+                s.clone()
+            }
+            Some(_) => {
+                return Err(GraphFailure::bad_request(
+                    "badRequest",
+                    "Invalid StartDateTime specified.",
+                ));
+            }
+        };
+        self.check_may_change(index, privileged)?;
+        let user = &mut self.users[index];
+        let replaced = user
+            .methods
+            .iter()
+            .position(|m| m.kind == MethodType::TemporaryAccessPass)
+            .map(|i| user.methods.remove(i).id);
+        let mut method = Method::new(MethodType::TemporaryAccessPass, method_id.clone());
+        method.created_date_time = Some(now.to_string());
+        let mut extra = Map::new();
+        extra.insert("startDateTime".into(), json!(start));
+        extra.insert("lifetimeInMinutes".into(), json!(lifetime));
+        extra.insert("isUsableOnce".into(), json!(once));
+        extra.insert("isUsable".into(), json!(true));
+        extra.insert("methodUsabilityReason".into(), json!("EnabledByPolicy"));
+        method.extra = Some(Box::new(extra));
+        let mut body = method.to_graph_json();
+        body["temporaryAccessPass"] = json!(pass);
+        user.methods.push(method);
+        Ok(CreatedPass {
+            change: Change::CreateTemporaryAccessPass {
+                method_id,
+                replaced,
+                lifetime_in_minutes: lifetime,
+                is_usable_once: once,
+            },
+            body,
+        })
+    }
+
+    /// The tenant's activated directory roles: (role object, member indexes).
+    pub fn directory_roles(&self) -> Vec<(Value, Vec<usize>)> {
+        let mut roles: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, u) in self.users.iter().enumerate() {
+            for r in &u.roles {
+                match roles.iter_mut().find(|(name, _)| name == r) {
+                    Some((_, members)) => members.push(i),
+                    None => roles.push((r.clone(), vec![i])),
+                }
+            }
+        }
+        roles.sort_by(|a, b| a.0.cmp(&b.0));
+        roles
+            .into_iter()
+            .map(|(name, members)| (self.role_json(&name), members))
+            .collect()
+    }
+
+    /// A directory role object as Graph renders it.
+    pub fn role_json(&self, name: &str) -> Value {
+        let template = ROLE_TEMPLATES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| t.to_string())
+            .unwrap_or_else(|| derived_guid(&["role-template", name]));
+        json!({
+            "@odata.type": "#microsoft.graph.directoryRole",
+            "id": derived_guid(&[&self.tenant_id, "role", name]),
+            "deletedDateTime": null,
+            "description": format!("{name} (emulated)"),
+            "displayName": name,
+            "roleTemplateId": template,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::fixed_ids;
+
+    fn user(methods: Vec<Method>, default: Option<&str>) -> User {
+        User {
+            id: "00000000-0000-4000-8000-000000000001".into(),
+            user_principal_name: "a@x.example".into(),
+            display_name: "A".into(),
+            mail: None,
+            account_enabled: true,
+            user_type: "Member".into(),
+            on_premises_sync_enabled: None,
+            sign_in_sessions_valid_from_date_time: None,
+            roles: vec![],
+            default_method: default.map(str::to_string),
+            methods,
+        }
+    }
+
+    fn authenticator() -> Method {
+        Method::new(MethodType::MicrosoftAuthenticator, "auth-1")
+    }
+
+    #[test]
+    fn default_method_goes_last() {
+        let methods = vec![
+            Method::password(),
+            authenticator(),
+            Method::phone(PhoneType::Mobile, "+1 5555550100"),
+            Method::new(MethodType::Fido2, "key-1"),
+        ];
+        let mut t = Tenant::new(
+            "00000000-0000-4000-8000-0000000000aa".into(),
+            vec![user(methods, Some("auth-1"))],
+        )
+        .unwrap();
+        let err = t
+            .delete_method(0, MethodType::MicrosoftAuthenticator, "auth-1", false)
+            .unwrap_err();
+        assert_eq!((err.status, err.code.as_str()), (400, "badRequest"));
+        t.delete_method(0, MethodType::Phone, fixed_ids::MOBILE_PHONE, false)
+            .unwrap();
+        // A FIDO2 key does not block deleting the default.
+        let change = t
+            .delete_method(0, MethodType::MicrosoftAuthenticator, "auth-1", false)
+            .unwrap();
+        assert!(matches!(
+            change,
+            Change::DeleteMethod {
+                was_default: true,
+                ..
+            }
+        ));
+        assert_eq!(t.user(0).default_method, None);
+        let err = t
+            .delete_method(0, MethodType::Password, fixed_ids::PASSWORD, false)
+            .unwrap_err();
+        assert_eq!(err.status, 400);
+    }
+
+    #[test]
+    fn mobile_waits_for_alternate_mobile() {
+        let methods = vec![
+            Method::phone(PhoneType::Mobile, "+1 5555550100"),
+            Method::phone(PhoneType::AlternateMobile, "+1 5555550101"),
+        ];
+        let mut t = Tenant::new(
+            "00000000-0000-4000-8000-0000000000aa".into(),
+            vec![user(methods, None)],
+        )
+        .unwrap();
+        assert_eq!(
+            t.delete_method(0, MethodType::Phone, fixed_ids::MOBILE_PHONE, false)
+                .unwrap_err()
+                .status,
+            400
+        );
+        t.delete_method(
+            0,
+            MethodType::Phone,
+            fixed_ids::ALTERNATE_MOBILE_PHONE,
+            false,
+        )
+        .unwrap();
+        t.delete_method(0, MethodType::Phone, fixed_ids::MOBILE_PHONE, false)
+            .unwrap();
+        assert_eq!(
+            t.delete_method(0, MethodType::Phone, fixed_ids::MOBILE_PHONE, false)
+                .unwrap_err()
+                .status,
+            404
+        );
+    }
+
+    #[test]
+    fn derived_guids_are_stable_and_well_formed() {
+        let a = derived_guid(&["x", "y"]);
+        assert_eq!(a, derived_guid(&["x", "y"]));
+        assert_ne!(a, derived_guid(&["x", "z"]));
+        assert!(super::super::odata::is_guid(&a));
+    }
+}
