@@ -26,6 +26,7 @@ pub(crate) fn execute_batch(
     version: &str,
     body: &[u8],
     app: &str,
+    origin: u64,
 ) -> Result<BatchResponse, GraphFailure> {
     let batch: BatchRequest = serde_json::from_slice(body).map_err(|e| {
         GraphFailure::bad_request("BadRequest", format!("Invalid batch payload format: {e}."))
@@ -50,9 +51,9 @@ pub(crate) fn execute_batch(
                 Some(dep) => match &answers[dep] {
                     None => continue,
                     Some(dep_answer) if !dep_answer.is_success() => failed_dependency(state, item),
-                    Some(_) => run_item(state, version, item, app),
+                    Some(_) => run_item(state, version, item, app, origin),
                 },
-                None => run_item(state, version, item, app),
+                None => run_item(state, version, item, app, origin),
             };
             answers[i] = Some(answer);
         }
@@ -197,7 +198,13 @@ fn item_header<'a>(item: &'a BatchRequestItem, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn run_item(state: &SimState, version: &str, item: &BatchRequestItem, app: &str) -> ItemResponse {
+fn run_item(
+    state: &SimState,
+    version: &str,
+    item: &BatchRequestItem,
+    app: &str,
+    origin: u64,
+) -> ItemResponse {
     let method = item.method.to_ascii_uppercase();
     let client_request_id = item_header(item, headers::CLIENT_REQUEST_ID);
     if item.url.contains("://") {
@@ -226,6 +233,7 @@ fn run_item(state: &SimState, version: &str, item: &BatchRequestItem, app: &str)
             client_request_id,
             app,
             in_batch: true,
+            origin,
         },
     )
 }

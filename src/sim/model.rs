@@ -179,6 +179,9 @@ impl Method {
             }
             m.phone_type = Some(phone_type);
         }
+        // Fields held typed above, and secrets (always null when read back). Every other
+        // field — a FIDO2 key's model, an Authenticator's app version — is kept as loaded
+        // and overrides the defaults a generated method is rendered with.
         let known = [
             "@odata.type",
             "id",
@@ -188,24 +191,16 @@ impl Method {
             "phoneNumber",
             "phoneType",
             "emailAddress",
-            // Generated on output; keeping them would only pin old values.
-            "smsSignInState",
-            "deviceTag",
-            "phoneAppVersion",
-            "aaGuid",
-            "model",
-            "attestationCertificates",
-            "attestationLevel",
-            "keyStrength",
-            "platform",
-            // Secrets are never stored.
             "password",
             "temporaryAccessPass",
             "secretKey",
         ];
+        // Values equal to what the type renders anyway need not be kept.
+        let defaults = Method::new(kind, id).to_graph_json();
         let extra: Map<String, Value> = obj
             .iter()
             .filter(|(k, _)| !known.contains(&k.as_str()))
+            .filter(|(k, v)| defaults.get(k.as_str()) != Some(v))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if !extra.is_empty() {

@@ -38,6 +38,8 @@ pub struct ItemRequest<'a> {
     /// The app the bearer token belongs to.
     pub app: &'a str,
     pub in_batch: bool,
+    /// The HTTP request this one arrived in (a batch's items share it).
+    pub origin: u64,
 }
 
 /// The answer to one Graph request.
@@ -376,11 +378,11 @@ fn execute_inner(state: &SimState, req: &ItemRequest<'_>, corr: &Correlation) ->
         Ok(v) => v,
         Err(f) => return failure(&f, corr),
     };
-    let request_key = format!("{} {url}", req.method);
     let admission = state.throttle.lock().expect("throttle lock").admit(
         req.app,
         cost,
-        &request_key,
+        (req.method, url),
+        req.origin,
         Instant::now(),
     );
     Stats::bump(

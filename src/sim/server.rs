@@ -90,7 +90,11 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, DropConnection> {
     let _in_flight = state.stats.enter();
-    Stats::bump(&state.stats.http_requests, 1);
+    // Numbers this HTTP request, so that the items of one batch are known to be together.
+    let origin = state
+        .stats
+        .http_requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -129,6 +133,7 @@ async fn handle(
                 &parts.headers,
                 client_request_id,
                 &body,
+                origin,
             )
         }
         _ => {
@@ -168,6 +173,7 @@ fn graph(
     request_headers: &http::HeaderMap,
     client_request_id: Option<&str>,
     body: &Bytes,
+    origin: u64,
 ) -> Result<Response<Body>, DropConnection> {
     let authorization = request_headers
         .get(header::AUTHORIZATION)
@@ -214,24 +220,26 @@ fn graph(
             let f = GraphFailure::method_not_allowed(method.as_str(), "/$batch");
             return Ok(graph_error(state, &f, client_request_id));
         }
-        return Ok(match batch::execute_batch(state, version, body, &app) {
-            Ok(answer) => {
-                let request_id = state.ids.next();
-                let body = serde_json::to_vec(&answer).expect("batch answers serialize");
-                state.stats.record_status(200, false);
-                let mut resp = Response::new(Full::new(Bytes::from(body)));
-                let h = resp.headers_mut();
-                h.insert(header::CONTENT_TYPE, HeaderValue::from_static(GRAPH_JSON));
-                insert(h, headers::REQUEST_ID, &request_id);
-                insert(
-                    h,
-                    headers::CLIENT_REQUEST_ID,
-                    client_request_id.unwrap_or(&request_id),
-                );
-                resp
-            }
-            Err(f) => graph_error(state, &f, client_request_id),
-        });
+        return Ok(
+            match batch::execute_batch(state, version, body, &app, origin) {
+                Ok(answer) => {
+                    let request_id = state.ids.next();
+                    let body = serde_json::to_vec(&answer).expect("batch answers serialize");
+                    state.stats.record_status(200, false);
+                    let mut resp = Response::new(Full::new(Bytes::from(body)));
+                    let h = resp.headers_mut();
+                    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(GRAPH_JSON));
+                    insert(h, headers::REQUEST_ID, &request_id);
+                    insert(
+                        h,
+                        headers::CLIENT_REQUEST_ID,
+                        client_request_id.unwrap_or(&request_id),
+                    );
+                    resp
+                }
+                Err(f) => graph_error(state, &f, client_request_id),
+            },
+        );
     }
 
     let json_body: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
@@ -264,6 +272,7 @@ fn graph(
             client_request_id,
             app: &app,
             in_batch: false,
+            origin,
         },
     );
     Ok(item_to_response(answer))

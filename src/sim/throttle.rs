@@ -179,7 +179,9 @@ pub struct Throttle {
     tenant_id: String,
     apps: HashMap<String, AppBuckets>,
     tenant_writes: Bucket,
-    retry_windows: HashMap<String, Instant>,
+    /// For each throttled request (app, method, URL): until when it was told to wait,
+    /// and which HTTP request it arrived in.
+    retry_windows: HashMap<String, (Instant, u64)>,
 }
 
 impl Throttle {
@@ -201,28 +203,36 @@ impl Throttle {
         }
     }
 
-    /// Admits (or throttles) one request of `app` costing `cost`. `request_key` identifies
-    /// the request across retries (method and URL).
-    pub fn admit(&mut self, app: &str, cost: Cost, request_key: &str, now: Instant) -> Admission {
-        let window_key = format!("{app} {request_key}");
+    /// Admits (or throttles) one request of `app` costing `cost`. `request` (method and
+    /// URL) identifies the request across retries; `origin` is the HTTP request it came
+    /// in, so that two equal items of one batch are not taken for a retry of each other.
+    pub fn admit(
+        &mut self,
+        app: &str,
+        cost: Cost,
+        request: (&str, &str),
+        origin: u64,
+        now: Instant,
+    ) -> Admission {
+        if !self.enabled {
+            return Admission {
+                verdict: Verdict::Admitted {
+                    limit_percentage: None,
+                },
+                early_retry: false,
+                resource_units_spent: cost.resource_units,
+                writes_spent: cost.writes,
+            };
+        }
+        let window_key = format!("{app} {} {}", request.0, request.1);
         let early_retry = match self.retry_windows.get(&window_key) {
-            Some(until) if *until > now => true,
+            Some((until, given_in)) if *until > now => *given_in != origin,
             Some(_) => {
                 self.retry_windows.remove(&window_key);
                 false
             }
             None => false,
         };
-        if !self.enabled {
-            return Admission {
-                verdict: Verdict::Admitted {
-                    limit_percentage: None,
-                },
-                early_retry,
-                resource_units_spent: cost.resource_units,
-                writes_spent: cost.writes,
-            };
-        }
         let (quotas, time_scale) = (&self.quotas, self.time_scale);
         let buckets = self
             .apps
@@ -268,9 +278,10 @@ impl Throttle {
         };
         if let Some((retry_after, scope, information)) = throttled {
             if self.retry_windows.len() > 200_000 {
-                self.retry_windows.retain(|_, until| *until > now);
+                self.retry_windows.retain(|_, (until, _)| *until > now);
             }
-            self.retry_windows.insert(window_key, now + retry_after);
+            self.retry_windows
+                .insert(window_key, (now + retry_after, origin));
             return Admission {
                 verdict: Verdict::Throttled {
                     retry_after,
@@ -331,10 +342,10 @@ mod tests {
         let mut t = Throttle::new(true, small(), 1.0, "t".into());
         let read = Cost::read(1, false, false, false);
         for i in 0..10 {
-            let a = t.admit("app", read, &format!("GET /users/{i}"), now);
+            let a = t.admit("app", read, ("GET", &format!("GET /users/{i}")), 0, now);
             assert!(matches!(a.verdict, Verdict::Admitted { .. }), "{i}");
         }
-        let a = t.admit("app", read, "GET /users/x", now);
+        let a = t.admit("app", read, ("GET", "GET /users/x"), 0, now);
         let Verdict::Throttled {
             retry_after,
             information,
@@ -350,10 +361,18 @@ mod tests {
             (retry_after.as_secs_f64() - 2.0).abs() < 1e-9,
             "{retry_after:?}"
         );
-        // The same request again inside its window is an early retry.
-        assert!(t.admit("app", read, "GET /users/x", now).early_retry);
+        // The same request in the same batch is not a retry; in a later one, inside its
+        // window, it is an early one.
+        assert!(
+            !t.admit("app", read, ("GET", "GET /users/x"), 0, now)
+                .early_retry
+        );
+        assert!(
+            t.admit("app", read, ("GET", "GET /users/x"), 1, now)
+                .early_retry
+        );
         let later = now + Duration::from_secs(20);
-        let a = t.admit("app", read, "GET /users/x", later);
+        let a = t.admit("app", read, ("GET", "GET /users/x"), 2, later);
         assert!(!a.early_retry);
         assert!(matches!(a.verdict, Verdict::Admitted { .. }));
     }
@@ -364,13 +383,14 @@ mod tests {
         let mut t = Throttle::new(true, small(), 1.0, "t".into());
         for i in 0..3 {
             assert!(matches!(
-                t.admit("a", Cost::WRITE, &i.to_string(), now).verdict,
+                t.admit("a", Cost::WRITE, ("GET", &i.to_string()), 0, now)
+                    .verdict,
                 Verdict::Admitted { .. }
             ));
         }
         let Verdict::Throttled {
             scope, retry_after, ..
-        } = t.admit("a", Cost::WRITE, "w", now).verdict
+        } = t.admit("a", Cost::WRITE, ("GET", "w"), 0, now).verdict
         else {
             panic!()
         };
@@ -379,11 +399,14 @@ mod tests {
         // A second app has its own app quota, but shares the tenant's 5 writes.
         for i in 0..2 {
             assert!(matches!(
-                t.admit("b", Cost::WRITE, &i.to_string(), now).verdict,
+                t.admit("b", Cost::WRITE, ("GET", &i.to_string()), 0, now)
+                    .verdict,
                 Verdict::Admitted { .. }
             ));
         }
-        let Verdict::Throttled { scope, .. } = t.admit("b", Cost::WRITE, "w", now).verdict else {
+        let Verdict::Throttled { scope, .. } =
+            t.admit("b", Cost::WRITE, ("GET", "w"), 0, now).verdict
+        else {
             panic!()
         };
         assert!(scope.starts_with("Tenant/Write/b/"), "{scope}");
@@ -396,7 +419,7 @@ mod tests {
         let read = Cost::read(1, false, false, false);
         let mut last = None;
         for i in 0..9 {
-            last = Some(t.admit("a", read, &i.to_string(), now).verdict);
+            last = Some(t.admit("a", read, ("GET", &i.to_string()), 0, now).verdict);
         }
         assert_eq!(
             last,
@@ -404,8 +427,10 @@ mod tests {
                 limit_percentage: Some(0.9)
             })
         );
-        t.admit("a", read, "9", now);
-        let Verdict::Throttled { retry_after, .. } = t.admit("a", read, "x", now).verdict else {
+        t.admit("a", read, ("GET", "9"), 0, now);
+        let Verdict::Throttled { retry_after, .. } =
+            t.admit("a", read, ("GET", "x"), 0, now).verdict
+        else {
             panic!()
         };
         assert!(

@@ -1,0 +1,13 @@
+//! Integration tests of the Graph emulator over real HTTP on 127.0.0.1: every route and key
+//! form, Entra's rules, `$batch`, throttling, faults, the token endpoint, the observation
+//! endpoints and the `mfa-reset sim` command itself.
+
+mod auth;
+mod batch;
+mod cli;
+mod common;
+mod faults;
+mod observe;
+mod routes;
+mod rules;
+mod throttling;
