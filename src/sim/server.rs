@@ -126,11 +126,9 @@ async fn handle(
             let rest = &path[1 + version.len()..];
             graph(
                 &state,
-                &parts.method,
+                &parts,
                 version,
                 rest,
-                parts.uri.query(),
-                &parts.headers,
                 client_request_id,
                 &body,
                 origin,
@@ -163,19 +161,19 @@ async fn simulate_latency(state: &SimState) {
     tokio::time::sleep(config.latency + jitter).await;
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A Graph request under `/{version}`: `rest` is the path after the version.
 fn graph(
     state: &SimState,
-    method: &Method,
+    parts: &http::request::Parts,
     version: &str,
     rest: &str,
-    query: Option<&str>,
-    request_headers: &http::HeaderMap,
     client_request_id: Option<&str>,
     body: &Bytes,
     origin: u64,
 ) -> Result<Response<Body>, DropConnection> {
-    let authorization = request_headers
+    let method = &parts.method;
+    let authorization = parts
+        .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let app = state
@@ -258,7 +256,7 @@ fn graph(
             }
         }
     };
-    let url = match query {
+    let url = match parts.uri.query() {
         Some(q) => format!("{rest}?{q}"),
         None => rest.to_string(),
     };
