@@ -242,6 +242,41 @@ pub struct InnerError {
     pub client_request_id: Option<String>,
 }
 
+/// Tenant size, which sets Entra's resource-unit quota per app and tenant
+/// (`shared/reference/graph-api.md` §5). Both the emulator and the client's pacer use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TenantSize {
+    /// Fewer than 50 users: 3,500 RU per 10 s.
+    Small,
+    /// 50 to 500 users: 5,000 RU per 10 s.
+    Medium,
+    /// More than 500 users: 8,000 RU per 10 s.
+    Large,
+}
+
+/// Entra's documented write quotas: per app and tenant, and per tenant across apps.
+pub mod write_quotas {
+    use std::time::Duration;
+
+    pub const APP_WRITES: u32 = 3_000;
+    pub const APP_WINDOW: Duration = Duration::from_secs(150);
+    pub const TENANT_WRITES: u32 = 18_000;
+    pub const TENANT_WINDOW: Duration = Duration::from_secs(300);
+}
+
+impl TenantSize {
+    /// The resource-unit window every size shares.
+    pub const RESOURCE_UNIT_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+    pub fn resource_units_per_10s(self) -> f64 {
+        match self {
+            TenantSize::Small => 3_500.0,
+            TenantSize::Medium => 5_000.0,
+            TenantSize::Large => 8_000.0,
+        }
+    }
+}
+
 /// The body POSTed to `/$batch`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BatchRequest {

@@ -15,26 +15,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// Tenant size, which sets the resource-unit quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TenantSize {
-    /// Fewer than 50 users: 3,500 RU per 10 s.
-    Small,
-    /// 50 to 500 users: 5,000 RU per 10 s.
-    Medium,
-    /// More than 500 users: 8,000 RU per 10 s.
-    Large,
-}
-
-impl TenantSize {
-    pub fn resource_units_per_10s(self) -> f64 {
-        match self {
-            TenantSize::Small => 3_500.0,
-            TenantSize::Medium => 5_000.0,
-            TenantSize::Large => 8_000.0,
-        }
-    }
-}
+pub use crate::wire::TenantSize;
 
 /// The quotas in force. [`Quotas::documented`] gives Microsoft's numbers; tests may
 /// shrink them.
@@ -50,13 +31,14 @@ pub struct Quotas {
 
 impl Quotas {
     pub fn documented(size: TenantSize) -> Quotas {
+        use crate::wire::write_quotas::*;
         Quotas {
             resource_units: size.resource_units_per_10s(),
-            resource_unit_window: Duration::from_secs(10),
-            app_writes: 3_000.0,
-            app_write_window: Duration::from_secs(150),
-            tenant_writes: 18_000.0,
-            tenant_write_window: Duration::from_secs(300),
+            resource_unit_window: TenantSize::RESOURCE_UNIT_WINDOW,
+            app_writes: f64::from(APP_WRITES),
+            app_write_window: APP_WINDOW,
+            tenant_writes: f64::from(TENANT_WRITES),
+            tenant_write_window: TENANT_WINDOW,
         }
     }
 }
