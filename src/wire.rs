@@ -277,6 +277,27 @@ impl TenantSize {
     }
 }
 
+/// Formats 128 bits as a version-4-shaped GUID (`xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`),
+/// the shape of Entra object ids, request ids and `client-request-id`s.
+pub fn guid_from_u128(v: u128) -> String {
+    let v = (v & !(0xF000u128 << 64)) | (0x4000u128 << 64); // version 4
+    let v = (v & !(0xC000u128 << 48)) | (0x8000u128 << 48); // variant
+    let hex = format!("{v:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// A new random version-4 GUID.
+pub fn random_guid() -> String {
+    guid_from_u128(rand::random())
+}
+
 /// The body POSTed to `/$batch`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BatchRequest {

@@ -2,6 +2,7 @@
 //! `run`. Errors leave here as `anyhow` errors with context; `main` maps them to exit
 //! codes.
 
+pub mod graph_args;
 pub mod sim;
 
 use std::process::ExitCode;

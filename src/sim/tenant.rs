@@ -96,20 +96,7 @@ pub fn derived_guid(parts: &[&str]) -> String {
     guid_from_u128((u128::from(h1.finish()) << 64) | u128::from(h2.finish()))
 }
 
-/// Formats 128 bits as a version-4-shaped GUID.
-pub fn guid_from_u128(v: u128) -> String {
-    let v = (v & !(0xF000u128 << 64)) | (0x4000u128 << 64); // version 4
-    let v = (v & !(0xC000u128 << 48)) | (0x8000u128 << 48); // variant
-    let hex = format!("{v:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
+pub use crate::wire::guid_from_u128;
 
 /// A change the tenant made, for the mutation log.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,868 @@
+//! The dispatcher: packs ready requests from many users into `$batch`es, sends them at the
+//! pacer's rate with a bounded number in flight, and retries exactly the items that need
+//! it — never the whole batch, never before the item's `Retry-After`, never twice a change
+//! that is not idempotent.
+//!
+//! Every submitted [`Job`] comes back exactly once as a [`Completed`]: done, already done
+//! (a DELETE retried after an ambiguous failure that now finds nothing to delete), unknown
+//! (a create whose fate an ambiguous failure hid: the caller must re-read before creating
+//! again), or failed with its last error once its attempts or retry time run out.
+//!
+//! Shape: one packer task takes jobs and due retries from a queue, spends their cost at the
+//! [`Pacer`], and hands full (or, when nothing else is ready, partial) batches to sender
+//! tasks; a sender posts the batch, classifies every item, feeds the pacer, and either
+//! completes each item or puts it back in the queue with the time it may go again.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet, VecDeque};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use serde_json::Value;
+use tokio::sync::{Notify, Semaphore, mpsc};
+
+use super::pacer::Pacer;
+use crate::graph::batch::{self, GraphFault, Item, ItemAnswer, ItemOutcome};
+use crate::graph::endpoints::ApiVersion;
+use crate::graph::request::{GraphRequest, Repeat};
+use crate::wire::{BatchRequest, BatchResponseItem, MAX_BATCH_ITEMS};
+
+/// Why a whole batch got no per-item answers.
+#[derive(Debug, Clone)]
+pub enum SendFailure {
+    /// The connection failed or was dropped: the batch may or may not have run.
+    Connection(String),
+    /// Graph answered the batch itself with an error status (429, 503, 401, 400, ...).
+    Status {
+        outcome: ItemOutcome,
+        request_id: Option<String>,
+    },
+    /// No access token could be had.
+    Auth(String),
+}
+
+/// How batches reach Graph (the real client, or anything else in tests).
+pub trait Transport: Send + Sync + 'static {
+    fn send_batch(
+        &self,
+        version: ApiVersion,
+        body: BatchRequest,
+    ) -> impl Future<Output = Result<Vec<BatchResponseItem>, SendFailure>> + Send;
+
+    /// An item was answered 401: the access token in use must not be used again.
+    fn token_rejected(&self);
+}
+
+/// Tuning of the dispatcher.
+#[derive(Debug, Clone)]
+pub struct DispatcherSettings {
+    /// Batches in flight at once.
+    pub max_in_flight: usize,
+    /// Items per batch, at most 20.
+    pub batch_size: usize,
+    /// Attempts per item before it fails with its last error.
+    pub max_attempts: u32,
+    /// Time from an item's first attempt after which it is not retried again.
+    pub max_retry_time: Duration,
+    /// First backoff after a failure without `Retry-After`; doubles each attempt.
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+}
+
+impl Default for DispatcherSettings {
+    fn default() -> Self {
+        DispatcherSettings {
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            batch_size: MAX_BATCH_ITEMS,
+            max_attempts: 10,
+            max_retry_time: Duration::from_secs(30 * 60),
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Batches in flight by default (see BENCHMARKS.md for the measurement behind it).
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
+
+/// One request to make for one user. `user` is the caller's handle (an input row).
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub user: u64,
+    pub request: GraphRequest,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobResult {
+    /// Graph answered 2xx.
+    Done { status: u16, body: Option<Value> },
+    /// A DELETE retried after an ambiguous failure answered 404: the earlier attempt
+    /// removed it.
+    AlreadyDone,
+    /// A create hit an ambiguous failure: it may or may not exist now. Re-read first.
+    Unknown { last_error: String },
+    /// Graph refused it, or its attempts ran out.
+    Failed {
+        error: String,
+        fault: Option<GraphFault>,
+    },
+}
+
+/// A finished job, with what the report needs.
+#[derive(Debug, Clone)]
+pub struct Completed {
+    pub user: u64,
+    pub request: GraphRequest,
+    pub result: JobResult,
+    pub attempts: u32,
+    pub client_request_id: String,
+    /// The `request-id` of Graph's last answer, which Microsoft support asks for.
+    pub request_id: Option<String>,
+}
+
+/// Live counters for the progress display and the report.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub submitted: AtomicU64,
+    pub done: AtomicU64,
+    pub already_done: AtomicU64,
+    pub unknown: AtomicU64,
+    pub failed: AtomicU64,
+    /// Items put back to be sent again.
+    pub retried: AtomicU64,
+    /// Items (or whole batches) answered 429.
+    pub throttled: AtomicU64,
+    pub batches: AtomicU64,
+    pub items_sent: AtomicU64,
+    pub writes_sent: AtomicU64,
+    pub resource_units_sent: AtomicU64,
+}
+
+impl Counters {
+    fn bump(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+}
+
+struct Pending {
+    job: Job,
+    client_request_id: String,
+    attempts: u32,
+    first_sent: Option<Instant>,
+    /// An earlier attempt of this write may have been applied.
+    ambiguous: bool,
+    last_error: String,
+    request_id: Option<String>,
+}
+
+struct Delayed {
+    due: Instant,
+    seq: u64,
+    item: Pending,
+}
+
+impl PartialEq for Delayed {
+    fn eq(&self, other: &Self) -> bool {
+        (self.due, self.seq) == (other.due, other.seq)
+    }
+}
+impl Eq for Delayed {}
+impl PartialOrd for Delayed {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Delayed {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.due, self.seq).cmp(&(other.due, other.seq))
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    ready: VecDeque<Pending>,
+    delayed: BinaryHeap<Reverse<Delayed>>,
+    seq: u64,
+}
+
+struct Shared<T> {
+    transport: T,
+    pacer: Arc<Pacer>,
+    settings: DispatcherSettings,
+    counters: Arc<Counters>,
+    queue: Mutex<Queue>,
+    wake: Notify,
+    /// Jobs accepted and not yet completed.
+    outstanding: AtomicUsize,
+    done: mpsc::Sender<Completed>,
+}
+
+/// Sends jobs through a transport at the pacer's rate. See the module documentation.
+pub struct Dispatcher<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T: Transport> Dispatcher<T> {
+    /// A dispatcher whose finished jobs go to `done`.
+    pub fn new(
+        transport: T,
+        pacer: Arc<Pacer>,
+        settings: DispatcherSettings,
+        done: mpsc::Sender<Completed>,
+    ) -> Dispatcher<T> {
+        let settings = DispatcherSettings {
+            batch_size: settings.batch_size.clamp(1, MAX_BATCH_ITEMS),
+            max_in_flight: settings.max_in_flight.max(1),
+            max_attempts: settings.max_attempts.max(1),
+            ..settings
+        };
+        Dispatcher {
+            shared: Arc::new(Shared {
+                transport,
+                pacer,
+                settings,
+                counters: Arc::new(Counters::default()),
+                queue: Mutex::new(Queue::default()),
+                wake: Notify::new(),
+                outstanding: AtomicUsize::new(0),
+                done,
+            }),
+        }
+    }
+
+    pub fn counters(&self) -> Arc<Counters> {
+        self.shared.counters.clone()
+    }
+
+    /// Runs until `jobs` is closed and every job taken from it has completed.
+    pub async fn run(self, mut jobs: mpsc::Receiver<Job>) {
+        let shared = self.shared;
+        let permits = Arc::new(Semaphore::new(shared.settings.max_in_flight));
+        let mut senders = tokio::task::JoinSet::new();
+        let mut input_open = true;
+        loop {
+            let permit = permits
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            let mut batch: Vec<Pending> = Vec::new();
+            let mut users: HashSet<u64> = HashSet::new();
+            loop {
+                if batch.len() >= shared.settings.batch_size {
+                    break;
+                }
+                match next_item(
+                    &shared,
+                    &mut jobs,
+                    &mut input_open,
+                    &users,
+                    batch.is_empty(),
+                )
+                .await
+                {
+                    Next::Item(item) => {
+                        shared.pacer.acquire(item.job.request.cost).await;
+                        users.insert(item.job.user);
+                        batch.push(item);
+                    }
+                    Next::Flush => break,
+                    Next::Finished => {
+                        debug_assert!(batch.is_empty());
+                        while senders.join_next().await.is_some() {}
+                        return;
+                    }
+                }
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            // Items paced before a 429 arrived wait out its Retry-After too.
+            shared.pacer.wait_while_paused().await;
+            let shared = shared.clone();
+            senders.spawn(async move {
+                send(&shared, batch).await;
+                drop(permit);
+            });
+            // Reap finished senders so the set does not grow.
+            while senders.try_join_next().is_some() {}
+        }
+    }
+}
+
+enum Next {
+    Item(Pending),
+    /// Nothing more is ready now: send what the batch has.
+    Flush,
+    /// No job is left and none can come.
+    Finished,
+}
+
+async fn next_item<T>(
+    shared: &Shared<T>,
+    jobs: &mut mpsc::Receiver<Job>,
+    input_open: &mut bool,
+    users_in_batch: &HashSet<u64>,
+    batch_empty: bool,
+) -> Next {
+    loop {
+        // Take every job already waiting in the channel.
+        while *input_open {
+            match jobs.try_recv() {
+                Ok(job) => accept(shared, job),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => *input_open = false,
+            }
+        }
+        let next_due = {
+            let mut q = shared.queue.lock().expect("queue lock");
+            let now = Instant::now();
+            while q.delayed.peek().is_some_and(|Reverse(d)| d.due <= now) {
+                let Reverse(d) = q.delayed.pop().expect("peeked");
+                q.ready.push_back(d.item);
+            }
+            // Never two items of one user in a batch; look a little way down the queue.
+            if let Some(pos) = q
+                .ready
+                .iter()
+                .take(256)
+                .position(|p| !users_in_batch.contains(&p.job.user))
+            {
+                return Next::Item(q.ready.remove(pos).expect("position is in range"));
+            }
+            q.delayed.peek().map(|Reverse(d)| d.due)
+        };
+        if !batch_empty {
+            return Next::Flush;
+        }
+        if !*input_open && shared.outstanding.load(Ordering::SeqCst) == 0 {
+            return Next::Finished;
+        }
+        let sleep = async {
+            match next_due {
+                Some(due) => tokio::time::sleep_until(due.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            job = jobs.recv(), if *input_open => match job {
+                Some(job) => accept(shared, job),
+                None => *input_open = false,
+            },
+            _ = shared.wake.notified() => {}
+            _ = sleep => {}
+        }
+    }
+}
+
+fn accept<T>(shared: &Shared<T>, job: Job) {
+    shared.outstanding.fetch_add(1, Ordering::SeqCst);
+    Counters::bump(&shared.counters.submitted);
+    let pending = Pending {
+        job,
+        client_request_id: crate::wire::random_guid(),
+        attempts: 0,
+        first_sent: None,
+        ambiguous: false,
+        last_error: String::new(),
+        request_id: None,
+    };
+    shared
+        .queue
+        .lock()
+        .expect("queue lock")
+        .ready
+        .push_back(pending);
+}
+
+async fn send<T: Transport>(shared: &Shared<T>, mut batch: Vec<Pending>) {
+    let version = batch[0].job.request.version;
+    let now = Instant::now();
+    for p in &mut batch {
+        p.attempts += 1;
+        p.first_sent.get_or_insert(now);
+    }
+    let items: Vec<Item<'_>> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Item {
+            id: i.to_string(),
+            request: &p.job.request,
+            client_request_id: p.client_request_id.clone(),
+        })
+        .collect();
+    let body = batch::encode(&items);
+    drop(items);
+    let counters = &shared.counters;
+    Counters::bump(&counters.batches);
+    for p in &batch {
+        Counters::bump(&counters.items_sent);
+        counters
+            .writes_sent
+            .fetch_add(u64::from(p.job.request.cost.writes), Ordering::Relaxed);
+        counters.resource_units_sent.fetch_add(
+            u64::from(p.job.request.cost.resource_units),
+            Ordering::Relaxed,
+        );
+    }
+    match shared.transport.send_batch(version, body).await {
+        Ok(responses) => {
+            let mut slots: Vec<Option<Pending>> = batch.into_iter().map(Some).collect();
+            let answers: Vec<ItemAnswer> = responses.into_iter().map(batch::classify).collect();
+            if answers
+                .iter()
+                .any(|a| matches!(a.outcome, ItemOutcome::AuthExpired(_)))
+            {
+                shared.transport.token_rejected();
+            }
+            for answer in answers {
+                let Some(slot) = answer
+                    .id
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| slots.get_mut(i))
+                else {
+                    continue;
+                };
+                if let Some(item) = slot.take() {
+                    settle(shared, item, answer).await;
+                }
+            }
+            // Items Graph did not answer at all are treated as a lost connection.
+            for item in slots.into_iter().flatten() {
+                let answer = ItemAnswer {
+                    id: String::new(),
+                    outcome: ItemOutcome::Transient {
+                        fault: GraphFault {
+                            status: 0,
+                            code: String::new(),
+                            message: "the batch answer did not include this item".into(),
+                        },
+                        retry_after: None,
+                    },
+                    request_id: None,
+                };
+                settle(shared, item, answer).await;
+            }
+        }
+        Err(failure) => {
+            let (outcome, request_id) = match failure {
+                SendFailure::Connection(message) => (
+                    ItemOutcome::Transient {
+                        fault: GraphFault {
+                            status: 0,
+                            code: String::new(),
+                            message: format!("connection failed: {message}"),
+                        },
+                        retry_after: None,
+                    },
+                    None,
+                ),
+                SendFailure::Status {
+                    outcome,
+                    request_id,
+                } => (outcome, request_id),
+                SendFailure::Auth(message) => (
+                    ItemOutcome::Permanent(GraphFault {
+                        status: 0,
+                        code: "authentication".into(),
+                        message,
+                    }),
+                    None,
+                ),
+            };
+            // A whole-batch 429 pauses the pacer once, not once per item.
+            if let ItemOutcome::Throttled { retry_after } = &outcome {
+                shared
+                    .pacer
+                    .on_throttled(retry_after.unwrap_or(shared.settings.backoff_base));
+            }
+            for item in batch {
+                let answer = ItemAnswer {
+                    id: String::new(),
+                    outcome: outcome.clone(),
+                    request_id: request_id.clone(),
+                };
+                settle(shared, item, answer).await;
+            }
+        }
+    }
+}
+
+/// Decides what happens to one item after an answer.
+async fn settle<T>(shared: &Shared<T>, mut item: Pending, answer: ItemAnswer) {
+    if answer.request_id.is_some() {
+        item.request_id = answer.request_id;
+    }
+    let repeat = item.job.request.repeat;
+    let is_write = item.job.request.is_write();
+    let counters = &shared.counters;
+    let retry_after = match answer.outcome {
+        ItemOutcome::Success {
+            status,
+            body,
+            limit_percentage,
+        } => {
+            shared.pacer.on_success(limit_percentage);
+            return complete(shared, item, JobResult::Done { status, body }).await;
+        }
+        ItemOutcome::Permanent(fault) => {
+            if fault.status == 404 && repeat == Repeat::Delete && item.ambiguous {
+                return complete(shared, item, JobResult::AlreadyDone).await;
+            }
+            return complete(
+                shared,
+                item,
+                JobResult::Failed {
+                    error: fault.to_string(),
+                    fault: Some(fault),
+                },
+            )
+            .await;
+        }
+        ItemOutcome::Throttled { retry_after } => {
+            Counters::bump(&counters.throttled);
+            // Graph's own advice: a throttled write inside a batch is not certain to have
+            // been skipped.
+            item.ambiguous |= is_write;
+            item.last_error = "HTTP 429 TooManyRequests".into();
+            let wait = retry_after.unwrap_or_else(|| backoff(&shared.settings, item.attempts));
+            shared.pacer.on_throttled(wait);
+            wait
+        }
+        ItemOutcome::Transient { fault, retry_after } => {
+            item.last_error = fault.to_string();
+            if is_write {
+                item.ambiguous = true;
+                if repeat == Repeat::Create {
+                    let last_error = std::mem::take(&mut item.last_error);
+                    return complete(shared, item, JobResult::Unknown { last_error }).await;
+                }
+            }
+            retry_after
+                .unwrap_or_default()
+                .max(backoff(&shared.settings, item.attempts))
+        }
+        ItemOutcome::AuthExpired(fault) => {
+            // The transport refreshes the token; one quick retry.
+            item.last_error = fault.to_string();
+            Duration::ZERO
+        }
+        ItemOutcome::Dependency => {
+            item.last_error = "HTTP 424 failed dependency".into();
+            backoff(&shared.settings, item.attempts)
+        }
+    };
+    let out_of_time = item
+        .first_sent
+        .is_some_and(|t| t.elapsed() + retry_after > shared.settings.max_retry_time);
+    if item.attempts >= shared.settings.max_attempts || out_of_time {
+        let error = format!(
+            "gave up after {} attempts: {}",
+            item.attempts, item.last_error
+        );
+        return complete(shared, item, JobResult::Failed { error, fault: None }).await;
+    }
+    Counters::bump(&counters.retried);
+    let due = Instant::now() + retry_after;
+    {
+        let mut q = shared.queue.lock().expect("queue lock");
+        q.seq += 1;
+        let seq = q.seq;
+        q.delayed.push(Reverse(Delayed { due, seq, item }));
+    }
+    shared.wake.notify_one();
+}
+
+async fn complete<T>(shared: &Shared<T>, item: Pending, result: JobResult) {
+    let counters = &shared.counters;
+    Counters::bump(match &result {
+        JobResult::Done { .. } => &counters.done,
+        JobResult::AlreadyDone => &counters.already_done,
+        JobResult::Unknown { .. } => &counters.unknown,
+        JobResult::Failed { .. } => &counters.failed,
+    });
+    let completed = Completed {
+        user: item.job.user,
+        request: item.job.request,
+        result,
+        attempts: item.attempts,
+        client_request_id: item.client_request_id,
+        request_id: item.request_id,
+    };
+    // The receiver may be gone (the run was abandoned); the outcome is then moot.
+    let _ = shared.done.send(completed).await;
+    shared.outstanding.fetch_sub(1, Ordering::SeqCst);
+    shared.wake.notify_one();
+}
+
+/// Exponential backoff with jitter: between half and all of `base · 2^(attempt-1)`.
+fn backoff(settings: &DispatcherSettings, attempt: u32) -> Duration {
+    let exp = settings
+        .backoff_base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(settings.backoff_cap);
+    exp.mul_f64(rand::rng().random_range(0.5..=1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::engine::pacer::{Budget, PacerSettings};
+    use crate::graph::key::UserKey;
+
+    type Script = dyn Fn(&str, u32) -> (u16, Vec<(&'static str, &'static str)>) + Send + Sync;
+
+    /// Answers each item by its URL and how often that URL was sent; records batches.
+    struct Fake {
+        script: Box<Script>,
+        sent: Mutex<Vec<(Instant, Vec<String>)>>,
+        whole_batch_failures: Mutex<u32>,
+        rejected: AtomicU64,
+    }
+
+    impl Fake {
+        fn new(
+            script: impl Fn(&str, u32) -> (u16, Vec<(&'static str, &'static str)>)
+            + Send
+            + Sync
+            + 'static,
+        ) -> Arc<Fake> {
+            Arc::new(Fake {
+                script: Box::new(script),
+                sent: Mutex::new(Vec::new()),
+                whole_batch_failures: Mutex::new(0),
+                rejected: AtomicU64::new(0),
+            })
+        }
+
+        fn times_sent(&self, url: &str) -> Vec<Instant> {
+            let sent = self.sent.lock().unwrap();
+            sent.iter()
+                .filter(|(_, urls)| urls.iter().any(|u| u == url))
+                .map(|(t, _)| *t)
+                .collect()
+        }
+    }
+
+    impl Transport for Arc<Fake> {
+        async fn send_batch(
+            &self,
+            _version: ApiVersion,
+            body: BatchRequest,
+        ) -> Result<Vec<BatchResponseItem>, SendFailure> {
+            let urls: Vec<String> = body.requests.iter().map(|r| r.url.clone()).collect();
+            let attempt_of = |url: &str| {
+                1 + self
+                    .sent
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|(_, u)| u.iter().any(|x| x == url))
+                    .count() as u32
+            };
+            let attempts: Vec<u32> = urls.iter().map(|u| attempt_of(u)).collect();
+            self.sent.lock().unwrap().push((Instant::now(), urls));
+            {
+                let mut failures = self.whole_batch_failures.lock().unwrap();
+                if *failures > 0 {
+                    *failures -= 1;
+                    return Err(SendFailure::Connection("reset by peer".into()));
+                }
+            }
+            Ok(body
+                .requests
+                .iter()
+                .zip(attempts)
+                .map(|(r, attempt)| {
+                    let (status, headers) = (self.script)(&r.url, attempt);
+                    BatchResponseItem {
+                        id: r.id.clone(),
+                        status,
+                        headers: headers
+                            .into_iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect(),
+                        body: None,
+                    }
+                })
+                .collect())
+        }
+
+        fn token_rejected(&self) {
+            self.rejected.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn pacer() -> Arc<Pacer> {
+        let fast = Budget {
+            amount: 1_000_000,
+            per: Duration::from_secs(1),
+        };
+        Arc::new(Pacer::new(PacerSettings {
+            resource_units: fast,
+            writes: fast,
+        }))
+    }
+
+    fn settings() -> DispatcherSettings {
+        DispatcherSettings {
+            backoff_base: Duration::from_millis(5),
+            backoff_cap: Duration::from_millis(50),
+            max_attempts: 4,
+            ..DispatcherSettings::default()
+        }
+    }
+
+    fn revoke(user: u64) -> Job {
+        let key = UserKey::parse(&format!("u{user}@contoso.example")).unwrap();
+        Job {
+            user,
+            request: GraphRequest::revoke_sessions(&key).unwrap(),
+        }
+    }
+
+    fn delete(user: u64) -> Job {
+        let key = UserKey::parse(&format!("u{user}@contoso.example")).unwrap();
+        Job {
+            user,
+            request: GraphRequest::delete_method(&key, crate::wire::MethodType::Fido2, "key-1")
+                .unwrap(),
+        }
+    }
+
+    async fn run(fake: Arc<Fake>, jobs: Vec<Job>) -> HashMap<(u64, String), Completed> {
+        let (done_tx, mut done_rx) = mpsc::channel(8);
+        let (job_tx, job_rx) = mpsc::channel(8);
+        let dispatcher = Dispatcher::new(fake, pacer(), settings(), done_tx);
+        let running = tokio::spawn(dispatcher.run(job_rx));
+        tokio::spawn(async move {
+            for job in jobs {
+                job_tx.send(job).await.unwrap();
+            }
+        });
+        let mut out = HashMap::new();
+        while let Some(c) = done_rx.recv().await {
+            let key = (c.user, c.request.url.clone());
+            assert!(out.insert(key, c).is_none(), "completed twice");
+        }
+        running.await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn batches_hold_at_most_20_items_and_never_two_of_one_user() {
+        let fake = Fake::new(|_, _| (200, vec![]));
+        let mut jobs = Vec::new();
+        for user in 0..50 {
+            jobs.push(revoke(user));
+            jobs.push(delete(user));
+        }
+        let out = run(fake.clone(), jobs).await;
+        assert_eq!(out.len(), 100);
+        for (_, urls) in fake.sent.lock().unwrap().iter() {
+            assert!(urls.len() <= 20);
+            let users: HashSet<&str> = urls.iter().map(|u| u.split('/').nth(2).unwrap()).collect();
+            assert_eq!(users.len(), urls.len(), "two items of one user: {urls:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn only_throttled_items_are_resent_and_never_before_their_retry_after() {
+        let fake = Fake::new(|url, attempt| {
+            if url.contains("/u3@") && attempt == 1 {
+                (429, vec![("Retry-After", "0.3")])
+            } else {
+                (200, vec![])
+            }
+        });
+        let out = run(fake.clone(), (0..10).map(revoke).collect()).await;
+        assert!(
+            out.values()
+                .all(|c| matches!(c.result, JobResult::Done { .. }))
+        );
+        let throttled = "/users/u3@contoso.example/revokeSignInSessions";
+        let times = fake.times_sent(throttled);
+        assert_eq!(times.len(), 2);
+        assert!(times[1] - times[0] >= Duration::from_millis(300));
+        assert_eq!(
+            fake.times_sent("/users/u4@contoso.example/revokeSignInSessions")
+                .len(),
+            1,
+            "items that succeeded are not sent again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dropped_batch_is_retried_whole_and_deletes_that_then_find_nothing_are_done() {
+        let fake = Fake::new(|url, attempt| match (url.contains("/u1@"), attempt) {
+            // u1's delete was applied by the dropped attempt: now it is gone.
+            (true, 2) => (404, vec![]),
+            _ => (204, vec![]),
+        });
+        *fake.whole_batch_failures.lock().unwrap() = 1;
+        let out = run(fake.clone(), vec![delete(1), delete(2)]).await;
+        let url = |u: u64| format!("/users/u{u}@contoso.example/authentication/fido2Methods/key-1");
+        assert_eq!(out[&(1, url(1))].result, JobResult::AlreadyDone);
+        assert_eq!(out[&(1, url(1))].attempts, 2);
+        assert!(matches!(
+            out[&(2, url(2))].result,
+            JobResult::Done { status: 204, .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_404_without_an_earlier_ambiguous_failure_is_a_failure_and_attempts_are_bounded() {
+        let fake = Fake::new(|url, _| {
+            if url.contains("/u1@") {
+                (404, vec![])
+            } else {
+                (503, vec![("Retry-After", "0.01")])
+            }
+        });
+        let out = run(fake.clone(), vec![delete(1), revoke(2)]).await;
+        let deleted = &out[&(
+            1,
+            "/users/u1@contoso.example/authentication/fido2Methods/key-1".into(),
+        )];
+        assert!(
+            matches!(deleted.result, JobResult::Failed { fault: Some(ref f), .. } if f.status == 404)
+        );
+        let revoked = &out[&(2, "/users/u2@contoso.example/revokeSignInSessions".into())];
+        assert_eq!(revoked.attempts, 4);
+        let JobResult::Failed { error, .. } = &revoked.result else {
+            panic!("{:?}", revoked.result)
+        };
+        assert!(
+            error.starts_with("gave up after 4 attempts: HTTP 503"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_401_item_makes_the_transport_drop_its_token_and_is_retried() {
+        let fake = Fake::new(|_, attempt| {
+            if attempt == 1 {
+                (401, vec![])
+            } else {
+                (200, vec![])
+            }
+        });
+        let out = run(fake.clone(), vec![revoke(1)]).await;
+        assert!(
+            out.values()
+                .all(|c| matches!(c.result, JobResult::Done { .. }))
+        );
+        assert_eq!(fake.rejected.load(Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,355 @@
+//! Client-side pacing to Entra's identity quotas, so that a bulk run goes as fast as Graph
+//! allows and almost never meets a 429.
+//!
+//! Two `governor` limiters hold the budgets — resource units and writes per app and
+//! tenant — and every request takes cells from both in proportion to its cost before it
+//! may go into a batch. Unlike adaptive retry in the AWS SDKs, which discovers the rate
+//! from throttling, the pacer starts at the documented rate (`--tenant-size`, or
+//! `--ru-budget` / `--write-budget`) and only adapts from there: a 429 pauses all traffic
+//! until its `Retry-After` and lowers the rate multiplicatively; an
+//! `x-ms-throttle-limit-percentage` above 0.9 (another app is spending the same tenant's
+//! quota) slows it gently; clean answers raise it back additively, never above the budget.
+//!
+//! Lowering the rate does not rebuild the limiters: at rate factor `f` a request takes
+//! `cost / f` cells, which spends the same budget `1 / f` times faster.
+
+use std::num::NonZeroU32;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{Quota, RateLimiter};
+
+use crate::graph::request::Cost;
+use crate::wire::{TenantSize, write_quotas};
+
+/// Cells a limiter holds per unit of cost, so that fractional rates stay exact.
+const CELLS_PER_UNIT: f64 = 1000.0;
+/// The rate never falls below this share of the budget.
+const MIN_FACTOR: f64 = 0.05;
+/// Multiplicative decrease on a 429.
+const THROTTLED_DECREASE: f64 = 0.7;
+/// Multiplicative decrease when Graph says the quota is more than 90 % used.
+const NEAR_LIMIT_DECREASE: f64 = 0.95;
+const NEAR_LIMIT: f64 = 0.9;
+/// Additive increase per `CLEAN_STREAK` clean answers.
+const INCREASE: f64 = 0.05;
+const CLEAN_STREAK: u32 = 20;
+
+/// A quota: `amount` per `per`, written `8000/10s` or `3000/150s` (`ms`, `s`, `m` units).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    pub amount: u32,
+    pub per: Duration,
+}
+
+impl Budget {
+    pub fn per_second(&self) -> f64 {
+        f64::from(self.amount) / self.per.as_secs_f64()
+    }
+
+    /// The same budget with time running `factor` times faster (for the emulator's
+    /// `--time-scale`).
+    pub fn scaled(&self, factor: f64) -> Budget {
+        Budget {
+            amount: self.amount,
+            per: self.per.div_f64(factor),
+        }
+    }
+}
+
+/// Why a budget could not be read.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error(
+    "invalid budget {given:?}: {why}; write it as AMOUNT/PERIOD with a unit, like 8000/10s or 3000/150s"
+)]
+pub struct BudgetError {
+    given: String,
+    why: &'static str,
+}
+
+impl FromStr for Budget {
+    type Err = BudgetError;
+
+    fn from_str(s: &str) -> Result<Budget, BudgetError> {
+        let err = |why| BudgetError {
+            given: s.to_string(),
+            why,
+        };
+        let (amount, period) = s.trim().split_once('/').ok_or_else(|| err("no '/'"))?;
+        let amount: u32 = amount
+            .trim()
+            .parse()
+            .map_err(|_| err("the amount is not a whole number"))?;
+        if amount == 0 {
+            return Err(err("the amount must be at least 1"));
+        }
+        let period = period.trim();
+        let (number, unit) = period
+            .find(|c: char| c.is_ascii_alphabetic())
+            .map(|i| period.split_at(i))
+            .ok_or_else(|| err("the period has no unit"))?;
+        let number: f64 = number
+            .parse()
+            .map_err(|_| err("the period is not a number"))?;
+        let seconds = match unit {
+            "ms" => number / 1000.0,
+            "s" => number,
+            "m" | "min" => number * 60.0,
+            _ => return Err(err("the unit must be ms, s or m")),
+        };
+        if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
+            return Err(err("the period must be above zero and at most a day"));
+        }
+        Ok(Budget {
+            amount,
+            per: Duration::from_secs_f64(seconds),
+        })
+    }
+}
+
+impl std::fmt::Display for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}s", self.amount, self.per.as_secs_f64())
+    }
+}
+
+/// The budgets the pacer spends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PacerSettings {
+    pub resource_units: Budget,
+    pub writes: Budget,
+}
+
+impl PacerSettings {
+    /// Microsoft's documented quotas for a tenant of `size`.
+    pub fn documented(size: TenantSize) -> PacerSettings {
+        PacerSettings {
+            resource_units: Budget {
+                amount: size.resource_units_per_10s() as u32,
+                per: TenantSize::RESOURCE_UNIT_WINDOW,
+            },
+            writes: Budget {
+                amount: write_quotas::APP_WRITES,
+                per: write_quotas::APP_WINDOW,
+            },
+        }
+    }
+}
+
+type Limiter = RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    DefaultClock,
+    governor::middleware::NoOpMiddleware<<DefaultClock as Clock>::Instant>,
+>;
+
+struct Adaptive {
+    factor: f64,
+    paused_until: Option<Instant>,
+    clean: u32,
+    near_limit: u32,
+}
+
+/// Paces requests to the budgets. Shared by every sender of one app.
+pub struct Pacer {
+    settings: PacerSettings,
+    resource_units: Limiter,
+    writes: Limiter,
+    clock: DefaultClock,
+    adaptive: Mutex<Adaptive>,
+}
+
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer")
+            .field("settings", &self.settings)
+            .field("rate_factor", &self.rate_factor())
+            .finish_non_exhaustive()
+    }
+}
+
+fn limiter(budget: Budget, clock: &DefaultClock) -> Limiter {
+    let cells_per_second = budget.per_second() * CELLS_PER_UNIT;
+    let period = Duration::from_secs_f64(1.0 / cells_per_second).max(Duration::from_nanos(1));
+    // One second's worth may go at once (Entra's buckets start full), but never less than
+    // the largest request at the lowest rate.
+    let burst = cells_per_second.max(CELLS_PER_UNIT * 4.0 / MIN_FACTOR);
+    let burst = NonZeroU32::new(burst.min(f64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN);
+    let quota = Quota::with_period(period)
+        .expect("a positive period")
+        .allow_burst(burst);
+    RateLimiter::direct_with_clock(quota, clock.clone())
+}
+
+impl Pacer {
+    pub fn new(settings: PacerSettings) -> Pacer {
+        let clock = DefaultClock::default();
+        Pacer {
+            resource_units: limiter(settings.resource_units, &clock),
+            writes: limiter(settings.writes, &clock),
+            clock,
+            settings,
+            adaptive: Mutex::new(Adaptive {
+                factor: 1.0,
+                paused_until: None,
+                clean: 0,
+                near_limit: 0,
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> PacerSettings {
+        self.settings
+    }
+
+    /// The share of the budget the pacer currently allows (1.0 = all of it).
+    pub fn rate_factor(&self) -> f64 {
+        self.adaptive.lock().expect("pacer lock").factor
+    }
+
+    /// Waits while a 429's `Retry-After` holds all traffic back.
+    pub async fn wait_while_paused(&self) {
+        loop {
+            let paused_until = self.adaptive.lock().expect("pacer lock").paused_until;
+            match paused_until {
+                Some(until) if until > Instant::now() => {
+                    tokio::time::sleep_until(until.into()).await
+                }
+                _ => break,
+            }
+        }
+    }
+
+    /// Waits until a request of `cost` may be sent, and spends its cost.
+    pub async fn acquire(&self, cost: Cost) {
+        self.wait_while_paused().await;
+        let factor = self.rate_factor();
+        self.take(&self.resource_units, cost.resource_units, factor)
+            .await;
+        self.take(&self.writes, cost.writes, factor).await;
+    }
+
+    async fn take(&self, limiter: &Limiter, units: u32, factor: f64) {
+        if units == 0 {
+            return;
+        }
+        let cells = (f64::from(units) * CELLS_PER_UNIT / factor).ceil();
+        let cells =
+            NonZeroU32::new(cells.min(f64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN);
+        loop {
+            match limiter.check_n(cells) {
+                Ok(Ok(())) => return,
+                Ok(Err(not_until)) => {
+                    tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await;
+                }
+                // More than the burst at once: take it in burst-sized pieces.
+                Err(governor::InsufficientCapacity(max)) => {
+                    let mut left = cells.get();
+                    while left > 0 {
+                        let piece = NonZeroU32::new(left.min(max)).unwrap_or(NonZeroU32::MIN);
+                        while let Ok(Err(not_until)) = limiter.check_n(piece) {
+                            tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await;
+                        }
+                        left -= piece.get();
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A 429: no request goes before `retry_after` has passed, and the rate drops.
+    pub fn on_throttled(&self, retry_after: Duration) {
+        let mut a = self.adaptive.lock().expect("pacer lock");
+        let until = Instant::now() + retry_after;
+        // One throttling episode lowers the rate once, however many items it hit.
+        let new_episode = a.paused_until.is_none_or(|p| p <= Instant::now());
+        if a.paused_until.is_none_or(|p| p < until) {
+            a.paused_until = Some(until);
+        }
+        if new_episode {
+            a.factor = (a.factor * THROTTLED_DECREASE).max(MIN_FACTOR);
+        }
+        a.clean = 0;
+    }
+
+    /// A successful answer, with the `x-ms-throttle-limit-percentage` Graph gave, if any.
+    pub fn on_success(&self, limit_percentage: Option<f64>) {
+        let mut a = self.adaptive.lock().expect("pacer lock");
+        if limit_percentage.is_some_and(|p| p > NEAR_LIMIT) {
+            a.clean = 0;
+            a.near_limit += 1;
+            // Gently, at most once per streak of warnings, not once per item.
+            if a.near_limit >= CLEAN_STREAK / 4 {
+                a.near_limit = 0;
+                a.factor = (a.factor * NEAR_LIMIT_DECREASE).max(MIN_FACTOR);
+            }
+        } else {
+            a.clean += 1;
+            if a.clean >= CLEAN_STREAK {
+                a.clean = 0;
+                a.factor = (a.factor + INCREASE).min(1.0);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_read_as_amount_over_period() {
+        assert_eq!(
+            "8000/10s".parse::<Budget>(),
+            Ok(Budget {
+                amount: 8000,
+                per: Duration::from_secs(10)
+            })
+        );
+        assert_eq!(
+            "3000/2.5m".parse::<Budget>().unwrap().per,
+            Duration::from_secs(150)
+        );
+        assert_eq!("20/500ms".parse::<Budget>().unwrap().per_second(), 40.0);
+        for bad in ["8000", "0/10s", "x/10s", "10/10", "10/0s", "10/3h"] {
+            let e = bad.parse::<Budget>().unwrap_err().to_string();
+            assert!(e.contains("like 8000/10s"), "{bad}: {e}");
+        }
+        let large = PacerSettings::documented(TenantSize::Large);
+        assert_eq!(large.resource_units.per_second(), 800.0);
+        assert_eq!(large.writes.per_second(), 20.0);
+    }
+
+    #[test]
+    fn throttling_lowers_the_rate_once_per_episode_and_clean_traffic_raises_it() {
+        let pacer = Pacer::new(PacerSettings::documented(TenantSize::Large));
+        pacer.on_throttled(Duration::from_secs(5));
+        pacer.on_throttled(Duration::from_secs(6));
+        assert!((pacer.rate_factor() - THROTTLED_DECREASE).abs() < 1e-9);
+        for _ in 0..CLEAN_STREAK * 2 {
+            pacer.on_success(None);
+        }
+        assert!((pacer.rate_factor() - (THROTTLED_DECREASE + 2.0 * INCREASE)).abs() < 1e-9);
+        for _ in 0..CLEAN_STREAK * 100 {
+            pacer.on_success(None);
+        }
+        assert_eq!(pacer.rate_factor(), 1.0, "never above the budget");
+        for _ in 0..CLEAN_STREAK {
+            pacer.on_success(Some(0.95));
+        }
+        assert!(pacer.rate_factor() < 1.0);
+        assert!(pacer.rate_factor() > 0.8, "gently: {}", pacer.rate_factor());
+    }
+
+    #[tokio::test]
+    async fn a_paused_pacer_waits_for_retry_after() {
+        let pacer = Pacer::new(PacerSettings::documented(TenantSize::Large));
+        pacer.on_throttled(Duration::from_millis(200));
+        let started = Instant::now();
+        pacer.acquire(Cost::WRITE).await;
+        assert!(started.elapsed() >= Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,780 @@
+//! [`UserKey`]: a validated way to address one user, which knows how to put itself into a
+//! Graph request.
+//!
+//! Every user-facing input (a row of a CSV, a `--user` argument, a line of a plan) names a
+//! user by object id, user principal name or mail. That text ends up inside a URL path
+//! (`/users/{key}/authentication/methods`) or an OData `$filter` literal
+//! (`userPrincipalName eq '{key}'`), so it must never be able to change what a request
+//! targets: a `/` or `..` would walk to another resource, a `?` or `#` would cut the path
+//! short, a `%` would smuggle any of those in pre-encoded, a quote would end the literal.
+//!
+//! A `UserKey` exists only once its text passed [`UserKey::parse`] (or one of the explicit
+//! constructors [`UserKey::id`], [`UserKey::upn`], [`UserKey::mail`]), which refuse such
+//! input with a [`KeyError`] before any request is built. It then encodes itself the way
+//! Graph expects ([`UserKey::path_segment`], [`UserKey::users_path`], [`UserKey::filter`]):
+//!
+//! - an object id goes into the path as the lower-case GUID;
+//! - a UPN goes into the path with `#` (guests' `#EXT#`) as `%23` and every character
+//!   outside RFC 3986 `pchar` percent-encoded; a UPN that starts with `$` must use the
+//!   key-in-parentheses form `/users('$svc@contoso.com')` (Graph answers `400` to
+//!   `/users/$svc@contoso.com`), with single quotes doubled inside the literal;
+//! - a mail address cannot address a user in a path at all: it is resolved with a
+//!   `$filter` (`mail eq '...'`), as is any key when resolving in bulk.
+//!
+//! See `reference/graph-api.md` §7 "Addressing users".
+
+use std::fmt;
+use std::str::FromStr;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use thiserror::Error;
+
+/// The longest key accepted, in characters. Real UPNs are far shorter (Entra allows 113
+/// characters); the limit keeps pathological input out of URLs and error messages.
+pub const MAX_KEY_CHARS: usize = 1024;
+
+/// How many characters of a refused key an error message quotes.
+const QUOTED_CHARS: usize = 80;
+
+/// Bytes that are percent-encoded in a user-key path segment: everything outside RFC 3986
+/// `pchar` (`unreserved / pct-encoded / sub-delims / ":" / "@"`). `#`, `%`, `/`, `?`, `\`,
+/// quotes, brackets, spaces, controls and every non-ASCII byte are therefore encoded;
+/// `'`, `$`, `(`, `)` and the other sub-delimiters stay as they are.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    // unreserved
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    // sub-delims
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    // the rest of pchar
+    .remove(b':')
+    .remove(b'@');
+
+/// What a [`UserKey`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyKind {
+    /// An object id: a GUID, stored lower-case.
+    Id,
+    /// A user principal name, as typed (Graph matches UPNs without regard to case).
+    Upn,
+    /// A mail address; only resolvable with a `$filter`, never in a path.
+    Mail,
+}
+
+impl KeyKind {
+    /// `"id"`, `"UPN"` or `"mail"`, for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Id => "id",
+            KeyKind::Upn => "UPN",
+            KeyKind::Mail => "mail",
+        }
+    }
+
+    /// The Graph property that holds this kind of key.
+    pub fn property(self) -> &'static str {
+        match self {
+            KeyKind::Id => "id",
+            KeyKind::Upn => "userPrincipalName",
+            KeyKind::Mail => "mail",
+        }
+    }
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a text is not a usable user key. Every message quotes the key (escaped, and cut
+/// short if long), says what is wrong and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    #[error("user key is empty; give an object id (GUID), a user principal name or a mail address")]
+    Empty,
+
+    #[error(
+        "user key {k} is {len} characters long, more than the {max} allowed; check the input",
+        k = quote(.key),
+        max = MAX_KEY_CHARS
+    )]
+    TooLong { key: String, len: usize },
+
+    #[error(
+        "user key {k} contains {what}, which would change the request's target; check the input",
+        k = quote(.key),
+        what = describe(*.ch)
+    )]
+    ForbiddenChar { key: String, ch: char },
+
+    #[error(
+        "user key {k} contains \"..\", which would change the request's target; check the input",
+        k = quote(.key)
+    )]
+    DotDot { key: String },
+
+    #[error(
+        "user key {k} is neither an object id (a GUID such as 3179e48a-750b-4051-897c-87b9720928f7) \
+         nor a user principal name (name@domain); check the input",
+        k = quote(.key)
+    )]
+    Unrecognised { key: String },
+
+    #[error(
+        "user key {k} is not an object id: expected a GUID such as \
+         3179e48a-750b-4051-897c-87b9720928f7; give a UPN or mail address as such instead",
+        k = quote(.key)
+    )]
+    NotAGuid { key: String },
+
+    #[error(
+        "{kind} {k} is not a valid address: {reason}; expected name@domain",
+        k = quote(.key)
+    )]
+    BadAddress {
+        key: String,
+        kind: KeyKind,
+        reason: &'static str,
+    },
+}
+
+/// The key as an error message quotes it: escaped (no control character reaches the
+/// terminal) and cut short when long.
+fn quote(key: &str) -> String {
+    if key.chars().count() > QUOTED_CHARS {
+        let head: String = key.chars().take(QUOTED_CHARS).collect();
+        format!("{:?}…", head)
+    } else {
+        format!("{key:?}")
+    }
+}
+
+fn describe(ch: char) -> String {
+    if ch.is_control() {
+        format!("the control character {}", ch.escape_unicode())
+    } else if ch.is_whitespace() {
+        if ch == ' ' {
+            "a space".to_string()
+        } else {
+            format!("the whitespace character {}", ch.escape_unicode())
+        }
+    } else if ch == '%' {
+        "'%' (give keys as typed, not percent-encoded)".to_string()
+    } else {
+        format!("'{ch}'")
+    }
+}
+
+/// True for a character no key may contain.
+fn is_forbidden(ch: char) -> bool {
+    matches!(ch, '/' | '?' | '\\' | '%') || ch.is_whitespace() || ch.is_control()
+}
+
+/// True for a GUID in its 8-4-4-4-12 hex form (any case).
+fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// The checks every key passes, whatever its kind.
+fn check_common(input: &str) -> Result<(), KeyError> {
+    if input.is_empty() {
+        return Err(KeyError::Empty);
+    }
+    let len = input.chars().count();
+    if len > MAX_KEY_CHARS {
+        return Err(KeyError::TooLong {
+            key: input.to_string(),
+            len,
+        });
+    }
+    if let Some(ch) = input.chars().find(|&c| is_forbidden(c)) {
+        return Err(KeyError::ForbiddenChar {
+            key: input.to_string(),
+            ch,
+        });
+    }
+    if input.contains("..") {
+        return Err(KeyError::DotDot {
+            key: input.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks the `local@domain` shape of a UPN or mail address.
+fn check_address(input: &str, kind: KeyKind) -> Result<(), KeyError> {
+    let bad = |reason| KeyError::BadAddress {
+        key: input.to_string(),
+        kind,
+        reason,
+    };
+    let mut parts = input.split('@');
+    let local = parts.next().unwrap_or_default();
+    let Some(domain) = parts.next() else {
+        return Err(bad("it has no '@'"));
+    };
+    if parts.next().is_some() {
+        return Err(bad("it has more than one '@'"));
+    }
+    if local.is_empty() {
+        return Err(bad("nothing comes before the '@'"));
+    }
+    if domain.is_empty() {
+        return Err(bad("no domain follows the '@'"));
+    }
+    Ok(())
+}
+
+/// One user, addressed by object id, UPN or mail, validated so that it cannot change what a
+/// request targets. Build it with [`UserKey::parse`] (or `str::parse`), [`UserKey::id`],
+/// [`UserKey::upn`] or [`UserKey::mail`].
+///
+/// Equality is exact (after the id is lower-cased); Graph itself matches UPNs and mail
+/// addresses without regard to case, so deduplication should compare
+/// [`UserKey::as_str`] case-insensitively where that matters.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserKey {
+    kind: KeyKind,
+    value: String,
+}
+
+impl UserKey {
+    /// Reads a key, telling an object id (a GUID, in any case; stored lower-case) from a
+    /// UPN (exactly one `@`, neither first nor last). A mail address looks like a UPN; use
+    /// [`UserKey::mail`] when the input is known to hold mail addresses.
+    pub fn parse(input: &str) -> Result<UserKey, KeyError> {
+        check_common(input)?;
+        if is_guid(input) {
+            return Ok(UserKey {
+                kind: KeyKind::Id,
+                value: input.to_ascii_lowercase(),
+            });
+        }
+        if input.contains('@') {
+            check_address(input, KeyKind::Upn)?;
+            return Ok(UserKey {
+                kind: KeyKind::Upn,
+                value: input.to_string(),
+            });
+        }
+        Err(KeyError::Unrecognised {
+            key: input.to_string(),
+        })
+    }
+
+    /// An object id: must be a GUID (any case; stored lower-case).
+    pub fn id(input: &str) -> Result<UserKey, KeyError> {
+        check_common(input)?;
+        if !is_guid(input) {
+            return Err(KeyError::NotAGuid {
+                key: input.to_string(),
+            });
+        }
+        Ok(UserKey {
+            kind: KeyKind::Id,
+            value: input.to_ascii_lowercase(),
+        })
+    }
+
+    /// A user principal name: `local@domain`, exactly one `@`.
+    pub fn upn(input: &str) -> Result<UserKey, KeyError> {
+        Self::address(input, KeyKind::Upn)
+    }
+
+    /// A mail address: `local@domain`, exactly one `@`. Resolvable only with
+    /// [`UserKey::filter`].
+    pub fn mail(input: &str) -> Result<UserKey, KeyError> {
+        Self::address(input, KeyKind::Mail)
+    }
+
+    fn address(input: &str, kind: KeyKind) -> Result<UserKey, KeyError> {
+        check_common(input)?;
+        check_address(input, kind)?;
+        Ok(UserKey {
+            kind,
+            value: input.to_string(),
+        })
+    }
+
+    /// Whether this is an id, a UPN or a mail address.
+    pub fn kind(&self) -> KeyKind {
+        self.kind
+    }
+
+    /// The key as the user typed it (an id lower-cased).
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+
+    /// The key as it goes into a request path after `users`, or `None` for a mail
+    /// address (which must be resolved with [`UserKey::filter`]).
+    ///
+    /// - Id: the GUID, e.g. `3179e48a-750b-4051-897c-87b9720928f7`.
+    /// - UPN: percent-encoded as a path segment (`#` → `%23`, everything outside RFC 3986
+    ///   `pchar` encoded, `'` kept), e.g. `guest_fabrikam.example%23EXT%23@contoso.example`;
+    ///   appended as `/users/{segment}`.
+    /// - UPN starting with `$` (or `(`): the parenthesised literal, single quotes doubled and the same
+    ///   percent-encoding inside, e.g. `('$svc@contoso.example')`; appended directly to
+    ///   `users`, as `/users('$svc@contoso.example')`.
+    ///
+    /// Use [`UserKey::users_path`], which joins either form correctly.
+    pub fn path_segment(&self) -> Option<String> {
+        match self.kind {
+            KeyKind::Id => Some(self.value.clone()),
+            KeyKind::Mail => None,
+            KeyKind::Upn if self.needs_parentheses() => {
+                let doubled = self.value.replace('\'', "''");
+                Some(format!("('{}')", utf8_percent_encode(&doubled, SEGMENT)))
+            }
+            KeyKind::Upn => Some(utf8_percent_encode(&self.value, SEGMENT).to_string()),
+        }
+    }
+
+    /// The user's path under a version root: `/users/{segment}`, or `/users('...')` for a
+    /// UPN that starts with `$` or `(`; `None` for a mail address.
+    pub fn users_path(&self) -> Option<String> {
+        let segment = self.path_segment()?;
+        if self.kind == KeyKind::Upn && self.needs_parentheses() {
+            Some(format!("/users{segment}"))
+        } else {
+            Some(format!("/users/{segment}"))
+        }
+    }
+
+    /// True for a UPN that must be written `users('...')`: one that starts with `$` (Graph
+    /// answers `400` to `/users/$x@y`) or with `(` (which `/users/(...)` would present as
+    /// OData key syntax).
+    fn needs_parentheses(&self) -> bool {
+        self.value.starts_with(['$', '('])
+    }
+
+    /// The OData `$filter` expression that finds this user in a list query:
+    /// `id eq '...'`, `userPrincipalName eq '...'` or `mail eq '...'`, single quotes
+    /// doubled. Not percent-encoded: the caller encodes the whole query value.
+    pub fn filter(&self) -> String {
+        format!("{} eq {}", self.kind.property(), self.literal())
+    }
+
+    /// The key as an OData string literal: `'...'` with single quotes doubled, for `eq`
+    /// and `in (...)` clauses.
+    pub fn literal(&self) -> String {
+        format!("'{}'", self.value.replace('\'', "''"))
+    }
+}
+
+impl fmt::Display for UserKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.value)
+    }
+}
+
+impl fmt::Debug for UserKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self.kind {
+            KeyKind::Id => "Id",
+            KeyKind::Upn => "Upn",
+            KeyKind::Mail => "Mail",
+        };
+        f.debug_tuple(name).field(&self.value).finish()
+    }
+}
+
+impl FromStr for UserKey {
+    type Err = KeyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        UserKey::parse(s)
+    }
+}
+
+impl AsRef<str> for UserKey {
+    fn as_ref(&self) -> &str {
+        &self.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::odata;
+    use percent_encoding::percent_decode_str;
+    use proptest::prelude::*;
+
+    /// Un-doubles the quotes of a literal body; `None` if a lone quote is found.
+    fn undouble(body: &str) -> Option<String> {
+        let mut out = String::with_capacity(body.len());
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            if c == '\'' && chars.next() != Some('\'') {
+                return None;
+            }
+            out.push(c);
+        }
+        Some(out)
+    }
+
+    /// Reverses `path_segment`: unwrap `('...')`, percent-decode, un-double quotes.
+    fn decode_segment(segment: &str) -> String {
+        let decoded = |s: &str| {
+            percent_decode_str(s)
+                .decode_utf8()
+                .expect("segment decodes to UTF-8")
+                .into_owned()
+        };
+        match segment
+            .strip_prefix("('")
+            .and_then(|s| s.strip_suffix("')"))
+        {
+            Some(inner) => undouble(&decoded(inner)).expect("quotes are doubled"),
+            None => decoded(segment),
+        }
+    }
+
+    /// Reverses `filter`: `{property} eq '{literal}'` → the key.
+    fn decode_filter(filter: &str, property: &str) -> Option<String> {
+        let body = filter
+            .strip_prefix(property)?
+            .strip_prefix(" eq '")?
+            .strip_suffix('\'')?;
+        undouble(body)
+    }
+
+    fn upn(s: &str) -> UserKey {
+        UserKey::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    // ---- examples -------------------------------------------------------------------
+
+    #[test]
+    fn guest_upn_encodes_hash() {
+        let k = upn("guest_fabrikam.example#EXT#@contoso.example");
+        assert_eq!(k.kind(), KeyKind::Upn);
+        assert_eq!(
+            k.path_segment().as_deref(),
+            Some("guest_fabrikam.example%23EXT%23@contoso.example")
+        );
+        assert_eq!(
+            k.users_path().as_deref(),
+            Some("/users/guest_fabrikam.example%23EXT%23@contoso.example")
+        );
+        assert_eq!(
+            k.filter(),
+            "userPrincipalName eq 'guest_fabrikam.example#EXT#@contoso.example'"
+        );
+    }
+
+    #[test]
+    fn apostrophe_stays_plain_in_path_and_doubles_in_filter() {
+        let k = upn("bob.o'neil@contoso.example");
+        assert_eq!(
+            k.path_segment().as_deref(),
+            Some("bob.o'neil@contoso.example")
+        );
+        assert_eq!(
+            k.users_path().as_deref(),
+            Some("/users/bob.o'neil@contoso.example")
+        );
+        assert_eq!(
+            k.filter(),
+            "userPrincipalName eq 'bob.o''neil@contoso.example'"
+        );
+        // A '$' that is not first does not need the parenthesised form.
+        let k = upn("o'neil$x@contoso.example");
+        assert_eq!(
+            k.path_segment().as_deref(),
+            Some("o'neil$x@contoso.example")
+        );
+    }
+
+    #[test]
+    fn dollar_upn_uses_parenthesised_form() {
+        let k = upn("$svc-backup@contoso.example");
+        assert_eq!(
+            k.path_segment().as_deref(),
+            Some("('$svc-backup@contoso.example')")
+        );
+        assert_eq!(
+            k.users_path().as_deref(),
+            Some("/users('$svc-backup@contoso.example')")
+        );
+        let k = upn("(x)@contoso.example");
+        assert_eq!(
+            k.users_path().as_deref(),
+            Some("/users('(x)@contoso.example')")
+        );
+        let k = upn("$o'brien#EXT#@contoso.example");
+        assert_eq!(
+            k.path_segment().as_deref(),
+            Some("('$o''brien%23EXT%23@contoso.example')")
+        );
+    }
+
+    #[test]
+    fn guid_in_any_case_is_an_id_stored_lower_case() {
+        let k = UserKey::parse("3179E48A-750B-4051-897C-87B9720928F7").unwrap();
+        assert_eq!(k.kind(), KeyKind::Id);
+        assert_eq!(k.as_str(), "3179e48a-750b-4051-897c-87b9720928f7");
+        assert_eq!(k.to_string(), "3179e48a-750b-4051-897c-87b9720928f7");
+        assert_eq!(
+            k.users_path().as_deref(),
+            Some("/users/3179e48a-750b-4051-897c-87b9720928f7")
+        );
+        assert_eq!(k.filter(), "id eq '3179e48a-750b-4051-897c-87b9720928f7'");
+        assert_eq!(
+            UserKey::id("3179E48A-750B-4051-897C-87B9720928F7").unwrap(),
+            k
+        );
+        assert_eq!(
+            format!("{k:?}"),
+            "Id(\"3179e48a-750b-4051-897c-87b9720928f7\")"
+        );
+        let parsed: UserKey = "3179E48A-750B-4051-897C-87B9720928F7".parse().unwrap();
+        assert_eq!(parsed, k);
+    }
+
+    #[test]
+    fn mail_has_no_path_only_a_filter() {
+        let k = UserKey::mail("o'hara@fabrikam.example").unwrap();
+        assert_eq!(k.kind(), KeyKind::Mail);
+        assert_eq!(k.path_segment(), None);
+        assert_eq!(k.users_path(), None);
+        assert_eq!(k.filter(), "mail eq 'o''hara@fabrikam.example'");
+        assert_eq!(k.to_string(), "o'hara@fabrikam.example");
+        assert_eq!(format!("{k:?}"), "Mail(\"o'hara@fabrikam.example\")");
+        // The same text parses as a UPN.
+        assert_eq!(
+            UserKey::parse("o'hara@fabrikam.example").unwrap().kind(),
+            KeyKind::Upn
+        );
+    }
+
+    #[test]
+    fn non_ascii_and_non_pchar_are_percent_encoded() {
+        let k = upn("zoë\"x<y>{z}|^`[]@contoso.example");
+        assert_eq!(
+            k.path_segment().as_deref(),
+            Some("zo%C3%AB%22x%3Cy%3E%7Bz%7D%7C%5E%60%5B%5D@contoso.example")
+        );
+        let k = upn("a!$&'()*+,;=:~b@contoso.example");
+        assert_eq!(
+            k.path_segment().as_deref(),
+            Some("a!$&'()*+,;=:~b@contoso.example")
+        );
+    }
+
+    #[test]
+    fn rejections_say_what_is_wrong() {
+        let msg = |s: &str| UserKey::parse(s).unwrap_err().to_string();
+        assert_eq!(
+            msg("a/b@x"),
+            "user key \"a/b@x\" contains '/', which would change the request's target; check the input"
+        );
+        assert!(msg("").contains("empty"));
+        assert!(msg("a?b@x").contains("'?'"));
+        assert!(msg("a\\b@x").contains("'\\'"));
+        assert!(msg("a%2Fb@x").contains("'%'"));
+        assert!(msg("a b@x").contains("a space"));
+        assert!(msg("a\u{a0}b@x").contains("whitespace character \\u{a0}"));
+        assert!(msg("a\u{1b}[31mb@x").contains("control character \\u{1b}"));
+        // The key is escaped in the message: no raw control character reaches a terminal.
+        assert!(!msg("a\u{1b}[31mb@x").contains('\u{1b}'));
+        assert!(msg("a..b@x").contains("\"..\""));
+        assert!(msg("alice").contains("neither an object id"));
+        assert!(msg("@x").contains("nothing comes before the '@'"));
+        assert!(msg("a@").contains("no domain follows the '@'"));
+        assert!(msg("a@b@c").contains("more than one '@'"));
+        let long = format!("{}@x", "a".repeat(MAX_KEY_CHARS));
+        let m = msg(&long);
+        assert!(m.contains("1026 characters long"), "{m}");
+        assert!(m.len() < 300, "long keys are cut short in messages: {m}");
+        assert!(UserKey::parse(&format!("{}@x", "a".repeat(MAX_KEY_CHARS - 2))).is_ok());
+
+        assert!(matches!(
+            UserKey::id("alice@contoso.example"),
+            Err(KeyError::NotAGuid { .. })
+        ));
+        assert!(matches!(
+            UserKey::upn("alice"),
+            Err(KeyError::BadAddress {
+                kind: KeyKind::Upn,
+                ..
+            })
+        ));
+        assert!(matches!(
+            UserKey::mail("alice@"),
+            Err(KeyError::BadAddress {
+                kind: KeyKind::Mail,
+                ..
+            })
+        ));
+        assert!(UserKey::mail("a/b@x").is_err());
+        assert!(UserKey::upn("../x@y").is_err());
+    }
+
+    #[test]
+    fn emulator_reads_back_every_example() {
+        for s in [
+            "guest_fabrikam.example#EXT#@contoso.example",
+            "bob.o'neil@contoso.example",
+            "$svc-backup@contoso.example",
+            "$o'brien#EXT#@contoso.example",
+            "zoë(x)@contoso.example",
+            "3179E48A-750B-4051-897C-87B9720928F7",
+        ] {
+            let k = upn(s);
+            let path = format!("{}/authentication/methods", k.users_path().unwrap());
+            let parsed = odata::parse_path(&path).unwrap_or_else(|e| panic!("{path}: {e:?}"));
+            assert_eq!(parsed.raw_key.as_deref(), Some(k.as_str()), "{path}");
+            assert_eq!(
+                parsed.segments,
+                vec!["users", "", "authentication", "methods"],
+                "{path}"
+            );
+        }
+    }
+
+    // ---- properties -----------------------------------------------------------------
+
+    /// Characters that real and hostile UPNs contain, forbidden ones excluded.
+    const LOCAL: &str = "[a-zA-Z0-9._'#$!&()*+,;=:~\\-\"<>\\[\\]{}|^`éü中😀]{1,24}";
+    const DOMAIN: &str = "[a-zA-Z0-9.\\-#'()é]{1,24}";
+
+    /// UPNs and mail addresses that are accepted: built from the alphabet above, with
+    /// a `$` in front sometimes.
+    fn address() -> impl Strategy<Value = String> {
+        (any::<bool>(), LOCAL, DOMAIN)
+            .prop_map(|(dollar, local, domain)| {
+                format!("{}{local}@{domain}", if dollar { "$" } else { "" })
+            })
+            .prop_filter("accepted", |s| UserKey::upn(s).is_ok())
+    }
+
+    /// Any accepted key: a UPN, a mail address, an id; some from arbitrary Unicode.
+    fn accepted_key() -> impl Strategy<Value = UserKey> {
+        prop_oneof![
+            address().prop_map(|s| UserKey::upn(&s).unwrap()),
+            address().prop_map(|s| UserKey::mail(&s).unwrap()),
+            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+                .prop_map(|s| UserKey::parse(&s).unwrap()),
+            ("\\PC{1,16}", "\\PC{1,16}").prop_filter_map("accepted", |(l, d)| {
+                UserKey::parse(&format!("{l}@{d}")).ok()
+            }),
+        ]
+    }
+
+    fn forbidden() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("/".to_string()),
+            Just("?".to_string()),
+            Just("\\".to_string()),
+            Just("%".to_string()),
+            Just("..".to_string()),
+            Just("%2F".to_string()),
+            Just("%2e%2e".to_string()),
+            prop::sample::select(vec![
+                ' ', '\t', '\n', '\r', '\u{b}', '\u{c}', '\u{85}', '\u{a0}', '\u{1680}',
+                '\u{2000}', '\u{2009}', '\u{2028}', '\u{2029}', '\u{202f}', '\u{3000}',
+            ])
+            .prop_map(String::from),
+            prop::char::range('\0', '\u{1f}').prop_map(String::from),
+            prop::char::range('\u{7f}', '\u{9f}').prop_map(String::from),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// (a) A path segment cannot leave its place, and decodes back to the key.
+        #[test]
+        fn path_segment_is_inert_and_round_trips(key in accepted_key()) {
+            let Some(segment) = key.path_segment() else {
+                prop_assert_eq!(key.kind(), KeyKind::Mail);
+                return Ok(());
+            };
+            for bad in ['/', '?', '#', '\\'] {
+                prop_assert!(!segment.contains(bad), "{segment} contains {bad:?}");
+            }
+            prop_assert!(!segment.chars().any(char::is_whitespace), "{}", segment);
+            prop_assert!(!segment.chars().any(char::is_control), "{}", segment);
+            prop_assert!(segment.is_ascii(), "{}", segment);
+            prop_assert!(!segment.contains(".."), "{}", segment);
+            prop_assert_eq!(decode_segment(&segment), key.as_str());
+            prop_assert_eq!(segment.starts_with("('"), key.as_str().starts_with(['$', '(']));
+
+            // And the emulator, which mirrors Graph, reads the very same key out of it.
+            let path = format!("{}/revokeSignInSessions", key.users_path().unwrap());
+            let parsed = odata::parse_path(&path).unwrap();
+            prop_assert_eq!(parsed.raw_key.as_deref(), Some(key.as_str()));
+            prop_assert_eq!(parsed.segments, vec!["users", "", "revokeSignInSessions"]);
+        }
+
+        /// (b) Input with a forbidden character or sequence anywhere is refused, by every
+        /// constructor.
+        #[test]
+        fn forbidden_input_is_rejected(
+            base in address(),
+            bad in forbidden(),
+            at in any::<prop::sample::Index>(),
+        ) {
+            let mut chars: Vec<char> = base.chars().collect();
+            let i = at.index(chars.len() + 1);
+            chars.splice(i..i, bad.chars());
+            let input: String = chars.into_iter().collect();
+            prop_assert!(UserKey::parse(&input).is_err(), "accepted {:?}", input);
+            prop_assert!(UserKey::upn(&input).is_err(), "accepted {:?}", input);
+            prop_assert!(UserKey::mail(&input).is_err(), "accepted {:?}", input);
+            prop_assert!(UserKey::id(&input).is_err(), "accepted {:?}", input);
+        }
+
+        /// (b') Nothing containing a forbidden character is ever accepted, whatever else
+        /// it holds.
+        #[test]
+        fn arbitrary_input_with_forbidden_chars_is_rejected(input in "\\PC*[/?\\\\% \\t\\n\\x00]\\PC*@\\PC*") {
+            prop_assert!(UserKey::parse(&input).is_err());
+        }
+
+        /// (c) The filter literal round-trips: no lone quote ends it early.
+        #[test]
+        fn filter_literal_round_trips(key in accepted_key()) {
+            let filter = key.filter();
+            let property = key.kind().property();
+            let decoded = decode_filter(&filter, property);
+            prop_assert_eq!(decoded.as_deref(), Some(key.as_str()));
+
+            // The emulator's OData parser reads exactly one clause with exactly that value.
+            let parsed = odata::parse_filter(&filter).unwrap();
+            prop_assert_eq!(parsed.clauses.len(), 1);
+            prop_assert_eq!(&parsed.clauses[0].property, property);
+            prop_assert_eq!(
+                &parsed.clauses[0].values,
+                &vec![odata::Literal::Text(key.as_str().to_string())]
+            );
+        }
+
+        /// Display and FromStr agree for everything `parse` accepts.
+        #[test]
+        fn display_round_trips_through_parse(key in accepted_key()) {
+            let reparsed: UserKey = key.to_string().parse().unwrap();
+            prop_assert_eq!(reparsed.as_str(), key.as_str());
+        }
+    }
+}

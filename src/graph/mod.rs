@@ -1,0 +1,17 @@
+//! The Microsoft Graph client: how mfa-reset talks to a tenant.
+//!
+//! [`endpoints`] says where (cloud, login and Graph hosts, loopback-only plain HTTP);
+//! [`auth`] gets and caches access tokens from the Azure SDK's credentials; [`key`] turns
+//! a user's id, UPN or mail into a validated key that cannot change what a request targets;
+//! [`request`] describes one Graph request and its cost; [`batch`] encodes `$batch` bodies
+//! and classifies every item's answer. It knows HTTP but not users' stories: what to do to
+//! a user is decided elsewhere, and when to send is the engine's business.
+//!
+//! It shares only [`crate::wire`] with the emulator.
+
+pub mod auth;
+pub mod batch;
+pub mod client;
+pub mod endpoints;
+pub mod key;
+pub mod request;

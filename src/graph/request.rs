@@ -1,0 +1,210 @@
+//! One Graph request as the client builds it: method, version, relative URL, body, what it
+//! costs against Entra's quotas, and what repeating it would do.
+//!
+//! Every request that touches a user is built here from a validated [`UserKey`], so no
+//! input can change what a request targets. The costs are Microsoft's documented ones
+//! (`shared/reference/graph-api.md` §5): reading a user or their methods 1 resource unit,
+//! listing users 2, `$select` one less (never below 1); every write 1 resource unit and 1
+//! write.
+
+use http::Method;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Value, json};
+
+use super::endpoints::ApiVersion;
+use super::key::UserKey;
+use crate::wire::MethodType;
+
+/// Method ids (GUIDs, base64url strings) keep their unreserved characters but `.`, so
+/// that an id can never be a `..` segment.
+const METHOD_ID: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
+
+/// What a request spends of Entra's quotas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cost {
+    pub resource_units: u32,
+    pub writes: u32,
+}
+
+impl Cost {
+    /// Every write: 1 resource unit and 1 write.
+    pub const WRITE: Cost = Cost {
+        resource_units: 1,
+        writes: 1,
+    };
+
+    /// A read of `base` resource units, one less with `$select`, never below 1.
+    pub fn read(base: u32, select: bool) -> Cost {
+        Cost {
+            resource_units: if select { base.saturating_sub(1) } else { base }.max(1),
+            writes: 0,
+        }
+    }
+}
+
+/// What sending a request again would do, which decides how an ambiguous failure (a 504,
+/// a dropped connection: the change may or may not have happened) is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// A read: repeat freely.
+    Read,
+    /// Revoking sessions, setting `accountEnabled`: repeating changes nothing more.
+    Idempotent,
+    /// A DELETE: repeating after it happened answers 404, which then means "done".
+    Delete,
+    /// Creating something (a Temporary Access Pass): repeating may create a second one, so
+    /// after an ambiguous failure the caller must re-read before deciding.
+    Create,
+}
+
+/// One Graph request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphRequest {
+    pub method: Method,
+    pub version: ApiVersion,
+    /// Relative to the version root: `/users/{key}/authentication/methods`.
+    pub url: String,
+    pub body: Option<Value>,
+    pub cost: Cost,
+    pub repeat: Repeat,
+}
+
+impl GraphRequest {
+    fn read(url: String, cost: Cost) -> GraphRequest {
+        GraphRequest {
+            method: Method::GET,
+            version: ApiVersion::V1,
+            url,
+            body: None,
+            cost,
+            repeat: Repeat::Read,
+        }
+    }
+
+    fn write(method: Method, url: String, body: Option<Value>, repeat: Repeat) -> GraphRequest {
+        GraphRequest {
+            method,
+            version: ApiVersion::V1,
+            url,
+            body,
+            cost: Cost::WRITE,
+            repeat,
+        }
+    }
+
+    pub fn is_write(&self) -> bool {
+        self.cost.writes > 0
+    }
+
+    /// `GET /users/{key}?$select=...` by id or UPN; a mail key is looked up with a filter.
+    pub fn get_user(key: &UserKey) -> GraphRequest {
+        const SELECT: &str = "$select=id,userPrincipalName,displayName,mail,accountEnabled,userType,onPremisesSyncEnabled";
+        match key.users_path() {
+            Some(path) => GraphRequest::read(format!("{path}?{SELECT}"), Cost::read(1, true)),
+            None => {
+                let filter: String =
+                    form_urlencoded::byte_serialize(key.filter().as_bytes()).collect();
+                GraphRequest::read(
+                    format!("/users?$filter={filter}&{SELECT}"),
+                    Cost::read(2, true),
+                )
+            }
+        }
+    }
+
+    /// `GET /users/{key}/authentication/methods`. `None` for a mail key, which must be
+    /// resolved to an id first.
+    pub fn list_methods(key: &UserKey) -> Option<GraphRequest> {
+        let path = key.users_path()?;
+        Some(GraphRequest::read(
+            format!("{path}/authentication/methods"),
+            Cost::read(1, false),
+        ))
+    }
+
+    /// `DELETE /users/{key}/authentication/{type}Methods/{id}`.
+    pub fn delete_method(key: &UserKey, kind: MethodType, method_id: &str) -> Option<GraphRequest> {
+        let path = key.users_path()?;
+        let id: String = utf8_percent_encode(method_id, METHOD_ID).collect();
+        Some(GraphRequest::write(
+            Method::DELETE,
+            format!("{path}/authentication/{}/{id}", kind.collection()),
+            None,
+            Repeat::Delete,
+        ))
+    }
+
+    /// `POST /users/{key}/revokeSignInSessions`.
+    pub fn revoke_sessions(key: &UserKey) -> Option<GraphRequest> {
+        let path = key.users_path()?;
+        Some(GraphRequest::write(
+            Method::POST,
+            format!("{path}/revokeSignInSessions"),
+            Some(json!({})),
+            Repeat::Idempotent,
+        ))
+    }
+
+    /// `PATCH /users/{key}` with `accountEnabled`.
+    pub fn set_account_enabled(key: &UserKey, enabled: bool) -> Option<GraphRequest> {
+        let path = key.users_path()?;
+        Some(GraphRequest::write(
+            Method::PATCH,
+            path,
+            Some(json!({ "accountEnabled": enabled })),
+            Repeat::Idempotent,
+        ))
+    }
+
+    /// `POST /users/{key}/authentication/temporaryAccessPassMethods`.
+    pub fn create_temporary_access_pass(
+        key: &UserKey,
+        lifetime_in_minutes: u32,
+        is_usable_once: bool,
+    ) -> Option<GraphRequest> {
+        let path = key.users_path()?;
+        Some(GraphRequest::write(
+            Method::POST,
+            format!("{path}/authentication/temporaryAccessPassMethods"),
+            Some(json!({
+                "lifetimeInMinutes": lifetime_in_minutes,
+                "isUsableOnce": is_usable_once,
+            })),
+            Repeat::Create,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn costs_follow_the_documented_table() {
+        assert_eq!(Cost::read(1, true).resource_units, 1);
+        assert_eq!(Cost::read(2, true).resource_units, 1);
+        assert_eq!(Cost::read(2, false).resource_units, 2);
+        let key = UserKey::parse("alice@contoso.example").unwrap();
+        assert_eq!(GraphRequest::get_user(&key).cost, Cost::read(1, true));
+        let revoke = GraphRequest::revoke_sessions(&key).unwrap();
+        assert_eq!(revoke.cost, Cost::WRITE);
+        assert_eq!(
+            revoke.url,
+            "/users/alice@contoso.example/revokeSignInSessions"
+        );
+        assert!(revoke.is_write());
+    }
+
+    #[test]
+    fn a_method_id_cannot_escape_its_path() {
+        let key = UserKey::parse("alice@contoso.example").unwrap();
+        let r = GraphRequest::delete_method(&key, MethodType::Fido2, "../../x?y#z").unwrap();
+        assert_eq!(
+            r.url,
+            "/users/alice@contoso.example/authentication/fido2Methods/%2E%2E%2F%2E%2E%2Fx%3Fy%23z"
+        );
+        let r = GraphRequest::delete_method(&key, MethodType::Fido2, "_jpuR-TGZtk6aQCLF3BQjA2")
+            .unwrap();
+        assert!(r.url.ends_with("/fido2Methods/_jpuR-TGZtk6aQCLF3BQjA2"));
+    }
+}
