@@ -260,15 +260,8 @@ impl<T: Transport> Dispatcher<T> {
                 if batch.len() >= shared.settings.batch_size {
                     break;
                 }
-                match next_item(
-                    &shared,
-                    &mut jobs,
-                    &mut input_open,
-                    &users,
-                    batch.is_empty(),
-                )
-                .await
-                {
+                let version = batch.first().map(|p: &Pending| p.job.request.version);
+                match next_item(&shared, &mut jobs, &mut input_open, &users, version).await {
                     Next::Item(item) => {
                         shared.pacer.acquire(item.job.request.cost).await;
                         users.insert(item.job.user);
@@ -311,8 +304,9 @@ async fn next_item<T>(
     jobs: &mut mpsc::Receiver<Job>,
     input_open: &mut bool,
     users_in_batch: &HashSet<u64>,
-    batch_empty: bool,
+    batch_version: Option<ApiVersion>,
 ) -> Next {
+    let batch_empty = batch_version.is_none();
     loop {
         // Take every job already waiting in the channel.
         while *input_open {
@@ -329,13 +323,12 @@ async fn next_item<T>(
                 let Reverse(d) = q.delayed.pop().expect("peeked");
                 q.ready.push_back(d.item);
             }
-            // Never two items of one user in a batch; look a little way down the queue.
-            if let Some(pos) = q
-                .ready
-                .iter()
-                .take(256)
-                .position(|p| !users_in_batch.contains(&p.job.user))
-            {
+            // Never two items of one user in a batch, and one API version per batch; look a
+            // little way down the queue.
+            if let Some(pos) = q.ready.iter().take(256).position(|p| {
+                !users_in_batch.contains(&p.job.user)
+                    && batch_version.is_none_or(|v| v == p.job.request.version)
+            }) {
                 return Next::Item(q.ready.remove(pos).expect("position is in range"));
             }
             q.delayed.peek().map(|Reverse(d)| d.due)
@@ -629,6 +622,7 @@ mod tests {
         sent: Mutex<Vec<(Instant, Vec<String>)>>,
         whole_batch_failures: Mutex<u32>,
         rejected: AtomicU64,
+        versions: Mutex<Vec<(ApiVersion, Vec<String>)>>,
     }
 
     impl Fake {
@@ -643,6 +637,7 @@ mod tests {
                 sent: Mutex::new(Vec::new()),
                 whole_batch_failures: Mutex::new(0),
                 rejected: AtomicU64::new(0),
+                versions: Mutex::new(Vec::new()),
             })
         }
 
@@ -658,10 +653,11 @@ mod tests {
     impl Transport for Arc<Fake> {
         async fn send_batch(
             &self,
-            _version: ApiVersion,
+            version: ApiVersion,
             body: BatchRequest,
         ) -> Result<Vec<BatchResponseItem>, SendFailure> {
             let urls: Vec<String> = body.requests.iter().map(|r| r.url.clone()).collect();
+            self.versions.lock().unwrap().push((version, urls.clone()));
             let attempt_of = |url: &str| {
                 1 + self
                     .sent
@@ -774,6 +770,32 @@ mod tests {
             assert!(urls.len() <= 20);
             let users: HashSet<&str> = urls.iter().map(|u| u.split('/').nth(2).unwrap()).collect();
             assert_eq!(users.len(), urls.len(), "two items of one user: {urls:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_holds_requests_of_one_api_version() {
+        let fake = Fake::new(|_, _| (200, vec![]));
+        let mut jobs = Vec::new();
+        for user in 0..30 {
+            let key = UserKey::parse(&format!("u{user}@contoso.example")).unwrap();
+            jobs.push(Job {
+                user,
+                request: GraphRequest::sign_in_preferences(&key).unwrap(),
+            });
+            jobs.push(revoke(user + 100));
+        }
+        let out = run(fake.clone(), jobs).await;
+        assert_eq!(out.len(), 60);
+        for (version, urls) in fake.versions.lock().unwrap().iter() {
+            let beta = urls
+                .iter()
+                .filter(|u| u.ends_with("/signInPreferences"))
+                .count();
+            match version {
+                ApiVersion::Beta => assert_eq!(beta, urls.len(), "{urls:?}"),
+                ApiVersion::V1 => assert_eq!(beta, 0, "{urls:?}"),
+            }
         }
     }
 

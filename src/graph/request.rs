@@ -122,6 +122,19 @@ impl GraphRequest {
         ))
     }
 
+    /// `GET /beta/users/{key}/authentication/signInPreferences`: the user's default MFA
+    /// method (v1.0 does not show it).
+    pub fn sign_in_preferences(key: &UserKey) -> Option<GraphRequest> {
+        let path = key.users_path()?;
+        Some(GraphRequest {
+            version: ApiVersion::Beta,
+            ..GraphRequest::read(
+                format!("{path}/authentication/signInPreferences"),
+                Cost::read(1, false),
+            )
+        })
+    }
+
     /// `DELETE /users/{key}/authentication/{type}Methods/{id}`.
     pub fn delete_method(key: &UserKey, kind: MethodType, method_id: &str) -> Option<GraphRequest> {
         let path = key.users_path()?;

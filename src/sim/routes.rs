@@ -109,6 +109,8 @@ enum Route {
     CreateTemporaryAccessPass,
     RevokeSessions,
     UserRoles,
+    /// Beta only: the user's default MFA method, as `signInPreferences` shows it.
+    SignInPreferences,
     DirectoryRoles {
         expand_members: bool,
     },
@@ -167,6 +169,10 @@ fn route(method: &str, path: &GraphPath, q: &QueryOptions) -> Result<(Route, Cos
                     "Delete a method through its type's collection, e.g. /users/{id}/authentication/phoneMethods/{methodId}.",
                 ));
             }
+            _ => return Err(not_allowed()),
+        },
+        (["users", _, "authentication", "signInPreferences"], true) => match method {
+            "GET" => (Route::SignInPreferences, read(1)),
             _ => return Err(not_allowed()),
         },
         (["users", _, "authentication", collection], true) => {
@@ -378,6 +384,10 @@ fn execute_inner(state: &SimState, req: &ItemRequest<'_>, corr: &Correlation) ->
         Ok(v) => v,
         Err(f) => return failure(&f, corr),
     };
+    if matches!(route, Route::SignInPreferences) && req.version != "beta" {
+        let f = GraphFailure::no_route(req.method, path_only(url));
+        return failure(&f, corr);
+    }
     let admission = state.throttle.lock().expect("throttle lock").admit(
         req.app,
         cost,
@@ -465,6 +475,11 @@ fn execute_inner(state: &SimState, req: &ItemRequest<'_>, corr: &Correlation) ->
             .push((headers::THROTTLE_LIMIT_PERCENTAGE, format!("{p:.2}")));
     }
     resp
+}
+
+/// The path of a relative URL, without its query.
+fn path_only(url: &str) -> &str {
+    url.split('?').next().unwrap_or_default()
 }
 
 struct Done {
@@ -632,6 +647,16 @@ fn run(
                 })),
                 change: wrote(&tenant, idx, change),
             })
+        }
+        Route::SignInPreferences => {
+            let idx = user_index();
+            let id = tenant.user(idx).id.clone();
+            let mut body = tenant.sign_in_preferences_json(idx);
+            prepend_context(
+                &mut body,
+                format!("{base}/$metadata#users('{id}')/authentication/signInPreferences/$entity"),
+            );
+            Done::ok(body)
         }
         Route::UserRoles => {
             let idx = user_index();

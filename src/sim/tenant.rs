@@ -577,6 +577,32 @@ impl Tenant {
             .collect()
     }
 
+    /// Beta `signInPreferences`: the user's default MFA method as the value of
+    /// `userPreferredMethodForSecondaryAuthentication` (`push`, `oath`, `sms`,
+    /// `voiceAlternateMobile`, `voiceOffice`), or null when there is none.
+    pub fn sign_in_preferences_json(&self, index: usize) -> Value {
+        let user = &self.users[index];
+        let preferred = user
+            .default_method
+            .as_deref()
+            .and_then(|id| user.method(id))
+            .and_then(|m| match (m.kind, m.phone_type) {
+                (MethodType::MicrosoftAuthenticator, _) => Some("push"),
+                (MethodType::SoftwareOath, _) => Some("oath"),
+                (MethodType::Phone, Some(PhoneType::Mobile)) => Some("sms"),
+                (MethodType::Phone, Some(PhoneType::AlternateMobile)) => {
+                    Some("voiceAlternateMobile")
+                }
+                (MethodType::Phone, Some(PhoneType::Office)) => Some("voiceOffice"),
+                _ => None,
+            });
+        json!({
+            "isSystemPreferredAuthenticationMethodEnabled": false,
+            "userPreferredMethodForSecondaryAuthentication": preferred,
+            "systemPreferredAuthenticationMethod": null,
+        })
+    }
+
     /// A directory role object as Graph renders it.
     pub fn role_json(&self, name: &str) -> Value {
         let template = ROLE_TEMPLATES

@@ -399,3 +399,63 @@ async fn admin_role_holders_are_listed_as_graph_lists_them() {
         .await;
     assert_eq!(a.body["value"], json!([]));
 }
+
+#[tokio::test]
+async fn beta_sign_in_preferences_name_the_default_method() {
+    let g = Graph::rules().await;
+    let cases = [
+        (ALICE, json!("sms")),
+        (BOB, json!("push")),
+        (GUEST, serde_json::Value::Null),
+    ];
+    for (user, expected) in cases {
+        let a = g
+            .send_to(
+                "GET",
+                &format!("/beta/users/{user}/authentication/signInPreferences"),
+                None,
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(
+            a.body["userPreferredMethodForSecondaryAuthentication"], expected,
+            "{user}"
+        );
+        assert_eq!(
+            a.body["isSystemPreferredAuthenticationMethodEnabled"],
+            false
+        );
+    }
+    // Not on v1.0, as in Graph.
+    let a = g
+        .get(&format!("/users/{ALICE}/authentication/signInPreferences"))
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    // Once the default is gone, there is none.
+    for (collection, id) in [
+        ("phoneMethods", ALTERNATE_MOBILE),
+        ("microsoftAuthenticatorMethods", "alice-authenticator-0001"),
+        ("phoneMethods", MOBILE),
+    ] {
+        let a = g
+            .send(
+                "DELETE",
+                &format!("/users/{ALICE}/authentication/{collection}/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, 204, "{}", a.body);
+    }
+    let a = g
+        .send_to(
+            "GET",
+            &format!("/beta/users/{ALICE}/authentication/signInPreferences"),
+            None,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(a.body["userPreferredMethodForSecondaryAuthentication"].is_null());
+}
