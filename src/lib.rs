@@ -10,6 +10,10 @@
 pub mod cli;
 pub mod engine;
 pub mod graph;
+pub mod input;
+pub mod plan;
+pub mod policy;
+pub mod report;
 pub mod secret;
 pub mod sim;
 pub mod wire;

@@ -15,7 +15,16 @@ use crate::engine::pacer::{Budget, PacerSettings};
 use crate::graph::auth::{AuthMode, Credential, TokenEndpoint, TokenSource};
 use crate::graph::client::GraphClient;
 use crate::graph::endpoints::{Cloud, Endpoints};
+use crate::secret::Secret;
+use crate::sim::{Sim, SimConfig, SimHandle, TenantSource};
 use crate::wire::TenantSize;
+
+/// A Graph client, and the emulator behind it when the target is `--tenant sim` (it stops
+/// when this is dropped).
+pub struct Connection {
+    pub client: GraphClient,
+    pub sim: Option<SimHandle>,
+}
 
 /// Where credentials come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -26,8 +35,28 @@ pub enum AuthSource {
     AzureCli,
 }
 
+/// A stand-in for a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TenantChoice {
+    /// The built-in Graph emulator, started in-process: a rehearsal that changes nothing real.
+    Sim,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct GraphArgs {
+    /// `sim` runs against the built-in Graph emulator instead of a tenant. The real tenant
+    /// comes from AZURE_TENANT_ID.
+    #[arg(long, value_enum)]
+    pub tenant: Option<TenantChoice>,
+    /// With --tenant sim: users in the generated emulated tenant.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub sim_users: usize,
+    /// With --tenant sim: seed of the generated tenant.
+    #[arg(long, value_name = "SEED", default_value_t = 7)]
+    pub sim_seed: u64,
+    /// With --tenant sim: load the emulated tenant from this file instead.
+    #[arg(long, value_name = "FILE", requires = "tenant")]
+    pub sim_tenant_file: Option<std::path::PathBuf>,
     /// The Microsoft cloud the tenant lives in; picks the login and Graph hosts.
     #[arg(long, value_enum, default_value = "global")]
     pub cloud: Cloud,
@@ -77,6 +106,49 @@ impl GraphArgs {
             max_in_flight: self.max_in_flight,
             ..DispatcherSettings::default()
         }
+    }
+
+    /// Connects to the tenant, or starts the emulator for `--tenant sim`.
+    pub async fn connect(
+        &self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Connection> {
+        let Some(TenantChoice::Sim) = self.tenant else {
+            return Ok(Connection {
+                client: self.client(lookup)?,
+                sim: None,
+            });
+        };
+        let token = crate::wire::random_guid();
+        let tenant = match &self.sim_tenant_file {
+            Some(path) => TenantSource::File(path.clone()),
+            None => TenantSource::Generate {
+                users: self.sim_users,
+                seed: self.sim_seed,
+            },
+        };
+        let sim = Sim::start(SimConfig {
+            tenant,
+            seed: self.sim_seed,
+            tenant_size: self.tenant_size,
+            static_token: Some(Secret::new(token.clone())),
+            ..SimConfig::default()
+        })
+        .await?;
+        let endpoints = Endpoints::new(Cloud::Global, Some(sim.base_url()), Some(sim.base_url()))?;
+        let http = GraphClient::http_client().context("cannot set up HTTP")?;
+        let tokens = TokenSource::new(
+            Credential::AccessToken(Secret::new(token)),
+            TokenEndpoint {
+                token_url: endpoints.token_url(sim.tenant_id()),
+                scope: endpoints.scope().to_string(),
+            },
+            http.clone(),
+        )?;
+        Ok(Connection {
+            client: GraphClient::new(http, endpoints, tokens),
+            sim: Some(sim),
+        })
     }
 
     /// The Graph client, with credentials read through `lookup` (the environment).

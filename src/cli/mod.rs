@@ -2,7 +2,9 @@
 //! `run`. Errors leave here as `anyhow` errors with context; `main` maps them to exit
 //! codes.
 
+pub mod check;
 pub mod graph_args;
+pub mod plan;
 pub mod sim;
 
 use std::process::ExitCode;
@@ -22,6 +24,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check a user list offline: list every problem with its line and column.
+    Check(check::CheckArgs),
+    /// Dry run: read the tenant and write what a run would change, changing nothing.
+    Plan(Box<plan::PlanArgs>),
     /// Run the built-in Microsoft Graph emulator, for rehearsals and tests.
     Sim(sim::SimArgs),
 }
@@ -29,6 +35,8 @@ pub enum Command {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Plan(args) => plan::run(*args),
         Command::Sim(args) => sim::run(args),
     }
 }

@@ -61,6 +61,11 @@ impl GraphClient {
         &self.endpoints
     }
 
+    /// Gets a token now, so that a credential problem stops a run before it starts.
+    pub async fn check_credentials(&self) -> Result<(), super::auth::AuthError> {
+        self.tokens.token().await.map(|_| ())
+    }
+
     async fn post(
         &self,
         version: ApiVersion,

@@ -122,6 +122,18 @@ impl GraphRequest {
         ))
     }
 
+    /// `GET /users/{key}/transitiveMemberOf/microsoft.graph.directoryRole`: the admin roles
+    /// the user holds, directly or through groups.
+    pub fn directory_roles(key: &UserKey) -> Option<GraphRequest> {
+        let path = key.users_path()?;
+        Some(GraphRequest::read(
+            format!(
+                "{path}/transitiveMemberOf/microsoft.graph.directoryRole?$select=id,displayName,roleTemplateId"
+            ),
+            Cost::read(1, true),
+        ))
+    }
+
     /// `GET /beta/users/{key}/authentication/signInPreferences`: the user's default MFA
     /// method (v1.0 does not show it).
     pub fn sign_in_preferences(key: &UserKey) -> Option<GraphRequest> {

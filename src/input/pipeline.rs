@@ -1,0 +1,553 @@
+//! The reading pipeline: one reading thread, rayon workers, and the caller's thread
+//! putting results back in order.
+//!
+//! ```text
+//! reader thread ── decode, cut blocks / stream JSON ──► rayon::spawn(parse + validate)
+//!      ▲ takes a token per unit                                   │ (seq, Parsed)
+//!      └──── tokens ◄── caller's thread: reorder, build rows, dedupe, count, sink(rows)
+//! ```
+//!
+//! Workers leave each row's texts in one buffer per unit ([`Parsed`]); the caller's
+//! thread builds the [`InputRow`]s, so their strings are allocated on the thread that
+//! also drops them (see [`Parsed`] for why).
+//!
+//! Memory is bounded by the tokens: the reader takes one before handing a unit of work
+//! (a block of ~256 KiB, or a chunk of JSON items) to a worker, and the caller's thread
+//! gives it back once the unit's rows went to the sink. So at most `2 × workers + 2`
+//! units exist at once, whatever the file's size; only duplicate detection (`dedupe`)
+//! grows, by a fingerprint per distinct user.
+//!
+//! Stopping: when the sink fails or a unit reports an error, the caller's thread drops
+//! its ends of the channels; the reader sees that at its next token and stops. Workers
+//! still running finish their unit and drop it. A panic in a worker is carried to the
+//! caller's thread and resumed there (rayon would otherwise abort the process).
+
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+
+use super::dedupe::Seen;
+use super::encoding::{self, DecodeError, Sniffed, Utf16Reader};
+use super::json::{self, Item};
+use super::keys::{Fingerprint, Fingerprinter};
+use super::sniff::{self, Kind, Layout};
+use super::table::{self, Cutter};
+use super::{InputError, InputOptions, InputRow, InputSummary, KindCounts, RowProblem};
+use crate::graph::key::UserKey;
+
+/// How much of the file sniffing looks at.
+const SAMPLE: usize = 64 * 1024;
+
+/// What every worker of one read shares.
+pub(crate) struct Ctx {
+    pub path: PathBuf,
+    pub layout: Layout,
+    pub fp: Fingerprinter,
+}
+
+/// A piece of [`Parsed::text`].
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+/// A row as a worker leaves it: its texts live in the unit's [`Parsed::text`].
+struct Pending {
+    line: usize,
+    value: Span,
+    key: Result<UserKey, RowProblem>,
+    upn: Option<Span>,
+    /// A range of [`Parsed::extras`].
+    extras: (usize, usize),
+    print: Option<Fingerprint>,
+}
+
+/// The rows of one unit of work, with their fingerprints for duplicate detection.
+///
+/// Workers do not build [`InputRow`]s: they copy each row's texts into one buffer, and the
+/// caller's thread, which hands the rows to the sink and so also drops them, allocates
+/// their strings ([`Parsed::into_rows`]). Allocating a row's eight strings on one thread
+/// and freeing them on another is what the C allocator does worst; this way both happen
+/// on the caller's thread, and the workers allocate only each key.
+pub(crate) struct Parsed {
+    text: String,
+    rows: Vec<Pending>,
+    extras: Vec<(Span, Span)>,
+    /// Where the current row's extras start in `extras`.
+    row_extras: usize,
+    pub notes: Vec<String>,
+    fp: Fingerprinter,
+    scratch: String,
+}
+
+impl Parsed {
+    fn new(fp: &Fingerprinter, rows: usize, text: usize) -> Self {
+        Parsed {
+            text: String::with_capacity(text),
+            rows: Vec::with_capacity(rows),
+            extras: Vec::new(),
+            row_extras: 0,
+            notes: Vec::new(),
+            fp: fp.clone(),
+            scratch: String::new(),
+        }
+    }
+
+    fn span(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        Span {
+            start,
+            end: self.text.len(),
+        }
+    }
+
+    /// Adds a carried-through column to the row being built (before its [`Parsed::push`]).
+    pub(crate) fn extra(&mut self, name: &str, value: &str) {
+        let pair = (self.span(name), self.span(value));
+        self.extras.push(pair);
+    }
+
+    /// Finishes a row: its extras are those added since the previous row. Its `row`
+    /// index is set later, in order.
+    pub(crate) fn push(
+        &mut self,
+        line: usize,
+        value: &str,
+        key: Result<UserKey, RowProblem>,
+        upn: Option<&str>,
+    ) {
+        let print = key.as_ref().ok().map(|k| self.fp.of(k, &mut self.scratch));
+        let value = self.span(value);
+        let upn = upn.map(|u| self.span(u));
+        let extras = (self.row_extras, self.extras.len());
+        self.row_extras = self.extras.len();
+        self.rows.push(Pending {
+            line,
+            value,
+            key,
+            upn,
+            extras,
+            print,
+        });
+    }
+
+    /// Builds one row's [`InputRow`] (on the caller's thread).
+    fn build(text: &str, extras: &[(Span, Span)], p: Pending) -> (InputRow, Option<Fingerprint>) {
+        let get = |s: Span| text.get(s.start..s.end).unwrap_or_default().to_string();
+        let mut extra = Vec::with_capacity(p.extras.1 - p.extras.0);
+        for &(n, v) in &extras[p.extras.0..p.extras.1] {
+            extra.push((get(n), get(v)));
+        }
+        let row = InputRow {
+            row: 0,
+            line: p.line,
+            value: get(p.value),
+            key: p.key,
+            upn: p.upn.map(get),
+            extra,
+            duplicate_of: None,
+        };
+        (row, p.print)
+    }
+}
+
+/// One unit of work for a worker.
+enum Work {
+    /// A block of CSV starting on `line`, holding `lines` line ends.
+    Table {
+        block: Vec<u8>,
+        line: usize,
+        lines: usize,
+    },
+    /// A block of a plain list.
+    Plain {
+        block: Vec<u8>,
+        line: usize,
+        lines: usize,
+    },
+    /// A block of JSON Lines; `first` for the file's first block.
+    JsonLines {
+        block: Vec<u8>,
+        line: usize,
+        lines: usize,
+        first: bool,
+    },
+    /// Elements of a JSON document; `first` for the file's first chunk.
+    Items { items: Vec<Item>, first: bool },
+}
+
+fn process(ctx: &Ctx, work: Work) -> Result<Parsed, InputError> {
+    let path = ctx.path.as_path();
+    match work {
+        Work::Table { block, line, lines } => {
+            let Kind::Table(table) = &ctx.layout.kind else {
+                unreachable!("table work for a table layout only")
+            };
+            let mut out = Parsed::new(&ctx.fp, lines + 1, block.len());
+            table::parse_table(path, table, &block, line, &mut out)?;
+            Ok(out)
+        }
+        Work::Plain { block, line, lines } => {
+            let mut out = Parsed::new(&ctx.fp, lines + 1, block.len());
+            table::parse_plain(path, &block, line, &mut out)?;
+            Ok(out)
+        }
+        Work::JsonLines {
+            block,
+            line,
+            lines,
+            first,
+        } => {
+            let mut out = Parsed::new(&ctx.fp, lines + 1, block.len());
+            json::parse_lines(path, column(ctx), &block, line, first, &mut out)?;
+            Ok(out)
+        }
+        Work::Items { items, first } => {
+            let mut out = Parsed::new(&ctx.fp, items.len(), items.len() * 64);
+            for (i, item) in items.into_iter().enumerate() {
+                json::item_row(path, column(ctx), item, first && i == 0, &mut out)?;
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn column(ctx: &Ctx) -> Option<&str> {
+    match &ctx.layout.kind {
+        Kind::Json { column } | Kind::JsonLines { column } => column.as_deref(),
+        _ => None,
+    }
+}
+
+/// Turns an I/O error met while reading into an [`InputError`]: a UTF-16 decoding problem
+/// keeps its position, anything else means the file could not be read.
+pub(crate) fn io_error(path: &Path, error: io::Error) -> InputError {
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<DecodeError>())
+    {
+        let inner = error
+            .into_inner()
+            .and_then(|e| e.downcast::<DecodeError>().ok());
+        if let Some(d) = inner {
+            return InputError::Encoding {
+                path: path.to_path_buf(),
+                line: d.line,
+                column: d.column,
+                message: d.message,
+            };
+        }
+        unreachable!("checked to be a DecodeError above");
+    }
+    InputError::Unreadable {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// The file's text, decoded to UTF-8.
+enum Decoded<R> {
+    Utf8(R),
+    Utf16(Utf16Reader<R>),
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoded::Utf8(r) => r.read(buf),
+            Decoded::Utf16(r) => r.read(buf),
+        }
+    }
+}
+
+/// Reads up to `limit` bytes (fewer only at the end of the input).
+fn read_up_to(path: &Path, mut r: impl Read, limit: usize) -> Result<Vec<u8>, InputError> {
+    let mut buf = Vec::with_capacity(limit);
+    (&mut r)
+        .take(limit as u64)
+        .read_to_end(&mut buf)
+        .map_err(|e| io_error(path, e))?;
+    Ok(buf)
+}
+
+/// Messages to the caller's thread.
+enum Msg {
+    Done(u64, Result<Parsed, InputError>),
+    Panicked(Box<dyn std::any::Any + Send>),
+    /// The reader is done: `units` were handed out; `result` is its own error, if any.
+    End {
+        units: u64,
+        result: Result<(), InputError>,
+        notes: Vec<String>,
+    },
+}
+
+/// Reads a whole file through the pipeline; see the module documentation.
+pub(crate) fn run<R, E, S>(
+    path: &Path,
+    mut reader: R,
+    options: &InputOptions,
+    sink: S,
+) -> Result<InputSummary, E>
+where
+    R: Read + Send,
+    E: From<InputError>,
+    S: FnMut(Vec<InputRow>) -> Result<(), E>,
+{
+    // Encoding, from the first bytes.
+    let head = read_up_to(path, &mut reader, SAMPLE)?;
+    let (encoding, bom) = match encoding::sniff(&head) {
+        Sniffed::Text(encoding, bom) => (encoding, bom),
+        Sniffed::Refused(detail) => {
+            return Err(InputError::UnknownFormat {
+                path: path.to_path_buf(),
+                detail,
+            }
+            .into());
+        }
+    };
+    let raw = io::Cursor::new(head).chain(reader);
+    let mut raw = raw;
+    io::copy(&mut (&mut raw).take(bom as u64), &mut io::sink()).map_err(|e| io_error(path, e))?;
+    let mut decoded = match encoding {
+        super::Encoding::Utf16Le => Decoded::Utf16(Utf16Reader::new(raw, false)),
+        super::Encoding::Utf16Be => Decoded::Utf16(Utf16Reader::new(raw, true)),
+        _ => Decoded::Utf8(raw),
+    };
+
+    // Format, from the first decoded bytes.
+    let sample = read_up_to(path, &mut decoded, SAMPLE)?;
+    let complete = sample.len() < SAMPLE;
+    let layout = sniff::sniff(path, &sample, complete, encoding, options)?;
+    let format = layout.format.clone();
+    let data_start = layout.data_start;
+    let ctx = Arc::new(Ctx {
+        path: path.to_path_buf(),
+        layout,
+        fp: Fingerprinter::new(),
+    });
+
+    let window = 2 * rayon::current_num_threads() + 2;
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let (token_tx, token_rx) = mpsc::sync_channel::<()>(window);
+    for _ in 0..window {
+        // Cannot fail: the receiver is alive and the channel has room for `window`.
+        let _ = token_tx.send(());
+    }
+
+    std::thread::scope(|scope| {
+        let reader_ctx = Arc::clone(&ctx);
+        let producer = std::thread::Builder::new()
+            .name("mfa-reset-input".to_string())
+            .spawn_scoped(scope, move || {
+                let mut cursor = io::Cursor::new(sample);
+                cursor.set_position(data_start as u64);
+                produce(reader_ctx, cursor.chain(decoded), tx, token_rx);
+            })
+            .map_err(|error| InputError::Unreadable {
+                path: path.to_path_buf(),
+                error,
+            })?;
+        let result = consume(&ctx, rx, token_tx, sink, format);
+        if let Err(panic) = producer.join() {
+            resume_unwind(panic);
+        }
+        result
+    })
+}
+
+/// The reading thread: hands units of work to rayon, one token each.
+fn produce(ctx: Arc<Ctx>, data: impl Read, tx: Sender<Msg>, tokens: Receiver<()>) {
+    let mut units = 0u64;
+    let mut notes = Vec::new();
+    let result = {
+        let mut spawn = |work: Work| -> bool {
+            if tokens.recv().is_err() {
+                return false; // the caller's thread has stopped
+            }
+            let (ctx, tx, seq) = (Arc::clone(&ctx), tx.clone(), units);
+            units += 1;
+            rayon::spawn(move || {
+                let msg = match catch_unwind(AssertUnwindSafe(|| process(&ctx, work))) {
+                    Ok(result) => Msg::Done(seq, result),
+                    Err(panic) => Msg::Panicked(panic),
+                };
+                let _ = tx.send(msg);
+            });
+            true
+        };
+        let path = ctx.path.as_path();
+        let line = ctx.layout.data_line;
+        let cr_only = ctx.layout.cr_only;
+        match &ctx.layout.kind {
+            Kind::Table(t) => {
+                let cutter = Cutter {
+                    delimiter: t.delimiter,
+                    quoting: true,
+                };
+                table::produce_blocks(
+                    path,
+                    data,
+                    cutter,
+                    cr_only,
+                    line,
+                    &mut |block, line, lines| spawn(Work::Table { block, line, lines }),
+                )
+            }
+            Kind::Plain => {
+                let cutter = Cutter {
+                    delimiter: b'\n',
+                    quoting: false,
+                };
+                table::produce_blocks(
+                    path,
+                    data,
+                    cutter,
+                    cr_only,
+                    line,
+                    &mut |block, line, lines| spawn(Work::Plain { block, line, lines }),
+                )
+            }
+            Kind::JsonLines { .. } => {
+                let cutter = Cutter {
+                    delimiter: b'\n',
+                    quoting: false,
+                };
+                let mut first = true;
+                table::produce_blocks(
+                    path,
+                    data,
+                    cutter,
+                    cr_only,
+                    line,
+                    &mut |block, line, lines| {
+                        let work = Work::JsonLines {
+                            block,
+                            line,
+                            lines,
+                            first,
+                        };
+                        first = false;
+                        spawn(work)
+                    },
+                )
+            }
+            Kind::Json { .. } => {
+                let mut first = true;
+                json::produce_document(
+                    path,
+                    data,
+                    &mut |items| {
+                        let work = Work::Items { items, first };
+                        first = false;
+                        spawn(work)
+                    },
+                    &mut notes,
+                )
+            }
+        }
+    };
+    let _ = tx.send(Msg::End {
+        units,
+        result,
+        notes,
+    });
+}
+
+/// The caller's thread: puts units back in order, marks duplicates, counts, feeds the sink.
+fn consume<E, S>(
+    ctx: &Ctx,
+    rx: Receiver<Msg>,
+    tokens: SyncSender<()>,
+    mut sink: S,
+    format: super::Format,
+) -> Result<InputSummary, E>
+where
+    E: From<InputError>,
+    S: FnMut(Vec<InputRow>) -> Result<(), E>,
+{
+    let mut summary = InputSummary {
+        format,
+        rows: 0,
+        valid: 0,
+        invalid: 0,
+        duplicates: 0,
+        by_kind: KindCounts::default(),
+        notes: Vec::new(),
+    };
+    let mut seen = Seen::default();
+    let mut pending: BTreeMap<u64, Result<Parsed, InputError>> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut end: Option<(u64, Result<(), InputError>, Vec<String>)> = None;
+    loop {
+        while let Some(unit) = pending.remove(&next) {
+            next += 1;
+            let Parsed {
+                text,
+                rows: pending,
+                extras,
+                mut notes,
+                ..
+            } = unit?;
+            let mut rows = Vec::with_capacity(pending.len());
+            for p in pending {
+                let (mut row, print) = Parsed::build(&text, &extras, p);
+                row.row = summary.rows;
+                summary.rows += 1;
+                match (&row.key, print) {
+                    (Ok(key), Some(print)) => {
+                        let first = seen.check(print, row.row, row.line).map_err(|_| {
+                            InputError::TooManyRows {
+                                path: ctx.path.clone(),
+                            }
+                        })?;
+                        row.duplicate_of = first;
+                        if first.is_some() {
+                            summary.duplicates += 1;
+                        } else {
+                            summary.valid += 1;
+                            summary.by_kind.add(key.kind());
+                        }
+                    }
+                    _ => summary.invalid += 1,
+                }
+                rows.push(row);
+            }
+            summary.notes.append(&mut notes);
+            if !rows.is_empty() {
+                sink(rows)?;
+            }
+            let _ = tokens.try_send(());
+        }
+        if let Some((units, _, _)) = &end
+            && next >= *units
+        {
+            break;
+        }
+        match rx.recv() {
+            Ok(Msg::Done(seq, result)) => {
+                pending.insert(seq, result);
+            }
+            Ok(Msg::Panicked(panic)) => resume_unwind(panic),
+            Ok(Msg::End {
+                units,
+                result,
+                notes,
+            }) => end = Some((units, result, notes)),
+            // Every sender is gone without an end: the reader panicked; the join after
+            // this returns resumes its panic.
+            Err(_) => return Ok(summary),
+        }
+    }
+    let Some((_, result, notes)) = end else {
+        unreachable!("the loop ends only with an end message")
+    };
+    result?;
+    summary.notes.extend(notes);
+    Ok(summary)
+}

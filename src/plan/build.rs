@@ -1,0 +1,237 @@
+//! From input rows and what the tenant said about them to one [`PlanEntry`] per row:
+//! invalid and duplicate rows keep their own status, users read from Graph get the
+//! policy's decision, and two rows that turn out to name the same user (one by UPN, one by
+//! id) are acted on once.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::read::{ReadOutcome, Target};
+use super::{PlanEntry, Status};
+use crate::graph::key::UserKey;
+use crate::policy::{Decision, Policy, UserSnapshot, decide};
+
+/// One input row, as the plan needs it.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub row: usize,
+    pub line: usize,
+    pub input: String,
+    /// The validated key, or why the row is invalid.
+    pub key: Result<UserKey, String>,
+    /// The earlier row naming the same user, if any.
+    pub duplicate_of: Option<usize>,
+    pub columns: BTreeMap<String, String>,
+}
+
+/// Users never to touch, by id, UPN or mail (compared without regard to case).
+#[derive(Debug, Clone, Default)]
+pub struct Exclusions {
+    keys: HashSet<String>,
+}
+
+impl Exclusions {
+    pub fn new(keys: impl IntoIterator<Item = String>) -> Exclusions {
+        Exclusions {
+            keys: keys.into_iter().map(|k| k.to_lowercase()).collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn covers(&self, user: &UserSnapshot, row: &Row) -> bool {
+        !self.keys.is_empty()
+            && [
+                user.id.to_lowercase(),
+                user.user_principal_name.to_lowercase(),
+                row.input.trim().to_lowercase(),
+            ]
+            .iter()
+            .any(|k| self.keys.contains(k))
+    }
+}
+
+/// The users to read: every valid row that is not a duplicate.
+pub fn targets(rows: &[Row]) -> Vec<Target> {
+    rows.iter()
+        .filter(|r| r.duplicate_of.is_none())
+        .filter_map(|r| {
+            r.key.as_ref().ok().map(|key| Target {
+                row: r.row,
+                key: key.clone(),
+            })
+        })
+        .collect()
+}
+
+/// One entry per row, in row order.
+pub fn entries(
+    rows: Vec<Row>,
+    mut outcomes: HashMap<usize, ReadOutcome>,
+    policy: &Policy,
+    exclusions: &Exclusions,
+) -> Vec<PlanEntry> {
+    let lines: HashMap<usize, usize> = rows.iter().map(|r| (r.row, r.line)).collect();
+    // The first row to reach each user, by the user's id.
+    let mut first_row_of_user: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut entry = PlanEntry {
+            row: row.row,
+            line: row.line,
+            input: row.input.clone(),
+            status: Status::Invalid,
+            reason: None,
+            before: None,
+            steps: Vec::new(),
+            notes: Vec::new(),
+            columns: row.columns.clone(),
+        };
+        if let Err(problem) = &row.key {
+            entry.reason = Some(problem.clone());
+            out.push(entry);
+            continue;
+        }
+        if let Some(first) = row.duplicate_of {
+            entry.status = Status::Duplicate;
+            entry.reason = Some(format!(
+                "same user as line {}",
+                lines.get(&first).copied().unwrap_or(first + 1)
+            ));
+            out.push(entry);
+            continue;
+        }
+        match outcomes.remove(&row.row) {
+            None => {
+                entry.status = Status::Error;
+                entry.reason = Some("the user was not read".into());
+            }
+            Some(ReadOutcome::NotFound) => {
+                entry.status = Status::NotFound;
+                entry.reason = Some("no such user in the tenant".into());
+            }
+            Some(ReadOutcome::Ambiguous(why)) => {
+                entry.status = Status::Blocked;
+                entry.reason = Some(why);
+            }
+            Some(ReadOutcome::Error(why)) => {
+                entry.status = Status::Error;
+                entry.reason = Some(why);
+            }
+            Some(ReadOutcome::Found(user)) => {
+                if let Some(first) = first_row_of_user.get(&user.id) {
+                    entry.status = Status::Duplicate;
+                    entry.reason = Some(format!(
+                        "same user as line {}",
+                        lines.get(first).copied().unwrap_or(first + 1)
+                    ));
+                    entry.before = Some(user);
+                    out.push(entry);
+                    continue;
+                }
+                first_row_of_user.insert(user.id.clone(), row.row);
+                let excluded = exclusions.covers(&user, &row);
+                apply_decision(&mut entry, decide(policy, &user, excluded));
+                entry.before = Some(user);
+            }
+        }
+        out.push(entry);
+    }
+    out
+}
+
+fn apply_decision(entry: &mut PlanEntry, decision: Decision) {
+    entry.notes = decision.notes().to_vec();
+    entry.steps = decision.steps().to_vec();
+    let (status, reason) = match decision {
+        Decision::Planned { .. } => (Status::Planned, None),
+        Decision::NoChange { .. } => (Status::NoChange, Some("nothing to change".to_string())),
+        Decision::Excluded => (Status::Excluded, Some("on the exclude list".to_string())),
+        Decision::Protected { reason } => (Status::Protected, Some(reason)),
+        Decision::Blocked { reason, .. } => (Status::Blocked, Some(reason)),
+    };
+    // A blocked user may still have steps that run (a synced user's sessions are revoked).
+    entry.status = status;
+    entry.reason = reason;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{PolicyArgs, Profile};
+
+    fn row(i: usize, input: &str) -> Row {
+        Row {
+            row: i,
+            line: i + 2,
+            input: input.into(),
+            key: UserKey::parse(input).map_err(|e| e.to_string()),
+            duplicate_of: None,
+            columns: BTreeMap::new(),
+        }
+    }
+
+    fn user(id: &str, upn: &str) -> UserSnapshot {
+        UserSnapshot {
+            id: id.into(),
+            user_principal_name: upn.into(),
+            account_enabled: true,
+            synced: false,
+            admin_roles: vec![],
+            default_method: None,
+            methods: vec![],
+        }
+    }
+
+    #[test]
+    fn read_failures_and_ambiguous_mail_get_their_own_status_and_reason() {
+        let policy = PolicyArgs::for_profile(Profile::Incident)
+            .into_policy()
+            .unwrap();
+        let rows = vec![row(0, "a@contoso.example"), row(1, "b@contoso.example")];
+        let outcomes = HashMap::from([
+            (
+                0,
+                ReadOutcome::Error("gave up after 10 attempts: HTTP 503".into()),
+            ),
+            (
+                1,
+                ReadOutcome::Ambiguous("2 users have the mail address b@x".into()),
+            ),
+        ]);
+        let e = entries(rows, outcomes, &policy, &Exclusions::default());
+        assert_eq!(e[0].status, Status::Error);
+        assert!(e[0].reason.as_deref().unwrap().contains("503"));
+        assert_eq!(e[1].status, Status::Blocked);
+    }
+
+    #[test]
+    fn two_rows_that_resolve_to_one_user_are_acted_on_once() {
+        let policy = PolicyArgs::for_profile(Profile::Incident)
+            .into_policy()
+            .unwrap();
+        let id = "3179e48a-750b-4051-897c-87b9720928f7";
+        let rows = vec![row(0, "a@contoso.example"), row(1, id)];
+        let outcomes = HashMap::from([
+            (0, ReadOutcome::Found(user(id, "a@contoso.example"))),
+            (1, ReadOutcome::Found(user(id, "a@contoso.example"))),
+        ]);
+        let e = entries(rows, outcomes, &policy, &Exclusions::default());
+        assert_eq!(e[0].status, Status::Planned);
+        assert_eq!(e[1].status, Status::Duplicate);
+        assert_eq!(e[1].reason.as_deref(), Some("same user as line 2"));
+        assert_eq!(e[1].writes(), 0);
+        let excluded = Exclusions::new(["A@Contoso.Example".to_string()]);
+        let rows = vec![row(0, "a@contoso.example")];
+        let outcomes = HashMap::from([(0, ReadOutcome::Found(user(id, "a@contoso.example")))]);
+        assert_eq!(
+            entries(rows, outcomes, &policy, &excluded)[0].status,
+            Status::Excluded
+        );
+    }
+}

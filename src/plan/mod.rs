@@ -1,0 +1,165 @@
+//! Plans: what a run would change, user by user, decided from a read of the tenant before
+//! anything changes — the artefact a change board signs, and exactly what `apply` carries
+//! out later.
+//!
+//! [`read`] reads the tenant through the paced client; [`PlanFile`] is the versioned
+//! `plan.json`; every input row becomes one [`PlanEntry`] with one [`Status`].
+
+pub mod build;
+pub mod read;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{Policy, Step, UserSnapshot};
+
+/// The `format` field of every plan file.
+pub const PLAN_FORMAT: &str = "mfa-reset-plan";
+/// The version of the plan file format this build writes and reads.
+pub const PLAN_VERSION: u32 = 1;
+
+/// What the plan says about one input row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Changes are planned.
+    Planned,
+    /// The user is already as the policy wants them.
+    NoChange,
+    /// Graph has no such user.
+    NotFound,
+    /// The row does not name a user validly; nothing was sent for it.
+    Invalid,
+    /// An earlier row names the same user; acted on once, there.
+    Duplicate,
+    /// On the `--exclude` list (break-glass accounts and the like).
+    Excluded,
+    /// Holds an admin role and `--include-admins` was not given.
+    Protected,
+    /// Some change cannot be made (a synced user's account, a mail shared by several).
+    Blocked,
+    /// The user could not be read (Graph refused or kept failing).
+    Error,
+}
+
+impl Status {
+    pub const ALL: [Status; 9] = [
+        Status::Planned,
+        Status::NoChange,
+        Status::NotFound,
+        Status::Invalid,
+        Status::Duplicate,
+        Status::Excluded,
+        Status::Protected,
+        Status::Blocked,
+        Status::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Planned => "planned",
+            Status::NoChange => "no-change",
+            Status::NotFound => "not-found",
+            Status::Invalid => "invalid",
+            Status::Duplicate => "duplicate",
+            Status::Excluded => "excluded",
+            Status::Protected => "protected",
+            Status::Blocked => "blocked",
+            Status::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One input row in the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanEntry {
+    /// 0-based data row: result rows come in this order.
+    pub row: usize,
+    /// 1-based line of the input file.
+    pub line: usize,
+    /// The user as the input gave them.
+    pub input: String,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The user as read from the tenant (no secrets: method ids, types, names, dates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<UserSnapshot>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// The input's other columns, carried to the reports.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, String>,
+}
+
+impl PlanEntry {
+    /// Graph writes this entry's steps need. A blocked user may still have steps that
+    /// run (a synced user's sessions are revoked even though the account stays enabled).
+    pub fn writes(&self) -> usize {
+        match self.status {
+            Status::Planned | Status::Blocked => self.steps.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// Where the input came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputInfo {
+    pub file: String,
+    /// SHA-256 of the input file's bytes, hex.
+    pub sha256: String,
+    pub rows: usize,
+}
+
+/// `plan.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanFile {
+    pub format: String,
+    pub version: u32,
+    /// When the tenant was read (RFC 3339, UTC).
+    pub created: String,
+    pub tool: String,
+    /// The Graph service root the plan was read from.
+    pub graph: String,
+    pub input: InputInfo,
+    pub policy: Policy,
+    /// SHA-256 over the input's hash and the policy: `apply` refuses a plan whose input
+    /// or policy differs from what it is given.
+    pub fingerprint: String,
+    /// Graph writes the plan needs, and the least time they take at the write budget.
+    pub writes: usize,
+    pub minimum_seconds: f64,
+    pub entries: Vec<PlanEntry>,
+}
+
+impl PlanFile {
+    pub fn counts(&self) -> BTreeMap<Status, usize> {
+        let mut counts = BTreeMap::new();
+        for e in &self.entries {
+            *counts.entry(e.status).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

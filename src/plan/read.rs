@@ -1,0 +1,240 @@
+//! Reading the tenant for a plan: for every target user, resolve the key to the user
+//! (id, UPN, `accountEnabled`, sync state), list their authentication methods, their
+//! directory roles and their default method — one request at a time per user, many users
+//! at once, through the paced dispatcher.
+//!
+//! Each user is a small state machine (resolve → methods → roles → default method); when a
+//! step completes the next one is submitted, so a batch mixes users and never holds two
+//! requests of one user. Every target ends with exactly one [`ReadOutcome`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::engine::dispatcher::{
+    Completed, Counters, Dispatcher, DispatcherSettings, Job, JobResult, Transport,
+};
+use crate::engine::pacer::Pacer;
+use crate::graph::key::UserKey;
+use crate::graph::request::GraphRequest;
+use crate::policy::{DefaultMethod, MethodSnapshot, UserSnapshot};
+use crate::wire::{MethodType, PhoneType};
+
+/// A user to read: the input row it came from and its validated key.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub row: usize,
+    pub key: UserKey,
+}
+
+/// What reading one user found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadOutcome {
+    Found(UserSnapshot),
+    /// Graph has no such user.
+    NotFound,
+    /// The key does not name exactly one user (a mail shared by several).
+    Ambiguous(String),
+    /// Graph refused or kept failing; the message says why.
+    Error(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Resolve,
+    Methods,
+    Roles,
+    Preferences,
+}
+
+struct Reading {
+    key: UserKey,
+    stage: Stage,
+    user: Option<UserSnapshot>,
+}
+
+/// Reads every target. `on_done` is told how many users have finished, for progress.
+pub async fn read_users<T: Transport>(
+    transport: T,
+    pacer: Arc<Pacer>,
+    settings: DispatcherSettings,
+    targets: Vec<Target>,
+    on_done: impl Fn(usize, &Counters),
+) -> Vec<(usize, ReadOutcome)> {
+    let total = targets.len();
+    let mut outcomes = Vec::with_capacity(total);
+    if total == 0 {
+        return outcomes;
+    }
+    let (done_tx, mut done_rx) = mpsc::channel::<Completed>(256);
+    let dispatcher = Dispatcher::new(transport, pacer, settings, done_tx);
+    let counters = dispatcher.counters();
+    let (job_tx, job_rx) = mpsc::channel::<Job>(256);
+    let running = tokio::spawn(dispatcher.run(job_rx));
+
+    let mut readings: HashMap<u64, Reading> = HashMap::with_capacity(total);
+    let mut to_send: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
+    for t in targets {
+        to_send.push_back(Job {
+            user: t.row as u64,
+            request: GraphRequest::get_user(&t.key),
+        });
+        readings.insert(
+            t.row as u64,
+            Reading {
+                key: t.key,
+                stage: Stage::Resolve,
+                user: None,
+            },
+        );
+    }
+    let mut job_tx = Some(job_tx);
+    while outcomes.len() < total {
+        let sender = job_tx.as_ref().filter(|_| !to_send.is_empty());
+        tokio::select! {
+            permit = async { sender.expect("guarded").reserve().await }, if sender.is_some() => {
+                match permit {
+                    Ok(permit) => permit.send(to_send.pop_front().expect("guarded")),
+                    Err(_) => break,
+                }
+            }
+            completed = done_rx.recv() => {
+                let Some(completed) = completed else { break };
+                let row = completed.user;
+                let Some(reading) = readings.get_mut(&row) else { continue };
+                match advance(reading, completed) {
+                    Next::Send(request) => to_send.push_back(Job { user: row, request }),
+                    Next::Finished(outcome) => {
+                        readings.remove(&row);
+                        outcomes.push((row as usize, outcome));
+                        on_done(outcomes.len(), &counters);
+                    }
+                }
+            }
+        }
+    }
+    // Every user has finished: let the dispatcher drain and stop.
+    job_tx.take();
+    drop(done_rx);
+    let _ = running.await;
+    outcomes.sort_by_key(|(row, _)| *row);
+    outcomes
+}
+
+enum Next {
+    Send(GraphRequest),
+    Finished(ReadOutcome),
+}
+
+fn advance(reading: &mut Reading, completed: Completed) -> Next {
+    let body = match completed.result {
+        JobResult::Done { body, .. } => body.unwrap_or(Value::Null),
+        JobResult::Failed { fault: Some(f), .. }
+            if f.status == 404 && reading.stage == Stage::Resolve =>
+        {
+            return Next::Finished(ReadOutcome::NotFound);
+        }
+        JobResult::Failed { error, .. } => return Next::Finished(ReadOutcome::Error(error)),
+        JobResult::AlreadyDone | JobResult::Unknown { .. } => {
+            return Next::Finished(ReadOutcome::Error(
+                "a read came back as a write's outcome".into(),
+            ));
+        }
+    };
+    match reading.stage {
+        Stage::Resolve => {
+            // A mail key was looked up with a filter: exactly one user must match.
+            let user = match body.get("value").and_then(Value::as_array) {
+                Some(list) => match list.as_slice() {
+                    [one] => one.clone(),
+                    [] => return Next::Finished(ReadOutcome::NotFound),
+                    many => {
+                        return Next::Finished(ReadOutcome::Ambiguous(format!(
+                            "{} users have the mail address {}",
+                            many.len(),
+                            reading.key
+                        )));
+                    }
+                },
+                None => body,
+            };
+            let text = |name: &str| user.get(name).and_then(Value::as_str).map(str::to_string);
+            let (Some(id), Some(upn)) = (text("id"), text("userPrincipalName")) else {
+                return Next::Finished(ReadOutcome::Error(
+                    "Graph's answer about the user had no id or userPrincipalName".into(),
+                ));
+            };
+            let Ok(by_id) = UserKey::id(&id) else {
+                return Next::Finished(ReadOutcome::Error(format!(
+                    "Graph gave the user an id that is not a GUID: {id:?}"
+                )));
+            };
+            reading.user = Some(UserSnapshot {
+                id,
+                user_principal_name: upn,
+                account_enabled: user
+                    .get("accountEnabled")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true),
+                synced: user.get("onPremisesSyncEnabled").and_then(Value::as_bool) == Some(true),
+                admin_roles: Vec::new(),
+                default_method: None,
+                methods: Vec::new(),
+            });
+            reading.key = by_id;
+            reading.stage = Stage::Methods;
+            Next::Send(GraphRequest::list_methods(&reading.key).expect("an id key has a path"))
+        }
+        Stage::Methods => {
+            let user = reading.user.as_mut().expect("resolved first");
+            user.methods = body
+                .get("value")
+                .and_then(Value::as_array)
+                .map(|list| list.iter().filter_map(method_snapshot).collect())
+                .unwrap_or_default();
+            reading.stage = Stage::Roles;
+            Next::Send(GraphRequest::directory_roles(&reading.key).expect("an id key has a path"))
+        }
+        Stage::Roles => {
+            let user = reading.user.as_mut().expect("resolved first");
+            user.admin_roles = body
+                .get("value")
+                .and_then(Value::as_array)
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|r| r.get("displayName").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            reading.stage = Stage::Preferences;
+            Next::Send(
+                GraphRequest::sign_in_preferences(&reading.key).expect("an id key has a path"),
+            )
+        }
+        Stage::Preferences => {
+            let mut user = reading.user.take().expect("resolved first");
+            user.default_method = body
+                .get("userPreferredMethodForSecondaryAuthentication")
+                .and_then(Value::as_str)
+                .and_then(DefaultMethod::from_graph);
+            Next::Finished(ReadOutcome::Found(user))
+        }
+    }
+}
+
+/// One method from Graph's list, or `None` for a type this tool does not know (it is then
+/// left alone).
+fn method_snapshot(m: &Value) -> Option<MethodSnapshot> {
+    let kind = MethodType::from_odata_type(m.get("@odata.type")?.as_str()?)?;
+    let text = |name: &str| m.get(name).and_then(Value::as_str).map(str::to_string);
+    Some(MethodSnapshot {
+        id: text("id")?,
+        kind,
+        display_name: text("displayName"),
+        created: text("createdDateTime").or_else(|| text("creationDateTime")),
+        phone_type: text("phoneType").as_deref().and_then(PhoneType::parse),
+    })
+}

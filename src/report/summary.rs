@@ -1,0 +1,155 @@
+//! `summary.md`: the plan in words and tables, for a change board — what would change,
+//! for whom, how many Graph writes that takes and how long at least, what is blocked and
+//! why, and the per-user table.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::{Figures, ReportError, human_duration, results::steps_text};
+use crate::plan::{PlanFile, Status};
+
+/// At most this many users are listed in the Markdown table; `results.csv` has them all.
+pub const MAX_TABLE_ROWS: usize = 500;
+
+/// Renders `summary.md`.
+pub fn render(plan: &PlanFile) -> String {
+    let f = Figures::of(plan);
+    let mut md = String::new();
+    let _ = writeln!(md, "# mfa-reset plan\n");
+    let _ = writeln!(
+        md,
+        "Read from `{}` on {} by {}. **Nothing has been changed yet.**\n",
+        plan.graph, plan.created, plan.tool
+    );
+    let _ = writeln!(md, "| | |\n|---|---|");
+    let _ = writeln!(
+        md,
+        "| Input | `{}` ({} rows, SHA-256 `{}`) |",
+        plan.input.file,
+        plan.input.rows,
+        short(&plan.input.sha256)
+    );
+    let _ = writeln!(
+        md,
+        "| Policy | {} |",
+        escape(&plan.policy.summary().join("; "))
+    );
+    let _ = writeln!(md, "| Plan fingerprint | `{}` |", plan.fingerprint);
+    let _ = writeln!(md, "| Users who would change | **{}** |", f.users_affected);
+    let _ = writeln!(
+        md,
+        "| Graph writes | **{}**, at least {} at the write budget |\n",
+        f.writes,
+        human_duration(f.minimum_seconds)
+    );
+
+    let _ = writeln!(md, "## Users by status\n\n| Status | Users |\n|---|---:|");
+    for status in Status::ALL {
+        let n = f.count(status);
+        if n > 0 {
+            let _ = writeln!(md, "| {status} | {n} |");
+        }
+    }
+    let _ = writeln!(md, "| **all rows** | **{}** |\n", f.rows);
+
+    let _ = writeln!(md, "## Changes\n\n| Change | Count |\n|---|---:|");
+    let _ = writeln!(md, "| Revoke sign-in sessions | {} |", f.revoke);
+    let _ = writeln!(md, "| Disable account | {} |", f.disable);
+    for (kind, n) in &f.deletes_by_type {
+        let _ = writeln!(md, "| Remove {kind} method | {n} |");
+    }
+    let _ = writeln!(md, "| Issue Temporary Access Pass | {} |\n", f.issue_pass);
+
+    let blockers: Vec<_> = plan
+        .entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.status,
+                Status::Blocked | Status::Error | Status::NotFound | Status::Invalid
+            )
+        })
+        .collect();
+    if !blockers.is_empty() {
+        let _ = writeln!(
+            md,
+            "## Needs attention ({})\n\n| Line | User | Status | Why |\n|---:|---|---|---|",
+            blockers.len()
+        );
+        for e in blockers.iter().take(MAX_TABLE_ROWS) {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                e.line,
+                escape(&e.input),
+                e.status,
+                escape(e.reason.as_deref().unwrap_or(""))
+            );
+        }
+        if blockers.len() > MAX_TABLE_ROWS {
+            let _ = writeln!(
+                md,
+                "\n…and {} more in `results.csv`.",
+                blockers.len() - MAX_TABLE_ROWS
+            );
+        }
+        let _ = writeln!(md);
+    }
+
+    let planned: Vec<_> = plan
+        .entries
+        .iter()
+        .filter(|e| e.status == Status::Planned)
+        .collect();
+    let _ = writeln!(
+        md,
+        "## Planned changes per user ({})\n\n| Line | User | Steps, in order |\n|---:|---|---|",
+        planned.len()
+    );
+    for e in planned.iter().take(MAX_TABLE_ROWS) {
+        let upn = e
+            .before
+            .as_ref()
+            .map_or(e.input.as_str(), |u| u.user_principal_name.as_str());
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            e.line,
+            escape(upn),
+            escape(&steps_text(e))
+        );
+    }
+    if planned.len() > MAX_TABLE_ROWS {
+        let _ = writeln!(
+            md,
+            "\n…and {} more in `results.csv`.",
+            planned.len() - MAX_TABLE_ROWS
+        );
+    }
+    md
+}
+
+/// Writes `summary.md`.
+pub fn write(path: &Path, plan: &PlanFile) -> Result<(), ReportError> {
+    std::fs::write(path, render(plan)).map_err(|e| ReportError::write(path, e))
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(16)]
+}
+
+/// Keeps user-supplied text from breaking a Markdown table or injecting markup.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' | '\\' | '`' | '*' | '_' | '<' | '>' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
