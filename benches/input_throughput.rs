@@ -13,8 +13,12 @@
 //! run's counts are checked against what the generator wrote, so the bench cannot measure
 //! a parse that skipped rows.
 //!
-//! Reported per run: rows, seconds, rows/s, and the process's peak resident memory
-//! (`VmHWM` in `/proc/self/status`) before and after the read. A run with a tenth of the
+//! Reported per run: rows, seconds, rows/s, the process's peak resident memory (`VmHWM` in
+//! `/proc/self/status`) before and after the read, and the CPU time the read took, in all
+//! threads and in the calling thread alone (from `/proc/self/stat` and
+//! `/proc/thread-self/stat`). The calling thread puts rows back in order, detects
+//! duplicates and runs the sink: when its CPU time is close to the wall time, it is what
+//! limits the throughput, not the parsing workers. A run with a tenth of the
 //! rows shows how the peak scales with the file. A run with a million rows
 //! but only a thousand distinct users separates the pipeline's memory (which must not grow
 //! with the file) from duplicate detection's (24 bytes a distinct user).
@@ -198,13 +202,13 @@ fn measure(label: &str, path: &Path, expected: Expected) -> f64 {
         .split_whitespace()
         .map(|f| f.parse().expect("the child's figures"))
         .collect();
-    let [seconds, rss_before, rss_after] = fields[..] else {
+    let [seconds, rss_before, rss_after, cpu, cpu_in_order] = fields[..] else {
         panic!("unexpected child output {text:?}")
     };
     let rows = expected.rows as f64;
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
     println!(
-        "{label:<36} {rows:>9} rows {size:>6.1} MB {seconds:>7.3} s {:>10.0} rows/s {:>6.1} MB/s   peak RSS {:>6.1} MiB (before the read {:>4.1} MiB)",
+        "{label:<36} {rows:>9} rows {size:>6.1} MB {seconds:>7.3} s {:>10.0} rows/s {:>6.1} MB/s   peak RSS {:>6.1} MiB (before the read {:>4.1} MiB)   CPU {cpu:>4.2} s (in-order thread {cpu_in_order:>4.2} s)",
         rows / seconds,
         size / seconds,
         rss_after / 1024.0,
@@ -213,7 +217,9 @@ fn measure(label: &str, path: &Path, expected: Expected) -> f64 {
     rows / seconds
 }
 
-/// The child: `--run-one FILE ROWS,INVALID,DUPLICATES`; prints `seconds rss_before rss_after`.
+/// The child: `--run-one FILE ROWS,INVALID,DUPLICATES`; prints `seconds rss_before
+/// rss_after cpu cpu_in_order`: wall time, peak resident KiB before and after, and the CPU
+/// seconds the read took in all threads and in the calling (in-order) thread alone.
 fn run_one(args: &[String]) {
     let path = PathBuf::from(&args[0]);
     let n: Vec<usize> = args[1].split(',').map(|v| v.parse().unwrap()).collect();
@@ -223,9 +229,33 @@ fn run_one(args: &[String]) {
         duplicates: n[2],
     };
     let before = peak_rss_kib().unwrap_or(0);
+    let (process_0, thread_0) = (cpu_ticks("self"), cpu_ticks("thread-self"));
     let (_, seconds) = run(&path, expected);
+    let (process_1, thread_1) = (cpu_ticks("self"), cpu_ticks("thread-self"));
     let after = peak_rss_kib().unwrap_or(0);
-    println!("{seconds} {before} {after}");
+    let cpu = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 100.0,
+        _ => f64::NAN,
+    };
+    println!(
+        "{seconds} {before} {after} {} {}",
+        cpu(process_0, process_1),
+        cpu(thread_0, thread_1)
+    );
+}
+
+/// User plus system CPU time of the process (`"self"`) or of the calling thread
+/// (`"thread-self"`), in clock ticks (1/100 s), from `/proc/…/stat`.
+fn cpu_ticks(of: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{of}/stat")).ok()?;
+    // Fields after the parenthesised command name: state is the first; utime and stime
+    // are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 2..)?
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some(ticks(11)? + ticks(12)?)
 }
 
 fn env(name: &str, default: usize) -> usize {

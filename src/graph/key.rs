@@ -185,17 +185,59 @@ fn is_forbidden(ch: char) -> bool {
 }
 
 /// True for a GUID in its 8-4-4-4-12 hex form (any case).
+///
+/// Checked without branches on the bytes: on random hex digits a byte-by-byte `match`
+/// makes the branch predictor guess wrong about every other digit.
 fn is_guid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
+    let Ok(b) = <&[u8; 36]>::try_from(s.as_bytes()) else {
+        return false;
+    };
+    let mut ok = true;
+    for (i, &c) in b.iter().enumerate() {
+        let dash = matches!(i, 8 | 13 | 18 | 23);
+        let lower = c | 0x20; // 'A'..='F' → 'a'..='f'; digits and '-' unchanged
+        let hex = (c.wrapping_sub(b'0') < 10) | (lower.wrapping_sub(b'a') < 6);
+        ok &= (dash & (c == b'-')) | (!dash & hex);
+    }
+    ok
+}
+
+/// True for a key that passes [`check_common`] for sure, decided on its bytes alone: at
+/// most [`MAX_KEY_CHARS`] bytes, all printable ASCII (`0x21..=0x7E`: no space, no control
+/// character, nothing non-ASCII), none of `/ ? \ %`, and no `..`. Every such key passes
+/// the character-level checks below; anything else (including every non-ASCII key) takes
+/// them, so the verdict and the error are exactly theirs.
+fn plain_ascii(input: &str) -> bool {
+    let b = input.as_bytes();
+    if b.is_empty() || b.len() > MAX_KEY_CHARS {
+        return false;
+    }
+    // Reductions without branches over the bytes, which the compiler can vectorise.
+    let mut bad = false;
+    for &c in b {
+        bad |= (c.wrapping_sub(0x21) > 0x7E - 0x21)
+            | (c == b'/')
+            | (c == b'?')
+            | (c == b'\\')
+            | (c == b'%');
+    }
+    let mut dots = false;
+    for (&x, &y) in b.iter().zip(&b[1..]) {
+        dots |= (x == b'.') & (y == b'.');
+    }
+    !(bad | dots)
 }
 
 /// The checks every key passes, whatever its kind.
 fn check_common(input: &str) -> Result<(), KeyError> {
+    if plain_ascii(input) {
+        return Ok(());
+    }
+    check_chars(input)
+}
+
+/// [`check_common`] character by character: the rules themselves, and every error.
+fn check_chars(input: &str) -> Result<(), KeyError> {
     if input.is_empty() {
         return Err(KeyError::Empty);
     }
@@ -262,13 +304,15 @@ impl UserKey {
     /// UPN (exactly one `@`, neither first nor last). A mail address looks like a UPN; use
     /// [`UserKey::mail`] when the input is known to hold mail addresses.
     pub fn parse(input: &str) -> Result<UserKey, KeyError> {
-        check_common(input)?;
+        // A GUID passes the common checks (36 hex digits and dashes), so it can be told
+        // first; anything else gets the common checks' error before any other.
         if is_guid(input) {
             return Ok(UserKey {
                 kind: KeyKind::Id,
                 value: input.to_ascii_lowercase(),
             });
         }
+        check_common(input)?;
         if input.contains('@') {
             check_address(input, KeyKind::Upn)?;
             return Ok(UserKey {
@@ -283,15 +327,16 @@ impl UserKey {
 
     /// An object id: must be a GUID (any case; stored lower-case).
     pub fn id(input: &str) -> Result<UserKey, KeyError> {
-        check_common(input)?;
-        if !is_guid(input) {
-            return Err(KeyError::NotAGuid {
-                key: input.to_string(),
+        // A GUID passes the common checks; anything else gets their error first.
+        if is_guid(input) {
+            return Ok(UserKey {
+                kind: KeyKind::Id,
+                value: input.to_ascii_lowercase(),
             });
         }
-        Ok(UserKey {
-            kind: KeyKind::Id,
-            value: input.to_ascii_lowercase(),
+        check_common(input)?;
+        Err(KeyError::NotAGuid {
+            key: input.to_string(),
         })
     }
 
@@ -652,6 +697,71 @@ mod tests {
         }
     }
 
+    #[test]
+    fn fast_paths_agree_with_the_rules_on_edge_cases() {
+        for s in [
+            "",
+            "a",
+            "a.b@x",
+            "a..b@x",
+            ".",
+            "..",
+            "a.",
+            "x/",
+            "?",
+            "\\",
+            "%",
+            "a b",
+            "a\tb",
+            "\u{7f}",
+            "~!$&'()*+,;=:@",
+            "!",
+            "zoë@x",
+            "a\u{a0}b@x",
+            "#EXT#@x",
+        ] {
+            assert_eq!(check_common(s), check_chars(s), "{s:?}");
+        }
+        let long = "a".repeat(MAX_KEY_CHARS);
+        assert_eq!(check_common(&long), Ok(()));
+        let longer = "a".repeat(MAX_KEY_CHARS + 1);
+        assert_eq!(check_common(&longer), check_chars(&longer));
+        assert!(check_common(&longer).is_err());
+        // Exactly 1024 characters but more bytes: the character-level path decides.
+        let wide = "ë".repeat(MAX_KEY_CHARS);
+        assert_eq!(check_common(&wide), Ok(()));
+
+        for s in [
+            "3179e48a-750b-4051-897c-87b9720928f7",
+            "3179E48A-750B-4051-897C-87B9720928F7",
+            "00000000-0000-0000-0000-000000000000",
+            "ffffffff-FFFF-ffff-FFFF-ffffffffffff",
+            "3179e48a-750b-4051-897c-87b9720928f",
+            "3179e48a-750b-4051-897c-87b9720928f77",
+            "3179e48a0750b-4051-897c-87b9720928f7",
+            "3179e48a-750b-4051-897c-87b9720928g7",
+            "3179e48a-750b-4051-897c-87b9720928`7",
+            "3179e48a-750b-4051-897c-87b9720928@7",
+            "3179e48a-750b-4051-897c-87b9720928/7",
+            "3179e48a-750b-4051-897c-87b9720928:7",
+            "3179e48a-750b-4051-897c-87b9720928G7",
+            "-3179e48a750b-4051-897c-87b9720928f7",
+            "3179e48a-750b-4051-897c-87b9720928\u{e9}",
+        ] {
+            assert_eq!(is_guid(s), reference_is_guid(s), "{s:?}");
+        }
+    }
+
+    /// The GUID rule written plainly, for [`is_guid`] to agree with.
+    fn reference_is_guid(s: &str) -> bool {
+        let b = s.as_bytes();
+        b.len() == 36
+            && b.iter().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => *c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            })
+    }
+
     // ---- properties -----------------------------------------------------------------
 
     /// Characters that real and hostile UPNs contain, forbidden ones excluded.
@@ -768,6 +878,38 @@ mod tests {
                 &parsed.clauses[0].values,
                 &vec![odata::Literal::Text(key.as_str().to_string())]
             );
+        }
+
+        /// The byte-level fast paths never change a verdict or an error: on arbitrary
+        /// text, ASCII-heavy text and near-GUIDs alike.
+        #[test]
+        fn fast_paths_agree_with_the_rules(
+            input in prop_oneof![
+                "\\PC{0,40}",
+                "[ -~]{0,40}",
+                "[\\x00-\\x7f]{0,40}",
+                "[a-z.]{0,12}",
+                "[0-9a-fA-F\\-]{36}",
+                "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+                "[0-9a-gA-G]{8}[-/]([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{11}[0-9a-z~@`:/]",
+            ],
+        ) {
+            prop_assert_eq!(check_common(&input), check_chars(&input));
+            prop_assert_eq!(is_guid(&input), reference_is_guid(&input));
+            // The constructors, which tell GUIDs first, agree with the rules in order.
+            let by_rules = check_chars(&input).map(|()| reference_is_guid(&input));
+            match (UserKey::id(&input), &by_rules) {
+                (Ok(k), Ok(true)) => prop_assert_eq!(k.as_str(), input.to_ascii_lowercase()),
+                (Err(KeyError::NotAGuid { .. }), Ok(false)) => {}
+                (Err(e), Err(want)) => prop_assert_eq!(&e, want),
+                (got, want) => prop_assert!(false, "{:?}: {:?} vs {:?}", input, got, want),
+            }
+            match (UserKey::parse(&input), &by_rules) {
+                (Ok(k), Ok(true)) => prop_assert_eq!(k.kind(), KeyKind::Id),
+                (_, Ok(false)) => {}
+                (Err(e), Err(want)) => prop_assert_eq!(&e, want),
+                (got, want) => prop_assert!(false, "{:?}: {:?} vs {:?}", input, got, want),
+            }
         }
 
         /// Display and FromStr agree for everything `parse` accepts.

@@ -29,9 +29,10 @@
 //! Reading streams ([`read`]): one thread reads and cuts the file into blocks at record
 //! boundaries, rayon's workers parse and validate blocks in parallel, and the caller's
 //! thread puts them back in order, marks duplicates and hands the rows to the caller's
-//! sink in chunks. At most a few blocks are in flight, so memory stays flat (about 20 MiB)
-//! whatever the file's size; only duplicate detection grows, by a 16-byte fingerprint and
-//! the first row per *distinct* user (about 50 MiB for a million; see `dedupe`).
+//! sink a few at a time. At most a few blocks are in flight, so memory stays flat (about
+//! 15 MiB) whatever the file's size; only duplicate detection grows, by a 16-byte
+//! fingerprint and the first row per *distinct* user (about 50 MiB for a million; see
+//! `dedupe`).
 //!
 //! ```no_run
 //! use mfa_reset::input::{self, InputOptions};
@@ -364,10 +365,11 @@ pub struct InputSummary {
     pub notes: Vec<String>,
 }
 
-/// Reads the user list at `path`, handing its rows to `sink` in file order, in chunks of a
-/// few thousand. Stops at the first error from `sink` and returns it. A problem with the
-/// file as a whole becomes `E` through `From<InputError>`; rows before it may already have
-/// reached the sink.
+/// Reads the user list at `path`, handing its rows to `sink` in file order, a few at a
+/// time (do not count on how many: currently one, which lets a sink that drops them free
+/// each row before the next is built). Stops at the first error from `sink` and returns
+/// it. A problem with the file as a whole becomes `E` through `From<InputError>`; rows
+/// before it may already have reached the sink.
 pub fn read<E, S>(
     path: impl AsRef<Path>,
     options: &InputOptions,

@@ -26,8 +26,8 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
 
 use super::dedupe::Seen;
 use super::encoding::{self, DecodeError, Sniffed, Utf16Reader};
@@ -35,8 +35,23 @@ use super::json::{self, Item};
 use super::keys::{Fingerprint, Fingerprinter};
 use super::sniff::{self, Kind, Layout};
 use super::table::{self, Cutter};
-use super::{InputError, InputOptions, InputRow, InputSummary, KindCounts, RowProblem};
-use crate::graph::key::UserKey;
+use super::{FirstSeen, InputError, InputOptions, InputRow, InputSummary, KindCounts, RowProblem};
+use crate::graph::key::{KeyKind, UserKey};
+
+/// How many rows' duplicate-detection slots are touched before they are checked.
+const TOUCH_AHEAD: usize = 8;
+
+/// How many rows the sink gets at a time. One: the sink frees each row's strings before
+/// the next row's are allocated, so glibc's per-thread cache (seven blocks of each size)
+/// serves nearly every allocation. Handing over a unit's few thousand rows at once sent
+/// most of them through its slower shared bins, and cost the caller's thread (the
+/// pipeline's busiest) about a quarter more time in `benches/input_throughput.rs`.
+const SINK_ROWS: usize = 1;
+
+/// The largest buffers of a unit kept for reuse: about four blocks of text, and rows
+/// for an eighth of a block of one-character lines.
+const POOL_MAX_TEXT: usize = 4 * table::BLOCK;
+const POOL_MAX_ROWS: usize = table::BLOCK / 16;
 
 /// How much of the file sniffing looks at.
 const SAMPLE: usize = 64 * 1024;
@@ -46,6 +61,8 @@ pub(crate) struct Ctx {
     pub path: PathBuf,
     pub layout: Layout,
     pub fp: Fingerprinter,
+    /// Buffers of units the caller's thread is done with, for workers to fill again.
+    pool: Mutex<Vec<Buffers>>,
 }
 
 /// A piece of [`Parsed::text`].
@@ -55,24 +72,39 @@ struct Span {
     end: usize,
 }
 
-/// A row as a worker leaves it: its texts live in the unit's [`Parsed::text`].
+/// A row as a worker leaves it: its texts live in the unit's [`Parsed::text`]. Kept
+/// small (a problem is boxed: rare, and large), since every row is written on a worker
+/// and read on the caller's thread.
 struct Pending {
     line: usize,
     value: Span,
-    key: Result<UserKey, RowProblem>,
+    /// A valid key's kind and text (see [`Parsed::push`]), or why there is none.
+    key: Result<(KeyKind, Span), Box<RowProblem>>,
     upn: Option<Span>,
     /// A range of [`Parsed::extras`].
     extras: (usize, usize),
     print: Option<Fingerprint>,
 }
 
+/// The reusable buffers of one unit's [`Parsed`].
+#[derive(Default)]
+struct Buffers {
+    text: String,
+    rows: Vec<Pending>,
+    extras: Vec<(Span, Span)>,
+}
+
 /// The rows of one unit of work, with their fingerprints for duplicate detection.
 ///
 /// Workers do not build [`InputRow`]s: they copy each row's texts into one buffer, and the
 /// caller's thread, which hands the rows to the sink and so also drops them, allocates
-/// their strings ([`Parsed::into_rows`]). Allocating a row's eight strings on one thread
+/// their strings ([`Parsed::build`]). Allocating a row's eight strings on one thread
 /// and freeing them on another is what the C allocator does worst; this way both happen
-/// on the caller's thread, and the workers allocate only each key.
+/// on the caller's thread. That includes the key: a worker validates it with
+/// [`UserKey`]'s constructors and keeps its kind and text, and the caller's thread builds
+/// it again from them with the same constructor (which validates it again). The unit's
+/// own buffers go back to a pool once its rows are built, so they are not allocated and
+/// freed again (on two threads) for every unit either.
 pub(crate) struct Parsed {
     text: String,
     rows: Vec<Pending>,
@@ -85,14 +117,18 @@ pub(crate) struct Parsed {
 }
 
 impl Parsed {
-    fn new(fp: &Fingerprinter, rows: usize, text: usize) -> Self {
+    fn new(ctx: &Ctx, rows: usize, text: usize) -> Self {
+        let reused = ctx.pool.lock().ok().and_then(|mut pool| pool.pop());
+        let mut b = reused.unwrap_or_default();
+        b.text.reserve(text);
+        b.rows.reserve(rows);
         Parsed {
-            text: String::with_capacity(text),
-            rows: Vec::with_capacity(rows),
-            extras: Vec::new(),
+            text: b.text,
+            rows: b.rows,
+            extras: b.extras,
             row_extras: 0,
             notes: Vec::new(),
-            fp: fp.clone(),
+            fp: ctx.fp.clone(),
             scratch: String::new(),
         }
     }
@@ -122,6 +158,11 @@ impl Parsed {
         upn: Option<&str>,
     ) {
         let print = key.as_ref().ok().map(|k| self.fp.of(k, &mut self.scratch));
+        // The key itself is dropped here, on the thread that allocated it.
+        let key = match key {
+            Ok(k) => Ok((k.kind(), self.span(k.as_str()))),
+            Err(problem) => Err(Box::new(problem)),
+        };
         let value = self.span(value);
         let upn = upn.map(|u| self.span(u));
         let extras = (self.row_extras, self.extras.len());
@@ -137,23 +178,48 @@ impl Parsed {
     }
 
     /// Builds one row's [`InputRow`] (on the caller's thread).
-    fn build(text: &str, extras: &[(Span, Span)], p: Pending) -> (InputRow, Option<Fingerprint>) {
-        let get = |s: Span| text.get(s.start..s.end).unwrap_or_default().to_string();
-        let mut extra = Vec::with_capacity(p.extras.1 - p.extras.0);
-        for &(n, v) in &extras[p.extras.0..p.extras.1] {
-            extra.push((get(n), get(v)));
-        }
-        let row = InputRow {
-            row: 0,
+    fn build(
+        text: &str,
+        extras: &[(Span, Span)],
+        p: Pending,
+        row: usize,
+        duplicate_of: Option<FirstSeen>,
+    ) -> InputRow {
+        let str_of = |s: Span| text.get(s.start..s.end).unwrap_or_default();
+        let get = |s: Span| str_of(s).to_string();
+        let key = match p.key {
+            Ok((kind, span)) => Ok(rebuild_key(kind, str_of(span))),
+            Err(problem) => Err(*problem),
+        };
+        let extra = extras
+            .get(p.extras.0..p.extras.1)
+            .unwrap_or_default()
+            .iter()
+            .map(|&(n, v)| (get(n), get(v)))
+            .collect();
+        InputRow {
+            row,
             line: p.line,
             value: get(p.value),
-            key: p.key,
+            key,
             upn: p.upn.map(get),
             extra,
-            duplicate_of: None,
-        };
-        (row, p.print)
+            duplicate_of,
+        }
     }
+}
+
+/// The key of `kind` whose text is `text`, built again by the constructor that validated
+/// it on a worker. Validation is a pure function of the text, and a key's text passes
+/// its own kind's constructor unchanged (an id's text is already lower-case), so this
+/// cannot fail.
+fn rebuild_key(kind: KeyKind, text: &str) -> UserKey {
+    let key = match kind {
+        KeyKind::Id => UserKey::id(text),
+        KeyKind::Upn => UserKey::upn(text),
+        KeyKind::Mail => UserKey::mail(text),
+    };
+    key.unwrap_or_else(|e| unreachable!("a key valid on a worker is valid again: {e}"))
 }
 
 /// One unit of work for a worker.
@@ -188,12 +254,12 @@ fn process(ctx: &Ctx, work: Work) -> Result<Parsed, InputError> {
             let Kind::Table(table) = &ctx.layout.kind else {
                 unreachable!("table work for a table layout only")
             };
-            let mut out = Parsed::new(&ctx.fp, lines + 1, block.len());
+            let mut out = Parsed::new(ctx, lines + 1, block.len());
             table::parse_table(path, table, &block, line, &mut out)?;
             Ok(out)
         }
         Work::Plain { block, line, lines } => {
-            let mut out = Parsed::new(&ctx.fp, lines + 1, block.len());
+            let mut out = Parsed::new(ctx, lines + 1, block.len());
             table::parse_plain(path, &block, line, &mut out)?;
             Ok(out)
         }
@@ -203,12 +269,12 @@ fn process(ctx: &Ctx, work: Work) -> Result<Parsed, InputError> {
             lines,
             first,
         } => {
-            let mut out = Parsed::new(&ctx.fp, lines + 1, block.len());
+            let mut out = Parsed::new(ctx, lines + 1, block.len());
             json::parse_lines(path, column(ctx), &block, line, first, &mut out)?;
             Ok(out)
         }
         Work::Items { items, first } => {
-            let mut out = Parsed::new(&ctx.fp, items.len(), items.len() * 64);
+            let mut out = Parsed::new(ctx, items.len(), items.len() * 64);
             for (i, item) in items.into_iter().enumerate() {
                 json::item_row(path, column(ctx), item, first && i == 0, &mut out)?;
             }
@@ -330,6 +396,7 @@ where
         path: path.to_path_buf(),
         layout,
         fp: Fingerprinter::new(),
+        pool: Mutex::new(Vec::new()),
     });
 
     let window = 2 * rayon::current_num_threads() + 2;
@@ -481,6 +548,7 @@ where
         notes: Vec::new(),
     };
     let mut seen = Seen::default();
+    let mut firsts: Vec<Option<FirstSeen>> = Vec::new();
     let mut pending: BTreeMap<u64, Result<Parsed, InputError>> = BTreeMap::new();
     let mut next = 0u64;
     let mut end: Option<(u64, Result<(), InputError>, Vec<String>)> = None;
@@ -488,39 +556,65 @@ where
         while let Some(unit) = pending.remove(&next) {
             next += 1;
             let Parsed {
-                text,
-                rows: pending,
-                extras,
+                mut text,
+                rows: mut parsed,
+                mut extras,
                 mut notes,
                 ..
             } = unit?;
-            let mut rows = Vec::with_capacity(pending.len());
-            for p in pending {
-                let (mut row, print) = Parsed::build(&text, &extras, p);
-                row.row = summary.rows;
-                summary.rows += 1;
-                match (&row.key, print) {
-                    (Ok(key), Some(print)) => {
-                        let first = seen.check(print, row.row, row.line).map_err(|_| {
-                            InputError::TooManyRows {
+            // Duplicate detection first, in groups: touching a group's slots before
+            // checking them lets their cache misses overlap.
+            firsts.clear();
+            for group in parsed.chunks(TOUCH_AHEAD) {
+                for print in group.iter().filter_map(|p| p.print) {
+                    seen.touch(print);
+                }
+                for p in group {
+                    let first = match p.print {
+                        Some(print) => seen
+                            .check(print, summary.rows + firsts.len(), p.line)
+                            .map_err(|_| InputError::TooManyRows {
                                 path: ctx.path.clone(),
-                            }
-                        })?;
-                        row.duplicate_of = first;
-                        if first.is_some() {
-                            summary.duplicates += 1;
-                        } else {
-                            summary.valid += 1;
-                            summary.by_kind.add(key.kind());
-                        }
+                            })?,
+                        None => None,
+                    };
+                    firsts.push(first);
+                }
+            }
+            let mut rows = Vec::with_capacity(SINK_ROWS);
+            for (p, &first) in parsed.drain(..).zip(&firsts) {
+                let row = Parsed::build(&text, &extras, p, summary.rows, first);
+                summary.rows += 1;
+                match (&row.key, first) {
+                    (Ok(_), Some(_)) => summary.duplicates += 1,
+                    (Ok(key), None) => {
+                        summary.valid += 1;
+                        summary.by_kind.add(key.kind());
                     }
-                    _ => summary.invalid += 1,
+                    (Err(_), _) => summary.invalid += 1,
                 }
                 rows.push(row);
+                if rows.len() == SINK_ROWS {
+                    sink(std::mem::replace(&mut rows, Vec::with_capacity(SINK_ROWS)))?;
+                }
             }
-            summary.notes.append(&mut notes);
             if !rows.is_empty() {
                 sink(rows)?;
+            }
+            summary.notes.append(&mut notes);
+            // Usual-sized buffers go back to the pool; those a huge record or a block of
+            // tiny lines grew are freed, so that memory stays flat.
+            if text.capacity() <= POOL_MAX_TEXT
+                && parsed.capacity() <= POOL_MAX_ROWS
+                && let Ok(mut pool) = ctx.pool.lock()
+            {
+                text.clear();
+                extras.clear();
+                pool.push(Buffers {
+                    text,
+                    rows: parsed,
+                    extras,
+                });
             }
             let _ = tokens.try_send(());
         }
@@ -550,4 +644,29 @@ where
     result?;
     summary.notes.extend(notes);
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::keys::{Want, read_key};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a worker accepts, the caller's thread builds again, identical.
+        #[test]
+        fn a_valid_key_is_rebuilt_the_same(
+            text in prop_oneof![
+                "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+                "[$(]?[a-zA-Z0-9.'#_-]{1,12}@[a-zA-Z0-9.-]{1,12}",
+                "\\PC{1,12}@\\PC{1,12}",
+                "\\PC{0,40}",
+            ],
+            want in prop::sample::select(vec![Want::Id, Want::Upn, Want::Mail, Want::Any]),
+        ) {
+            if let Ok(key) = read_key(&text, want, 1, 1, None) {
+                prop_assert_eq!(rebuild_key(key.kind(), key.as_str()), key);
+            }
+        }
+    }
 }
