@@ -1694,7 +1694,7 @@ fn assemble(
 }
 
 /// Serde for a [`MethodType`] as its short name.
-mod method_type_name {
+pub(crate) mod method_type_name {
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serializer};
 

@@ -2,6 +2,7 @@
 //! `run`. Errors leave here as `anyhow` errors with context; `main` maps them to exit
 //! codes.
 
+pub mod apply;
 pub mod check;
 pub mod graph_args;
 pub mod plan;
@@ -28,6 +29,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Dry run: read the tenant and write what a run would change, changing nothing.
     Plan(Box<plan::PlanArgs>),
+    /// Carry out a plan (or plan and carry out a user list), journaling every change.
+    Apply(Box<apply::ApplyArgs>),
+    /// Carry on with an interrupted run.
+    Resume(Box<apply::ResumeArgs>),
     /// Run the built-in Microsoft Graph emulator, for rehearsals and tests.
     Sim(sim::SimArgs),
 }
@@ -37,6 +42,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Plan(args) => plan::run(*args),
+        Command::Apply(args) => apply::apply(*args),
+        Command::Resume(args) => apply::resume(*args),
         Command::Sim(args) => sim::run(args),
     }
 }

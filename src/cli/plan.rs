@@ -21,11 +21,12 @@ use clap::Args;
 
 use super::graph_args::{Connection, GraphArgs};
 use crate::engine::pacer::Pacer;
+use crate::graph::client::GraphClient;
 use crate::input::{self, InputOptions, InputRow};
 use crate::plan::build::{self, Exclusions, Row};
 use crate::plan::read::read_users;
 use crate::plan::{InputInfo, PLAN_FORMAT, PLAN_VERSION, PlanFile, Status, sha256_hex};
-use crate::policy::PolicyArgs;
+use crate::policy::{Policy, PolicyArgs};
 use crate::report;
 
 /// Exit code when the credentials are refused.
@@ -54,8 +55,19 @@ pub struct PlanArgs {
     pub graph: GraphArgs,
 }
 
-/// Runs `mfa-reset plan`.
-pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+/// A user list read and checked, with the policy and the exclusions: everything a plan
+/// needs before the tenant is read.
+pub struct Prepared {
+    pub policy: Policy,
+    pub rows: Vec<Row>,
+    pub exclusions: Exclusions,
+    pub input: PathBuf,
+    pub input_sha256: String,
+}
+
+/// Reads and checks the input, the policy and the exclusions. Errors here are usage
+/// errors (exit 2): nothing has been read from the tenant.
+pub fn prepare(args: &PlanArgs) -> anyhow::Result<Prepared> {
     let policy = args.policy.clone().into_policy()?;
     let options = InputOptions {
         column: args.column.clone(),
@@ -77,85 +89,120 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     };
     let input_bytes = std::fs::read(&args.input)
         .with_context(|| format!("cannot read {}", args.input.display()))?;
-    prepare_out_dir(&args.out)?;
-    let rows: Vec<Row> = input_rows.into_iter().map(row_of).collect();
-    let targets = build::targets(&rows);
+    Ok(Prepared {
+        policy,
+        rows: input_rows.into_iter().map(row_of).collect(),
+        exclusions,
+        input: args.input.clone(),
+        input_sha256: sha256_hex(&input_bytes),
+    })
+}
 
+/// Reads every target user through `client` and decides the plan.
+pub async fn read_plan(
+    prepared: Prepared,
+    client: Arc<GraphClient>,
+    graph: &GraphArgs,
+) -> PlanFile {
+    let Prepared {
+        policy,
+        rows,
+        exclusions,
+        input,
+        input_sha256,
+    } = prepared;
+    let targets = build::targets(&rows);
+    let graph_root = client.endpoints().graph().to_string();
+    let pacer = Arc::new(Pacer::new(graph.pacer_settings()));
+    let bar = progress_bar(targets.len());
+    let outcomes = read_users(
+        client,
+        pacer,
+        graph.dispatcher_settings(),
+        targets,
+        |done, _| bar.set_position(done as u64),
+    )
+    .await;
+    bar.finish_and_clear();
+    let outcomes: HashMap<usize, _> = outcomes.into_iter().collect();
+    let entries = build::entries(rows, outcomes, &policy, &exclusions);
+    let writes: usize = entries.iter().map(|e| e.writes()).sum();
+    let write_rate = graph.pacer_settings().writes.per_second();
+    let fingerprint = plan_fingerprint(&input_sha256, &policy);
+    PlanFile {
+        format: PLAN_FORMAT.into(),
+        version: PLAN_VERSION,
+        created: now_rfc3339(),
+        tool: format!("mfa-reset {}", env!("CARGO_PKG_VERSION")),
+        graph: graph_root,
+        input: InputInfo {
+            file: input.display().to_string(),
+            sha256: input_sha256,
+            rows: entries.len(),
+        },
+        policy,
+        fingerprint,
+        writes,
+        minimum_seconds: writes as f64 / write_rate,
+        entries,
+    }
+}
+
+/// The plan's fingerprint: SHA-256 over the input's hash and the policy.
+pub fn plan_fingerprint(input_sha256: &str, policy: &Policy) -> String {
+    let digest = sha256_hex(format!("{input_sha256}\n{}", policy.canonical_json()).as_bytes());
+    format!("sha256:{digest}")
+}
+
+/// Runs `mfa-reset plan`.
+pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let prepared = prepare(&args)?;
+    prepare_out_dir(&args.out)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let read = runtime.block_on(async {
+    let plan = runtime.block_on(async {
         let Connection { client, sim } = args.graph.connect(|k| std::env::var(k).ok()).await?;
         if let Err(e) = client.check_credentials().await {
             return Ok::<_, anyhow::Error>(Err(e));
         }
-        let graph = client.endpoints().graph().to_string();
-        let pacer = Arc::new(Pacer::new(args.graph.pacer_settings()));
-        let bar = progress_bar(targets.len());
-        let outcomes = read_users(
-            client,
-            pacer,
-            args.graph.dispatcher_settings(),
-            targets,
-            |done, _| bar.set_position(done as u64),
-        )
-        .await;
-        bar.finish_and_clear();
+        let plan = read_plan(prepared, Arc::new(client), &args.graph).await;
         drop(sim);
-        Ok(Ok((graph, outcomes)))
+        Ok(Ok(plan))
     })?;
-    let (graph, outcomes) = match read {
-        Ok(v) => v,
+    let plan = match plan {
+        Ok(plan) => plan,
         Err(auth) => {
             eprintln!("mfa-reset: credentials refused: {auth}");
             return Ok(ExitCode::from(EXIT_AUTH));
         }
     };
-
-    let outcomes: HashMap<usize, _> = outcomes.into_iter().collect();
-    let entries = build::entries(rows, outcomes, &policy, &exclusions);
-    let writes: usize = entries.iter().map(|e| e.writes()).sum();
-    let write_rate = args.graph.pacer_settings().writes.per_second();
-    let input_sha = sha256_hex(&input_bytes);
-    let fingerprint = sha256_hex(format!("{input_sha}\n{}", policy.canonical_json()).as_bytes());
-    let plan = PlanFile {
-        format: PLAN_FORMAT.into(),
-        version: PLAN_VERSION,
-        created: now_rfc3339(),
-        tool: format!("mfa-reset {}", env!("CARGO_PKG_VERSION")),
-        graph,
-        input: InputInfo {
-            file: args.input.display().to_string(),
-            sha256: input_sha,
-            rows: entries.len(),
-        },
-        policy,
-        fingerprint: format!("sha256:{fingerprint}"),
-        writes,
-        minimum_seconds: writes as f64 / write_rate,
-        entries,
-    };
     write_artefacts(&args.out, &plan)?;
-
-    let counts = plan.counts();
-    let described: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-    eprintln!(
-        "mfa-reset: plan written to {}: {}; {} Graph writes, at least {}. Nothing was changed.",
-        args.out.display(),
-        described.join(", "),
-        plan.writes,
-        report::human_duration(plan.minimum_seconds)
-    );
-    Ok(if counts.contains_key(&Status::Error) {
+    describe_plan(&args.out, &plan);
+    eprintln!("mfa-reset: nothing in the tenant was changed (a plan only reads).");
+    Ok(if plan.counts().contains_key(&Status::Error) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
 }
 
+/// One line on the terminal about a written plan.
+pub fn describe_plan(out: &Path, plan: &PlanFile) {
+    let counts = plan.counts();
+    let described: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    eprintln!(
+        "mfa-reset: plan written to {}: {}; {} Graph writes, at least {}.",
+        out.display(),
+        described.join(", "),
+        plan.writes,
+        report::human_duration(plan.minimum_seconds)
+    );
+}
+
 /// Now, as plan files write it: `2026-11-28T10:41:12Z`.
-fn now_rfc3339() -> String {
+pub fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc();
     now.replace_nanosecond(0)
         .unwrap_or(now)
@@ -205,7 +252,7 @@ fn read_exclusions(path: &Path) -> anyhow::Result<Exclusions> {
     })))
 }
 
-fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
+pub fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create the output folder {}", out.display()))?;
     let plan = out.join("plan.json");
@@ -218,7 +265,7 @@ fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_artefacts(out: &Path, plan: &PlanFile) -> anyhow::Result<()> {
+pub fn write_artefacts(out: &Path, plan: &PlanFile) -> anyhow::Result<()> {
     let json = serde_json::to_vec_pretty(plan).context("cannot serialize the plan")?;
     let plan_path = out.join("plan.json");
     std::fs::write(&plan_path, json)

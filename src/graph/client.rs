@@ -138,6 +138,21 @@ impl Transport for GraphClient {
     }
 }
 
+/// A shared client, for a plan and a run that use one connection.
+impl Transport for std::sync::Arc<GraphClient> {
+    async fn send_batch(
+        &self,
+        version: ApiVersion,
+        body: BatchRequest,
+    ) -> Result<Vec<BatchResponseItem>, SendFailure> {
+        self.post(version, &body).await
+    }
+
+    fn token_rejected(&self) {
+        GraphClient::token_rejected(self)
+    }
+}
+
 /// A transport error in words, without anything secret (reqwest's errors name the URL,
 /// which holds none).
 fn describe(e: &reqwest::Error) -> String {

@@ -227,7 +227,7 @@ fn advance(reading: &mut Reading, completed: Completed) -> Next {
 
 /// One method from Graph's list, or `None` for a type this tool does not know (it is then
 /// left alone).
-fn method_snapshot(m: &Value) -> Option<MethodSnapshot> {
+pub(crate) fn method_snapshot(m: &Value) -> Option<MethodSnapshot> {
     let kind = MethodType::from_odata_type(m.get("@odata.type")?.as_str()?)?;
     let text = |name: &str| m.get(name).and_then(Value::as_str).map(str::to_string);
     Some(MethodSnapshot {

@@ -18,6 +18,10 @@
 //! script only adds a filter box to the per-user table; without it the page is complete.
 //! The output depends on the plan alone (no clock, no environment), so a plan always
 //! renders to the same bytes.
+//!
+//! The frame of the page ([`head`], [`tail`]), the style sheet, the bar chart, the filter
+//! box and its script, and the escaping ([`Text`]) are shared with the report of a run
+//! ([`super::run`]), so the two read alike.
 
 use std::fmt::{self, Display, Write as _};
 use std::path::Path;
@@ -53,35 +57,17 @@ pub fn write(path: &Path, plan: &PlanFile) -> Result<(), ReportError> {
 
 fn document(out: &mut String, plan: &PlanFile) -> fmt::Result {
     let f = Figures::of(plan);
-    let style = style(&plan.fingerprint);
-    writeln!(out, "<!DOCTYPE html>")?;
-    writeln!(
+    head(
         out,
-        "<html lang=\"en\" data-report=\"mfa-reset-plan\"><head><meta charset=\"utf-8\">"
+        "mfa-reset-plan",
+        &plan.tool,
+        &format!(
+            "PLAN (nothing changed yet) · mfa-reset · {} · {}",
+            Text(&plan.graph),
+            Text(&plan.created)
+        ),
+        &style(&plan.fingerprint),
     )?;
-    writeln!(
-        out,
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
-         style-src '{}'; script-src '{}'; img-src data:; base-uri 'none'; form-action 'none'\">",
-        csp_hash(&style),
-        csp_hash(SCRIPT)
-    )?;
-    writeln!(
-        out,
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-    )?;
-    writeln!(
-        out,
-        "<meta name=\"generator\" content=\"{}\">",
-        Text(&plan.tool)
-    )?;
-    writeln!(
-        out,
-        "<title>PLAN (nothing changed yet) · mfa-reset · {} · {}</title>",
-        Text(&plan.graph),
-        Text(&plan.created)
-    )?;
-    writeln!(out, "<style>{style}</style>\n</head>\n<body>")?;
 
     header(out, plan)?;
     figures(out, &f)?;
@@ -96,6 +82,43 @@ fn document(out: &mut String, plan: &PlanFile) -> fmt::Result {
          <code>results.jsonl</code> have one row per input row.</p></footer>",
         Text(&plan.tool)
     )?;
+    tail(out)
+}
+
+/// The page up to `<body>`: the Content-Security-Policy that allows exactly `style` and
+/// [`SCRIPT`] and nothing else, the generator (`tool`), the title (`title_html`, already
+/// escaped) and the style sheet. `report` names the kind of report (`data-report`).
+pub(super) fn head(
+    out: &mut String,
+    report: &str,
+    tool: &str,
+    title_html: &str,
+    style: &str,
+) -> fmt::Result {
+    writeln!(out, "<!DOCTYPE html>")?;
+    writeln!(
+        out,
+        "<html lang=\"en\" data-report=\"{}\"><head><meta charset=\"utf-8\">",
+        Text(report)
+    )?;
+    writeln!(
+        out,
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+         style-src '{}'; script-src '{}'; img-src data:; base-uri 'none'; form-action 'none'\">",
+        csp_hash(style),
+        csp_hash(SCRIPT)
+    )?;
+    writeln!(
+        out,
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    )?;
+    writeln!(out, "<meta name=\"generator\" content=\"{}\">", Text(tool))?;
+    writeln!(out, "<title>{title_html}</title>")?;
+    writeln!(out, "<style>{style}</style>\n</head>\n<body>")
+}
+
+/// The page's end: the script, then `</html>`.
+pub(super) fn tail(out: &mut String) -> fmt::Result {
     writeln!(out, "<script>{SCRIPT}</script>\n</body>\n</html>")
 }
 
@@ -203,10 +226,10 @@ fn figures(out: &mut String, f: &Figures) -> fmt::Result {
 }
 
 /// One bar of a chart.
-struct Bar {
-    label: String,
-    value: usize,
-    class: &'static str,
+pub(super) struct Bar {
+    pub(super) label: String,
+    pub(super) value: usize,
+    pub(super) class: &'static str,
 }
 
 fn charts(out: &mut String, plan: &PlanFile, f: &Figures) -> fmt::Result {
@@ -263,12 +286,7 @@ fn charts(out: &mut String, plan: &PlanFile, f: &Figures) -> fmt::Result {
         });
     }
     let mut deletions: Vec<(&String, &usize)> = f.deletes_by_type.iter().collect();
-    deletions.sort_by_key(|(kind, _)| {
-        MethodType::ALL
-            .iter()
-            .position(|t| t.short_name() == kind.as_str())
-            .unwrap_or(usize::MAX)
-    });
+    deletions.sort_by_key(|(kind, _)| method_order(kind));
     for (kind, &n) in deletions {
         bars.push(Bar {
             label: format!("Remove {}", method_words(kind)),
@@ -298,17 +316,38 @@ fn charts(out: &mut String, plan: &PlanFile, f: &Figures) -> fmt::Result {
     writeln!(out, "</section>")
 }
 
+/// Where a method type (its short name) comes in [`MethodType::ALL`], for ordering
+/// charts and tables; unknown names last.
+pub(super) fn method_order(short_name: &str) -> usize {
+    MethodType::ALL
+        .iter()
+        .position(|t| t.short_name() == short_name)
+        .unwrap_or(usize::MAX)
+}
+
 /// A horizontal bar chart: label, bar, value (and share of `total`, if given) per row.
-fn bar_chart(
+pub(super) fn bar_chart(
     out: &mut String,
     id: &str,
     title: &str,
     bars: &[Bar],
     total: Option<usize>,
 ) -> fmt::Result {
+    bar_chart_labelled(out, id, title, bars, total, 200)
+}
+
+/// [`bar_chart`] with `label` pixels for the labels (at most 260; the bars get 250).
+pub(super) fn bar_chart_labelled(
+    out: &mut String,
+    id: &str,
+    title: &str,
+    bars: &[Bar],
+    total: Option<usize>,
+    label: usize,
+) -> fmt::Result {
     const WIDTH: usize = 560;
-    const LABEL: usize = 200;
     const BAR: usize = 250;
+    let label = label.min(260);
     const ROW: usize = 26;
     let height = bars.len() * ROW + 8;
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
@@ -337,10 +376,10 @@ fn bar_chart(
         writeln!(
             out,
             "<g><text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\
-             <rect class=\"track\" x=\"{LABEL}\" y=\"{}\" width=\"{BAR}\" height=\"{}\"/>\
-             <rect class=\"bar {}\" x=\"{LABEL}\" y=\"{}\" width=\"{w}\" height=\"{}\"/>\
+             <rect class=\"track\" x=\"{label}\" y=\"{}\" width=\"{BAR}\" height=\"{}\"/>\
+             <rect class=\"bar {}\" x=\"{label}\" y=\"{}\" width=\"{w}\" height=\"{}\"/>\
              <text class=\"value\" x=\"{}\" y=\"{}\">{}</text></g>",
-            LABEL - 8,
+            label - 8,
             y + 17,
             Text(&b.label),
             y + 3,
@@ -348,7 +387,7 @@ fn bar_chart(
             b.class,
             y + 3,
             ROW - 8,
-            LABEL + w + 6,
+            label + w + 6,
             y + 17,
             Text(&value)
         )?;
@@ -439,25 +478,10 @@ fn users(out: &mut String, plan: &PlanFile) -> fmt::Result {
         )?;
     }
 
-    // The filter box: shown by the script, absent without it.
-    writeln!(
+    filter_form(
         out,
-        "<form id=\"filter\" class=\"noprint\" role=\"search\" hidden>\
-         <label>Filter <input type=\"search\" name=\"q\" placeholder=\"user, step, note…\" \
-         autocomplete=\"off\"></label> <label>Status <select name=\"status\">\
-         <option value=\"\">all</option>"
-    )?;
-    let counts = plan.counts();
-    for (status, n) in &counts {
-        writeln!(
-            out,
-            "<option value=\"{status}\">{status} ({})</option>",
-            grouped(*n)
-        )?;
-    }
-    writeln!(
-        out,
-        "</select></label> <span id=\"filter-count\" aria-live=\"polite\"></span></form>"
+        "user, step, note…",
+        plan.counts().into_iter().map(|(s, n)| (s.as_str(), n)),
     )?;
 
     write!(
@@ -525,6 +549,36 @@ fn users(out: &mut String, plan: &PlanFile) -> fmt::Result {
     writeln!(out, "</section>")
 }
 
+/// The filter box over the per-user table (`#users`, rows carrying `data-status`), one
+/// status option per `(status, rows)`: hidden, and shown by [`SCRIPT`], so a page without
+/// script has no dead control.
+pub(super) fn filter_form<'a>(
+    out: &mut String,
+    placeholder: &str,
+    counts: impl IntoIterator<Item = (&'a str, usize)>,
+) -> fmt::Result {
+    writeln!(
+        out,
+        "<form id=\"filter\" class=\"noprint\" role=\"search\" hidden>\
+         <label>Filter <input type=\"search\" name=\"q\" placeholder=\"{}\" \
+         autocomplete=\"off\"></label> <label>Status <select name=\"status\">\
+         <option value=\"\">all</option>",
+        Text(placeholder)
+    )?;
+    for (status, n) in counts {
+        writeln!(
+            out,
+            "<option value=\"{status}\">{status} ({})</option>",
+            grouped(n),
+            status = Text(status)
+        )?;
+    }
+    writeln!(
+        out,
+        "</select></label> <span id=\"filter-count\" aria-live=\"polite\"></span></form>"
+    )
+}
+
 /// The user cell: the input value, the UPN Graph knows if it differs, and what about the
 /// account matters to a reviewer (synced, disabled, admin roles).
 struct UserCell<'a>(&'a PlanEntry);
@@ -589,7 +643,7 @@ fn status_class(status: Status) -> &'static str {
 }
 
 /// A method type (its short name) in words, for chart labels.
-fn method_words(short_name: &str) -> &str {
+pub(super) fn method_words(short_name: &str) -> &str {
     match MethodType::ALL
         .into_iter()
         .find(|t| t.short_name() == short_name)
@@ -608,7 +662,7 @@ fn method_words(short_name: &str) -> &str {
 }
 
 /// `1234567` → `1,234,567`.
-fn grouped(n: usize) -> String {
+pub(super) fn grouped(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -623,7 +677,7 @@ fn grouped(n: usize) -> String {
 /// User-supplied text, escaped for HTML text and attribute values. Control characters
 /// become spaces; bidirectional formatting characters (which could make `moc.evil` read
 /// as `evil.com`) become U+FFFD, visibly.
-struct Text<'a>(&'a str);
+pub(super) struct Text<'a>(pub(super) &'a str);
 
 impl Display for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -656,7 +710,7 @@ fn needs_escape(c: char) -> bool {
 }
 
 /// `sha256-<base64>`, the CSP source that allows exactly this inline style or script.
-fn csp_hash(content: &str) -> String {
+pub(super) fn csp_hash(content: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, content.as_bytes());
     format!(
         "sha256-{}",
@@ -667,20 +721,28 @@ fn csp_hash(content: &str) -> String {
 /// The stylesheet. The fingerprint goes into the printed page footer, so every sheet of a
 /// printout names the plan it belongs to; only its hex digits and `:` are used.
 fn style(fingerprint: &str) -> String {
+    page_style(STYLE, "mfa-reset PLAN — nothing changed yet", fingerprint)
+}
+
+/// `sheet` followed by the printed page's margins: `top_left` (fixed text of ours, no
+/// `"` or `\\`) in the header of every printed sheet, the plan fingerprint (only its
+/// ASCII letters, digits and `:`) in its footer, and the page numbers.
+pub(super) fn page_style(sheet: &str, top_left: &str, fingerprint: &str) -> String {
+    debug_assert!(!top_left.contains(['"', '\\']));
     let safe: String = fingerprint
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == ':')
         .take(80)
         .collect();
     format!(
-        "{STYLE}@page{{margin:14mm 12mm;@top-left{{content:\"mfa-reset PLAN — nothing \
-         changed yet\";font:9pt system-ui,sans-serif}}@bottom-left{{content:\"{safe}\";\
+        "{sheet}@page{{margin:14mm 12mm;@top-left{{content:\"{top_left}\";\
+         font:9pt system-ui,sans-serif}}@bottom-left{{content:\"{safe}\";\
          font:8pt ui-monospace,monospace}}@bottom-right{{content:\"page \" counter(page) \
          \" of \" counter(pages);font:9pt system-ui,sans-serif}}}}\n"
     )
 }
 
-const STYLE: &str = r#"
+pub(super) const STYLE: &str = r#"
 :root{color-scheme:light;--ink:#111827;--muted:#4b5563;--line:#d1d5db;--soft:#f3f4f6}
 *{box-sizing:border-box}
 body{margin:0 auto;max-width:1200px;padding:24px 32px 48px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#fff}
@@ -760,7 +822,7 @@ th,td{padding:4px 5px}
 /// The filter box for the per-user table. It reads an initial filter from the URL
 /// fragment (`#q=text&status=blocked`), so a filtered view can be linked to. It holds no
 /// `</`, so it cannot end its `<script>` early.
-const SCRIPT: &str = r#"
+pub(super) const SCRIPT: &str = r#"
 (function () {
   "use strict";
   var form = document.getElementById("filter");

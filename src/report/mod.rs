@@ -2,10 +2,15 @@
 //! per input row, and the change board's summary ([`summary`]): counts by status, by
 //! action and by method type, the Graph writes and the least time they take, the blockers,
 //! and the per-user table, as Markdown ([`summary`]) and as a self-contained HTML page
-//! with charts ([`html`]).
+//! with charts ([`html`]). After `apply`, [`run`] writes the same four files for the run:
+//! what was done to each row beside what was planned, failures with Graph's request ids,
+//! and whether the run finished or must be resumed. Temporary Access Passes go only to
+//! the private `secrets/tap.csv` ([`secrets`]).
 
 pub mod html;
 pub mod results;
+pub mod run;
+pub mod secrets;
 pub mod summary;
 
 use std::collections::BTreeMap;

@@ -5,8 +5,16 @@
 //! and UPN as Graph knows them, the steps (in words), the Graph writes they need, then the
 //! input's own extra columns (ticket numbers, reasons) as they came. No secret ever goes
 //! here: Temporary Access Passes go only to the protected secrets file.
+//!
+//! The CSV is safe to open in a spreadsheet: a cell that a spreadsheet would read as a
+//! formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading
+//! `'` ([`csv_safe`]) — the carried input columns come from whoever wrote the input file.
+//! The JSON Lines keep every value exactly. The helpers here ([`extra_columns`],
+//! [`write_csv_table`], [`write_json_lines`]) also write the results of a run
+//! ([`super::run`]).
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 
@@ -28,19 +36,86 @@ pub const COLUMNS: [&str; 9] = [
     "writes",
 ];
 
-/// The input's extra column names, sorted (entries keep them in a map).
-fn extra_columns(entries: &[PlanEntry]) -> Vec<String> {
-    let names: BTreeSet<&String> = entries.iter().flat_map(|e| e.columns.keys()).collect();
+/// The input's extra column names over all rows, sorted (rows keep them in a map).
+pub fn extra_columns<'a>(
+    rows: impl IntoIterator<Item = &'a BTreeMap<String, String>>,
+) -> Vec<String> {
+    let names: BTreeSet<&String> = rows.into_iter().flat_map(|c| c.keys()).collect();
     names.into_iter().cloned().collect()
 }
 
-/// A column that clashes with a fixed one is prefixed `input.`.
-fn column_title(name: &str) -> String {
-    if COLUMNS.contains(&name) {
-        format!("input.{name}")
-    } else {
-        name.to_string()
+/// The header of an extra column: its name, prefixed `input.` when that clashes with a
+/// fixed column (again, should `input.x` also be a column of the input that `x` now
+/// clashes with), so that every header is unique.
+pub fn column_title(fixed: &[&str], extra: &[String], name: &str) -> String {
+    let mut title = name.to_string();
+    while fixed.contains(&title.as_str()) || (title != name && extra.contains(&title)) {
+        title = format!("input.{title}");
     }
+    title
+}
+
+/// A cell as written to a CSV file: text a spreadsheet would take for a formula (it
+/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return — `=HYPERLINK(...)`,
+/// `=cmd|' /C calc'!A0`, `@SUM(...)`) gets a leading `'`, so Excel, LibreOffice and
+/// Google Sheets show it as text. Everything else is written as is.
+pub fn csv_safe(cell: &str) -> Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{cell}")),
+        _ => Cow::Borrowed(cell),
+    }
+}
+
+/// Writes a results CSV: the `fixed` columns then the `extra` ones (titled by
+/// [`column_title`]); each row is its fixed values and the map its extra values come
+/// from. Every cell, the header's included, goes through [`csv_safe`].
+pub fn write_csv_table<'a>(
+    path: &Path,
+    fixed: &[&str],
+    extra: &[String],
+    rows: impl IntoIterator<Item = (Vec<String>, &'a BTreeMap<String, String>)>,
+) -> Result<(), ReportError> {
+    let file = std::fs::File::create(path).map_err(|e| ReportError::write(path, e))?;
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    let csv_err = |e: csv::Error| ReportError::write(path, std::io::Error::other(e));
+    let header: Vec<String> = fixed
+        .iter()
+        .map(|c| c.to_string())
+        .chain(extra.iter().map(|c| column_title(fixed, extra, c)))
+        .collect();
+    for title in &header {
+        w.write_field(csv_safe(title).as_bytes()).map_err(csv_err)?;
+    }
+    w.write_record(None::<&[u8]>).map_err(csv_err)?;
+    for (values, columns) in rows {
+        debug_assert_eq!(values.len(), fixed.len());
+        let extra_values = extra
+            .iter()
+            .map(|name| columns.get(name).map_or("", String::as_str));
+        for cell in values.iter().map(String::as_str).chain(extra_values) {
+            w.write_field(csv_safe(cell).as_bytes()).map_err(csv_err)?;
+        }
+        w.write_record(None::<&[u8]>).map_err(csv_err)?;
+    }
+    w.flush().map_err(|e| ReportError::write(path, e))?;
+    Ok(())
+}
+
+/// Writes JSON Lines: one record a line.
+pub fn write_json_lines(
+    path: &Path,
+    records: impl IntoIterator<Item = Value>,
+) -> Result<(), ReportError> {
+    let file = std::fs::File::create(path).map_err(|e| ReportError::write(path, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    for record in records {
+        serde_json::to_writer(&mut w, &record)
+            .map_err(|err| ReportError::write(path, std::io::Error::other(err)))?;
+        w.write_all(b"\n")
+            .map_err(|err| ReportError::write(path, err))?;
+    }
+    w.flush().map_err(|e| ReportError::write(path, e))?;
+    Ok(())
 }
 
 /// The steps of an entry in words, `; `-separated.
@@ -72,25 +147,13 @@ fn fixed_values(e: &PlanEntry) -> [String; 9] {
 
 /// Writes `results.csv`.
 pub fn write_csv(path: &Path, entries: &[PlanEntry]) -> Result<(), ReportError> {
-    let extra = extra_columns(entries);
-    let file = std::fs::File::create(path).map_err(|e| ReportError::write(path, e))?;
-    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
-    let header: Vec<String> = COLUMNS
-        .iter()
-        .map(|c| c.to_string())
-        .chain(extra.iter().map(|c| column_title(c)))
-        .collect();
-    let csv_err = |e: csv::Error| ReportError::write(path, std::io::Error::other(e));
-    w.write_record(&header).map_err(csv_err)?;
-    for e in entries {
-        let mut record: Vec<String> = fixed_values(e).into();
-        for name in &extra {
-            record.push(e.columns.get(name).cloned().unwrap_or_default());
-        }
-        w.write_record(&record).map_err(csv_err)?;
-    }
-    w.flush().map_err(|e| ReportError::write(path, e))?;
-    Ok(())
+    let extra = extra_columns(entries.iter().map(|e| &e.columns));
+    write_csv_table(
+        path,
+        &COLUMNS,
+        &extra,
+        entries.iter().map(|e| (fixed_values(e).into(), &e.columns)),
+    )
 }
 
 /// One entry as a JSON Lines record.
@@ -113,14 +176,76 @@ pub fn json_record(e: &PlanEntry) -> Value {
 
 /// Writes `results.jsonl`.
 pub fn write_jsonl(path: &Path, entries: &[PlanEntry]) -> Result<(), ReportError> {
-    let file = std::fs::File::create(path).map_err(|e| ReportError::write(path, e))?;
-    let mut w = std::io::BufWriter::new(file);
-    for e in entries {
-        serde_json::to_writer(&mut w, &json_record(e))
-            .map_err(|err| ReportError::write(path, std::io::Error::other(err)))?;
-        w.write_all(b"\n")
-            .map_err(|err| ReportError::write(path, err))?;
+    write_json_lines(path, entries.iter().map(json_record))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_quoted_and_others_kept() {
+        for hostile in [
+            "=cmd|' /C calc'!A0",
+            "+1 425 555 0100",
+            "-2+3",
+            "@SUM(A1:A9)",
+            "\tx",
+            "\rx",
+            "=",
+        ] {
+            assert_eq!(csv_safe(hostile), format!("'{hostile}"), "{hostile:?}");
+        }
+        for fine in [
+            "",
+            "alice@contoso.com",
+            "a=b",
+            " =x",
+            "'=x",
+            "INC-4711",
+            "12",
+            "Zoë",
+            "\nx",
+        ] {
+            assert!(matches!(csv_safe(fine), Cow::Borrowed(_)), "{fine:?}");
+            assert_eq!(csv_safe(fine), fine);
+        }
     }
-    w.flush().map_err(|e| ReportError::write(path, e))?;
-    Ok(())
+
+    #[test]
+    fn clashing_columns_are_prefixed_until_unique() {
+        let fixed = ["row", "status"];
+        let extra: Vec<String> = ["input.row", "row", "ticket"].map(String::from).to_vec();
+        let titles: Vec<String> = extra
+            .iter()
+            .map(|n| column_title(&fixed, &extra, n))
+            .collect();
+        assert_eq!(titles, ["input.row", "input.input.row", "ticket"]);
+        assert_eq!(column_title(&fixed, &[], "status"), "input.status");
+    }
+
+    #[test]
+    fn the_csv_neutralises_formulas_in_every_column_and_the_header() {
+        let dir = std::env::temp_dir().join(format!("mfa-reset-results-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("results.csv");
+        let columns = BTreeMap::from([
+            ("=evil()".to_string(), "@x".to_string()),
+            ("ticket".to_string(), "=cmd|' /C calc'!A0".to_string()),
+        ]);
+        let extra = extra_columns([&columns]);
+        write_csv_table(
+            &path,
+            &["row", "input"],
+            &extra,
+            [(vec!["0".to_string(), "-1".to_string()], &columns)],
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "row,input,'=evil(),ticket\n0,'-1,'@x,'=cmd|' /C calc'!A0\n"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -134,12 +134,12 @@ pub fn write(path: &Path, plan: &PlanFile) -> Result<(), ReportError> {
     std::fs::write(path, render(plan)).map_err(|e| ReportError::write(path, e))
 }
 
-fn short(hash: &str) -> &str {
+pub(super) fn short(hash: &str) -> &str {
     &hash[..hash.len().min(16)]
 }
 
 /// Keeps user-supplied text from breaking a Markdown table or injecting markup.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

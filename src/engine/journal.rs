@@ -1,0 +1,781 @@
+//! The run's journal, `DIR/journal.jsonl`: what `apply` has done, written as it happens,
+//! so that `mfa-reset resume DIR` can carry an interrupted run on without sending any
+//! change twice.
+//!
+//! The journal is append-only JSON Lines, one [`Record`] a line. The first line is the
+//! [`Record::Run`] naming the plan; then, per user, `Begin` before the first write request
+//! is sent, an `Intent` before any step that must never be sent twice (a Temporary Access
+//! Pass creation), a `Step` when a step finishes, and `Finished` with the user's result
+//! row. Every [`Journal::append`] is written and fsynced (`File::sync_data`) before it
+//! returns, so after a crash or a `kill -9` everything an append returned `Ok` for is on
+//! disk.
+//!
+//! A kill can still cut the last line short. [`Journal::resume`] ignores an incomplete
+//! last line and truncates the file back to the last complete line before appending
+//! again, so the file stays valid JSON Lines; any other damage is an error naming the line.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::outcome::UserOutcome;
+use crate::policy::Step;
+
+/// The journal's file name inside the run folder.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "record",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum Record {
+    /// First line of every journal: which plan this run carries out.
+    Run {
+        plan_fingerprint: String,
+        plan_sha256: String,
+        started: String,
+        tool: String,
+    },
+    /// Written (and fsynced) before the first write request for a user is sent.
+    Begin { row: usize },
+    /// Written before sending a step that must never be sent twice (a TAP creation).
+    Intent { row: usize, step: usize },
+    /// A step finished. `outcome` is one of StepOutcome.
+    Step {
+        row: usize,
+        step: usize,
+        outcome: StepOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+        attempts: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_code: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_message: Option<String>,
+    },
+    /// The user's steps were decided again (`--on-drift replan`): from here on, the user's
+    /// `step` indexes refer to `steps`, which starts with the steps already done.
+    Replanned { row: usize, steps: Vec<Step> },
+    /// The user is finished: this is their result row.
+    Finished { outcome: Box<UserOutcome> },
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepOutcome {
+    /// Graph made the change.
+    Done,
+    /// The change was already made (Graph answered 404 for a delete, and the like).
+    AlreadyDone,
+    /// Graph refused or kept failing.
+    Failed,
+    /// No answer could be had: the change may or may not have happened.
+    Unknown,
+}
+
+/// A `Step` record, as [`JournalState`] keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRecord {
+    pub step: usize,
+    pub outcome: StepOutcome,
+    pub request_id: Option<String>,
+    pub attempts: u32,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// What a journal already holds, as [`Journal::resume`] read it.
+#[derive(Debug, Default)]
+pub struct JournalState {
+    /// The Run record (first line).
+    pub run: Option<Record>,
+    /// Finished users by row (the last `Finished` wins; there should be only one).
+    pub finished: BTreeMap<usize, UserOutcome>,
+    /// Rows with a `Begin` record: some write may have been sent for them.
+    pub begun: BTreeSet<usize>,
+    /// `(row, step)` of every `Intent` record.
+    pub intents: BTreeSet<(usize, usize)>,
+    /// `Step` records by row, in journal order.
+    pub steps: BTreeMap<usize, Vec<StepRecord>>,
+    /// The latest `Replanned` steps by row.
+    pub replanned: BTreeMap<usize, Vec<Step>>,
+    /// Bytes of an incomplete last line (left by a crash) that were dropped; 0 normally.
+    pub discarded_bytes: u64,
+}
+
+impl JournalState {
+    fn absorb(&mut self, record: Record) {
+        match record {
+            Record::Run { .. } => self.run = Some(record),
+            Record::Begin { row } => {
+                self.begun.insert(row);
+            }
+            Record::Intent { row, step } => {
+                self.intents.insert((row, step));
+            }
+            Record::Step {
+                row,
+                step,
+                outcome,
+                request_id,
+                attempts,
+                error_code,
+                error_message,
+            } => self.steps.entry(row).or_default().push(StepRecord {
+                step,
+                outcome,
+                request_id,
+                attempts,
+                error_code,
+                error_message,
+            }),
+            Record::Replanned { row, steps } => {
+                self.replanned.insert(row, steps);
+            }
+            Record::Finished { outcome } => {
+                self.finished.insert(outcome.row, *outcome);
+            }
+        }
+    }
+}
+
+/// Why the journal could not be created, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error(
+        "{} already exists: {} already holds a run; resume it with `mfa-reset resume {}`, or choose another --out folder",
+        path.display(), folder(path).display(), folder(path).display()
+    )]
+    Exists { path: PathBuf },
+    #[error(
+        "{} does not exist: {} holds no run to resume; start one with `mfa-reset apply`",
+        path.display(), folder(path).display()
+    )]
+    Missing { path: PathBuf },
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: io::Error,
+    },
+    #[error(
+        "{}, line {line}: {message}. The journal was changed by something other than mfa-reset; restore it from a backup, or check the users' state in the tenant by hand before running again",
+        path.display()
+    )]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error(
+        "{} holds no complete record: the run stopped before it started, so nothing was changed; start a new run with `mfa-reset apply` and another --out folder",
+        path.display()
+    )]
+    Empty { path: PathBuf },
+    #[error(
+        "{}: the first record of a journal must be the run record; this is not an mfa-reset journal",
+        path.display()
+    )]
+    NoRunRecord { path: PathBuf },
+    #[error("cannot encode a journal record for {}: {source}", path.display())]
+    Encode {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(
+        "{}: an earlier write to the journal failed, so it takes no more records; fix the cause, then `mfa-reset resume {}`",
+        path.display(), folder(path).display()
+    )]
+    Closed { path: PathBuf },
+}
+
+/// The run folder of a journal path, for messages.
+fn folder(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+impl JournalError {
+    fn io(path: &Path, action: &'static str, source: io::Error) -> JournalError {
+        JournalError::Io {
+            path: path.to_path_buf(),
+            action,
+            source,
+        }
+    }
+}
+
+/// An open journal, appended to by one run.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    /// Bytes of complete lines in the file.
+    len: u64,
+    /// An append failed: the file's end is uncertain, so no more records are taken.
+    closed: bool,
+}
+
+impl Journal {
+    /// The journal's path in the run folder `dir`.
+    pub fn path_in(dir: &Path) -> PathBuf {
+        dir.join(JOURNAL_FILE)
+    }
+
+    /// Where this journal is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Creates DIR/journal.jsonl (refuses if it exists: JournalError::Exists) and writes the Run record.
+    pub fn create(dir: &Path, run: Record) -> Result<Journal, JournalError> {
+        let path = Journal::path_in(dir);
+        if !matches!(run, Record::Run { .. }) {
+            return Err(JournalError::NoRunRecord { path });
+        }
+        let file = match OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(JournalError::Exists { path });
+            }
+            Err(e) => return Err(JournalError::io(&path, "create", e)),
+        };
+        let mut journal = Journal {
+            path,
+            file,
+            len: 0,
+            closed: false,
+        };
+        if let Err(e) = journal.append(&run) {
+            // A journal without its run record could neither be resumed nor replaced.
+            let _ = std::fs::remove_file(&journal.path);
+            return Err(e);
+        }
+        sync_dir(dir);
+        Ok(journal)
+    }
+
+    /// Opens an existing journal for appending, returning what it already holds.
+    pub fn resume(dir: &Path) -> Result<(Journal, JournalState), JournalError> {
+        let path = Journal::path_in(dir);
+        let file = match OpenOptions::new().read(true).append(true).open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(JournalError::Missing { path });
+            }
+            Err(e) => return Err(JournalError::io(&path, "open", e)),
+        };
+        let (mut state, len) = read_state(&path, &file)?;
+        let total = file
+            .metadata()
+            .map_err(|e| JournalError::io(&path, "read", e))?
+            .len();
+        if len < total {
+            // A crash cut the last line short: drop it, so the next line starts on a line.
+            file.set_len(len)
+                .and_then(|()| file.sync_data())
+                .map_err(|e| JournalError::io(&path, "truncate the incomplete last line of", e))?;
+            state.discarded_bytes = total - len;
+        }
+        Ok((
+            Journal {
+                path,
+                file,
+                len,
+                closed: false,
+            },
+            state,
+        ))
+    }
+
+    /// Appends one record: one write and one fsync before it returns.
+    pub fn append(&mut self, record: &Record) -> Result<(), JournalError> {
+        self.append_all(std::slice::from_ref(record))
+    }
+
+    /// Appends many records: one write and one fsync for all of them.
+    pub fn append_all(&mut self, records: &[Record]) -> Result<(), JournalError> {
+        if self.closed {
+            return Err(JournalError::Closed {
+                path: self.path.clone(),
+            });
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = Vec::with_capacity(256 * records.len());
+        for record in records {
+            serde_json::to_writer(&mut bytes, record).map_err(|source| JournalError::Encode {
+                path: self.path.clone(),
+                source,
+            })?;
+            bytes.push(b'\n');
+        }
+        if let Err(e) = self.file.write_all(&bytes) {
+            // Take back a partial line so that the file stays valid JSON Lines.
+            let _ = self.file.set_len(self.len);
+            self.closed = true;
+            return Err(JournalError::io(&self.path, "write to", e));
+        }
+        if let Err(e) = self.file.sync_data() {
+            // After a failed fsync nothing says what reached the disk: take no more.
+            self.closed = true;
+            return Err(JournalError::io(&self.path, "flush to disk", e));
+        }
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+/// Reads the journal: its state and the length of its complete lines.
+fn read_state(path: &Path, file: &File) -> Result<(JournalState, u64), JournalError> {
+    let mut reader = BufReader::new(file);
+    let mut state = JournalState::default();
+    let mut line = Vec::new();
+    let mut number = 0usize;
+    let mut good = 0u64;
+    let mut total = 0u64;
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| JournalError::io(path, "read", e))?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        total += read as u64;
+        if line.last() != Some(&b'\n') {
+            // The last line, cut short by a crash: its append never returned.
+            break;
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            good = total;
+            continue;
+        }
+        let record: Record = match serde_json::from_slice(&line) {
+            Ok(record) => record,
+            Err(e) => {
+                let last = reader
+                    .fill_buf()
+                    .map_err(|e| JournalError::io(path, "read", e))?
+                    .is_empty();
+                if last {
+                    // A damaged last line: what a crash can leave at the end of a file.
+                    break;
+                }
+                return Err(JournalError::Corrupt {
+                    path: path.to_path_buf(),
+                    line: number,
+                    message: e.to_string(),
+                });
+            }
+        };
+        let is_run = matches!(record, Record::Run { .. });
+        match (state.run.is_some(), is_run) {
+            (false, false) => {
+                return Err(JournalError::NoRunRecord {
+                    path: path.to_path_buf(),
+                });
+            }
+            (true, true) => {
+                return Err(JournalError::Corrupt {
+                    path: path.to_path_buf(),
+                    line: number,
+                    message: "a second run record; a journal belongs to one run".into(),
+                });
+            }
+            _ => {}
+        }
+        state.absorb(record);
+        good = total;
+    }
+    if state.run.is_none() {
+        return Err(JournalError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok((state, good))
+}
+
+/// Makes a new file's name in `dir` durable too. Best effort: not every file system can.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::engine::outcome::RunStatus;
+
+    fn scratch(name: &str) -> PathBuf {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "mfa-reset-journal-{}-{}-{name}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn run() -> Record {
+        Record::Run {
+            plan_fingerprint: "fp-1".into(),
+            plan_sha256: "ab".repeat(32),
+            started: "2026-11-28T10:41:12Z".into(),
+            tool: "mfa-reset 0.1.0".into(),
+        }
+    }
+
+    fn finished(row: usize) -> Record {
+        Record::Finished {
+            outcome: Box::new(UserOutcome {
+                row,
+                line: row + 2,
+                input: format!("user{row}@contoso.com"),
+                status: Some(RunStatus::Done),
+                sessions_revoked: true,
+                attempts: 2,
+                request_ids: vec!["req-1".into()],
+                ..UserOutcome::default()
+            }),
+        }
+    }
+
+    fn some_records() -> Vec<Record> {
+        vec![
+            Record::Begin { row: 0 },
+            Record::Step {
+                row: 0,
+                step: 0,
+                outcome: StepOutcome::Done,
+                request_id: Some("req-1".into()),
+                attempts: 1,
+                error_code: None,
+                error_message: None,
+            },
+            Record::Intent { row: 0, step: 1 },
+            Record::Step {
+                row: 0,
+                step: 1,
+                outcome: StepOutcome::Failed,
+                request_id: None,
+                attempts: 3,
+                error_code: Some("accessDenied".into()),
+                error_message: Some("Insufficient privileges".into()),
+            },
+            Record::Replanned {
+                row: 0,
+                steps: vec![Step::RevokeSessions, Step::DisableAccount],
+            },
+            finished(0),
+            Record::Begin { row: 1 },
+        ]
+    }
+
+    #[test]
+    fn round_trip() {
+        let dir = scratch("round-trip");
+        let mut journal = Journal::create(&dir, run()).unwrap();
+        let records = some_records();
+        journal.append(&records[0]).unwrap();
+        journal.append_all(&records[1..]).unwrap();
+        journal.append_all(&[]).unwrap();
+        drop(journal);
+
+        let text = std::fs::read_to_string(Journal::path_in(&dir)).unwrap();
+        assert!(
+            text.starts_with(r#"{"record":"run","planFingerprint":"fp-1""#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"{"record":"intent","row":0,"step":1}"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""outcome":"already-done""#) || text.contains(r#""outcome":"failed""#)
+        );
+        assert!(!text.contains("requestId\":null"), "{text}");
+        assert_eq!(text.lines().count(), 1 + records.len());
+        for line in text.lines() {
+            let back: Record = serde_json::from_str(line).unwrap();
+            assert!(back == run() || records.contains(&back));
+        }
+
+        let (mut journal, state) = Journal::resume(&dir).unwrap();
+        assert_eq!(state.run, Some(run()));
+        assert_eq!(state.begun, BTreeSet::from([0, 1]));
+        assert_eq!(state.intents, BTreeSet::from([(0, 1)]));
+        assert_eq!(state.steps[&0].len(), 2);
+        assert_eq!(state.steps[&0][1].outcome, StepOutcome::Failed);
+        assert_eq!(
+            state.steps[&0][1].error_code.as_deref(),
+            Some("accessDenied")
+        );
+        assert_eq!(state.steps[&0][0].request_id.as_deref(), Some("req-1"));
+        assert_eq!(state.replanned[&0].len(), 2);
+        assert_eq!(state.finished.len(), 1);
+        assert_eq!(state.finished[&0].input, "user0@contoso.com");
+        assert_eq!(state.discarded_bytes, 0);
+
+        // Appending after a resume goes on at the end.
+        journal.append(&finished(1)).unwrap();
+        drop(journal);
+        let (_, state) = Journal::resume(&dir).unwrap();
+        assert_eq!(state.finished.keys().copied().collect::<Vec<_>>(), [0, 1]);
+    }
+
+    #[test]
+    fn step_outcome_names() {
+        let names: Vec<String> = [
+            StepOutcome::Done,
+            StepOutcome::AlreadyDone,
+            StepOutcome::Failed,
+            StepOutcome::Unknown,
+        ]
+        .iter()
+        .map(|o| serde_json::to_string(o).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                r#""done""#,
+                r#""already-done""#,
+                r#""failed""#,
+                r#""unknown""#
+            ]
+        );
+    }
+
+    #[test]
+    fn create_refuses_an_existing_journal() {
+        let dir = scratch("exists");
+        drop(Journal::create(&dir, run()).unwrap());
+        let before = std::fs::read(Journal::path_in(&dir)).unwrap();
+        let err = Journal::create(&dir, run()).unwrap_err();
+        assert!(matches!(err, JournalError::Exists { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("journal.jsonl"), "{message}");
+        assert!(message.contains("mfa-reset resume"), "{message}");
+        assert_eq!(std::fs::read(Journal::path_in(&dir)).unwrap(), before);
+    }
+
+    #[test]
+    fn create_wants_a_run_record_first() {
+        let dir = scratch("create-not-run");
+        let err = Journal::create(&dir, Record::Begin { row: 0 }).unwrap_err();
+        assert!(matches!(err, JournalError::NoRunRecord { .. }), "{err:?}");
+        assert!(!Journal::path_in(&dir).exists());
+    }
+
+    #[test]
+    fn resume_without_a_journal_says_so() {
+        let dir = scratch("missing");
+        let err = Journal::resume(&dir).unwrap_err();
+        assert!(matches!(err, JournalError::Missing { .. }), "{err:?}");
+        assert!(err.to_string().contains("mfa-reset apply"));
+    }
+
+    #[test]
+    fn incomplete_last_line_is_dropped_and_the_next_append_is_valid() {
+        let dir = scratch("torn");
+        let path = Journal::path_in(&dir);
+        let mut journal = Journal::create(&dir, run()).unwrap();
+        journal.append_all(&some_records()).unwrap();
+        drop(journal);
+        let complete = std::fs::read(&path).unwrap();
+
+        // A kill -9 in the middle of a write: half a line, no newline.
+        let torn_line = serde_json::to_string(&finished(1)).unwrap();
+        let mut torn = complete.clone();
+        torn.extend_from_slice(&torn_line.as_bytes()[..torn_line.len() / 2]);
+        std::fs::write(&path, &torn).unwrap();
+
+        let (mut journal, state) = Journal::resume(&dir).unwrap();
+        assert_eq!(state.discarded_bytes, (torn_line.len() / 2) as u64);
+        assert_eq!(state.finished.len(), 1, "the torn record is not read");
+        assert_eq!(std::fs::read(&path).unwrap(), complete, "truncated back");
+
+        journal.append(&finished(1)).unwrap();
+        drop(journal);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with('\n'));
+        for (i, line) in text.lines().enumerate() {
+            serde_json::from_str::<Record>(line)
+                .unwrap_or_else(|e| panic!("line {}: {e}: {line}", i + 1));
+        }
+        let (_, state) = Journal::resume(&dir).unwrap();
+        assert_eq!(state.finished.len(), 2);
+        assert_eq!(state.discarded_bytes, 0);
+    }
+
+    #[test]
+    fn a_whole_record_without_its_newline_is_dropped_too() {
+        // Its append never returned Ok: the newline is written in the same write.
+        let dir = scratch("no-newline");
+        let path = Journal::path_in(&dir);
+        drop(Journal::create(&dir, run()).unwrap());
+        let mut bytes = std::fs::read(&path).unwrap();
+        let len = bytes.len() as u64;
+        bytes.extend_from_slice(serde_json::to_string(&finished(0)).unwrap().as_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let (_, state) = Journal::resume(&dir).unwrap();
+        assert!(state.finished.is_empty());
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+    }
+
+    #[test]
+    fn damaged_last_line_with_newline_is_dropped() {
+        let dir = scratch("garbage-tail");
+        let path = Journal::path_in(&dir);
+        let mut journal = Journal::create(&dir, run()).unwrap();
+        journal.append(&Record::Begin { row: 3 }).unwrap();
+        drop(journal);
+        let complete = std::fs::read(&path).unwrap();
+        let mut bytes = complete.clone();
+        bytes.extend_from_slice(b"\0\0\0{\"record\":\"st\n");
+        std::fs::write(&path, &bytes).unwrap();
+        let (_, state) = Journal::resume(&dir).unwrap();
+        assert_eq!(state.begun, BTreeSet::from([3]));
+        assert_eq!(std::fs::read(&path).unwrap(), complete);
+    }
+
+    #[test]
+    fn corrupt_middle_line_is_an_error_with_its_number() {
+        let dir = scratch("corrupt");
+        let path = Journal::path_in(&dir);
+        let mut journal = Journal::create(&dir, run()).unwrap();
+        journal.append_all(&some_records()).unwrap();
+        drop(journal);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines[2] = r#"{"record":"step","row":0,"#;
+        let damaged = lines.join("\n") + "\n";
+        std::fs::write(&path, &damaged).unwrap();
+
+        let err = Journal::resume(&dir).unwrap_err();
+        match &err {
+            JournalError::Corrupt { line, path: p, .. } => {
+                assert_eq!(*line, 3);
+                assert_eq!(p, &path);
+            }
+            other => panic!("{other:?}"),
+        }
+        let message = err.to_string();
+        assert!(message.contains("journal.jsonl, line 3"), "{message}");
+        // Nothing was truncated.
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), damaged);
+
+        // An unknown record kind in the middle is damage too.
+        lines[2] = r#"{"record":"teleport","row":0}"#;
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let err = Journal::resume(&dir).unwrap_err();
+        assert!(
+            matches!(err, JournalError::Corrupt { line: 3, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn first_record_must_be_the_run() {
+        let dir = scratch("no-run");
+        let path = Journal::path_in(&dir);
+        std::fs::write(&path, "{\"record\":\"begin\",\"row\":0}\n").unwrap();
+        let err = Journal::resume(&dir).unwrap_err();
+        assert!(matches!(err, JournalError::NoRunRecord { .. }), "{err:?}");
+
+        let line = serde_json::to_string(&run()).unwrap();
+        std::fs::write(&path, format!("{line}\n{line}\n{line}\n")).unwrap();
+        let err = Journal::resume(&dir).unwrap_err();
+        assert!(
+            matches!(err, JournalError::Corrupt { line: 2, .. }),
+            "{err:?}"
+        );
+
+        for empty in ["", "{\"record\":\"ru"] {
+            std::fs::write(&path, empty).unwrap();
+            let err = Journal::resume(&dir).unwrap_err();
+            assert!(
+                matches!(err, JournalError::Empty { .. }),
+                "{empty:?}: {err:?}"
+            );
+        }
+        std::fs::write(&path, [0xff, 0xfe, b'\n', b'x', b'\n']).unwrap();
+        let err = Journal::resume(&dir).unwrap_err();
+        assert!(
+            matches!(err, JournalError::Corrupt { line: 1, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn closed_journal_takes_no_more_records() {
+        let dir = scratch("closed");
+        let mut journal = Journal::create(&dir, run()).unwrap();
+        journal.closed = true;
+        let err = journal.append(&Record::Begin { row: 0 }).unwrap_err();
+        assert!(matches!(err, JournalError::Closed { .. }), "{err:?}");
+        assert!(err.to_string().contains("mfa-reset resume"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn write_failure_closes_the_journal() {
+        // /dev/full takes the open and fails every write with ENOSPC.
+        let Ok(file) = OpenOptions::new().append(true).open("/dev/full") else {
+            return;
+        };
+        let mut journal = Journal {
+            path: PathBuf::from("/dev/full"),
+            file,
+            len: 0,
+            closed: false,
+        };
+        let err = journal.append(&Record::Begin { row: 0 }).unwrap_err();
+        assert!(matches!(err, JournalError::Io { .. }), "{err:?}");
+        assert!(err.to_string().contains("/dev/full"), "{err}");
+        let err = journal.append(&Record::Begin { row: 0 }).unwrap_err();
+        assert!(matches!(err, JournalError::Closed { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn every_append_reaches_the_file_before_returning() {
+        // The fsync path: what append returned Ok for is in the file, read through
+        // another handle, with no drop or flush in between.
+        let dir = scratch("fsync");
+        let path = Journal::path_in(&dir);
+        let mut journal = Journal::create(&dir, run()).unwrap();
+        for row in 0..50 {
+            journal.append(&Record::Begin { row }).unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(text.lines().count(), row + 2);
+            assert!(text.ends_with('\n'));
+        }
+        assert_eq!(journal.len, std::fs::metadata(&path).unwrap().len());
+        let (_, state) = Journal::resume(&dir).unwrap();
+        assert_eq!(state.begun.len(), 50);
+    }
+}

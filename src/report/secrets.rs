@@ -1,0 +1,448 @@
+//! The one place a Temporary Access Pass is written down: `DIR/secrets/tap.csv`, for the
+//! administrator who hands each user their pass.
+//!
+//! The folder is created private (mode 0700) and the file is created with mode 0600 from
+//! the start, never created readable and narrowed afterwards; an existing file that others
+//! can read is refused rather than appended to. Each row is fsynced before
+//! [`TapFile::append`] returns, so a pass the run reports as issued is on disk. The pass
+//! appears nowhere else — not in the journal, the results or any error message.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::secret::Secret;
+
+/// The secrets folder inside the run folder.
+pub const SECRETS_DIR: &str = "secrets";
+/// The passes file inside the secrets folder.
+pub const TAP_FILE: &str = "tap.csv";
+/// The columns of `tap.csv`.
+pub const TAP_HEADER: [&str; 6] = [
+    "userId",
+    "userPrincipalName",
+    "temporaryAccessPass",
+    "startDateTime",
+    "lifetimeInMinutes",
+    "isUsableOnce",
+];
+
+/// One issued pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapRecord {
+    pub user_id: String,
+    pub user_principal_name: String,
+    pub pass: Secret,
+    pub start: Option<String>,
+    pub lifetime_minutes: u32,
+    pub usable_once: bool,
+}
+
+/// Why the secrets file could not be opened or written. No variant holds a pass.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: io::Error,
+    },
+    #[error(
+        "{} is open to other users (mode {mode:03o}); a file of passes must be private: make it so with `chmod {expected:o} {}`, check who may have read it, then run again",
+        path.display(), path.display()
+    )]
+    TooOpen {
+        path: PathBuf,
+        mode: u32,
+        expected: u32,
+    },
+    #[error(
+        "{} is not a plain {}; remove or rename it, then run again",
+        path.display(), if *dir { "folder" } else { "file" }
+    )]
+    NotPlain { path: PathBuf, dir: bool },
+    #[error(
+        "{} does not start with the tap.csv header, so it was not written by mfa-reset; move it away, then run again",
+        path.display()
+    )]
+    NotOurs { path: PathBuf },
+}
+
+impl SecretsError {
+    fn io(path: &Path, action: &'static str, source: io::Error) -> SecretsError {
+        SecretsError::Io {
+            path: path.to_path_buf(),
+            action,
+            source,
+        }
+    }
+}
+
+/// `DIR/secrets/tap.csv`, open for appending.
+#[derive(Debug)]
+pub struct TapFile {
+    path: PathBuf,
+    file: File,
+}
+
+impl TapFile {
+    /// Where the passes of the run in `dir` go.
+    pub fn path_in(dir: &Path) -> PathBuf {
+        dir.join(SECRETS_DIR).join(TAP_FILE)
+    }
+
+    /// This file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Creates DIR/secrets (mode 0700) and DIR/secrets/tap.csv (mode 0600, created with
+    /// that mode), or opens it for appending if it exists (resume). The header is written
+    /// only when the file is new. An existing folder or file that others can reach is
+    /// refused.
+    pub fn open(dir: &Path) -> Result<TapFile, SecretsError> {
+        let folder = dir.join(SECRETS_DIR);
+        ensure_private_dir(&folder)?;
+        let path = folder.join(TAP_FILE);
+        let mut new = OpenOptions::new();
+        new.read(true).append(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut new, 0o600);
+        let mut file = match new.open(&path) {
+            Ok(file) => {
+                sync_dir(&folder);
+                file
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let meta = std::fs::symlink_metadata(&path)
+                    .map_err(|e| SecretsError::io(&path, "read", e))?;
+                if !meta.file_type().is_file() {
+                    return Err(SecretsError::NotPlain { path, dir: false });
+                }
+                let file = OpenOptions::new()
+                    .read(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| SecretsError::io(&path, "open", e))?;
+                // Checked on the file opened, not only on the name.
+                let meta = file
+                    .metadata()
+                    .map_err(|e| SecretsError::io(&path, "read", e))?;
+                if !meta.is_file() {
+                    return Err(SecretsError::NotPlain { path, dir: false });
+                }
+                check_private(&path, &meta, 0o600)?;
+                file
+            }
+            Err(e) => return Err(SecretsError::io(&path, "create", e)),
+        };
+        let kept = complete_length(&path, &mut file)?;
+        if kept == 0 {
+            let header = encode(&TAP_HEADER).map_err(|e| SecretsError::io(&path, "write", e))?;
+            write_synced(&file, &header).map_err(|e| SecretsError::io(&path, "write", e))?;
+        }
+        Ok(TapFile { path, file })
+    }
+
+    /// Appends one row and fsyncs before returning.
+    pub fn append(&mut self, record: &TapRecord) -> Result<(), SecretsError> {
+        let lifetime = record.lifetime_minutes.to_string();
+        let row = encode(&[
+            record.user_id.as_str(),
+            record.user_principal_name.as_str(),
+            record.pass.expose(),
+            record.start.as_deref().unwrap_or(""),
+            lifetime.as_str(),
+            if record.usable_once { "true" } else { "false" },
+        ])
+        .map_err(|e| SecretsError::io(&self.path, "write", e))?;
+        write_synced(&self.file, &row).map_err(|e| SecretsError::io(&self.path, "write", e))
+    }
+}
+
+/// One CSV row, quoted as needed. Only I/O errors come back: never a field's value.
+fn encode(fields: &[&str]) -> io::Result<Vec<u8>> {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    let failed = |e: csv::Error| match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        _ => io::Error::other("a row could not be encoded as CSV"),
+    };
+    writer.write_record(fields).map_err(failed)?;
+    writer
+        .into_inner()
+        .map_err(|e| io::Error::other(e.error().to_string()))
+}
+
+/// One write, then fsync.
+fn write_synced(mut file: &File, bytes: &[u8]) -> io::Result<()> {
+    file.write_all(bytes)?;
+    file.sync_data()
+}
+
+/// Checks the existing file's first line and drops an incomplete last row (a crash in the
+/// middle of an append, which never returned), returning the length kept.
+fn complete_length(path: &Path, file: &mut File) -> Result<u64, SecretsError> {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_end(&mut bytes))
+        .map_err(|e| SecretsError::io(path, "read", e))?;
+    let kept = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if kept > 0 {
+        let header = encode(&TAP_HEADER).map_err(|e| SecretsError::io(path, "read", e))?;
+        if !bytes.starts_with(&header) {
+            return Err(SecretsError::NotOurs {
+                path: path.to_path_buf(),
+            });
+        }
+    }
+    if kept < bytes.len() {
+        file.set_len(kept as u64)
+            .and_then(|()| file.sync_data())
+            .map_err(|e| SecretsError::io(path, "truncate the incomplete last row of", e))?;
+    }
+    Ok(kept as u64)
+}
+
+/// Creates the secrets folder private, or checks that the existing one is.
+fn ensure_private_dir(folder: &Path) -> Result<(), SecretsError> {
+    #[cfg_attr(not(unix), allow(unused_mut))]
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    match builder.create(folder) {
+        Ok(()) => {
+            if let Some(parent) = folder.parent() {
+                sync_dir(parent);
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let meta = std::fs::symlink_metadata(folder)
+                .map_err(|e| SecretsError::io(folder, "read", e))?;
+            if !meta.file_type().is_dir() {
+                return Err(SecretsError::NotPlain {
+                    path: folder.to_path_buf(),
+                    dir: true,
+                });
+            }
+            check_private(folder, &meta, 0o700)
+        }
+        Err(e) => Err(SecretsError::io(folder, "create", e)),
+    }
+}
+
+/// Refuses a file or folder that its group or others may use.
+#[cfg(unix)]
+fn check_private(path: &Path, meta: &std::fs::Metadata, expected: u32) -> Result<(), SecretsError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(SecretsError::TooOpen {
+            path: path.to_path_buf(),
+            mode,
+            expected,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path, _: &std::fs::Metadata, _: u32) -> Result<(), SecretsError> {
+    Ok(())
+}
+
+/// Makes a new name in `dir` durable. Best effort.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("mfa-reset-secrets-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn record(n: u32, pass: &str) -> TapRecord {
+        TapRecord {
+            user_id: format!("00000000-0000-0000-0000-00000000000{n}"),
+            user_principal_name: format!("user{n}@contoso.com"),
+            pass: Secret::new(pass),
+            start: (n % 2 == 0).then(|| "2026-11-28T10:41:12Z".to_string()),
+            lifetime_minutes: 60 * n,
+            usable_once: n % 2 == 1,
+        }
+    }
+
+    fn rows(path: &Path) -> Vec<Vec<String>> {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(path)
+            .unwrap()
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect()
+    }
+
+    #[test]
+    fn writes_header_once_and_rows_quoted() {
+        let dir = scratch("rows");
+        let mut file = TapFile::open(&dir).unwrap();
+        file.append(&record(1, "plain-Pass1")).unwrap();
+        file.append(&record(2, "has,comma \"and quote\"")).unwrap();
+        drop(file);
+        let mut file = TapFile::open(&dir).unwrap();
+        file.append(&record(3, "third")).unwrap();
+        drop(file);
+        // Opening and dropping without a row changes nothing.
+        drop(TapFile::open(&dir).unwrap());
+
+        let rows = rows(&TapFile::path_in(&dir));
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        assert_eq!(rows[0], TAP_HEADER);
+        assert_eq!(
+            rows[1],
+            [
+                "00000000-0000-0000-0000-000000000001",
+                "user1@contoso.com",
+                "plain-Pass1",
+                "",
+                "60",
+                "true"
+            ]
+        );
+        assert_eq!(rows[2][2], "has,comma \"and quote\"");
+        assert_eq!(rows[2][3], "2026-11-28T10:41:12Z");
+        assert_eq!(rows[2][5], "false");
+        assert_eq!(rows[3][2], "third");
+    }
+
+    #[test]
+    fn each_row_is_on_disk_when_append_returns() {
+        let dir = scratch("synced");
+        let mut file = TapFile::open(&dir).unwrap();
+        file.append(&record(1, "pass-one")).unwrap();
+        // Read through another handle while `file` is still open.
+        let text = std::fs::read_to_string(file.path()).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn incomplete_last_row_is_dropped_on_reopen() {
+        let dir = scratch("torn");
+        let mut file = TapFile::open(&dir).unwrap();
+        file.append(&record(1, "pass-one")).unwrap();
+        drop(file);
+        let path = TapFile::path_in(&dir);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(b"0000,user2@contoso.com,half-a-pa");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut file = TapFile::open(&dir).unwrap();
+        file.append(&record(3, "pass-three")).unwrap();
+        let rows = rows(&path);
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert_eq!(rows[2][2], "pass-three");
+
+        // A crash before the header was whole: the header is written again.
+        std::fs::write(&path, b"userId,userPrinc").unwrap();
+        drop(TapFile::open(&dir).unwrap());
+        assert_eq!(rows_of(&path), 1);
+    }
+
+    fn rows_of(path: &Path) -> usize {
+        rows(path).len()
+    }
+
+    #[test]
+    fn a_foreign_file_is_refused() {
+        let dir = scratch("foreign");
+        drop(TapFile::open(&dir).unwrap());
+        let path = TapFile::path_in(&dir);
+        std::fs::write(&path, "name,password\nbob,hunter2\n").unwrap();
+        let err = TapFile::open(&dir).unwrap_err();
+        assert!(matches!(err, SecretsError::NotOurs { .. }), "{err:?}");
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn modes_are_private_from_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("modes");
+        let file = TapFile::open(&dir).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.join(SECRETS_DIR)), 0o700);
+        assert_eq!(mode(file.path()), 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_open_file_or_folder_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("too-open");
+        let mut file = TapFile::open(&dir).unwrap();
+        file.append(&record(1, "s3cret-pass")).unwrap();
+        drop(file);
+        let path = TapFile::path_in(&dir);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let err = TapFile::open(&dir).unwrap_err();
+        assert!(
+            matches!(err, SecretsError::TooOpen { mode: 0o644, .. }),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("mode 644"), "{message}");
+        assert!(message.contains("chmod 600"), "{message}");
+        assert!(!message.contains("s3cret-pass"), "{message}");
+        assert!(!format!("{err:?}").contains("s3cret-pass"));
+        assert_eq!(std::fs::read(&path).unwrap(), before, "left untouched");
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let folder = dir.join(SECRETS_DIR);
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = TapFile::open(&dir).unwrap_err();
+        assert!(
+            matches!(err, SecretsError::TooOpen { mode: 0o755, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("chmod 700"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_is_refused() {
+        let dir = scratch("symlink");
+        let folder = dir.join(SECRETS_DIR);
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::set_permissions(&folder, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        let elsewhere = dir.join("elsewhere.csv");
+        std::fs::write(&elsewhere, "").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, folder.join(TAP_FILE)).unwrap();
+        let err = TapFile::open(&dir).unwrap_err();
+        assert!(
+            matches!(err, SecretsError::NotPlain { dir: false, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_pass() {
+        let shown = format!("{:?}", record(1, "s3cret-pass"));
+        assert!(!shown.contains("s3cret-pass"), "{shown}");
+    }
+}
