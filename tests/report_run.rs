@@ -11,11 +11,13 @@
 //! `MFA_RESET_WRITE_SCREENSHOT=1` also writes the screenshot of a realistic run's report
 //! to `samples/run-report-screenshot.png`.
 
+#[path = "common/chromium.rs"]
+mod chromium;
+
+use chromium::chromium_or_skip;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use mfa_reset::engine::outcome::{MethodRef, RunStatus, UserOutcome};
 use mfa_reset::plan::{
@@ -1232,112 +1234,9 @@ fn realistic_run() -> (PlanFile, Vec<UserOutcome>) {
     (plan, outcomes)
 }
 
-/// A headless Chromium run: its console lines (`INFO:CONSOLE`), the DOM it dumped.
-struct Run {
-    console: Vec<String>,
-    stdout: String,
-}
-
-struct Chromium {
-    binary: PathBuf,
-    dir: PathBuf,
-}
-
-impl Chromium {
-    fn find() -> Option<Chromium> {
-        let path = std::env::var_os("PATH")?;
-        let binary = std::env::split_paths(&path)
-            .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-            .find(|candidate| candidate.is_file())?;
-        Some(Chromium {
-            binary,
-            dir: temp_dir("chromium"),
-        })
-    }
-
-    /// Opens `page` (with `fragment`, if any) headless; `args` are the mode (`--dump-dom`,
-    /// `--screenshot=...`).
-    fn run(&self, page: &Path, fragment: &str, args: &[String]) -> Run {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let profile = self.dir.join(format!("profile-{n}"));
-        std::fs::create_dir_all(&profile).unwrap();
-        let stdout_path = self.dir.join(format!("stdout-{n}"));
-        let stderr_path = self.dir.join(format!("stderr-{n}"));
-        let url = format!(
-            "file://{}{fragment}",
-            page.canonicalize().unwrap().display()
-        );
-        let mut child = Command::new(&self.binary)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-quic",
-                "--no-first-run",
-                "--no-default-browser-check",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-extensions",
-                "--hide-scrollbars",
-                "--enable-logging=stderr",
-                "--v=0",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .args(args)
-            .arg(&url)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&stdout_path).unwrap())
-            .stderr(std::fs::File::create(&stderr_path).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary.display()));
-        let deadline = Instant::now() + Duration::from_secs(180);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("chromium did not finish {url} within 180 s");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let stdout = std::fs::read_to_string(&stdout_path).unwrap_or_default();
-        let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-        assert!(
-            status.success(),
-            "chromium failed on {url}: {status}\n{stderr}"
-        );
-        let console = stderr
-            .lines()
-            .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
-            .map(str::to_string)
-            .collect();
-        Run { console, stdout }
-    }
-
-    fn dump_dom(&self, page: &Path, fragment: &str) -> Run {
-        self.run(page, fragment, &["--dump-dom".to_string()])
-    }
-}
-
 #[test]
 fn the_run_report_loads_in_headless_chromium_without_console_errors() {
-    let Some(chromium) = Chromium::find() else {
-        if std::env::var("MFA_RESET_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
-            panic!(
-                "MFA_RESET_REQUIRE_CHROMIUM=1 but no chromium or chromium-browser on PATH; \
-                 install Debian's `chromium` (apt-get install chromium)"
-            );
-        }
-        eprintln!(
-            "note: skipping the headless Chromium check of the run's report.html: no \
-             chromium or chromium-browser on PATH (set MFA_RESET_REQUIRE_CHROMIUM=1 to make \
-             this fail)"
-        );
+    let Some(chromium) = chromium_or_skip("the run's report.html", temp_dir("chromium")) else {
         return;
     };
     let dir = temp_dir("pages");
