@@ -95,8 +95,9 @@ pub struct Job {
     pub request: GraphRequest,
 }
 
-/// How a job ended.
-#[derive(Debug, Clone, PartialEq)]
+/// How a job ended. Its `Debug` never shows a response body: the answer to a Temporary
+/// Access Pass creation holds the pass.
+#[derive(Clone, PartialEq)]
 pub enum JobResult {
     /// Graph answered 2xx.
     Done { status: u16, body: Option<Value> },
@@ -110,6 +111,28 @@ pub enum JobResult {
         error: String,
         fault: Option<GraphFault>,
     },
+}
+
+impl std::fmt::Debug for JobResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobResult::Done { status, body } => f
+                .debug_struct("Done")
+                .field("status", status)
+                .field("body", &body.as_ref().map(|_| "<redacted>"))
+                .finish(),
+            JobResult::AlreadyDone => f.write_str("AlreadyDone"),
+            JobResult::Unknown { last_error } => f
+                .debug_struct("Unknown")
+                .field("last_error", last_error)
+                .finish(),
+            JobResult::Failed { error, fault } => f
+                .debug_struct("Failed")
+                .field("error", error)
+                .field("fault", fault)
+                .finish(),
+        }
+    }
 }
 
 /// A finished job, with what the report needs.
@@ -886,5 +909,19 @@ mod tests {
                 .all(|c| matches!(c.result, JobResult::Done { .. }))
         );
         assert_eq!(fake.rejected.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn debug_of_a_result_never_shows_the_body() {
+        let result = JobResult::Done {
+            status: 201,
+            body: Some(serde_json::json!({"temporaryAccessPass": "TAP-SECRET-123"})),
+        };
+        let shown = format!("{result:?}");
+        assert!(!shown.contains("TAP-SECRET-123"), "{shown}");
+        assert!(
+            shown.contains("201") && shown.contains("redacted"),
+            "{shown}"
+        );
     }
 }
