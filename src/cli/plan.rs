@@ -21,6 +21,7 @@ use clap::Args;
 
 use super::graph_args::{Connection, GraphArgs};
 use crate::engine::pacer::Pacer;
+use crate::engine::run::now_rfc3339;
 use crate::graph::client::GraphClient;
 use crate::input::{self, InputOptions, InputRow};
 use crate::plan::build::{self, Exclusions, Row};
@@ -199,15 +200,6 @@ pub fn describe_plan(out: &Path, plan: &PlanFile) {
         plan.writes,
         report::human_duration(plan.minimum_seconds)
     );
-}
-
-/// Now, as plan files write it: `2026-11-28T10:41:12Z`.
-pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 fn row_of(r: InputRow) -> Row {

@@ -150,27 +150,7 @@ fn header(out: &mut String, plan: &PlanFile) -> fmt::Result {
         Text(&plan.format),
         plan.version
     )?;
-    writeln!(
-        out,
-        "<dt>Input file</dt><dd><code>{}</code> <span class=\"muted\">({} rows)</span></dd>",
-        Text(&plan.input.file),
-        grouped(plan.input.rows)
-    )?;
-    writeln!(
-        out,
-        "<dt>Input SHA-256</dt><dd><code id=\"input-sha256\">{}</code></dd>",
-        Text(&plan.input.sha256)
-    )?;
-    writeln!(out, "<dt>Policy</dt><dd><ul class=\"policy\">")?;
-    for line in plan.policy.summary() {
-        writeln!(out, "<li>{}</li>", Text(&line))?;
-    }
-    writeln!(out, "</ul></dd>")?;
-    writeln!(
-        out,
-        "<dt>Plan fingerprint</dt><dd><code id=\"fingerprint\">{}</code></dd>",
-        Text(&plan.fingerprint)
-    )?;
+    plan_provenance(out, plan)?;
     writeln!(out, "</dl>")?;
     writeln!(
         out,
@@ -858,6 +838,33 @@ pub(super) const SCRIPT: &str = r#"
   document.documentElement.setAttribute("data-js", "ready");
 })();
 "#;
+
+/// The plan's input file, its hash, the policy and the fingerprint, as `<dt>`/`<dd>` pairs:
+/// what ties a report to the plan a change board signed.
+pub(super) fn plan_provenance(out: &mut String, plan: &PlanFile) -> fmt::Result {
+    writeln!(
+        out,
+        "<dt>Input file</dt><dd><code>{}</code> <span class=\"muted\">({} rows)</span></dd>",
+        Text(&plan.input.file),
+        grouped(plan.input.rows)
+    )?;
+    writeln!(
+        out,
+        "<dt>Input SHA-256</dt><dd><code id=\"input-sha256\">{}</code></dd>",
+        Text(&plan.input.sha256)
+    )?;
+    writeln!(out, "<dt>Policy</dt><dd><ul class=\"policy\">")?;
+    for line in plan.policy.summary() {
+        writeln!(out, "<li>{}</li>", Text(&line))?;
+    }
+    writeln!(out, "</ul></dd>")?;
+    writeln!(
+        out,
+        "<dt>Plan fingerprint</dt><dd><code id=\"fingerprint\">{}</code></dd>",
+        Text(&plan.fingerprint)
+    )?;
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

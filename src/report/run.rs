@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use super::html::{
     Bar, STYLE, Text, bar_chart, bar_chart_labelled, filter_form, grouped, head, method_order,
-    method_words, page_style, tail,
+    method_words, page_style, plan_provenance, tail,
 };
 use super::results::{extra_columns, write_csv_table, write_json_lines};
 use super::summary::{escape as md, short};
@@ -895,27 +895,7 @@ fn html_header(
         Text(&plan.graph),
         Text(&plan.tool)
     )?;
-    writeln!(
-        out,
-        "<dt>Input file</dt><dd><code>{}</code> <span class=\"muted\">({} rows)</span></dd>",
-        Text(&plan.input.file),
-        grouped(plan.input.rows)
-    )?;
-    writeln!(
-        out,
-        "<dt>Input SHA-256</dt><dd><code id=\"input-sha256\">{}</code></dd>",
-        Text(&plan.input.sha256)
-    )?;
-    writeln!(out, "<dt>Policy</dt><dd><ul class=\"policy\">")?;
-    for line in plan.policy.summary() {
-        writeln!(out, "<li>{}</li>", Text(&line))?;
-    }
-    writeln!(out, "</ul></dd>")?;
-    writeln!(
-        out,
-        "<dt>Plan fingerprint</dt><dd><code id=\"fingerprint\">{}</code></dd>",
-        Text(&plan.fingerprint)
-    )?;
+    plan_provenance(out, plan)?;
     writeln!(out, "</dl>")?;
     writeln!(out, "</header>")
 }
