@@ -19,7 +19,7 @@
 //! (default: 15 s of the write budget), so a run takes about 14 s at any K.
 //!
 //! The measurement skips the first second, because Entra's buckets start full and the pacer
-//! lets one second's worth of budget go at once. The emulator's stats (the JSON
+//! spends the whole starting bucket (3,000 writes) at once. The emulator's stats (the JSON
 //! `/_sim/stats` serves) are sampled once a second from 1 s on; achieved writes/s = the
 //! growth of `writesSpent` from the 1 s sample to the last sample taken while writes were
 //! still being spent, divided by the time between them. Targets: at least 97 % of the write budget, at most 0.5 % of the

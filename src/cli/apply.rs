@@ -190,12 +190,12 @@ pub fn apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             verify: !args.run.no_verify,
             contain_first,
         };
-        let plan_json = serde_json::to_vec_pretty(&plan).context("cannot serialize the plan")?;
-        let plan_sha256 = sha256_hex(&plan_json);
         if !confirm(&plan, &args.run)? {
             return Ok(ExitCode::from(2));
         }
-        write_file(&args.out.join("plan.json"), &plan_json)?;
+        let plan_path = args.out.join("plan.json");
+        let plan_sha256 = crate::plan::write_plan_file(&plan_path, &plan)
+            .with_context(|| format!("cannot write {}", plan_path.display()))?;
         let settings = RunSettingsFile {
             plan_sha256: plan_sha256.clone(),
             graph: graph_root.clone(),
@@ -495,11 +495,17 @@ fn confirm(plan: &PlanFile, run: &RunArgs) -> anyhow::Result<bool> {
 
 /// The plan in `path`, if the file is one; `None` for a user list.
 fn read_plan_file_if_plan(path: &Path) -> anyhow::Result<Option<PlanFile>> {
+    /// Only the field that tells a plan from a user list; the rest is skipped unread, so
+    /// a large file is not built into a tree just to look at one field.
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        format: Option<String>,
+    }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let looks_like_plan = bytes.len() < 4 << 30
-        && serde_json::from_slice::<serde_json::Value>(&bytes)
+        && serde_json::from_slice::<Probe>(&bytes)
             .ok()
-            .is_some_and(|v| v.get("format").and_then(|f| f.as_str()) == Some(PLAN_FORMAT));
+            .is_some_and(|p| p.format.as_deref() == Some(PLAN_FORMAT));
     if !looks_like_plan {
         return Ok(None);
     }

@@ -258,9 +258,8 @@ pub fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
 }
 
 pub fn write_artefacts(out: &Path, plan: &PlanFile) -> anyhow::Result<()> {
-    let json = serde_json::to_vec_pretty(plan).context("cannot serialize the plan")?;
     let plan_path = out.join("plan.json");
-    std::fs::write(&plan_path, json)
+    crate::plan::write_plan_file(&plan_path, plan)
         .with_context(|| format!("cannot write {}", plan_path.display()))?;
     report::results::write_csv(&out.join("results.csv"), &plan.entries)?;
     report::results::write_jsonl(&out.join("results.jsonl"), &plan.entries)?;

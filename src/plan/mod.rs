@@ -157,9 +157,45 @@ impl PlanFile {
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Passes bytes through to `inner` and hashes them on the way.
+struct HashingWriter<W> {
+    inner: W,
+    hash: aws_lc_rs::digest::Context,
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes `plan` to `path` as pretty JSON, streaming (a plan of a million users is about a
+/// gigabyte; it is never held as one buffer), fsyncs it, and returns its hex SHA-256 — the
+/// same as [`sha256_hex`] of the file's bytes.
+pub fn write_plan_file(path: &std::path::Path, plan: &PlanFile) -> std::io::Result<String> {
+    use std::io::Write;
+    let file = std::fs::File::create(path)?;
+    let mut writer = HashingWriter {
+        inner: std::io::BufWriter::with_capacity(1 << 20, file),
+        hash: aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256),
+    };
+    serde_json::to_writer_pretty(&mut writer, plan).map_err(std::io::Error::other)?;
+    writer.flush()?;
+    let HashingWriter { inner, hash } = writer;
+    let file = inner.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    Ok(hex(hash.finish().as_ref()))
 }

@@ -69,27 +69,37 @@ pub async fn read_users<T: Transport>(
         return outcomes;
     }
     let (done_tx, mut done_rx) = mpsc::channel::<Completed>(256);
+    let max_in_flight = settings.max_in_flight;
     let dispatcher = Dispatcher::new(transport, pacer, settings, done_tx);
     let counters = dispatcher.counters();
     let (job_tx, job_rx) = mpsc::channel::<Job>(256);
     let running = tokio::spawn(dispatcher.run(job_rx));
 
-    let mut readings: HashMap<u64, Reading> = HashMap::with_capacity(total);
+    // Only a window of users is being read at once, so memory follows the window, not
+    // the list: enough to keep every batch in flight full while finished users make room.
+    let window = read_window(max_in_flight).min(total);
+    let mut waiting = targets.into_iter();
+    let mut readings: HashMap<u64, Reading> = HashMap::with_capacity(window);
     let mut to_send: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
-    for t in targets {
-        to_send.push_back(Job {
-            user: t.row as u64,
-            request: GraphRequest::get_user(&t.key),
-        });
-        readings.insert(
-            t.row as u64,
-            Reading {
-                key: t.key,
-                stage: Stage::Resolve,
-                user: None,
-            },
-        );
-    }
+    let mut admit = |readings: &mut HashMap<u64, Reading>,
+                     to_send: &mut std::collections::VecDeque<Job>| {
+        while readings.len() < window {
+            let Some(t) = waiting.next() else { break };
+            to_send.push_back(Job {
+                user: t.row as u64,
+                request: GraphRequest::get_user(&t.key),
+            });
+            readings.insert(
+                t.row as u64,
+                Reading {
+                    key: t.key,
+                    stage: Stage::Resolve,
+                    user: None,
+                },
+            );
+        }
+    };
+    admit(&mut readings, &mut to_send);
     let mut job_tx = Some(job_tx);
     while outcomes.len() < total {
         let sender = job_tx.as_ref().filter(|_| !to_send.is_empty());
@@ -109,6 +119,7 @@ pub async fn read_users<T: Transport>(
                     Next::Finished(outcome) => {
                         readings.remove(&row);
                         outcomes.push((row as usize, outcome));
+                        admit(&mut readings, &mut to_send);
                         on_done(outcomes.len(), &counters);
                     }
                 }
@@ -121,6 +132,12 @@ pub async fn read_users<T: Transport>(
     let _ = running.await;
     outcomes.sort_by_key(|(row, _)| *row);
     outcomes
+}
+
+/// Users read at once for `max_in_flight` batches: eight batches' worth per batch in
+/// flight, at least 2,048.
+fn read_window(max_in_flight: usize) -> usize {
+    (max_in_flight * 20 * 8).max(2048)
 }
 
 enum Next {
