@@ -486,8 +486,18 @@ impl TryFrom<PolicyRepr> for Policy {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let registered_after = r.registered_after.map(|t| t.to_offset(UtcOffset::UTC));
-        let registered_before = r.registered_before.map(|t| t.to_offset(UtcOffset::UTC));
+        let utc = |flag: &'static str, t: Option<OffsetDateTime>| {
+            t.map(|t| {
+                in_utc(t).map_err(|reason| PolicyError::BadTime {
+                    flag,
+                    value: t.to_string(),
+                    reason,
+                })
+            })
+            .transpose()
+        };
+        let registered_after = utc("--registered-after", r.registered_after)?;
+        let registered_before = utc("--registered-before", r.registered_before)?;
         if let (Some(after), Some(before)) = (registered_after, registered_before)
             && after >= before
         {
@@ -1260,7 +1270,7 @@ pub fn glob_matches(pattern: &str, text: &str) -> bool {
 pub fn parse_time(value: &str) -> Result<OffsetDateTime, String> {
     let value = value.trim();
     if let Ok(t) = OffsetDateTime::parse(value, &Rfc3339) {
-        return Ok(t.to_offset(UtcOffset::UTC));
+        return in_utc(t);
     }
     let date_format = time::macros::format_description!("[year]-[month]-[day]");
     match time::Date::parse(value, &date_format) {
@@ -1269,6 +1279,16 @@ pub fn parse_time(value: &str) -> Result<OffsetDateTime, String> {
             Err("a time needs a UTC offset (Z or +02:00) and the form 2026-11-01T08:00:00Z".into())
         }
         Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `t` in UTC, if it falls in the years 1 to 9999 there: RFC 3339 (which plans are
+/// written in) has four-digit years only, and an offset can push 9999-12-31 or 0000-01-01
+/// out of that range (or out of what the time library represents).
+fn in_utc(t: OffsetDateTime) -> Result<OffsetDateTime, String> {
+    match t.checked_to_offset(UtcOffset::UTC) {
+        Some(utc) if (1..=9999).contains(&utc.year()) => Ok(utc),
+        _ => Err("it falls outside the years 1 to 9999 in UTC".into()),
     }
 }
 
@@ -2294,9 +2314,12 @@ mod tests {
             "2026-11-01T08:00:00",
             "01/11/2026",
             "",
+            "9999-12-31T23:59:59-23:59",
+            "0000-01-01T00:00:00+01:00",
         ] {
             assert!(parse_time(bad).is_err(), "{bad}");
         }
+        assert!(parse_time("9999-12-31T23:59:59Z").is_ok());
         let err = policy(&[
             "--profile",
             "incident",

@@ -380,7 +380,7 @@ impl UserJob {
             if let Some(id) = record.request_id.clone() {
                 outcome.request_ids.push(id);
             }
-            outcome.attempts += record.attempts;
+            outcome.attempts = outcome.attempts.saturating_add(record.attempts);
             apply_step_outcome(
                 &mut outcome,
                 &mut removed_ids,

@@ -1391,17 +1391,20 @@ fn scrub(text: &str, sensitive: &[Secret]) -> String {
     text
 }
 
-/// `Retry-After` as seconds (decimals allowed) or an HTTP date.
+/// `Retry-After` as seconds (decimals allowed) or an HTTP date, capped at a day like a
+/// number of seconds is (a date in year 9999 would otherwise make the error ask the
+/// operator to wait millennia).
 fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    const MAX: Duration = Duration::from_secs(86_400);
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<f64>() {
         return (secs.is_finite() && secs >= 0.0)
-            .then(|| Duration::from_secs_f64(secs.min(86_400.0)));
+            .then(|| Duration::from_secs_f64(secs.min(MAX.as_secs_f64())));
     }
     let date =
         time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
     let wait = date - time::OffsetDateTime::from(now);
-    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
+    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO).min(MAX))
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
@@ -1495,7 +1498,8 @@ fn cli_remaining(value: &Value, now: SystemTime) -> Option<i64> {
             .or_else(|| v.as_f64().map(|f| f as i64))
             .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
         if let Some(epoch) = epoch {
-            return Some(epoch - now_secs);
+            // Saturating: `expires_on` is the CLI's text, and may be any i64.
+            return Some(epoch.saturating_sub(now_secs));
         }
     }
     let local = value.get("expiresOn")?.as_str()?;
@@ -1704,6 +1708,15 @@ mod tests {
         assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(30)));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(parse_retry_after(&h, now), None);
+        // A date millennia away is a day, like a huge number of seconds.
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Fri, 31 Dec 9999 23:59:59 GMT"),
+        );
+        assert_eq!(
+            parse_retry_after(&h, now),
+            Some(Duration::from_secs(86_400))
+        );
     }
 
     #[test]
@@ -1740,6 +1753,11 @@ mod tests {
         let v = serde_json::json!({"expires_on": (epoch + 3000).to_string()});
         assert_eq!(cli_remaining(&v, now), Some(3000));
         assert_eq!(cli_remaining(&serde_json::json!({}), now), None);
+        // Absurd numbers saturate instead of overflowing (found by fuzzing).
+        let v = serde_json::json!({"expires_on": i64::MIN});
+        assert_eq!(cli_remaining(&v, now), Some(i64::MIN));
+        let v = serde_json::json!({"expires_on": -1e300});
+        assert_eq!(cli_remaining(&v, now), Some(i64::MIN));
     }
 
     #[test]

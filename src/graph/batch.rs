@@ -132,7 +132,9 @@ pub fn classify(item: BatchResponseItem) -> ItemAnswer {
         item.status,
         retry_after,
         item.header(headers::THROTTLE_LIMIT_PERCENTAGE)
-            .and_then(|p| p.trim().parse().ok()),
+            .and_then(|p| p.trim().parse::<f64>().ok())
+            // `NaN` and `inf` parse as floats too; they are no percentage.
+            .filter(|p| p.is_finite()),
         item.body,
     );
     ItemAnswer {
@@ -167,18 +169,27 @@ pub fn classify_status(
     }
 }
 
+/// The longest wait a `Retry-After` is believed for: a day. Anything longer (a date in
+/// year 9999, say) would stall the pacer, and with it the whole run, for good.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+
 /// Reads a `Retry-After`: decimal seconds as Graph sends on batch items (`2.5`), whole
-/// seconds, or an HTTP date. Negative or unreadable values are ignored.
+/// seconds, or an HTTP date; capped at [`MAX_RETRY_AFTER`]. Negative or unreadable values
+/// are ignored.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
         return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| Duration::from_secs_f64(seconds.min(86_400.0)));
+            .then(|| Duration::from_secs_f64(seconds.min(MAX_RETRY_AFTER.as_secs_f64())));
     }
     let when =
         time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
     let wait = when - time::OffsetDateTime::now_utc();
-    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
+    Some(
+        Duration::try_from(wait)
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
+    )
 }
 
 #[cfg(test)]
@@ -209,6 +220,12 @@ mod tests {
             Some(Duration::ZERO),
             "a date in the past means now"
         );
+        // However far off the date (or large the number), the wait is capped at a day.
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(parse_retry_after("1e300"), Some(MAX_RETRY_AFTER));
     }
 
     #[test]
@@ -262,6 +279,19 @@ mod tests {
             classify(item(424, &[], None)).outcome,
             ItemOutcome::Dependency
         );
+        for junk in ["NaN", "inf", "-infinity", "x"] {
+            let a = classify(item(200, &[("x-ms-throttle-limit-percentage", junk)], None));
+            assert!(
+                matches!(
+                    a.outcome,
+                    ItemOutcome::Success {
+                        limit_percentage: None,
+                        ..
+                    }
+                ),
+                "{junk}"
+            );
+        }
         let a = classify(item(
             400,
             &[],

@@ -134,8 +134,12 @@ pub fn write(path: &Path, plan: &PlanFile) -> Result<(), ReportError> {
     std::fs::write(path, render(plan)).map_err(|e| ReportError::write(path, e))
 }
 
+/// The first 16 characters of a hash (a hand-edited plan may hold any text there).
 pub(super) fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(16)]
+    match hash.char_indices().nth(16) {
+        Some((end, _)) => &hash[..end],
+        None => hash,
+    }
 }
 
 /// Keeps user-supplied text from breaking a Markdown table or injecting markup.
