@@ -1703,3 +1703,103 @@ fn a_second_run_on_the_same_folder_is_refused_while_the_first_runs() {
     assert_eq!(rows.len(), listed.len());
     assert!(rows.iter().all(|r| r["status"] == "done"), "{rows:#?}");
 }
+
+// ---- least privilege ----
+
+#[test]
+fn plan_lists_the_permissions_and_a_refusal_names_the_missing_one() {
+    let dir = scratch("privilege");
+    // The emulated app holds no privileged role: Graph refuses changes to administrators
+    // with 403, as Entra does for an app with only the permissions.
+    let emu = Emulator::generated(300, 81);
+    let users = emu.users();
+    let admins: Vec<Value> = users
+        .values()
+        .filter(|u| is_admin(u))
+        .take(2)
+        .cloned()
+        .collect();
+    assert!(
+        !admins.is_empty(),
+        "the generated tenant has administrators"
+    );
+    let listed: Vec<Value> = admins.iter().cloned().chain(ordinary(&users, 3)).collect();
+    let input = dir.join("users.csv");
+    write_list(&input, &listed);
+    let plan_dir = dir.join("plan");
+    let planned = emu.run(&[
+        "plan",
+        s(&input),
+        "--profile",
+        "offboard",
+        "--include-admins",
+        "--out",
+        s(&plan_dir),
+    ]);
+    planned.expect_code(0);
+    for permission in [
+        "User.Read.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+        "User.RevokeSessions.All",
+        "User.EnableDisableAccount.All",
+    ] {
+        assert!(
+            planned.stderr.contains(permission),
+            "{permission}: {}",
+            planned.stderr
+        );
+        let summary = std::fs::read_to_string(plan_dir.join("summary.md")).unwrap();
+        assert!(
+            summary.contains(&format!("`{permission}`")),
+            "{permission} in summary.md"
+        );
+    }
+    assert!(
+        !planned.stderr.contains("UserAuthenticationMethod.Read.All"),
+        "a policy that removes methods needs ReadWrite, not also Read: {}",
+        planned.stderr
+    );
+
+    let out = dir.join("run");
+    emu.run(&[
+        "apply",
+        s(&plan_dir.join("plan.json")),
+        "--out",
+        s(&out),
+        "--yes",
+    ])
+    .expect_code(1);
+    let rows = results_jsonl(&out);
+    assert_eq!(rows.len(), listed.len());
+    for (u, row) in listed.iter().zip(&rows) {
+        let message = row["errorMessage"].as_str().unwrap_or_default();
+        if is_admin(u) {
+            assert_eq!(row["status"], "failed", "{row}");
+            // The refusal names the permission of the step Graph refused, and the role an
+            // administrator target needs on top.
+            let named = [
+                "User.EnableDisableAccount.All",
+                "User.RevokeSessions.All",
+                "UserAuthenticationMethod.ReadWrite.All",
+            ]
+            .iter()
+            .any(|p| message.contains(&format!("application permission {p}")));
+            assert!(
+                named && message.contains("Privileged Authentication Administrator"),
+                "{message}"
+            );
+        } else {
+            assert_eq!(row["status"], "done", "{row}");
+            assert!(message.is_empty(), "{row}");
+        }
+    }
+    // Nothing at all reached an administrator.
+    let admin_ids: BTreeSet<&str> = admins.iter().map(id_of).collect();
+    assert!(
+        emu.mutations()
+            .iter()
+            .all(|m| !admin_ids.contains(m["userId"].as_str().unwrap_or_default())),
+        "{:?}",
+        emu.mutations()
+    );
+}

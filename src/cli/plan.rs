@@ -23,6 +23,7 @@ use super::graph_args::{Connection, GraphArgs};
 use crate::engine::pacer::Pacer;
 use crate::engine::run::now_rfc3339;
 use crate::graph::client::GraphClient;
+use crate::graph::permissions;
 use crate::input::{self, InputOptions, InputRow};
 use crate::plan::build::{self, Exclusions, Row};
 use crate::plan::read::read_users;
@@ -200,6 +201,10 @@ pub fn describe_plan(out: &Path, plan: &PlanFile) {
         plan.writes,
         report::human_duration(plan.minimum_seconds)
     );
+    eprintln!("mfa-reset: the app needs these Graph application permissions (admin consent):");
+    for line in permissions::describe(&permissions::for_policy(&plan.policy)) {
+        eprintln!("  {line}");
+    }
 }
 
 fn row_of(r: InputRow) -> Row {

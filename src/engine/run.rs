@@ -26,6 +26,7 @@ use super::journal::{Journal, JournalError, JournalState, Record, StepOutcome};
 use super::outcome::{MethodRef, RunStatus, UserOutcome};
 use super::pacer::Pacer;
 use crate::graph::key::UserKey;
+use crate::graph::permissions;
 use crate::graph::request::GraphRequest;
 use crate::plan::read::method_snapshot;
 use crate::plan::{PlanEntry, PlanFile, Status};
@@ -827,7 +828,17 @@ impl Ctx<'_> {
                 (StepOutcome::AlreadyDone, None, None)
             }
             other => {
-                let (code, message) = failure_text(&other);
+                let (code, mut message) = failure_text(&other);
+                if let JobResult::Failed {
+                    fault: Some(fault), ..
+                } = &other
+                    && fault.status == 403
+                {
+                    message = format!(
+                        "{message} — {}",
+                        permissions::denied_hint(permissions::for_step(step))
+                    );
+                }
                 let outcome = if matches!(other, JobResult::Unknown { .. }) {
                     StepOutcome::Unknown
                 } else {

@@ -80,10 +80,19 @@ impl GraphFault {
                 .unwrap_or_default()
                 .to_string()
         };
+        let mut message = text("message");
+        if message.trim().is_empty() {
+            // An empty or missing message would leave the operator with "HTTP 0: ".
+            message = http::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Graph gave no error message")
+                .to_string();
+        }
         GraphFault {
             status,
             code: text("code"),
-            message: text("message"),
+            message,
         }
     }
 }
@@ -278,6 +287,16 @@ mod tests {
         assert_eq!(
             classify(item(424, &[], None)).outcome,
             ItemOutcome::Dependency
+        );
+        // Found by fuzzing: a fault without a message still says something.
+        assert_eq!(
+            GraphFault::from_body(0, None).to_string(),
+            "HTTP 0: Graph gave no error message"
+        );
+        assert_eq!(
+            GraphFault::from_body(403, Some(&serde_json::json!({"error": {"message": ""}})))
+                .to_string(),
+            "HTTP 403: Forbidden"
         );
         for junk in ["NaN", "inf", "-infinity", "x"] {
             let a = classify(item(200, &[("x-ms-throttle-limit-percentage", junk)], None));

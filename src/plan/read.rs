@@ -18,6 +18,7 @@ use crate::engine::dispatcher::{
 };
 use crate::engine::pacer::Pacer;
 use crate::graph::key::UserKey;
+use crate::graph::permissions;
 use crate::graph::request::GraphRequest;
 use crate::policy::{DefaultMethod, MethodSnapshot, UserSnapshot};
 use crate::wire::{MethodType, PhoneType};
@@ -153,6 +154,19 @@ fn advance(reading: &mut Reading, completed: Completed) -> Next {
         {
             return Next::Finished(ReadOutcome::NotFound);
         }
+        JobResult::Failed {
+            fault: Some(f),
+            error,
+        } if f.status == 403 => {
+            let needed = match reading.stage {
+                Stage::Resolve | Stage::Roles => permissions::USER_READ_ALL,
+                Stage::Methods | Stage::Preferences => permissions::METHODS_READ_ALL,
+            };
+            return Next::Finished(ReadOutcome::Error(format!(
+                "{error} — {}",
+                permissions::denied_hint(needed)
+            )));
+        }
         JobResult::Failed { error, .. } => return Next::Finished(ReadOutcome::Error(error)),
         JobResult::AlreadyDone | JobResult::Unknown { .. } => {
             return Next::Finished(ReadOutcome::Error(
@@ -220,9 +234,15 @@ fn advance(reading: &mut Reading, completed: Completed) -> Next {
                 .get("value")
                 .and_then(Value::as_array)
                 .map(|list| {
+                    // Every entry is a directory role (the URL casts to it). Without a
+                    // permission to read roles Graph may return one without its name: it
+                    // still makes the user an administrator, protected unless
+                    // --include-admins.
                     list.iter()
-                        .filter_map(|r| r.get("displayName").and_then(Value::as_str))
-                        .map(str::to_string)
+                        .map(|r| match r.get("displayName").and_then(Value::as_str) {
+                            Some(name) => name.to_string(),
+                            None => "a directory role (its name is not readable: grant RoleManagement.Read.Directory)".to_string(),
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -254,4 +274,57 @@ pub(crate) fn method_snapshot(m: &Value) -> Option<MethodSnapshot> {
         created: text("createdDateTime").or_else(|| text("creationDateTime")),
         phone_type: text("phoneType").as_deref().and_then(PhoneType::parse),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(reading: &mut Reading, body: Value) -> Next {
+        advance(
+            reading,
+            Completed {
+                user: 0,
+                request: GraphRequest::get_user(&reading.key),
+                result: JobResult::Done {
+                    status: 200,
+                    body: Some(body),
+                },
+                attempts: 1,
+                client_request_id: String::new(),
+                request_id: None,
+            },
+        )
+    }
+
+    #[test]
+    fn a_role_graph_gives_without_its_name_still_makes_an_administrator() {
+        let key = UserKey::id("3342c5af-74d0-4868-bd6e-d5dc7e482577").unwrap();
+        let mut reading = Reading {
+            key,
+            stage: Stage::Roles,
+            user: Some(UserSnapshot {
+                id: "3342c5af-74d0-4868-bd6e-d5dc7e482577".into(),
+                user_principal_name: "a@contoso.example".into(),
+                account_enabled: true,
+                synced: false,
+                admin_roles: Vec::new(),
+                default_method: None,
+                methods: Vec::new(),
+            }),
+        };
+        // Without a permission to read roles, Graph may answer with ids only.
+        let body = serde_json::json!({"value": [
+            {"@odata.type": "#microsoft.graph.directoryRole", "id": "62e90394-69f5-4237-9190-012177145e10"},
+            {"@odata.type": "#microsoft.graph.directoryRole", "displayName": "User Administrator"}
+        ]});
+        assert!(matches!(answer(&mut reading, body), Next::Send(_)));
+        let roles = &reading.user.as_ref().unwrap().admin_roles;
+        assert_eq!(roles.len(), 2, "{roles:?}");
+        assert!(
+            roles[0].contains("RoleManagement.Read.Directory"),
+            "{roles:?}"
+        );
+        assert_eq!(roles[1], "User Administrator");
+    }
 }

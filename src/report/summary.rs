@@ -42,6 +42,16 @@ pub fn render(plan: &PlanFile) -> String {
         f.writes,
         human_duration(f.minimum_seconds)
     );
+    let needed = crate::graph::permissions::for_policy(&plan.policy);
+    let needed: Vec<String> = needed
+        .iter()
+        .map(|p| format!("`{}` ({})", p.name, p.why))
+        .collect();
+    let _ = writeln!(
+        md,
+        "Graph application permissions the app needs for this policy (least privilege, admin consent): {}.\n",
+        needed.join(", ")
+    );
 
     let _ = writeln!(md, "## Users by status\n\n| Status | Users |\n|---|---:|");
     for status in Status::ALL {

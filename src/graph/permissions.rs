@@ -1,0 +1,156 @@
+//! Least privilege: the Microsoft Graph application permissions a policy needs, and the one
+//! a refused request (403) was missing, so that an administrator grants exactly these and
+//! a denial says what to grant.
+//!
+//! From Microsoft's permission tables (`../shared/reference/graph-api.md`, section 3): a
+//! user is resolved, and their directory roles listed (`transitiveMemberOf`), with
+//! `User.Read.All`; methods and the default method are read with
+//! `UserAuthenticationMethod.Read.All` and removed, or a Temporary Access Pass issued, with
+//! `UserAuthenticationMethod.ReadWrite.All` (which includes the read); sessions are revoked
+//! with `User.RevokeSessions.All` and accounts disabled with `User.EnableDisableAccount.All`.
+//! Changing an administrator's methods or account also needs a privileged Entra role
+//! assigned to the app (Privileged Authentication Administrator, Privileged Role
+//! Administrator); a permission alone is refused for them.
+
+use crate::policy::{Policy, Step};
+
+/// One application permission, and why the policy needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permission {
+    pub name: &'static str,
+    pub why: &'static str,
+}
+
+pub const USER_READ_ALL: &str = "User.Read.All";
+pub const METHODS_READ_ALL: &str = "UserAuthenticationMethod.Read.All";
+pub const METHODS_READ_WRITE_ALL: &str = "UserAuthenticationMethod.ReadWrite.All";
+pub const REVOKE_SESSIONS_ALL: &str = "User.RevokeSessions.All";
+pub const ENABLE_DISABLE_ACCOUNT_ALL: &str = "User.EnableDisableAccount.All";
+
+/// What the app must be granted (application permissions, with admin consent) for `plan`
+/// and `apply` of `policy`, least privileged first.
+pub fn for_policy(policy: &Policy) -> Vec<Permission> {
+    let writes_methods = policy.tap().is_some() || !policy.remove_methods().is_empty();
+    let mut needed = vec![Permission {
+        name: USER_READ_ALL,
+        why: "find each user and their directory roles",
+    }];
+    needed.push(if writes_methods {
+        Permission {
+            name: METHODS_READ_WRITE_ALL,
+            why: match (policy.tap().is_some(), !policy.remove_methods().is_empty()) {
+                (true, true) => "read and remove methods, issue Temporary Access Passes",
+                (true, false) => "read methods, issue Temporary Access Passes",
+                _ => "read and remove authentication methods",
+            },
+        }
+    } else {
+        Permission {
+            name: METHODS_READ_ALL,
+            why: "read authentication methods and the default method",
+        }
+    });
+    if policy.revoke_sessions() {
+        needed.push(Permission {
+            name: REVOKE_SESSIONS_ALL,
+            why: "revoke sign-in sessions",
+        });
+    }
+    if policy.disable_account() {
+        needed.push(Permission {
+            name: ENABLE_DISABLE_ACCOUNT_ALL,
+            why: "disable accounts",
+        });
+    }
+    needed
+}
+
+/// The permission a step needs.
+pub fn for_step(step: &Step) -> &'static str {
+    match step {
+        Step::RevokeSessions => REVOKE_SESSIONS_ALL,
+        Step::DisableAccount => ENABLE_DISABLE_ACCOUNT_ALL,
+        Step::DeleteMethod { .. } | Step::IssueTemporaryAccessPass { .. } => METHODS_READ_WRITE_ALL,
+    }
+}
+
+/// What to tell the operator when Graph refused a request that needs `permission` with
+/// 403: the permission, and the role an administrator target needs on top.
+pub fn denied_hint(permission: &str) -> String {
+    format!(
+        "Graph refused (403): grant the app the application permission {permission} with admin consent; for a user who holds an admin role the app also needs a privileged Entra role (Privileged Authentication Administrator)"
+    )
+}
+
+/// The lines `plan` prints and `summary.md` lists.
+pub fn describe(needed: &[Permission]) -> Vec<String> {
+    needed
+        .iter()
+        .map(|p| format!("{} ({})", p.name, p.why))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{PolicyArgs, Profile};
+
+    fn names(policy: &Policy) -> Vec<&'static str> {
+        for_policy(policy).iter().map(|p| p.name).collect()
+    }
+
+    fn profile(p: Profile) -> Policy {
+        PolicyArgs {
+            profile: Some(p),
+            ..PolicyArgs::default()
+        }
+        .into_policy()
+        .expect("a profile is a valid policy")
+    }
+
+    #[test]
+    fn each_profile_needs_exactly_what_it_does() {
+        assert_eq!(
+            names(&profile(Profile::DeviceRefresh)),
+            [USER_READ_ALL, METHODS_READ_WRITE_ALL]
+        );
+        assert_eq!(
+            names(&profile(Profile::Incident)),
+            [USER_READ_ALL, METHODS_READ_WRITE_ALL, REVOKE_SESSIONS_ALL]
+        );
+        assert_eq!(
+            names(&profile(Profile::Offboard)),
+            [
+                USER_READ_ALL,
+                METHODS_READ_WRITE_ALL,
+                REVOKE_SESSIONS_ALL,
+                ENABLE_DISABLE_ACCOUNT_ALL
+            ]
+        );
+        // Revoking alone reads methods but never writes them.
+        let revoke_only = PolicyArgs {
+            revoke_sessions: true,
+            ..PolicyArgs::default()
+        }
+        .into_policy()
+        .unwrap();
+        assert_eq!(
+            names(&revoke_only),
+            [USER_READ_ALL, METHODS_READ_ALL, REVOKE_SESSIONS_ALL]
+        );
+    }
+
+    #[test]
+    fn a_denial_names_the_steps_permission() {
+        assert_eq!(for_step(&Step::RevokeSessions), REVOKE_SESSIONS_ALL);
+        assert_eq!(for_step(&Step::DisableAccount), ENABLE_DISABLE_ACCOUNT_ALL);
+        let hint = denied_hint(for_step(&Step::IssueTemporaryAccessPass {
+            lifetime_minutes: 60,
+            usable_once: false,
+        }));
+        assert!(
+            hint.contains("UserAuthenticationMethod.ReadWrite.All"),
+            "{hint}"
+        );
+    }
+}
