@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod check;
 pub mod graph_args;
+pub mod log;
 pub mod plan;
 pub mod sim;
 
@@ -21,6 +22,8 @@ pub const EXIT_USAGE: u8 = 2;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub log: log::LogArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,7 +42,29 @@ pub enum Command {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
+    log::init(&cli.log)?;
+    let name = match &cli.command {
+        Command::Check(_) => "check",
+        Command::Plan(_) => "plan",
+        Command::Apply(_) => "apply",
+        Command::Resume(_) => "resume",
+        Command::Sim(_) => "sim",
+    };
+    tracing::info!(
+        command = name,
+        version = env!("CARGO_PKG_VERSION"),
+        "started"
+    );
+    let result = run_command(cli.command);
+    match &result {
+        Ok(code) => tracing::info!(command = name, exit = ?code, "finished"),
+        Err(e) => tracing::warn!(command = name, error = %format!("{e:#}"), "failed"),
+    }
+    result
+}
+
+fn run_command(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
         Command::Check(args) => check::run(args),
         Command::Plan(args) => plan::run(*args),
         Command::Apply(args) => apply::apply(*args),

@@ -429,8 +429,20 @@ async fn send<T: Transport>(shared: &Shared<T>, mut batch: Vec<Pending>) {
             Ordering::Relaxed,
         );
     }
+    let sent_at = Instant::now();
+    let items = batch.len();
     match shared.transport.send_batch(version, body).await {
         Ok(responses) => {
+            let mut statuses: std::collections::BTreeMap<u16, usize> = Default::default();
+            for r in &responses {
+                *statuses.entry(r.status).or_default() += 1;
+            }
+            tracing::info!(
+                items,
+                statuses = ?statuses,
+                elapsed_ms = sent_at.elapsed().as_millis() as u64,
+                "batch answered"
+            );
             let mut slots: Vec<Option<Pending>> = batch.into_iter().map(Some).collect();
             let answers: Vec<ItemAnswer> = responses.into_iter().map(batch::classify).collect();
             if answers
@@ -470,6 +482,12 @@ async fn send<T: Transport>(shared: &Shared<T>, mut batch: Vec<Pending>) {
             }
         }
         Err(failure) => {
+            tracing::warn!(
+                items,
+                elapsed_ms = sent_at.elapsed().as_millis() as u64,
+                failure = %failure_kind(&failure),
+                "batch failed as a whole"
+            );
             let (outcome, request_id) = match failure {
                 SendFailure::Connection(message) => (
                     ItemOutcome::Transient {
@@ -510,6 +528,22 @@ async fn send<T: Transport>(shared: &Shared<T>, mut batch: Vec<Pending>) {
                 settle(shared, item, answer).await;
             }
         }
+    }
+}
+
+/// A whole-batch failure in a few words, for the log (never a body).
+fn failure_kind(failure: &SendFailure) -> String {
+    match failure {
+        SendFailure::Connection(_) => "connection failed".into(),
+        SendFailure::Status { outcome, .. } => match outcome {
+            ItemOutcome::Throttled { .. } => "throttled (429)".into(),
+            ItemOutcome::Transient { fault, .. }
+            | ItemOutcome::AuthExpired(fault)
+            | ItemOutcome::Permanent(fault) => format!("HTTP {}", fault.status),
+            ItemOutcome::Success { status, .. } => format!("HTTP {status}"),
+            ItemOutcome::Dependency => "HTTP 424".into(),
+        },
+        SendFailure::Auth(_) => "no access token".into(),
     }
 }
 

@@ -297,6 +297,11 @@ impl Pacer {
         }
         if new_episode {
             a.factor = (a.factor * THROTTLED_DECREASE).max(MIN_FACTOR);
+            tracing::warn!(
+                retry_after_ms = retry_after.as_millis() as u64,
+                rate_factor = a.factor,
+                "throttled by Graph (429): pausing and slowing down"
+            );
         }
         a.clean = 0;
     }

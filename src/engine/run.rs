@@ -1074,6 +1074,12 @@ impl Ctx<'_> {
         if self.journal(Record::Finished {
             outcome: Box::new(outcome.clone()),
         }) {
+            tracing::info!(
+                row = index,
+                user = outcome.user_id.as_deref().unwrap_or_default(),
+                status = %status,
+                "user finished"
+            );
             self.progress.users_done += 1;
             self.jobs.remove(&index);
             self.outcomes.insert(index, outcome);

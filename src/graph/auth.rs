@@ -489,6 +489,18 @@ pub enum Credential {
     AzureCli(AzureCli),
 }
 
+impl Credential {
+    /// What kind of credential it is, for the log (never what it holds).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Credential::ClientSecret { .. } => "client secret",
+            Credential::Certificate { .. } => "client certificate",
+            Credential::AccessToken(_) => "access token",
+            Credential::AzureCli(_) => "Azure CLI",
+        }
+    }
+}
+
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -1100,6 +1112,17 @@ impl Inner {
     }
 
     async fn fetch(&self) -> Result<Fetched, AuthError> {
+        let fetched = self.fetch_from_source().await;
+        match &fetched {
+            Ok(_) => tracing::info!(credential = self.credential.kind(), "access token acquired"),
+            Err(e) => {
+                tracing::warn!(credential = self.credential.kind(), error = %e, "no access token")
+            }
+        }
+        fetched
+    }
+
+    async fn fetch_from_source(&self) -> Result<Fetched, AuthError> {
         match &self.credential {
             Credential::AccessToken(secret) => self.fetch_static(secret),
             Credential::AzureCli(cli) => run_azure_cli(cli).await,
