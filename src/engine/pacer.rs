@@ -200,9 +200,10 @@ fn limiter(budget: Budget, burst: Burst, clock: &DefaultClock) -> Limiter {
         Burst::OneSecond => cells_per_second.min(window),
         Burst::WholeWindow => window,
     };
-    // Never less than the largest request at the lowest rate.
-    let burst = allowed.max(CELLS_PER_UNIT * 4.0 / MIN_FACTOR);
-    let burst = NonZeroU32::new(burst.min(f64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN);
+    // A request larger than the burst (a costly read, or any request at a low rate
+    // factor) is taken in burst-sized pieces by `take`, so no floor is needed here: a
+    // budget of 1/1s really lets one write go at once.
+    let burst = NonZeroU32::new(allowed.min(f64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN);
     let quota = Quota::with_period(period)
         .expect("a positive period")
         .allow_burst(burst);

@@ -211,6 +211,9 @@ pub(crate) struct SimState {
     pub(crate) stats: observe::Stats,
     pub(crate) mutations: observe::MutationLog,
     pub(crate) ids: RequestIds,
+    /// Until when the service is down ([`SimHandle::outage`]): every request's connection is
+    /// dropped, the token endpoint's too.
+    pub(crate) outage_until: Mutex<Option<std::time::Instant>>,
 }
 
 impl SimState {
@@ -286,6 +289,7 @@ impl Sim {
             stats: observe::Stats::default(),
             mutations: observe::MutationLog::default(),
             ids: RequestIds::new(),
+            outage_until: Mutex::new(None),
             config,
         });
         let (stop, stopped) = watch::channel(false);
@@ -364,6 +368,14 @@ impl SimHandle {
     }
 
     /// The same JSON `/_sim/mutations` serves.
+    /// Takes the service down for `duration` from now: every request that arrives
+    /// meanwhile has its connection dropped unanswered and changes nothing, as when Graph
+    /// or the network between is gone. The tenant's state is kept.
+    pub fn outage(&self, duration: std::time::Duration) {
+        *self.state.outage_until.lock().expect("outage lock") =
+            Some(std::time::Instant::now() + duration);
+    }
+
     pub fn mutations(&self) -> Value {
         self.state.mutations.to_json()
     }

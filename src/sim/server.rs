@@ -96,6 +96,15 @@ async fn handle(
         .http_requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (parts, body) = req.into_parts();
+    let down = state
+        .outage_until
+        .lock()
+        .expect("outage lock")
+        .is_some_and(|until| std::time::Instant::now() < until);
+    if down && !parts.uri.path().starts_with("/_sim/") {
+        Stats::bump(&state.stats.dropped_connections, 1);
+        return Err(DropConnection);
+    }
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
