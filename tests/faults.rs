@@ -360,3 +360,114 @@ fn twenty_sigkills_at_random_moments_then_resume_end_as_one_clean_run() {
     assert!(finished > kills);
     assert_end_state(&sim, &listed, &run, true);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_under_the_results_is_reported_and_resume_writes_them() {
+    let dir = scratch("disk-full");
+    let sim = start(100, 104, Duration::from_secs(3599));
+    let listed = ordinary_users(&sim, 20);
+    let input = dir.join("users.csv");
+    write_list(&input, &listed);
+    let run = dir.join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    // Every write to results.csv fails as on a full disk (ENOSPC).
+    std::os::unix::fs::symlink("/dev/full", run.join("results.csv")).unwrap();
+    let log = dir.join("apply");
+    let args = [
+        "apply",
+        s(&input),
+        "--profile",
+        "device-refresh",
+        "--out",
+        s(&run),
+        "--yes",
+    ];
+    let status = wait(&mut command(&sim, &args, false, &log).spawn().unwrap());
+    let err = stderr_of(&log);
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "changes were made: not exit 2\n{err}"
+    );
+    assert!(
+        err.contains("results.csv")
+            && err.contains("No space left on device")
+            && err.contains(&format!("mfa-reset resume {}", run.display())),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("No space left on device").count(),
+        1,
+        "said once: {err}"
+    );
+    let changes = sim.mutations()["value"].as_array().unwrap().len();
+    assert!(changes > 0);
+
+    // Space again: resume writes the results and changes nothing more.
+    std::fs::remove_file(run.join("results.csv")).unwrap();
+    let log = dir.join("resume");
+    let status = wait(
+        &mut command(&sim, &["resume", s(&run)], false, &log)
+            .spawn()
+            .unwrap(),
+    );
+    assert_eq!(status.code(), Some(0), "{}", stderr_of(&log));
+    assert_eq!(
+        sim.mutations()["value"].as_array().unwrap().len(),
+        changes,
+        "resume repeated a change"
+    );
+    assert_end_state(&sim, &listed, &run, false);
+    let csv_rows = std::fs::read_to_string(run.join("results.csv"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(csv_rows, listed.len() + 1, "a header and one row per user");
+}
+
+#[test]
+fn a_throttled_token_endpoint_slows_the_run_but_loses_nothing() {
+    let dir = scratch("token-429");
+    // Tokens live 2 s, and the token endpoint answers 429 to the next three requests
+    // whenever the test says so.
+    let sim = start(200, 105, Duration::from_secs(2));
+    let listed = ordinary_users(&sim, 30);
+    let input = dir.join("users.csv");
+    write_list(&input, &listed);
+    let run = dir.join("run");
+    let log = dir.join("apply");
+    let mut child = command(
+        &sim,
+        &[
+            "apply",
+            s(&input),
+            "--profile",
+            "device-refresh",
+            "--out",
+            s(&run),
+            "--yes",
+            "--write-budget",
+            "10/1s",
+        ],
+        true,
+        &log,
+    )
+    .spawn()
+    .expect("the binary starts");
+    let deadline = Instant::now() + HANG_GUARD;
+    while finished_records(&run) < 3 {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        assert!(Instant::now() < deadline, "no user finished");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    sim.throttle_token_endpoint(3);
+    let status = wait(&mut child);
+    assert_eq!(status.code(), Some(0), "{}", stderr_of(&log));
+    let stats = sim.stats();
+    assert!(
+        stats["tokenFailures"].as_u64().unwrap() >= 3,
+        "the token endpoint's 429s were never met: {stats}"
+    );
+    assert_end_state(&sim, &listed, &run, false);
+}

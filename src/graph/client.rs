@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 
-use super::auth::{AccessToken, TokenSource};
+use super::auth::{AccessToken, AuthError, TokenSource};
 use super::batch::{self, ItemOutcome};
 use super::endpoints::{ApiVersion, Endpoints};
 use crate::engine::dispatcher::{SendFailure, Transport};
@@ -71,11 +71,7 @@ impl GraphClient {
         version: ApiVersion,
         body: &BatchRequest,
     ) -> Result<Vec<BatchResponseItem>, SendFailure> {
-        let token = self
-            .tokens
-            .token()
-            .await
-            .map_err(|e| SendFailure::Auth(e.to_string()))?;
+        let token = self.tokens.token().await.map_err(token_failure)?;
         *self.last_token.lock().expect("token lock") = Some(token.clone());
         let url = format!("{}/$batch", self.endpoints.graph_root(version));
         let response = self
@@ -119,6 +115,26 @@ impl GraphClient {
             outcome,
             request_id,
         })
+    }
+}
+
+/// Why a batch could not be sent for want of a token. A token endpoint that is throttling
+/// or out of reach has not let the batch reach Graph at all: its items are throttled, to be
+/// sent again after the wait (never "may have happened", which would make a pass creation
+/// look uncertain). Anything else is the credential's fault and fails the items.
+fn token_failure(error: AuthError) -> SendFailure {
+    match error {
+        AuthError::Throttled { retry_after, .. } => SendFailure::Status {
+            outcome: ItemOutcome::Throttled {
+                retry_after: Some(retry_after),
+            },
+            request_id: None,
+        },
+        AuthError::Network { .. } => SendFailure::Status {
+            outcome: ItemOutcome::Throttled { retry_after: None },
+            request_id: None,
+        },
+        other => SendFailure::Auth(other.to_string()),
     }
 }
 

@@ -19,19 +19,20 @@ use std::path::{Path, PathBuf};
 use crate::plan::{PlanFile, Status};
 use crate::policy::Step;
 
-/// A report file could not be written.
+/// A report file could not be written. The I/O error is part of the message, not a
+/// separate source, so that a chained display (`{:#}`) says it once.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}")]
+#[error("cannot write {}: {cause}", path.display())]
 pub struct ReportError {
     pub path: PathBuf,
-    pub source: std::io::Error,
+    pub cause: std::io::Error,
 }
 
 impl ReportError {
-    pub fn write(path: &Path, source: std::io::Error) -> ReportError {
+    pub fn write(path: &Path, cause: std::io::Error) -> ReportError {
         ReportError {
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 }

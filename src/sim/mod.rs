@@ -214,6 +214,8 @@ pub(crate) struct SimState {
     /// Until when the service is down ([`SimHandle::outage`]): every request's connection is
     /// dropped, the token endpoint's too.
     pub(crate) outage_until: Mutex<Option<std::time::Instant>>,
+    /// Token requests still to be answered 429 ([`SimHandle::throttle_token_endpoint`]).
+    pub(crate) token_throttles: std::sync::atomic::AtomicU32,
 }
 
 impl SimState {
@@ -290,6 +292,7 @@ impl Sim {
             mutations: observe::MutationLog::default(),
             ids: RequestIds::new(),
             outage_until: Mutex::new(None),
+            token_throttles: std::sync::atomic::AtomicU32::new(0),
             config,
         });
         let (stop, stopped) = watch::channel(false);
@@ -368,6 +371,14 @@ impl SimHandle {
     }
 
     /// The same JSON `/_sim/mutations` serves.
+    /// Answers the next `requests` token requests 429 with `Retry-After: 1`, as Entra's
+    /// token endpoint does when an app asks too often.
+    pub fn throttle_token_endpoint(&self, requests: u32) {
+        self.state
+            .token_throttles
+            .store(requests, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Takes the service down for `duration` from now: every request that arrives
     /// meanwhile has its connection dropped unanswered and changes nothing, as when Graph
     /// or the network between is gone. The tenant's state is kept.

@@ -298,6 +298,27 @@ fn token(
             &json!({"error": "invalid_request", "error_description": "The token endpoint accepts POST only."}),
         );
     }
+    let throttled = state
+        .token_throttles
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| n.checked_sub(1),
+        )
+        .is_ok();
+    if throttled {
+        Stats::bump(&state.stats.token_failures, 1);
+        let mut resp = json_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({
+                "error": "temporarily_unavailable",
+                "error_description": "AADSTS50196: The server terminated an operation because it encountered a client request loop.",
+            }),
+        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return resp;
+    }
     let tenant_ok = tenant.eq_ignore_ascii_case(&state.tenant_id)
         || state.domains.contains(&tenant.to_ascii_lowercase());
     let basic = request_headers
