@@ -1803,3 +1803,78 @@ fn plan_lists_the_permissions_and_a_refusal_names_the_missing_one() {
         emu.mutations()
     );
 }
+
+// ---- a plan edited by hand ----
+
+#[test]
+fn a_plan_edited_anywhere_after_it_was_written_is_refused_and_nothing_changes() {
+    let dir = scratch("edited");
+    let emu = Emulator::generated(120, 82);
+    let listed = ordinary(&emu.users(), 12);
+    let input = dir.join("users.csv");
+    write_list(&input, &listed);
+    let plan_dir = dir.join("plan");
+    emu.run(&[
+        "plan",
+        s(&input),
+        "--profile",
+        "device-refresh",
+        "--out",
+        s(&plan_dir),
+    ])
+    .expect_code(0);
+    let original: Value =
+        serde_json::from_slice(&std::fs::read(plan_dir.join("plan.json")).unwrap()).unwrap();
+    let planned = original["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|e| e["status"] == "planned")
+        .expect("a planned user");
+    // Each edit alone: a step's method id, a user's steps, the policy, the input's hash.
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let edits: Vec<(&str, Edit)> = vec![
+        (
+            "a step's method id",
+            Box::new(move |p: &mut Value| {
+                p["entries"][planned]["steps"][0]["id"] =
+                    json!("00000000-0000-0000-0000-000000000000");
+            }),
+        ),
+        (
+            "a user's steps",
+            Box::new(move |p: &mut Value| {
+                let steps = p["entries"][planned]["steps"].as_array_mut().unwrap();
+                let again = steps[0].clone();
+                steps.push(again);
+            }),
+        ),
+        (
+            "the policy",
+            Box::new(|p: &mut Value| p["policy"]["includeAdmins"] = json!(true)),
+        ),
+        (
+            "the input's hash",
+            Box::new(|p: &mut Value| p["input"]["sha256"] = json!("0".repeat(64))),
+        ),
+    ];
+    for (what, edit) in edits {
+        let mut plan = original.clone();
+        edit(&mut plan);
+        assert_ne!(plan, original, "{what}: the edit changed nothing");
+        let edited = dir.join("edited.json");
+        std::fs::write(&edited, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
+        let out = dir.join(format!("run-{}", what.replace([' ', '\''], "-")));
+        let run = emu.run(&["apply", s(&edited), "--out", s(&out), "--yes"]);
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("edited after it was written"),
+            "{what}: {}",
+            run.stderr
+        );
+    }
+    assert!(
+        emu.mutations().is_empty(),
+        "an edited plan changed the tenant"
+    );
+}

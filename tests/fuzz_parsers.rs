@@ -927,7 +927,7 @@ fn valid_plan(profile: Profile) -> PlanFile {
             sha256: sha256.clone(),
             rows: entries.len(),
         },
-        fingerprint: plan_fingerprint(&sha256, &policy),
+        fingerprint: plan_fingerprint(&sha256, &policy, &entries),
         policy,
         writes,
         minimum_seconds: 1.5,

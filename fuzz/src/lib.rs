@@ -360,7 +360,7 @@ pub fn check_plan(bytes: &[u8]) {
             return;
         }
     };
-    let fingerprint = plan_fingerprint(&plan.input.sha256, &plan.policy);
+    let fingerprint = plan_fingerprint(&plan.input.sha256, &plan.policy, &plan.entries);
     assert!(fingerprint.starts_with("sha256:"), "{fingerprint}");
     assert!(!plan.policy.summary().is_empty());
     let figures = Figures::of(&plan);

@@ -534,7 +534,7 @@ fn parse_plan(path: &Path, bytes: &[u8]) -> anyhow::Result<PlanFile> {
 
 /// Refuses a plan whose policy was edited after it was written.
 fn check_plan_integrity(path: &Path, plan: &PlanFile) -> anyhow::Result<()> {
-    let expected = plan_cmd::plan_fingerprint(&plan.input.sha256, &plan.policy);
+    let expected = plan_cmd::plan_fingerprint(&plan.input.sha256, &plan.policy, &plan.entries);
     if expected != plan.fingerprint {
         bail!(
             "{}: the plan's fingerprint does not match its input and policy: it was edited after it was written. Plan again; a plan is applied only as it was read",

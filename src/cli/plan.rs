@@ -27,7 +27,7 @@ use crate::graph::permissions;
 use crate::input::{self, InputOptions, InputRow};
 use crate::plan::build::{self, Exclusions, Row};
 use crate::plan::read::read_users;
-use crate::plan::{InputInfo, PLAN_FORMAT, PLAN_VERSION, PlanFile, Status, sha256_hex};
+use crate::plan::{InputInfo, PLAN_FORMAT, PLAN_VERSION, PlanEntry, PlanFile, Status, sha256_hex};
 use crate::policy::{Policy, PolicyArgs};
 use crate::report;
 
@@ -130,7 +130,7 @@ pub async fn read_plan(
     let entries = build::entries(rows, outcomes, &policy, &exclusions);
     let writes: usize = entries.iter().map(|e| e.writes()).sum();
     let write_rate = graph.pacer_settings().writes.per_second();
-    let fingerprint = plan_fingerprint(&input_sha256, &policy);
+    let fingerprint = plan_fingerprint(&input_sha256, &policy, &entries);
     PlanFile {
         format: PLAN_FORMAT.into(),
         version: PLAN_VERSION,
@@ -150,9 +150,18 @@ pub async fn read_plan(
     }
 }
 
-/// The plan's fingerprint: SHA-256 over the input's hash and the policy.
-pub fn plan_fingerprint(input_sha256: &str, policy: &Policy) -> String {
-    let digest = sha256_hex(format!("{input_sha256}\n{}", policy.canonical_json()).as_bytes());
+/// The plan's fingerprint: SHA-256 over the input's hash, the policy and every entry (its
+/// user, status, steps and all), so that `apply` refuses a plan edited anywhere after it
+/// was written. It catches edits, not a forger who recomputes it.
+pub fn plan_fingerprint(input_sha256: &str, policy: &Policy, entries: &[PlanEntry]) -> String {
+    let digest = sha256_hex(
+        format!(
+            "{input_sha256}\n{}\n{}",
+            policy.canonical_json(),
+            crate::plan::entries_sha256(entries)
+        )
+        .as_bytes(),
+    );
     format!("sha256:{digest}")
 }
 

@@ -172,6 +172,11 @@ fn describe(ch: char) -> String {
         } else {
             format!("the whitespace character {}", ch.escape_unicode())
         }
+    } else if is_invisible_format(ch) {
+        format!(
+            "the invisible formatting character U+{:04X}, which can disguise the name",
+            u32::from(ch)
+        )
     } else if ch == '%' {
         "'%' (give keys as typed, not percent-encoded)".to_string()
     } else {
@@ -181,7 +186,21 @@ fn describe(ch: char) -> String {
 
 /// True for a character no key may contain.
 fn is_forbidden(ch: char) -> bool {
-    matches!(ch, '/' | '?' | '\\' | '%') || ch.is_whitespace() || ch.is_control()
+    matches!(ch, '/' | '?' | '\\' | '%')
+        || ch.is_whitespace()
+        || ch.is_control()
+        || is_invisible_format(ch)
+}
+
+/// Invisible formatting characters (zero-width spaces and joiners, bidirectional marks,
+/// embeddings, overrides and isolates, the byte-order mark): no Entra UPN holds them, and
+/// in a report or on a terminal they disguise which user a row names (U+202E reverses the
+/// text after it).
+fn is_invisible_format(ch: char) -> bool {
+    matches!(
+        ch,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+    )
 }
 
 /// True for a GUID in its 8-4-4-4-12 hex form (any case).
