@@ -213,90 +213,92 @@ fn assert_end_state(sim: &SimHandle, listed: &[Value], run: &Path, passes: bool)
     }
 }
 
-#[test]
-fn graph_gone_for_ten_seconds_mid_run_loses_nothing() {
-    let dir = scratch("outage");
-    let sim = start(200, 101, Duration::from_secs(3599));
-    let listed = ordinary_users(&sim, 60);
-    let input = dir.join("users.csv");
-    write_list(&input, &listed);
-    let run = dir.join("run");
-    let log = dir.join("apply");
-    // 20 writes at once, then 20 a second: the run lasts several seconds.
-    let mut child = command(
-        &sim,
-        &[
+/// One test's folder, emulator and user list (`users.csv`, `run/` for the run).
+struct Scenario {
+    dir: PathBuf,
+    sim: SimHandle,
+    listed: Vec<Value>,
+    input: PathBuf,
+    run: PathBuf,
+}
+
+impl Scenario {
+    fn new(name: &str, seed: u64, token_lifetime: Duration, users: usize) -> Scenario {
+        let dir = scratch(name);
+        let sim = start(200, seed, token_lifetime);
+        let listed = ordinary_users(&sim, users);
+        let input = dir.join("users.csv");
+        write_list(&input, &listed);
+        let run = dir.join("run");
+        Scenario {
+            dir,
+            sim,
+            listed,
+            input,
+            run,
+        }
+    }
+
+    /// Starts `apply users.csv --profile device-refresh --out run --yes EXTRA...`; its
+    /// output goes to `apply.out` / `apply.err`.
+    fn spawn_apply(&self, extra: &[&str], secret: bool) -> (Child, PathBuf) {
+        let log = self.dir.join("apply");
+        let mut args = vec![
             "apply",
-            s(&input),
+            s(&self.input),
             "--profile",
             "device-refresh",
             "--out",
-            s(&run),
+            s(&self.run),
             "--yes",
-            "--write-budget",
-            "20/1s",
-        ],
-        false,
-        &log,
-    )
-    .spawn()
-    .expect("the binary starts");
-    let deadline = Instant::now() + HANG_GUARD;
-    while finished_records(&run) < 5 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before the outage"
-        );
-        assert!(Instant::now() < deadline, "no user finished");
-        std::thread::sleep(Duration::from_millis(5));
+        ];
+        args.extend_from_slice(extra);
+        let child = command(&self.sim, &args, secret, &log)
+            .spawn()
+            .expect("the binary starts");
+        (child, log)
     }
-    sim.outage(Duration::from_secs(10));
+
+    /// Waits until `users` users have finished (their `finished` records are journaled).
+    fn wait_for_finished(&self, child: &mut Child, users: usize) {
+        let deadline = Instant::now() + HANG_GUARD;
+        while finished_records(&self.run) < users {
+            assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+            assert!(Instant::now() < deadline, "no user finished");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+#[test]
+fn graph_gone_for_ten_seconds_mid_run_loses_nothing() {
+    let t = Scenario::new("outage", 101, Duration::from_secs(3599), 60);
+    // 20 writes at once, then 20 a second: the run lasts several seconds.
+    let (mut child, log) = t.spawn_apply(&["--write-budget", "20/1s"], false);
+    t.wait_for_finished(&mut child, 5);
+    t.sim.outage(Duration::from_secs(10));
     let status = wait(&mut child);
     assert_eq!(status.code(), Some(0), "{}", stderr_of(&log));
-    let dropped = sim.stats()["faults"]["droppedConnections"]
+    let dropped = t.sim.stats()["faults"]["droppedConnections"]
         .as_u64()
         .unwrap();
     assert!(dropped > 0, "the outage was never felt");
-    assert_end_state(&sim, &listed, &run, false);
+    assert_end_state(&t.sim, &t.listed, &t.run, false);
 }
 
 #[test]
 fn access_tokens_that_expire_every_few_seconds_are_renewed_mid_run() {
-    let dir = scratch("tokens");
     // Tokens live 2 s; the run takes several.
-    let sim = start(200, 102, Duration::from_secs(2));
-    let listed = ordinary_users(&sim, 30);
-    let input = dir.join("users.csv");
-    write_list(&input, &listed);
-    let run = dir.join("run");
-    let log = dir.join("apply");
-    let mut child = command(
-        &sim,
-        &[
-            "apply",
-            s(&input),
-            "--profile",
-            "device-refresh",
-            "--issue-tap",
-            "--out",
-            s(&run),
-            "--yes",
-            "--write-budget",
-            "10/1s",
-        ],
-        true,
-        &log,
-    )
-    .spawn()
-    .expect("the binary starts");
+    let t = Scenario::new("tokens", 102, Duration::from_secs(2), 30);
+    let (mut child, log) = t.spawn_apply(&["--issue-tap", "--write-budget", "10/1s"], true);
     let status = wait(&mut child);
     assert_eq!(status.code(), Some(0), "{}", stderr_of(&log));
-    let issued = sim.stats()["tokensIssued"].as_u64().unwrap();
+    let issued = t.sim.stats()["tokensIssued"].as_u64().unwrap();
     assert!(
         issued >= 2,
         "one token lasted the whole run ({issued} issued)"
     );
-    assert_end_state(&sim, &listed, &run, true);
+    assert_end_state(&t.sim, &t.listed, &t.run, true);
 }
 
 #[test]
@@ -333,6 +335,13 @@ fn twenty_sigkills_at_random_moments_then_resume_end_as_one_clean_run() {
             .spawn()
             .expect("the binary starts");
         if kills < 20 {
+            // The kills land once the run exists (its journal): a kill while the first
+            // attempt is still planning leaves nothing to resume, which is another story.
+            let deadline = Instant::now() + HANG_GUARD;
+            while !run.join("journal.jsonl").exists() && child.try_wait().unwrap().is_none() {
+                assert!(Instant::now() < deadline, "the run never started");
+                std::thread::sleep(Duration::from_millis(2));
+            }
             let at = Instant::now() + Duration::from_millis(rng.random_range(20..300));
             while Instant::now() < at && child.try_wait().unwrap().is_none() {
                 std::thread::sleep(Duration::from_millis(2));
@@ -428,46 +437,18 @@ fn a_full_disk_under_the_results_is_reported_and_resume_writes_them() {
 
 #[test]
 fn a_throttled_token_endpoint_slows_the_run_but_loses_nothing() {
-    let dir = scratch("token-429");
     // Tokens live 2 s, and the token endpoint answers 429 to the next three requests
     // whenever the test says so.
-    let sim = start(200, 105, Duration::from_secs(2));
-    let listed = ordinary_users(&sim, 30);
-    let input = dir.join("users.csv");
-    write_list(&input, &listed);
-    let run = dir.join("run");
-    let log = dir.join("apply");
-    let mut child = command(
-        &sim,
-        &[
-            "apply",
-            s(&input),
-            "--profile",
-            "device-refresh",
-            "--out",
-            s(&run),
-            "--yes",
-            "--write-budget",
-            "10/1s",
-        ],
-        true,
-        &log,
-    )
-    .spawn()
-    .expect("the binary starts");
-    let deadline = Instant::now() + HANG_GUARD;
-    while finished_records(&run) < 3 {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
-        assert!(Instant::now() < deadline, "no user finished");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    sim.throttle_token_endpoint(3);
+    let t = Scenario::new("token-429", 105, Duration::from_secs(2), 30);
+    let (mut child, log) = t.spawn_apply(&["--write-budget", "10/1s"], true);
+    t.wait_for_finished(&mut child, 3);
+    t.sim.throttle_token_endpoint(3);
     let status = wait(&mut child);
     assert_eq!(status.code(), Some(0), "{}", stderr_of(&log));
-    let stats = sim.stats();
+    let stats = t.sim.stats();
     assert!(
         stats["tokenFailures"].as_u64().unwrap() >= 3,
         "the token endpoint's 429s were never met: {stats}"
     );
-    assert_end_state(&sim, &listed, &run, false);
+    assert_end_state(&t.sim, &t.listed, &t.run, false);
 }
