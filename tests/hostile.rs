@@ -101,3 +101,133 @@ fn latin1_file_is_an_error_naming_the_file() {
         "{stdout}{stderr}"
     );
 }
+
+/// Hostile keys among ordinary users, planned with `--skip-invalid` and applied against
+/// the emulator: the hostile rows end `invalid` (or `not-found`, for the two that are
+/// well-formed UPNs no user has), every row has one result, and the emulator's mutation
+/// log shows changes for the ordinary users only.
+#[test]
+fn hostile_keys_among_real_users_change_only_the_real_users() {
+    use mfa_reset::secret::Secret;
+    use mfa_reset::sim::{Sim, SimConfig, TenantSource};
+
+    let dir = std::env::temp_dir().join(format!("mfa-reset-hostile-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sim = Sim::start_background(SimConfig {
+        tenant: TenantSource::Generate {
+            users: 60,
+            seed: 88,
+        },
+        static_token: Some(Secret::new("hostile-token")),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let state = serde_json::to_value(sim.state()).unwrap();
+    let ordinary: Vec<(String, String)> = state["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["roles"].as_array().is_none_or(|r| r.is_empty()))
+        .take(5)
+        .map(|u| {
+            (
+                u["id"].as_str().unwrap().to_string(),
+                u["userPrincipalName"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let victim = &ordinary[0].1;
+    let hostile = [
+        format!("{victim}/../../users"),
+        format!("{victim}?$filter=true"),
+        format!("{victim}#x"),
+        format!("{victim}')/x"),
+        format!("{}%2F..", victim),
+        format!("rlo\u{202e}{victim}"),
+        // In the middle: at either end the reader trims it like a space, and the row
+        // is then the victim, as typed.
+        victim.replacen('@', "\u{200b}@", 1),
+        "a".repeat(2000),
+    ];
+    let mut csv = String::from("userPrincipalName,ticket\n");
+    for (i, key) in hostile.iter().enumerate() {
+        csv.push_str(&format!("\"{key}\",=HYPERLINK(\"http://x\") {i}\n"));
+    }
+    for (_, upn) in &ordinary {
+        csv.push_str(&format!("\"{upn}\",+1+1\n"));
+    }
+    let input = dir.join("users.csv");
+    std::fs::write(&input, csv).unwrap();
+    let base = sim.base_url().to_string();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--graph-url", &base, "--login-url", &base])
+            .env("MFA_RESET_ACCESS_TOKEN", "hostile-token")
+            .env_remove("AZURE_CLIENT_SECRET")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        no_panic(&stderr);
+        (out.status.code().unwrap_or(-1), stderr)
+    };
+    let plan = dir.join("plan");
+    let (code, err) = run(&[
+        "plan",
+        input.to_str().unwrap(),
+        "--skip-invalid",
+        "--profile",
+        "incident",
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let out = dir.join("run");
+    let (code, err) = run(&[
+        "apply",
+        plan.join("plan.json").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--yes",
+    ]);
+    assert!(matches!(code, 0 | 1), "{err}");
+
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(out.join("results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), hostile.len() + ordinary.len());
+    for (key, row) in hostile.iter().zip(&rows) {
+        let status = row["status"].as_str().unwrap();
+        // `#` is legal in a UPN's text and percent-encoded on the wire: such a key names
+        // no user. Everything else is refused before any request.
+        let expected = if key.ends_with("#x") {
+            "not-found"
+        } else {
+            "invalid"
+        };
+        assert_eq!(status, expected, "{key:?}: {row}");
+    }
+    let ids: std::collections::BTreeSet<&str> =
+        ordinary.iter().map(|(id, _)| id.as_str()).collect();
+    let mutations = sim.mutations();
+    let mutations = mutations["value"].as_array().unwrap();
+    assert!(!mutations.is_empty(), "the ordinary users were changed");
+    for m in mutations {
+        let user = m["userId"].as_str().unwrap_or_default();
+        assert!(ids.contains(user), "a change reached {user}: {m}");
+    }
+    // Formulas in carried columns are neutralised in the CSV, kept in the JSON.
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert!(
+        csv.contains("'=HYPERLINK") && csv.contains("'+1+1"),
+        "{csv}"
+    );
+    assert!(
+        !csv.contains(",=HYPERLINK") && !csv.contains(",+1+1"),
+        "{csv}"
+    );
+    assert!(rows.iter().any(|r| r.to_string().contains("=HYPERLINK")));
+}
