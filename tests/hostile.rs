@@ -231,3 +231,23 @@ fn hostile_keys_among_real_users_change_only_the_real_users() {
     );
     assert!(rows.iter().any(|r| r.to_string().contains("=HYPERLINK")));
 }
+
+/// A record larger than any user list holds (one 70 MB line, past the reader's 64 MiB
+/// limit on a record): a clear error naming the file and the limit, exit 2, no panic.
+#[test]
+fn an_oversized_record_is_a_clear_file_error() {
+    let dir = std::env::temp_dir().join(format!("mfa-reset-hostile-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("huge.csv");
+    let mut text = String::from("userPrincipalName,notes\nalice@contoso.example,\"");
+    text.push_str(&"x".repeat(70 << 20));
+    text.push_str("\"\n");
+    std::fs::write(&file, text).unwrap();
+    let (code, stdout, stderr) = check(&file);
+    no_panic(&stderr);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    let said = format!("{stdout}{stderr}");
+    assert!(said.contains(&file.display().to_string()), "{said}");
+    assert!(said.contains("MiB"), "names the limit: {said}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
