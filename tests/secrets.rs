@@ -263,7 +263,9 @@ fn no_secret_token_key_or_pass_appears_outside_the_secrets_file() {
             "json",
         ],
     ));
-    // A secret the emulator refuses: the error must not echo what was given either.
+    // A secret the emulator refuses: neither the error nor the log may echo what was
+    // given.
+    let refused_log = log("refused");
     outputs.push(run(
         &sim,
         Auth::WrongSecret,
@@ -274,8 +276,17 @@ fn no_secret_token_key_or_pass_appears_outside_the_secrets_file() {
             "incident",
             "--out",
             s(&dir.join("refused")),
+            "--log-format",
+            "json",
+            "--log-file",
+            s(&refused_log),
         ],
     ));
+    let refused = std::fs::read_to_string(&refused_log).expect("the refused run's log");
+    assert!(
+        refused.contains("no access token") || refused.contains("\"failed\""),
+        "the refusal is in the log: {refused}"
+    );
 
     for out in &outputs[1..outputs.len() - 1] {
         assert!(
