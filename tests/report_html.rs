@@ -26,7 +26,7 @@ use mfa_reset::plan::{
 use mfa_reset::policy::{
     Decision, MethodSnapshot, Policy, PolicyArgs, Profile, Step, UserSnapshot, decide,
 };
-use mfa_reset::report::{Figures, html, human_duration};
+use mfa_reset::report::{DIGEST_ROWS, Figures, PlanDigest, html, human_duration, results, summary};
 use mfa_reset::wire::{MethodType, PhoneType};
 
 const HOSTILE_UPN: &str = "<script>console.error('pwned-upn')</script>@x";
@@ -645,6 +645,295 @@ fn write_writes_the_file_and_names_it_in_errors() {
     let error = html::write(&missing, &plan).unwrap_err();
     assert_eq!(error.path, missing);
     assert!(error.to_string().contains("report.html"), "{error}");
+}
+
+// ---- bounded digests and streaming results ----
+
+/// A plan of `n` generated rows, in a fixed mix of statuses: 4 in 10 planned (with
+/// revokes, removals, a disable or a pass), 4 in 10 needing attention (blocked, error, not
+/// found, invalid), the rest no change, duplicate, excluded or protected. Every 7th row
+/// carries input columns (hostile ones among them) when `columns`.
+fn generated_plan(n: usize, columns: bool) -> PlanFile {
+    let entries = (0..n)
+        .map(|i| {
+            let status = match i % 10 {
+                0..=3 => Status::Planned,
+                4 => Status::Blocked,
+                5 => Status::Error,
+                6 => Status::NotFound,
+                7 => Status::Invalid,
+                8 => Status::NoChange,
+                _ => [Status::Duplicate, Status::Excluded, Status::Protected][(i / 10) % 3],
+            };
+            let reason = (status != Status::Planned).then(|| format!("reason {i} <b>|</b>"));
+            let mut e = entry(
+                i + 2,
+                &format!("user{i}@contoso.com"),
+                status,
+                reason.as_deref(),
+            );
+            if matches!(status, Status::Planned | Status::Blocked | Status::NoChange) {
+                e.before = Some(snapshot(
+                    &format!("id-{i}"),
+                    &format!("User{i}@contoso.com"),
+                ));
+            }
+            if matches!(status, Status::Planned | Status::Blocked) {
+                e.steps.push(Step::RevokeSessions);
+                e.steps
+                    .push(delete(MethodType::Phone, &format!("p{i}"), "phone +1 425"));
+                match i % 3 {
+                    0 => e.steps.push(delete(
+                        MethodType::MicrosoftAuthenticator,
+                        &format!("a{i}"),
+                        "Authenticator",
+                    )),
+                    1 => e.steps.push(Step::DisableAccount),
+                    _ => e.steps.push(Step::IssueTemporaryAccessPass {
+                        lifetime_minutes: 60,
+                        usable_once: true,
+                    }),
+                }
+                e.notes.push(format!("note {i}"));
+            }
+            if columns && i % 7 == 0 {
+                e.columns.insert("ticket".into(), format!("INC-{i}"));
+                e.columns
+                    .insert("status".into(), format!("=HYPERLINK(\"{i}\")"));
+                if i % 2 == 0 {
+                    e.columns.insert("why".into(), "-lost phone".into());
+                }
+            }
+            e
+        })
+        .collect();
+    finish(incident(), "generated.csv", entries)
+}
+
+#[test]
+fn the_digest_of_a_large_plan_has_its_figures_and_its_first_rows_of_each_kind() {
+    let plan = generated_plan(7_003, true);
+    let digest = PlanDigest::of(&plan);
+    assert_eq!(digest.figures, Figures::of(&plan));
+    assert_eq!(digest.header, plan.header());
+    assert!(digest.with_columns);
+    assert!(!PlanDigest::of(&generated_plan(50, false)).with_columns);
+
+    let attention: Vec<&PlanEntry> = plan
+        .entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.status,
+                Status::Blocked | Status::Error | Status::NotFound | Status::Invalid
+            )
+        })
+        .collect();
+    let planned: Vec<&PlanEntry> = plan
+        .entries
+        .iter()
+        .filter(|e| e.status == Status::Planned)
+        .collect();
+    // More of each than any table lists, so the digest is cut.
+    assert!(attention.len() > DIGEST_ROWS && planned.len() > DIGEST_ROWS);
+    const {
+        assert!(DIGEST_ROWS >= html::MAX_TABLE_ROWS && DIGEST_ROWS >= summary::MAX_TABLE_ROWS);
+    }
+    assert_eq!(digest.attention_total, attention.len());
+    assert_eq!(digest.planned_total, planned.len());
+    assert_eq!(digest.first.len(), DIGEST_ROWS);
+    assert_eq!(digest.attention.len(), DIGEST_ROWS);
+    assert_eq!(digest.planned.len(), DIGEST_ROWS);
+    assert!(
+        digest
+            .first
+            .iter()
+            .eq(plan.entries.iter().take(DIGEST_ROWS))
+    );
+    assert!(
+        digest
+            .attention
+            .iter()
+            .eq(attention.into_iter().take(DIGEST_ROWS))
+    );
+    assert!(
+        digest
+            .planned
+            .iter()
+            .eq(planned.into_iter().take(DIGEST_ROWS))
+    );
+
+    // Built a row at a time from the header, it is the same digest.
+    let mut built = PlanDigest::new(plan.header());
+    for e in &plan.entries {
+        built.add(e);
+    }
+    assert_eq!(built.figures, digest.figures);
+    assert_eq!(built.first, digest.first);
+    assert_eq!(built.attention, digest.attention);
+    assert_eq!(built.planned, digest.planned);
+    assert_eq!(summary::render_digest(&built), summary::render(&plan));
+    assert_eq!(html::render_digest(&built), html::render(&plan));
+
+    let empty = finish(incident(), "empty.csv", Vec::new());
+    assert_eq!(PlanDigest::of(&empty).figures, Figures::of(&empty));
+}
+
+#[test]
+fn reports_from_the_digest_of_a_large_plan_cut_each_table_and_count_the_rest() {
+    let plan = generated_plan(7_003, true);
+    let f = Figures::of(&plan);
+    let attention = [
+        Status::Blocked,
+        Status::Error,
+        Status::NotFound,
+        Status::Invalid,
+    ]
+    .map(|s| f.count(s))
+    .iter()
+    .sum::<usize>();
+    let planned = f.count(Status::Planned);
+    let digest = PlanDigest::of(&plan);
+
+    let md = summary::render_digest(&digest);
+    assert_eq!(md, summary::render(&plan));
+    let cut = summary::MAX_TABLE_ROWS;
+    let blockers = md
+        .split("## Needs attention")
+        .nth(1)
+        .unwrap()
+        .split("## Planned")
+        .next()
+        .unwrap();
+    assert!(md.contains(&format!("## Needs attention ({attention})\n")));
+    assert_eq!(
+        blockers
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| Line"))
+            .count(),
+        cut
+    );
+    assert!(blockers.contains(&format!("…and {} more in `results.csv`.", attention - cut)));
+    let per_user = md.split("## Planned changes per user").nth(1).unwrap();
+    assert!(per_user.starts_with(&format!(" ({planned})\n")));
+    assert_eq!(
+        per_user
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| Line"))
+            .count(),
+        cut
+    );
+    assert!(per_user.contains(&format!("…and {} more in `results.csv`.", planned - cut)));
+    assert!(md.contains(&format!("| **all rows** | **{}** |", plan.entries.len())));
+
+    let page = html::render_digest(&digest);
+    assert_eq!(page, html::render(&plan));
+    let cut = html::MAX_TABLE_ROWS;
+    let group = |n: usize| {
+        let d = n.to_string();
+        let mut out = String::new();
+        for (i, c) in d.chars().enumerate() {
+            if i > 0 && (d.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    assert!(page.contains(&format!("Needs attention ({})</h2>", group(attention))));
+    let table = section(&page, "<table id=\"attention\"", "</table>");
+    assert_eq!(table.matches("<tr data-status=").count(), cut);
+    assert!(page.contains(&format!(
+        "<p class=\"more\">…and {} more in <code>results.csv</code>.</p>",
+        group(attention - cut)
+    )));
+    let users = section(&page, "<table id=\"users\"", "</table>");
+    assert_eq!(users.matches("<tr data-status=").count(), cut);
+    assert!(users.contains("<th class=\"w-cols\">From the input</th>"));
+    assert!(page.contains(&format!(
+        "…and {} more rows in <code>results.csv</code>.",
+        group(plan.entries.len() - cut)
+    )));
+    // The filter counts every row of each status, not only the rows listed.
+    for (status, n) in &f.by_status {
+        assert!(
+            page.contains(&format!(
+                "<option value=\"{status}\">{status} ({})</option>",
+                group(*n)
+            )),
+            "{status}"
+        );
+    }
+    assert_eq!(by_id(&page, "figure-users"), group(f.users_affected));
+    assert_eq!(by_id(&page, "figure-attention"), group(attention));
+
+    // Written from the digest, the same files.
+    let dir = temp_dir("digest");
+    summary::write_digest(&dir.join("summary.md"), &digest).unwrap();
+    html::write_digest(&dir.join("report.html"), &digest).unwrap();
+    assert_eq!(std::fs::read_to_string(dir.join("summary.md")).unwrap(), md);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("report.html")).unwrap(),
+        page
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_streaming_results_writer_writes_the_same_bytes_as_the_whole_plan_writers() {
+    for plan in [
+        generated_plan(3_001, true),
+        generated_plan(20, false),
+        test_plan(),
+        finish(incident(), "empty.csv", Vec::new()),
+    ] {
+        let dir = temp_dir("results-writer");
+        results::write_csv(&dir.join("whole.csv"), &plan.entries).unwrap();
+        results::write_jsonl(&dir.join("whole.jsonl"), &plan.entries).unwrap();
+        let extra = results::extra_columns(plan.entries.iter().map(|e| &e.columns));
+        let mut w = results::PlanResultsWriter::create(
+            &dir.join("streamed.csv"),
+            &dir.join("streamed.jsonl"),
+            &extra,
+        )
+        .unwrap();
+        for e in &plan.entries {
+            w.write(e).unwrap();
+        }
+        w.finish().unwrap();
+        let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(read("streamed.csv"), read("whole.csv"));
+        assert_eq!(read("streamed.jsonl"), read("whole.jsonl"));
+        let csv = String::from_utf8(read("whole.csv")).unwrap();
+        assert_eq!(csv.lines().count(), plan.entries.len() + 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    // The header clash and formula guards hold in the stream too.
+    let plan = generated_plan(15, true);
+    let dir = temp_dir("results-writer-guards");
+    let extra = results::extra_columns(plan.entries.iter().map(|e| &e.columns));
+    let mut w =
+        results::PlanResultsWriter::create(&dir.join("r.csv"), &dir.join("r.jsonl"), &extra)
+            .unwrap();
+    for e in &plan.entries {
+        w.write(e).unwrap();
+    }
+    w.finish().unwrap();
+    let csv = std::fs::read_to_string(dir.join("r.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with(",input.status,ticket,why"), "{header}");
+    assert!(csv.contains("'=HYPERLINK(\"\"0\"\")"), "{csv}");
+    assert!(csv.contains(",'-lost phone"), "{csv}");
+    let error = results::PlanResultsWriter::create(
+        &dir.join("no-such-dir").join("r.csv"),
+        &dir.join("r.jsonl"),
+        &extra,
+    )
+    .err()
+    .unwrap();
+    assert!(error.to_string().contains("no-such-dir"), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---- headless Chromium ----

@@ -27,9 +27,10 @@ use mfa_reset::policy::{
     Decision, MethodSnapshot, Policy, PolicyArgs, Profile, Step, UserSnapshot, decide,
 };
 use mfa_reset::report::run::{
-    self, COLUMNS, MAX_SUMMARY_ROWS, RunFigures, RunTally, render_html, render_summary,
+    self, COLUMNS, DIGEST_ROWS, MAX_HTML_ROWS, MAX_SUMMARY_ROWS, RunDigest, RunFigures,
+    RunResultsWriter, RunTally, render_html, render_summary,
 };
-use mfa_reset::report::{ReportError, human_duration};
+use mfa_reset::report::{Figures, ReportError, human_duration};
 use mfa_reset::wire::{MethodType, PhoneType};
 
 const HOSTILE_UPN: &str = "<script>console.error('pwned-upn')</script>@x";
@@ -1002,6 +1003,310 @@ fn empty_runs_render() {
 }
 
 // ---- headless Chromium ----
+
+// ---- bounded digests and streaming results ----
+
+/// A run of `n` generated rows: each planned (revoke, remove a phone), and an outcome in
+/// a fixed mix — 2 in 9 done, 3 in 9 failed, partly done or blocked (some failed ones
+/// never given a status), 3 in 9 drifted, the rest every other status in turn. Every
+/// 5th row carries input columns (a hostile one among them) when `columns`.
+fn generated_run(n: usize, columns: bool) -> (PlanFile, Vec<UserOutcome>) {
+    let mut entries = Vec::with_capacity(n);
+    let mut outcomes = Vec::with_capacity(n);
+    for i in 0..n {
+        let input = format!("user{i}@contoso.com");
+        let user = snapshot(
+            &format!("id-{i}"),
+            &input,
+            vec![
+                password(),
+                method(MethodType::Phone, &format!("p{i}"), Some("+1 4255550100")),
+            ],
+        );
+        let mut e = planned(i + 2, &input, user, Vec::new());
+        if columns && i % 5 == 0 {
+            e.columns.insert("ticket".into(), format!("INC-{i}"));
+            e.columns.insert("attempts".into(), "=1+1".into());
+        }
+        let status = match i % 9 {
+            0 | 1 => Some(RunStatus::Done),
+            2 => (i % 2 == 0).then_some(RunStatus::Failed),
+            3 => Some(RunStatus::Partial),
+            4 => Some(RunStatus::Blocked),
+            5..=7 => Some(RunStatus::Drifted),
+            _ => Some(
+                [
+                    RunStatus::NoChange,
+                    RunStatus::NotFound,
+                    RunStatus::Invalid,
+                    RunStatus::Duplicate,
+                    RunStatus::Excluded,
+                    RunStatus::Protected,
+                    RunStatus::Pending,
+                ][(i / 9) % 7],
+            ),
+        };
+        let mut o = UserOutcome {
+            row: e.row,
+            line: e.line,
+            input: e.input.clone(),
+            status,
+            user_id: Some(format!("id-{i}")),
+            user_principal_name: Some(format!("User{i}@contoso.com")),
+            columns: e.columns.clone(),
+            attempts: (i % 4) as u32,
+            ..UserOutcome::default()
+        };
+        match status {
+            Some(RunStatus::Done) => {
+                o.sessions_revoked = true;
+                if i % 2 == 0 {
+                    o.removed = deletes(&e);
+                } else {
+                    o.already_removed = deletes(&e);
+                    o.tap_issued = true;
+                }
+                o.remaining = (i % 4 == 0).then(Vec::new);
+            }
+            Some(RunStatus::Partial) => {
+                o.sessions_revoked = true;
+                o.account_disabled = i % 2 == 0;
+                o.error_code = Some("accessDenied".into());
+                o.error_message = Some(format!("<denied> {i}"));
+                o.request_ids = vec![format!("rid-{i}-a"), format!("rid-{i}-b")];
+            }
+            Some(RunStatus::Drifted) => o.reason = Some(format!("a method was added | {i}")),
+            None | Some(RunStatus::Failed | RunStatus::Blocked) => {
+                o.reason = Some(format!("could not {i}"));
+                o.request_ids = vec![format!("rid-{i}")];
+            }
+            _ => {}
+        }
+        times(&mut o, i);
+        entries.push(e);
+        outcomes.push(o);
+    }
+    (finish(policy(), "generated.csv", entries), outcomes)
+}
+
+/// `1234567` → `1,234,567`, as the page writes numbers.
+fn group(n: usize) -> String {
+    let d = n.to_string();
+    let mut out = String::new();
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn the_digest_of_a_large_run_has_its_tally_and_its_first_rows_of_each_kind() {
+    let (_, outcomes) = generated_run(9_004, true);
+    let digest = RunDigest::of(&outcomes);
+    assert_eq!(digest.tally, RunTally::of(&outcomes));
+    assert_eq!(digest.rows, outcomes.len());
+    assert!(digest.with_columns);
+    assert!(!RunDigest::of(&generated_run(30, false).1).with_columns);
+
+    let failures: Vec<&UserOutcome> = outcomes
+        .iter()
+        .filter(|o| {
+            matches!(
+                o.final_status(),
+                RunStatus::Failed | RunStatus::Partial | RunStatus::Blocked
+            )
+        })
+        .collect();
+    let drifted: Vec<&UserOutcome> = outcomes
+        .iter()
+        .filter(|o| o.final_status() == RunStatus::Drifted)
+        .collect();
+    assert!(failures.len() > DIGEST_ROWS && drifted.len() > DIGEST_ROWS);
+    const {
+        assert!(DIGEST_ROWS >= MAX_HTML_ROWS && DIGEST_ROWS >= MAX_SUMMARY_ROWS);
+    }
+    assert!(outcomes.iter().any(|o| o.status.is_none()));
+    assert_eq!(digest.failures_total, failures.len());
+    assert_eq!(digest.drifted_total, drifted.len());
+    assert!(digest.first.iter().eq(outcomes.iter().take(DIGEST_ROWS)));
+    assert!(
+        digest
+            .failures
+            .iter()
+            .eq(failures.into_iter().take(DIGEST_ROWS))
+    );
+    assert!(
+        digest
+            .drifted
+            .iter()
+            .eq(drifted.into_iter().take(DIGEST_ROWS))
+    );
+
+    let mut built = RunDigest::new();
+    let mut tally = RunTally::default();
+    for o in &outcomes {
+        built.add(o);
+        tally.add(o);
+    }
+    assert_eq!(tally, digest.tally);
+    assert_eq!(built.tally, digest.tally);
+    assert_eq!(built.first, digest.first);
+    assert_eq!(built.failures, digest.failures);
+    assert_eq!(built.drifted, digest.drifted);
+    assert_eq!(RunDigest::of(&[]).tally, RunTally::of(&[]));
+}
+
+#[test]
+fn run_reports_from_digests_are_the_reports_and_cut_each_table() {
+    let (plan, outcomes) = generated_run(9_004, true);
+    let dir = temp_dir("digest");
+    let t = RunTally::of(&outcomes);
+    let failures =
+        t.count(RunStatus::Failed) + t.count(RunStatus::Partial) + t.count(RunStatus::Blocked);
+    let drifted = t.count(RunStatus::Drifted);
+    let digest = RunDigest::of(&outcomes);
+    let header = plan.header();
+    let f = Figures::of(&plan);
+    for (sim, interrupted) in [(false, false), (true, true)] {
+        let run = figures(sim, interrupted);
+        let md = run::render_summary_digest(&header, &f, &digest, &run, &dir);
+        assert_eq!(md, render_summary(&plan, &outcomes, &run, &dir));
+        let page = run::render_html_digest(&header, &f, &digest, &run, &dir);
+        assert_eq!(page, render_html(&plan, &outcomes, &run, &dir));
+    }
+    let run = figures(false, false);
+
+    let md = run::render_summary_digest(&header, &f, &digest, &run, &dir);
+    let rows = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| Line"))
+            .count()
+    };
+    let failed = md_section(&md, "## Failed, partly done or blocked");
+    assert!(failed.starts_with(&format!("## Failed, partly done or blocked ({failures})\n")));
+    assert_eq!(rows(failed), MAX_SUMMARY_ROWS);
+    assert!(failed.contains(&format!(
+        "…and {} more in `results.csv`.",
+        failures - MAX_SUMMARY_ROWS
+    )));
+    let drift = md_section(&md, "## Drifted");
+    assert!(drift.starts_with(&format!("## Drifted ({drifted})\n")));
+    assert_eq!(rows(drift), MAX_SUMMARY_ROWS);
+    assert!(drift.contains(&format!(
+        "…and {} more in `results.csv`.",
+        drifted - MAX_SUMMARY_ROWS
+    )));
+    let users = md_section(&md, "## Per user");
+    assert_eq!(rows(users), MAX_SUMMARY_ROWS);
+    assert!(users.contains(&format!(
+        "…and {} more rows in `results.csv`.",
+        outcomes.len() - MAX_SUMMARY_ROWS
+    )));
+    assert_eq!(
+        md_row(&md, "**done**"),
+        format!("| **done** | **{}** |", t.count(RunStatus::Done))
+    );
+
+    let page = run::render_html_digest(&header, &f, &digest, &run, &dir);
+    let table = section(&page, "<table id=\"failures\"", "</table>");
+    assert_eq!(table.matches("<tr data-status=").count(), MAX_HTML_ROWS);
+    assert!(page.contains(&format!("or blocked ({})</h2>", group(failures))));
+    assert!(page.contains(&format!(
+        "…and {} more in <code>results.csv</code>.",
+        group(failures - MAX_HTML_ROWS)
+    )));
+    let table = section(&page, "<table id=\"drifted\"", "</table>");
+    assert_eq!(table.matches("<tr data-status=").count(), MAX_HTML_ROWS);
+    assert!(page.contains(&format!(
+        "…and {} more in <code>results.csv</code>.",
+        group(drifted - MAX_HTML_ROWS)
+    )));
+    let table = section(&page, "<table id=\"users\"", "</table>");
+    assert_eq!(table.matches("<tr data-status=").count(), MAX_HTML_ROWS);
+    assert!(table.contains("<th class=\"w-cols\">From the input</th>"));
+    assert!(page.contains(&format!(
+        "…and {} more rows in <code>results.csv</code>.",
+        group(outcomes.len() - MAX_HTML_ROWS)
+    )));
+    assert_eq!(by_id(&page, "figure-done"), group(t.count(RunStatus::Done)));
+    for s in RunStatus::ALL.into_iter().filter(|&s| t.count(s) > 0) {
+        assert!(
+            page.contains(&format!(
+                "<option value=\"{s}\">{s} ({})</option>",
+                group(t.count(s))
+            )),
+            "{s}"
+        );
+    }
+
+    // Written from the digests, the same files as from the whole run.
+    run::write_summary_digest(&dir.join("summary.md"), &header, &f, &digest, &run).unwrap();
+    run::write_html_digest(&dir.join("report.html"), &header, &f, &digest, &run).unwrap();
+    run::write_summary(&dir.join("whole.md"), &plan, &outcomes, &run).unwrap();
+    run::write_html(&dir.join("whole.html"), &plan, &outcomes, &run).unwrap();
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    assert_eq!(read("summary.md"), read("whole.md"));
+    assert_eq!(read("report.html"), read("whole.html"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_streaming_run_results_writer_writes_the_same_bytes_as_the_whole_run_writers() {
+    for outcomes in [
+        generated_run(2_503, true).1,
+        generated_run(12, false).1,
+        test_run().1,
+        Vec::new(),
+    ] {
+        let dir = temp_dir("results-writer");
+        run::write_results_csv(&dir.join("whole.csv"), &outcomes).unwrap();
+        run::write_results_jsonl(&dir.join("whole.jsonl"), &outcomes).unwrap();
+        let extra = mfa_reset::report::results::extra_columns(outcomes.iter().map(|o| &o.columns));
+        let mut w = RunResultsWriter::create(
+            &dir.join("streamed.csv"),
+            &dir.join("streamed.jsonl"),
+            &extra,
+        )
+        .unwrap();
+        for o in &outcomes {
+            w.write(o).unwrap();
+        }
+        w.finish().unwrap();
+        let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(read("streamed.csv"), read("whole.csv"));
+        assert_eq!(read("streamed.jsonl"), read("whole.jsonl"));
+        let (header, rows) = read_csv(&dir.join("streamed.csv"));
+        assert_eq!(rows.len(), outcomes.len());
+        assert_eq!(&header[..COLUMNS.len()], COLUMNS.as_slice());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    // A clashing column is renamed and a formula neutralised in the stream too.
+    let (_, outcomes) = generated_run(6, true);
+    let dir = temp_dir("results-writer-guards");
+    let extra = mfa_reset::report::results::extra_columns(outcomes.iter().map(|o| &o.columns));
+    let mut w = RunResultsWriter::create(&dir.join("r.csv"), &dir.join("r.jsonl"), &extra).unwrap();
+    for o in &outcomes {
+        w.write(o).unwrap();
+    }
+    w.finish().unwrap();
+    let (header, rows) = read_csv(&dir.join("r.csv"));
+    assert_eq!(&header[COLUMNS.len()..], ["input.attempts", "ticket"]);
+    assert_eq!(rows[0][COLUMNS.len()], "'=1+1");
+    assert_eq!(rows[1][COLUMNS.len()], "");
+    let error = RunResultsWriter::create(
+        &dir.join("r.csv"),
+        &dir.join("no-such-dir").join("r.jsonl"),
+        &extra,
+    )
+    .err()
+    .unwrap();
+    assert!(error.to_string().contains("no-such-dir"), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
 /// A realistic run: 40 rows of an incident response that also disables accounts, planned
 /// by the real policy code over synthetic users, with the outcomes a run would have.

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use mfa_reset::cli::plan::plan_fingerprint;
+use mfa_reset::cli::plan::{fingerprint_of, plan_fingerprint};
 use mfa_reset::engine::dispatcher::{SendFailure, Transport};
 use mfa_reset::engine::journal::{Journal, JournalError, Record};
 use mfa_reset::engine::outcome::UserOutcome;
@@ -32,6 +32,7 @@ use mfa_reset::graph::client::GraphClient;
 use mfa_reset::graph::endpoints::{ApiVersion, Cloud, Endpoints};
 use mfa_reset::input::{self, InputError, InputOptions, InputRow, InputSummary, RowStatus};
 use mfa_reset::plan::PlanFile;
+use mfa_reset::plan::store::{self, PlanStore};
 use mfa_reset::report::{self, Figures};
 use mfa_reset::secret::Secret;
 use mfa_reset::wire::{BatchRequest, BatchResponse, BatchResponseItem};
@@ -352,6 +353,7 @@ fn check_input_error(e: &InputError, path: &Path, max_line: usize) {
 /// Reads `bytes` as `plan.json` the way `apply` and `resume` do, then uses the plan the
 /// ways they do (integrity fingerprint, reports, result rows) and writes it back.
 pub fn check_plan(bytes: &[u8]) {
+    let imported = check_plan_import(bytes);
     let plan: PlanFile = match serde_json::from_slice(bytes) {
         Ok(plan) => plan,
         Err(e) => {
@@ -362,6 +364,12 @@ pub fn check_plan(bytes: &[u8]) {
     };
     let fingerprint = plan_fingerprint(&plan.input.sha256, &plan.policy, &plan.entries);
     assert!(fingerprint.starts_with("sha256:"), "{fingerprint}");
+    if let Some(imported) = imported {
+        assert_eq!(
+            imported, plan,
+            "apply reads the plan otherwise than serde does"
+        );
+    }
     assert!(!plan.policy.summary().is_empty());
     let figures = Figures::of(&plan);
     assert_eq!(figures.rows, plan.entries.len());
@@ -398,6 +406,42 @@ pub fn check_plan(bytes: &[u8]) {
     assert!((a - b).abs() <= a.abs() * 1e-12, "{a} read back as {b}");
     back.minimum_seconds = plan.minimum_seconds;
     assert_eq!(back, plan, "a plan changes when written and read back");
+}
+
+/// Gives `bytes` to the reader `apply` uses for a plan it is handed (any layout, one
+/// entry at a time): it refuses with an error naming the file, or it writes the plan in
+/// its own layout, which opens again to the same plan. The plan it read, when it did.
+fn check_plan_import(bytes: &[u8]) -> Option<PlanFile> {
+    let dir = scratch_dir("plan-import");
+    let given = dir.join("given.json");
+    let dest = dir.join("plan.json");
+    std::fs::write(&given, bytes).expect("write the plan");
+    let imported = store::import(&given, &dest, |header, entries_sha256| {
+        fingerprint_of(&header.input.sha256, &header.policy, entries_sha256)
+    });
+    let plan = match imported {
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains(&given.display().to_string()),
+                "the error does not name the plan: {msg}"
+            );
+            assert!(!dest.exists(), "a refused plan left {}", dest.display());
+            None
+        }
+        Ok(store) => {
+            let entries: Vec<_> = store
+                .entries()
+                .collect::<Result<_, _>>()
+                .expect("an imported plan reads back");
+            let reopened = PlanStore::open(&dest).expect("an imported plan opens again");
+            assert_eq!(reopened.sha256(), store.sha256());
+            assert_eq!(reopened.header, store.header);
+            Some(store.header.clone().with_entries(entries))
+        }
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    plan
 }
 
 // ---------------------------------------------------------------------------------------
@@ -452,7 +496,17 @@ pub fn check_journal(bytes: &[u8]) {
             let (_, again) = Journal::resume(&dir).expect("a resumed journal resumes again");
             assert_eq!(again.discarded_bytes, 0);
             assert_eq!(again.run, state.run);
-            assert_eq!(again.finished, state.finished);
+            assert_eq!(
+                again.finished.rows().collect::<Vec<_>>(),
+                state.finished.rows().collect::<Vec<_>>()
+            );
+            for row in state.finished.rows() {
+                assert_eq!(
+                    again.finished.get(row).expect("read back"),
+                    state.finished.get(row).expect("read back"),
+                    "a finished outcome reads back the same after a resume"
+                );
+            }
             assert_eq!(again.intents, state.intents);
             assert_eq!(again.steps, state.steps);
             assert_eq!(again.replanned, state.replanned);

@@ -11,10 +11,10 @@
 //! Exit codes: 0 the plan is written; 1 written, but some users could not be read;
 //! 2 bad usage or bad input (nothing read); 3 the credentials were refused.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -24,12 +24,15 @@ use crate::engine::pacer::Pacer;
 use crate::engine::run::now_rfc3339;
 use crate::graph::client::GraphClient;
 use crate::graph::permissions;
-use crate::input::{self, InputOptions, InputRow};
-use crate::plan::build::{self, Exclusions, Row};
-use crate::plan::read::read_users;
-use crate::plan::{InputInfo, PLAN_FORMAT, PLAN_VERSION, PlanEntry, PlanFile, Status, sha256_hex};
+use crate::input::{self, InputError, InputOptions, InputRow};
+use crate::plan::build::{self, Exclusions, Row, UsersSeen};
+use crate::plan::read::{Target, read_stream};
+use crate::plan::store::{EntryBody, EntrySpill, PlanStore};
+use crate::plan::{
+    InputInfo, PLAN_FORMAT, PLAN_VERSION, PlanEntry, PlanHeader, Status, sha256_hex,
+};
 use crate::policy::{Policy, PolicyArgs};
-use crate::report;
+use crate::report::{self, PlanDigest, results::PlanResultsWriter};
 
 /// Exit code when the credentials are refused.
 pub const EXIT_AUTH: u8 = 3;
@@ -58,13 +61,19 @@ pub struct PlanArgs {
 }
 
 /// A user list read and checked, with the policy and the exclusions: everything a plan
-/// needs before the tenant is read.
+/// needs before the tenant is read. The rows themselves are not kept: they are read again,
+/// one at a time, while the tenant is read.
 pub struct Prepared {
     pub policy: Policy,
-    pub rows: Vec<Row>,
     pub exclusions: Exclusions,
     pub input: PathBuf,
+    pub options: InputOptions,
     pub input_sha256: String,
+    /// Data rows, and those of them to read from the tenant (valid, first occurrences).
+    pub rows: usize,
+    pub targets: usize,
+    /// The input's other columns, over every row (they head `results.csv`).
+    pub extra_columns: Vec<String>,
 }
 
 /// Reads and checks the input, the policy and the exclusions. Errors here are usage
@@ -74,9 +83,21 @@ pub fn prepare(args: &PlanArgs) -> anyhow::Result<Prepared> {
     let options = InputOptions {
         column: args.column.clone(),
     };
-    let (input_rows, summary) = input::read_all(&args.input, &options)?;
+    let mut extra = std::collections::BTreeSet::new();
+    let (summary, input_sha256) = read_input(&args.input, &options, |r| {
+        if let Err(p) = &r.key
+            && !args.skip_invalid
+        {
+            print_problem(&args.input, p);
+        }
+        for (name, _) in &r.extra {
+            if !extra.contains(name) {
+                extra.insert(name.clone());
+            }
+        }
+        Ok::<(), anyhow::Error>(())
+    })?;
     if summary.invalid > 0 && !args.skip_invalid {
-        print_problems(&args.input, &input_rows);
         bail!(
             "{}: {} of {} rows are invalid; nothing was read from the tenant. Fix them (`mfa-reset check {}` lists them) or pass --skip-invalid to plan the rest",
             args.input.display(),
@@ -89,49 +110,183 @@ pub fn prepare(args: &PlanArgs) -> anyhow::Result<Prepared> {
         Some(path) => read_exclusions(path)?,
         None => Exclusions::default(),
     };
-    let input_bytes = std::fs::read(&args.input)
-        .with_context(|| format!("cannot read {}", args.input.display()))?;
     Ok(Prepared {
         policy,
-        rows: input_rows.into_iter().map(row_of).collect(),
         exclusions,
         input: args.input.clone(),
-        input_sha256: sha256_hex(&input_bytes),
+        options,
+        input_sha256,
+        rows: summary.rows,
+        targets: summary.valid,
+        extra_columns: extra.into_iter().collect(),
     })
 }
 
-/// Reads every target user through `client` and decides the plan.
-pub async fn read_plan(
+/// Reads the user list at `path`, handing every row to `on_row`, and hashes the file's
+/// bytes on the way: the summary and the file's hex SHA-256.
+fn read_input<E: From<InputError>>(
+    path: &Path,
+    options: &InputOptions,
+    mut on_row: impl FnMut(InputRow) -> Result<(), E>,
+) -> Result<(input::InputSummary, String), E> {
+    let unreadable = |error| InputError::Unreadable {
+        path: path.to_path_buf(),
+        error,
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let hash = Arc::new(Mutex::new(Some(HashState::default())));
+    let reader = HashingReader {
+        inner: file,
+        state: hash.clone(),
+    };
+    let summary = input::read_from(path, reader, options, |rows| {
+        for row in rows {
+            on_row(row)?;
+        }
+        Ok::<(), E>(())
+    })?;
+    let mut state = hash
+        .lock()
+        .map_err(|_| unreadable(std::io::Error::other("hashing failed")))?
+        .take()
+        .unwrap_or_default();
+    // The reader may stop before the end (after the last row): hash the rest too.
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(state.bytes)).map_err(unreadable)?;
+    let mut rest = [0u8; 65536];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut rest).map_err(unreadable)?;
+        if n == 0 {
+            break;
+        }
+        state.context.update(&rest[..n]);
+    }
+    Ok((summary, crate::plan::hex(state.context.finish().as_ref())))
+}
+
+struct HashState {
+    context: aws_lc_rs::digest::Context,
+    bytes: u64,
+}
+
+impl Default for HashState {
+    fn default() -> Self {
+        HashState {
+            context: aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256),
+            bytes: 0,
+        }
+    }
+}
+
+/// Hashes what is read through it.
+struct HashingReader {
+    inner: std::fs::File,
+    state: Arc<Mutex<Option<HashState>>>,
+}
+
+impl std::io::Read for HashingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut guard) = self.state.lock()
+            && let Some(state) = guard.as_mut()
+        {
+            state.context.update(&buf[..n]);
+            state.bytes += n as u64;
+        }
+        Ok(n)
+    }
+}
+
+/// A plan written to disk: `plan.json` open for reading, and what its reports need.
+pub struct MadePlan {
+    pub store: PlanStore,
+    pub digest: PlanDigest,
+}
+
+/// Reads every target user through `client`, decides the plan, and writes `plan.json`,
+/// `results.csv` and `results.jsonl` to `out` (the summary and the HTML report are
+/// [`write_reports`]'). Memory does not grow with the list: the input is read again a
+/// row at a time, only a window of users is read at once, and every finished entry waits
+/// on disk until all are done and `plan.json` is written in row order.
+pub async fn make_plan(
     prepared: Prepared,
     client: Arc<GraphClient>,
     graph: &GraphArgs,
-) -> PlanFile {
+    out: &Path,
+) -> anyhow::Result<MadePlan> {
     let Prepared {
         policy,
-        rows,
         exclusions,
         input,
+        options,
         input_sha256,
+        rows,
+        targets,
+        extra_columns,
     } = prepared;
-    let targets = build::targets(&rows);
     let graph_root = client.endpoints().graph().to_string();
+    let spill = Arc::new(Mutex::new(EntrySpill::create(out.join("plan.json.spill"))?));
+    let (target_tx, target_rx) = tokio::sync::mpsc::channel::<(Target, Row)>(4096);
+    // The input, read again in its own thread: rows to read go to the tenant reader,
+    // the others straight to the spill.
+    let producer = std::thread::spawn({
+        let spill = spill.clone();
+        let input = input.clone();
+        move || {
+            read_input(&input, &options, |r| {
+                let row = row_of(r);
+                if let Some(entry) = build::settled_entry(&row) {
+                    lock(&spill).put(row.row, &entry)?;
+                    return Ok(());
+                }
+                let Ok(key) = row.key.clone() else {
+                    return Ok(());
+                };
+                let target = Target { row: row.row, key };
+                target_tx
+                    .blocking_send((target, row))
+                    .map_err(|_| anyhow::anyhow!("the tenant reader stopped"))
+            })
+        }
+    });
     let pacer = Arc::new(Pacer::new(graph.pacer_settings()));
-    let bar = progress_bar(targets.len());
-    let outcomes = read_users(
+    let bar = progress_bar(targets);
+    let mut failure: Option<anyhow::Error> = None;
+    read_stream(
         client,
         pacer,
         graph.dispatcher_settings(),
-        targets,
-        |done, _| bar.set_position(done as u64),
+        target_rx,
+        |row_index, row, outcome, _| {
+            let entry = build::read_entry(row, Some(outcome), &policy, &exclusions);
+            if let Err(e) = lock(&spill).put(row_index, &entry) {
+                failure.get_or_insert(e.into());
+            }
+            bar.inc(1);
+        },
     )
     .await;
     bar.finish_and_clear();
-    let outcomes: HashMap<usize, _> = outcomes.into_iter().collect();
-    let entries = build::entries(rows, outcomes, &policy, &exclusions);
-    let writes: usize = entries.iter().map(|e| e.writes()).sum();
+    let (_, reread_sha256) = producer
+        .join()
+        .map_err(|_| anyhow::anyhow!("reading {} failed", input.display()))??;
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    if reread_sha256 != input_sha256 {
+        bail!(
+            "{} changed while the plan was being made; plan again once it stays put",
+            input.display()
+        );
+    }
+    let mut spill = Arc::try_unwrap(spill)
+        .map_err(|_| anyhow::anyhow!("the plan's rows are still in use"))?
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("the plan's rows could not be gathered"))?;
+
+    // Every row in order: users reached twice by different keys, the figures, the results.
     let write_rate = graph.pacer_settings().writes.per_second();
-    let fingerprint = plan_fingerprint(&input_sha256, &policy, &entries);
-    PlanFile {
+    let mut header = PlanHeader {
         format: PLAN_FORMAT.into(),
         version: PLAN_VERSION,
         created: now_rfc3339(),
@@ -140,25 +295,66 @@ pub async fn read_plan(
         input: InputInfo {
             file: input.display().to_string(),
             sha256: input_sha256,
-            rows: entries.len(),
+            rows,
         },
         policy,
-        fingerprint,
-        writes,
-        minimum_seconds: writes as f64 / write_rate,
-        entries,
+        fingerprint: String::new(),
+        writes: 0,
+        minimum_seconds: 0.0,
+    };
+    let mut body = EntryBody::create(out.join("plan.json.body"))?;
+    let mut results = PlanResultsWriter::create(
+        &out.join("results.csv"),
+        &out.join("results.jsonl"),
+        &extra_columns,
+    )?;
+    let mut digest = PlanDigest::new(header.clone());
+    let mut seen = UsersSeen::default();
+    for row in 0..rows {
+        let Some(mut entry) = spill.get::<PlanEntry>(row)? else {
+            bail!(
+                "row {row} of {} was not planned; plan again",
+                input.display()
+            );
+        };
+        seen.settle(&mut entry);
+        header.writes += entry.writes();
+        body.push(&entry)?;
+        results.write(&entry)?;
+        digest.add(&entry);
     }
+    drop(spill);
+    results.finish()?;
+    header.minimum_seconds = header.writes as f64 / write_rate;
+    header.fingerprint =
+        fingerprint_of(&header.input.sha256, &header.policy, &body.entries_sha256());
+    let plan_path = out.join("plan.json");
+    let store = body
+        .write_plan(&plan_path, &header)
+        .with_context(|| format!("cannot write {}", plan_path.display()))?;
+    digest.figures.writes = header.writes;
+    digest.figures.minimum_seconds = header.minimum_seconds;
+    digest.header = header;
+    Ok(MadePlan { store, digest })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The plan's fingerprint: SHA-256 over the input's hash, the policy and every entry (its
 /// user, status, steps and all), so that `apply` refuses a plan edited anywhere after it
 /// was written. It catches edits, not a forger who recomputes it.
 pub fn plan_fingerprint(input_sha256: &str, policy: &Policy, entries: &[PlanEntry]) -> String {
+    fingerprint_of(input_sha256, policy, &crate::plan::entries_sha256(entries))
+}
+
+/// [`plan_fingerprint`] from the entries' hash ([`crate::plan::entries_sha256`]).
+pub fn fingerprint_of(input_sha256: &str, policy: &Policy, entries_sha256: &str) -> String {
     let digest = sha256_hex(
         format!(
-            "{input_sha256}\n{}\n{}",
+            "{input_sha256}\n{}\n{entries_sha256}",
             policy.canonical_json(),
-            crate::plan::entries_sha256(entries)
         )
         .as_bytes(),
     );
@@ -173,26 +369,26 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let plan = runtime.block_on(async {
+    let made = runtime.block_on(async {
         let Connection { client, sim } = args.graph.connect(|k| std::env::var(k).ok()).await?;
         if let Err(e) = client.check_credentials().await {
             return Ok::<_, anyhow::Error>(Err(e));
         }
-        let plan = read_plan(prepared, Arc::new(client), &args.graph).await;
+        let made = make_plan(prepared, Arc::new(client), &args.graph, &args.out).await?;
         drop(sim);
-        Ok(Ok(plan))
+        Ok(Ok(made))
     })?;
-    let plan = match plan {
-        Ok(plan) => plan,
+    let made = match made {
+        Ok(made) => made,
         Err(auth) => {
             eprintln!("mfa-reset: credentials refused: {auth}");
             return Ok(ExitCode::from(EXIT_AUTH));
         }
     };
-    write_artefacts(&args.out, &plan)?;
-    describe_plan(&args.out, &plan);
+    write_reports(&args.out, &made.digest)?;
+    describe_plan(&args.out, &made.digest);
     eprintln!("mfa-reset: nothing in the tenant was changed (a plan only reads).");
-    Ok(if plan.counts().contains_key(&Status::Error) {
+    Ok(if made.digest.figures.count(Status::Error) > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -200,18 +396,22 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// One line on the terminal about a written plan.
-pub fn describe_plan(out: &Path, plan: &PlanFile) {
-    let counts = plan.counts();
-    let described: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+pub fn describe_plan(out: &Path, plan: &PlanDigest) {
+    let described: Vec<String> = plan
+        .figures
+        .by_status
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
     eprintln!(
         "mfa-reset: plan written to {}: {}; {} Graph writes, at least {}.",
         out.display(),
         described.join(", "),
-        plan.writes,
-        report::human_duration(plan.minimum_seconds)
+        plan.header.writes,
+        report::human_duration(plan.header.minimum_seconds)
     );
     eprintln!("mfa-reset: the app needs these Graph application permissions (admin consent):");
-    for line in permissions::describe(&permissions::for_policy(&plan.policy)) {
+    for line in permissions::describe(&permissions::for_policy(&plan.header.policy)) {
         eprintln!("  {line}");
     }
 }
@@ -222,22 +422,26 @@ fn row_of(r: InputRow) -> Row {
         line: r.line,
         input: r.value,
         key: r.key.map_err(|p| p.to_string()),
-        duplicate_of: r.duplicate_of.map(|f| f.row),
+        duplicate_of: r.duplicate_of.map(|f| f.line),
         columns: r.extra.into_iter().collect::<BTreeMap<_, _>>(),
     }
+}
+
+fn print_problem(path: &Path, p: &input::RowProblem) {
+    eprintln!(
+        "{}:{}:{}: {} ({})",
+        path.display(),
+        p.line,
+        p.column,
+        p.message,
+        p.hint
+    );
 }
 
 fn print_problems(path: &Path, rows: &[InputRow]) {
     for r in rows {
         if let Err(p) = &r.key {
-            eprintln!(
-                "{}:{}:{}: {} ({})",
-                path.display(),
-                p.line,
-                p.column,
-                p.message,
-                p.hint
-            );
+            print_problem(path, p);
         }
     }
 }
@@ -271,14 +475,11 @@ pub fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn write_artefacts(out: &Path, plan: &PlanFile) -> anyhow::Result<()> {
-    let plan_path = out.join("plan.json");
-    crate::plan::write_plan_file(&plan_path, plan)
-        .with_context(|| format!("cannot write {}", plan_path.display()))?;
-    report::results::write_csv(&out.join("results.csv"), &plan.entries)?;
-    report::results::write_jsonl(&out.join("results.jsonl"), &plan.entries)?;
-    report::summary::write(&out.join("summary.md"), plan)?;
-    report::html::write(&out.join("report.html"), plan)?;
+/// Writes the plan's `summary.md` and `report.html` (`plan.json` and the results are
+/// written by [`make_plan`]).
+pub fn write_reports(out: &Path, plan: &PlanDigest) -> anyhow::Result<()> {
+    report::summary::write_digest(&out.join("summary.md"), plan)?;
+    report::html::write_digest(&out.join("report.html"), plan)?;
     Ok(())
 }
 

@@ -29,7 +29,8 @@ use crate::graph::key::UserKey;
 use crate::graph::permissions;
 use crate::graph::request::GraphRequest;
 use crate::plan::read::method_snapshot;
-use crate::plan::{PlanEntry, PlanFile, Status};
+use crate::plan::store::{EntrySpill, PlanStore, StoreError};
+use crate::plan::{PlanEntry, Status};
 use crate::policy::{self, MethodSnapshot, Policy, Step, UserSnapshot};
 use crate::report::secrets::{TapFile, TapRecord};
 use crate::secret::Secret;
@@ -78,11 +79,10 @@ pub struct Progress {
     pub retried: u64,
 }
 
-/// The end of a run.
+/// The end of a run. Every row's outcome went to the `emit` of [`run_plan`], in row
+/// order; unfinished users as `pending`.
 #[derive(Debug)]
 pub struct RunResult {
-    /// One per plan entry, in row order; unfinished users are `pending`.
-    pub outcomes: Vec<UserOutcome>,
     /// The run stopped before every user finished (Ctrl-C).
     pub interrupted: bool,
     /// A journal or secrets-file write failed: the run stopped there.
@@ -99,21 +99,30 @@ pub enum RunError {
     Journal(#[from] JournalError),
     #[error("{0}")]
     Secrets(String),
+    #[error(transparent)]
+    Plan(#[from] StoreError),
 }
 
 /// Carries out `plan`. Rows the plan settled keep their status; planned and blocked users
 /// run their steps. `stop` turning true stops new work: requests in flight finish, and
-/// users not finished are reported `pending`.
+/// users not finished are reported `pending`. At the end every row's outcome goes to
+/// `emit`, in row order.
+///
+/// Memory does not grow with the plan: entries are read from `plan.json` when a user
+/// starts, only a window of users runs at once, and finished users' outcomes wait on
+/// disk (and in the journal) until the end. With `contain_first`, users contained in the
+/// first pass are kept until the second.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_plan<T: Transport>(
     transport: T,
     pacer: Arc<Pacer>,
     settings: DispatcherSettings,
-    plan: &PlanFile,
+    plan: &PlanStore,
     options: RunOptions,
     files: RunFiles<'_>,
     mut stop: watch::Receiver<bool>,
     mut on_progress: impl FnMut(&Progress),
+    mut emit: impl FnMut(UserOutcome),
 ) -> RunResult {
     let RunFiles {
         journal,
@@ -126,75 +135,83 @@ pub async fn run_plan<T: Transport>(
     let (job_tx, job_rx) = mpsc::channel::<Job>(1024);
     let running = tokio::spawn(dispatcher.run(job_rx));
 
+    let mut failure = None;
+    let finished = match EntrySpill::create(dir.join(".outcomes.tmp")) {
+        Ok(spill) => Some(spill),
+        Err(e) => {
+            failure = Some(RunError::Plan(e));
+            None
+        }
+    };
     let mut ctx = Ctx {
+        policy: &plan.header.policy,
         plan,
-        policy: &plan.policy,
         options,
         journal,
+        state: &state,
         dir,
         taps: None,
-        outcomes: BTreeMap::new(),
+        finished,
+        unspilled: BTreeMap::new(),
+        set_aside: None,
         jobs: HashMap::new(),
         progress: Progress::default(),
-        failure: None,
+        failure,
     };
 
-    // Rows the plan settled, and users an earlier run finished.
+    // Rows the plan settled, and users an earlier run finished. Settled rows are
+    // journaled as finished once, so a resume need not decide them again.
     let mut to_run: Vec<usize> = Vec::new();
-    for (index, entry) in plan.entries.iter().enumerate() {
-        if let Some(done) = state.finished.get(&entry.row) {
-            ctx.outcomes.insert(index, done.clone());
-            continue;
+    let mut settled: Vec<Record> = Vec::new();
+    for index in 0..plan.len() {
+        if ctx.failure.is_some() {
+            break;
         }
-        let outcome = UserOutcome::from_plan(entry);
-        if outcome.status.is_some() || entry.steps.is_empty() {
-            let mut outcome = outcome;
-            if outcome.status.is_none() {
-                // Blocked with nothing that can run.
-                outcome.status = Some(RunStatus::Blocked);
+        let entry = match plan.entry(index) {
+            Ok(entry) => entry,
+            Err(e) => {
+                ctx.failure = Some(e.into());
+                break;
             }
-            ctx.outcomes.insert(index, outcome);
+        };
+        if state.finished.contains(entry.row) {
+            // Users finished earlier count as done for the progress display.
+            if RunStatus::settled_by_plan(entry.status).is_none() {
+                ctx.progress.users_total += 1;
+                ctx.progress.users_done += 1;
+                ctx.progress.writes_total += entry.steps.len();
+                ctx.progress.writes_done += entry.steps.len();
+            }
             continue;
         }
-        let Some(key) = entry.before.as_ref().and_then(|u| UserKey::id(&u.id).ok()) else {
-            let mut outcome = outcome;
-            outcome.status = Some(RunStatus::Failed);
-            outcome.reason = Some("the plan has steps for this row but no valid user id".into());
-            ctx.outcomes.insert(index, outcome);
+        if let Some(outcome) = settled_outcome(&entry) {
+            settled.push(Record::Finished {
+                outcome: Box::new(outcome),
+            });
+            if settled.len() >= 4096 {
+                if let Err(e) = ctx.journal.append_all(&settled) {
+                    ctx.failure = Some(e.into());
+                }
+                settled.clear();
+            }
+            continue;
+        }
+        let Some(key) = job_key(&entry) else {
             continue;
         };
-        let job = UserJob::new(index, entry, key, &state, outcome);
+        let job = UserJob::new(index, entry, key, &state, UserOutcome::default());
         ctx.progress.users_total += 1;
         ctx.progress.writes_total += job.steps.len();
         ctx.progress.writes_done += job.steps.len() - job.remaining();
-        ctx.jobs.insert(index, job);
         to_run.push(index);
     }
-    // Users finished earlier count as done for the progress display.
-    for entry in plan
-        .entries
-        .iter()
-        .filter(|e| state.finished.contains_key(&e.row))
+    if !settled.is_empty()
+        && ctx.failure.is_none()
+        && let Err(e) = ctx.journal.append_all(&settled)
     {
-        if RunStatus::settled_by_plan(entry.status).is_none() {
-            ctx.progress.users_total += 1;
-            ctx.progress.users_done += 1;
-            ctx.progress.writes_total += entry.steps.len();
-            ctx.progress.writes_done += entry.steps.len();
-        }
-    }
-    // Settled rows are journaled as finished once, so a resume need not decide them again.
-    let settled: Vec<Record> = ctx
-        .outcomes
-        .values()
-        .filter(|o| !state.finished.contains_key(&o.row))
-        .map(|o| Record::Finished {
-            outcome: Box::new(o.clone()),
-        })
-        .collect();
-    if let Err(e) = ctx.journal.append_all(&settled) {
         ctx.failure = Some(e.into());
     }
+    drop(settled);
     on_progress(&ctx.progress);
 
     let mut job_tx = Some(job_tx);
@@ -209,14 +226,16 @@ pub async fn run_plan<T: Transport>(
         if interrupted || ctx.failure.is_some() {
             break;
         }
-        let mut waiting: VecDeque<usize> = to_run.iter().copied().collect();
+        let mut waiting = to_run.iter().copied();
+        let mut waiting_left = true;
         let max_active = (settings.max_in_flight * settings.batch_size * 4).max(64);
         let mut active = 0usize;
         let mut outbox: VecDeque<Job> = VecDeque::new();
         loop {
             let stopping = interrupted || ctx.failure.is_some();
             while !stopping && active < max_active {
-                let Some(index) = waiting.pop_front() else {
+                let Some(index) = waiting.next() else {
+                    waiting_left = false;
                     break;
                 };
                 match ctx.start(index, pass) {
@@ -230,7 +249,7 @@ pub async fn run_plan<T: Transport>(
                     None => ctx.settle_if_finished(index, pass),
                 }
             }
-            if active == 0 && (waiting.is_empty() || stopping) {
+            if active == 0 && (!waiting_left || stopping) {
                 break;
             }
             let sender = job_tx.as_ref().filter(|_| !outbox.is_empty());
@@ -290,28 +309,86 @@ pub async fn run_plan<T: Transport>(
     drop(done_rx);
     let _ = running.await;
 
-    let mut outcomes = Vec::with_capacity(plan.entries.len());
-    for (index, entry) in plan.entries.iter().enumerate() {
-        let outcome = ctx.outcomes.remove(&index).unwrap_or_else(|| {
-            let mut o = ctx
-                .jobs
-                .remove(&index)
-                .map(|j| j.outcome)
-                .unwrap_or_else(|| UserOutcome::from_plan(entry));
-            o.status = Some(RunStatus::Pending);
-            o.reason = Some("not finished: the run was interrupted; resume to finish".into());
-            o
-        });
-        outcomes.push(outcome);
+    // Every row's outcome, in row order.
+    for index in 0..plan.len() {
+        let entry = match plan.entry(index) {
+            Ok(entry) => entry,
+            Err(e) => {
+                ctx.failure.get_or_insert(e.into());
+                break;
+            }
+        };
+        if state.finished.contains(entry.row) {
+            match state.finished.get(entry.row) {
+                Ok(Some(done)) => {
+                    emit(done);
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    ctx.failure.get_or_insert(e.into());
+                }
+            }
+        }
+        if let Some(outcome) = settled_outcome(&entry) {
+            emit(outcome);
+            continue;
+        }
+        if let Some(outcome) = ctx.take_finished(index) {
+            emit(outcome);
+            continue;
+        }
+        let mut outcome = match ctx.jobs.remove(&index) {
+            Some(job) => job.outcome,
+            None => ctx
+                .take_set_aside(index)
+                .map(|aside| aside.outcome)
+                .unwrap_or_else(|| UserOutcome::from_plan(&entry)),
+        };
+        outcome.status = Some(RunStatus::Pending);
+        outcome.reason = Some("not finished: the run was interrupted; resume to finish".into());
+        emit(outcome);
     }
     RunResult {
-        outcomes,
         interrupted: interrupted || ctx.failure.is_some(),
         failure: ctx.failure,
         writes_sent: Counters::get(&counters.writes_sent),
         throttled: Counters::get(&counters.throttled),
         retried: Counters::get(&counters.retried),
     }
+}
+
+/// The key a row with steps is acted on by: the user's id as the plan read it.
+fn job_key(entry: &PlanEntry) -> Option<UserKey> {
+    entry.before.as_ref().and_then(|u| UserKey::id(&u.id).ok())
+}
+
+/// The outcome of a row the run does not act on: settled by the plan (no change, not
+/// found, protected, ...), blocked with nothing that can run, or with steps but no valid
+/// user id. `None` for a user to run.
+fn settled_outcome(entry: &PlanEntry) -> Option<UserOutcome> {
+    let mut outcome = UserOutcome::from_plan(entry);
+    if outcome.status.is_some() || entry.steps.is_empty() {
+        if outcome.status.is_none() {
+            // Blocked with nothing that can run.
+            outcome.status = Some(RunStatus::Blocked);
+        }
+        return Some(outcome);
+    }
+    if job_key(entry).is_none() {
+        outcome.status = Some(RunStatus::Failed);
+        outcome.reason = Some("the plan has steps for this row but no valid user id".into());
+        return Some(outcome);
+    }
+    None
+}
+
+/// A user between the two passes of `--contain-first`: the steps done so far and the
+/// outcome being built.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SetAside {
+    done: Vec<Option<StepOutcome>>,
+    outcome: UserOutcome,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,7 +412,8 @@ enum Stage {
 }
 
 struct UserJob {
-    entry_index: usize,
+    /// The plan's entry for the user.
+    entry: PlanEntry,
     key: UserKey,
     steps: Vec<Step>,
     /// Each step's outcome, from this run or the journal.
@@ -357,8 +435,8 @@ struct UserJob {
 
 impl UserJob {
     fn new(
-        entry_index: usize,
-        entry: &PlanEntry,
+        _index: usize,
+        entry: PlanEntry,
         key: UserKey,
         state: &JournalState,
         mut outcome: UserOutcome,
@@ -397,15 +475,16 @@ impl UserJob {
             .filter(|(row, step)| *row == entry.row && done.get(*step).is_some_and(Option::is_none))
             .map(|(_, step)| *step)
             .collect();
+        let begun = state.begun.contains(&entry.row);
         UserJob {
-            entry_index,
+            entry,
             key,
             steps,
             done,
             deferred: BTreeSet::new(),
             default_retried: BTreeSet::new(),
             intent_unresolved,
-            begun: state.begun.contains(&entry.row),
+            begun,
             drift_checked: false,
             verified: false,
             stage: Stage::Idle,
@@ -522,22 +601,42 @@ fn apply_step_outcome(
 }
 
 struct Ctx<'a> {
-    plan: &'a PlanFile,
+    plan: &'a PlanStore,
     policy: &'a Policy,
     options: RunOptions,
     journal: &'a mut Journal,
+    /// What an earlier run of the plan did.
+    state: &'a JournalState,
     dir: &'a std::path::Path,
     taps: Option<TapFile>,
-    /// Finished outcomes by entry index.
-    outcomes: BTreeMap<usize, UserOutcome>,
+    /// Outcomes of the users finished in this run, by entry index, on disk until the
+    /// end; `unspilled` holds those the disk would not take.
+    finished: Option<EntrySpill>,
+    unspilled: BTreeMap<usize, UserOutcome>,
+    /// Users contained in the first pass of `--contain-first`, until the final pass.
+    set_aside: Option<EntrySpill>,
     jobs: HashMap<usize, UserJob>,
     progress: Progress,
     failure: Option<RunError>,
 }
 
 impl Ctx<'_> {
-    fn entry(&self, index: usize) -> &PlanEntry {
-        &self.plan.entries[index]
+    fn entry(&self, index: usize) -> Option<&PlanEntry> {
+        self.jobs.get(&index).map(|j| &j.entry)
+    }
+
+    /// The outcome of a user this run finished.
+    fn take_finished(&mut self, index: usize) -> Option<UserOutcome> {
+        if let Some(outcome) = self.unspilled.remove(&index) {
+            return Some(outcome);
+        }
+        match self.finished.as_mut()?.get::<UserOutcome>(index) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                self.failure.get_or_insert(e.into());
+                None
+            }
+        }
     }
 
     fn journal(&mut self, record: Record) -> bool {
@@ -556,6 +655,26 @@ impl Ctx<'_> {
     /// The first request of a user in `pass`, or `None` when there is nothing to send.
     fn start(&mut self, index: usize, pass: Pass) -> Option<GraphRequest> {
         let now = now_rfc3339();
+        if !self.jobs.contains_key(&index) {
+            let entry = match self.plan.entry(index) {
+                Ok(entry) => entry,
+                Err(e) => {
+                    self.failure.get_or_insert(e.into());
+                    return None;
+                }
+            };
+            let key = job_key(&entry)?;
+            let outcome = UserOutcome::from_plan(&entry);
+            let mut job = UserJob::new(index, entry, key, self.state, outcome);
+            if let Some(aside) = self.take_set_aside(index)
+                && aside.done.len() == job.done.len()
+            {
+                job.done = aside.done;
+                job.outcome = aside.outcome;
+                job.begun = true;
+            }
+            self.jobs.insert(index, job);
+        }
         let job = self.jobs.get_mut(&index)?;
         if job.finished {
             return None;
@@ -580,7 +699,7 @@ impl Ctx<'_> {
             job.stage = Stage::Idle;
             return None;
         };
-        let row = self.plan.entries[job.entry_index].row;
+        let row = job.entry.row;
         let needs_begin = !job.begun;
         let is_tap = matches!(job.steps[step], Step::IssueTemporaryAccessPass { .. });
         let request = step_request(&job.key, &job.steps[step]);
@@ -609,7 +728,7 @@ impl Ctx<'_> {
         if !matches!(job.steps[step], Step::IssueTemporaryAccessPass { .. }) {
             return true;
         }
-        let row = self.entry(index).row;
+        let row = job.entry.row;
         self.journal(Record::Intent { row, step })
     }
 
@@ -629,7 +748,7 @@ impl Ctx<'_> {
         pass: Pass,
         go_on: bool,
     ) -> Option<GraphRequest> {
-        let row = self.entry(index).row;
+        let row = self.entry(index)?.row;
         let stage = self.jobs.get(&index)?.stage;
         {
             let job = self.jobs.get_mut(&index)?;
@@ -865,13 +984,14 @@ impl Ctx<'_> {
     /// reached Graph and may be sent now; otherwise it was created and its pass is lost,
     /// and it stays unresolved (never created twice).
     fn resolve_intents(&mut self, index: usize, now: &[MethodSnapshot]) {
-        let Some(before) = self.entry(index).before.as_ref() else {
+        let Some(before) = self.entry(index).and_then(|e| e.before.as_ref()) else {
             return;
         };
         let known: BTreeSet<&str> = before.methods.iter().map(|m| m.id.as_str()).collect();
         let new_pass = now
             .iter()
             .any(|m| m.kind == MethodType::TemporaryAccessPass && !known.contains(m.id.as_str()));
+        drop(known);
         if let Some(job) = self.jobs.get_mut(&index) {
             if !new_pass {
                 job.intent_unresolved.clear();
@@ -882,7 +1002,7 @@ impl Ctx<'_> {
     /// How the user's methods now differ from what the plan expects, in words, or `None`.
     fn drift(&self, index: usize, now: &[MethodSnapshot]) -> Option<String> {
         let job = &self.jobs[&index];
-        let before = self.entry(index).before.as_ref()?;
+        let before = job.entry.before.as_ref()?;
         let planned: BTreeSet<&str> = before.methods.iter().map(|m| m.id.as_str()).collect();
         let current: BTreeSet<&str> = now.iter().map(|m| m.id.as_str()).collect();
         // After an interruption, the steps of this plan may have changed things already.
@@ -931,7 +1051,9 @@ impl Ctx<'_> {
     /// Decides the user's steps again from the methods found now. Steps already done stay
     /// done; the new steps are journaled so that a resume runs the same ones.
     fn replan(&mut self, index: usize, methods: Vec<MethodSnapshot>, found: &str) -> bool {
-        let entry = self.entry(index);
+        let Some(entry) = self.entry(index) else {
+            return false;
+        };
         let Some(before) = entry.before.clone() else {
             return false;
         };
@@ -972,9 +1094,14 @@ impl Ctx<'_> {
         }
     }
 
-    /// Finishes a user whose work in the final pass is over.
+    /// Finishes a user whose work in the final pass is over; after the containment pass,
+    /// puts the user aside until the final pass.
     fn settle_if_finished(&mut self, index: usize, pass: Pass) {
-        if pass != Pass::All || self.failure.is_some() {
+        if pass == Pass::Containment {
+            self.set_aside(index);
+            return;
+        }
+        if self.failure.is_some() {
             return;
         }
         let Some(job) = self.jobs.get(&index) else {
@@ -995,7 +1122,7 @@ impl Ctx<'_> {
 
     fn final_status(&self, index: usize) -> (RunStatus, Option<String>) {
         let job = &self.jobs[&index];
-        let entry = self.entry(index);
+        let entry = &job.entry;
         let ok = job
             .done
             .iter()
@@ -1050,6 +1177,48 @@ impl Ctx<'_> {
         (status, reason)
     }
 
+    /// After the containment pass: a user who did something goes to disk until the final
+    /// pass, so that memory does not grow with the users contained.
+    fn set_aside(&mut self, index: usize) {
+        let Some(job) = self.jobs.get(&index) else {
+            return;
+        };
+        if job.finished || job.stage != Stage::Idle {
+            return;
+        }
+        if job.begun {
+            let aside = SetAside {
+                done: job.done.clone(),
+                outcome: job.outcome.clone(),
+            };
+            if self.set_aside.is_none() {
+                match EntrySpill::create(self.dir.join(".contained.tmp")) {
+                    Ok(spill) => self.set_aside = Some(spill),
+                    Err(_) => return,
+                }
+            }
+            let Some(spill) = self.set_aside.as_mut() else {
+                return;
+            };
+            if spill.put(index, &aside).is_err() {
+                // Kept in memory instead.
+                return;
+            }
+        }
+        self.jobs.remove(&index);
+    }
+
+    /// What a user set aside after the containment pass had done.
+    fn take_set_aside(&mut self, index: usize) -> Option<SetAside> {
+        match self.set_aside.as_mut()?.get::<SetAside>(index) {
+            Ok(aside) => aside,
+            Err(e) => {
+                self.failure.get_or_insert(e.into());
+                None
+            }
+        }
+    }
+
     fn finish_user(
         &mut self,
         index: usize,
@@ -1082,7 +1251,13 @@ impl Ctx<'_> {
             );
             self.progress.users_done += 1;
             self.jobs.remove(&index);
-            self.outcomes.insert(index, outcome);
+            let spilled = self
+                .finished
+                .as_mut()
+                .is_some_and(|spill| spill.put(index, &outcome).is_ok());
+            if !spilled {
+                self.unspilled.insert(index, outcome);
+            }
         }
     }
 }

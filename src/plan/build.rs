@@ -18,7 +18,7 @@ pub struct Row {
     pub input: String,
     /// The validated key, or why the row is invalid.
     pub key: Result<UserKey, String>,
-    /// The earlier row naming the same user, if any.
+    /// The line of the earlier row naming the same user, if any.
     pub duplicate_of: Option<usize>,
     pub columns: BTreeMap<String, String>,
 }
@@ -76,73 +76,131 @@ pub fn entries(
     policy: &Policy,
     exclusions: &Exclusions,
 ) -> Vec<PlanEntry> {
-    let lines: HashMap<usize, usize> = rows.iter().map(|r| (r.row, r.line)).collect();
-    // The first row to reach each user, by the user's id.
-    let mut first_row_of_user: HashMap<String, usize> = HashMap::new();
+    let mut seen = UsersSeen::default();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let mut entry = PlanEntry {
-            row: row.row,
-            line: row.line,
-            input: row.input.clone(),
-            status: Status::Invalid,
-            reason: None,
-            before: None,
-            steps: Vec::new(),
-            notes: Vec::new(),
-            columns: row.columns.clone(),
-        };
-        if let Err(problem) = &row.key {
-            entry.reason = Some(problem.clone());
-            out.push(entry);
-            continue;
-        }
-        if let Some(first) = row.duplicate_of {
-            entry.status = Status::Duplicate;
-            entry.reason = Some(format!(
-                "same user as line {}",
-                lines.get(&first).copied().unwrap_or(first + 1)
-            ));
-            out.push(entry);
-            continue;
-        }
-        match outcomes.remove(&row.row) {
+        let mut entry = match settled_entry(&row) {
+            Some(entry) => entry,
             None => {
-                entry.status = Status::Error;
-                entry.reason = Some("the user was not read".into());
+                let outcome = outcomes.remove(&row.row);
+                read_entry(row, outcome, policy, exclusions)
             }
-            Some(ReadOutcome::NotFound) => {
-                entry.status = Status::NotFound;
-                entry.reason = Some("no such user in the tenant".into());
-            }
-            Some(ReadOutcome::Ambiguous(why)) => {
-                entry.status = Status::Blocked;
-                entry.reason = Some(why);
-            }
-            Some(ReadOutcome::Error(why)) => {
-                entry.status = Status::Error;
-                entry.reason = Some(why);
-            }
-            Some(ReadOutcome::Found(user)) => {
-                if let Some(first) = first_row_of_user.get(&user.id) {
-                    entry.status = Status::Duplicate;
-                    entry.reason = Some(format!(
-                        "same user as line {}",
-                        lines.get(first).copied().unwrap_or(first + 1)
-                    ));
-                    entry.before = Some(user);
-                    out.push(entry);
-                    continue;
-                }
-                first_row_of_user.insert(user.id.clone(), row.row);
-                let excluded = exclusions.covers(&user, &row);
-                apply_decision(&mut entry, decide(policy, &user, excluded));
-                entry.before = Some(user);
-            }
-        }
+        };
+        seen.settle(&mut entry);
         out.push(entry);
     }
     out
+}
+
+fn bare_entry(row: &Row) -> PlanEntry {
+    PlanEntry {
+        row: row.row,
+        line: row.line,
+        input: row.input.clone(),
+        status: Status::Invalid,
+        reason: None,
+        before: None,
+        steps: Vec::new(),
+        notes: Vec::new(),
+        columns: row.columns.clone(),
+    }
+}
+
+/// The entry of a row that is not read from the tenant (invalid, or a duplicate of an
+/// earlier row); `None` for a row to read.
+pub fn settled_entry(row: &Row) -> Option<PlanEntry> {
+    let mut entry = bare_entry(row);
+    if let Err(problem) = &row.key {
+        entry.reason = Some(problem.clone());
+        return Some(entry);
+    }
+    let first_line = row.duplicate_of?;
+    entry.status = Status::Duplicate;
+    entry.reason = Some(format!("same user as line {first_line}"));
+    Some(entry)
+}
+
+/// The entry of a row that was read: what reading found, and the policy's decision for
+/// a user found. Two rows that name one user by different keys are told apart later, in
+/// row order, by [`UsersSeen`].
+pub fn read_entry(
+    row: Row,
+    outcome: Option<ReadOutcome>,
+    policy: &Policy,
+    exclusions: &Exclusions,
+) -> PlanEntry {
+    let mut entry = bare_entry(&row);
+    match outcome {
+        None => {
+            entry.status = Status::Error;
+            entry.reason = Some("the user was not read".into());
+        }
+        Some(ReadOutcome::NotFound) => {
+            entry.status = Status::NotFound;
+            entry.reason = Some("no such user in the tenant".into());
+        }
+        Some(ReadOutcome::Ambiguous(why)) => {
+            entry.status = Status::Blocked;
+            entry.reason = Some(why);
+        }
+        Some(ReadOutcome::Error(why)) => {
+            entry.status = Status::Error;
+            entry.reason = Some(why);
+        }
+        Some(ReadOutcome::Found(user)) => {
+            let excluded = exclusions.covers(&user, &row);
+            apply_decision(&mut entry, decide(policy, &user, excluded));
+            entry.before = Some(user);
+        }
+    }
+    entry
+}
+
+/// The users met so far, in row order, by id (16 bytes a user): the first row to reach a
+/// user is acted on, a later row reaching the same user (one by UPN, one by id) becomes a
+/// duplicate of it.
+#[derive(Debug, Default)]
+pub struct UsersSeen {
+    first_line: HashMap<u128, usize>,
+}
+
+impl UsersSeen {
+    /// Feeds the next entry in row order; turns it into a duplicate when an earlier entry
+    /// found the same user.
+    pub fn settle(&mut self, entry: &mut PlanEntry) {
+        let Some(user) = entry.before.as_ref() else {
+            return;
+        };
+        if entry.status == Status::Duplicate {
+            return;
+        }
+        match self.first_line.entry(user_number(&user.id)) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                entry.status = Status::Duplicate;
+                entry.reason = Some(format!("same user as line {}", first.get()));
+                entry.steps.clear();
+                entry.notes.clear();
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(entry.line);
+            }
+        }
+    }
+}
+
+/// A user's object id as a number: the GUID itself, or (for an id that is not a GUID) a
+/// 128-bit hash of it.
+fn user_number(id: &str) -> u128 {
+    let hex: String = id.chars().filter(|c| *c != '-').collect();
+    if hex.len() == 32
+        && let Ok(n) = u128::from_str_radix(&hex, 16)
+    {
+        return n;
+    }
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest.as_ref()[..16]);
+    u128::from_be_bytes(bytes)
 }
 
 fn apply_decision(entry: &mut PlanEntry, decision: Decision) {

@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod read;
+pub mod store;
 
 use std::collections::BTreeMap;
 
@@ -145,7 +146,59 @@ pub struct PlanFile {
     pub entries: Vec<PlanEntry>,
 }
 
+/// Everything in `plan.json` but its entries: what a plan of a million users keeps in
+/// memory while its entries stay on disk ([`store`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanHeader {
+    pub format: String,
+    pub version: u32,
+    pub created: String,
+    pub tool: String,
+    pub graph: String,
+    pub input: InputInfo,
+    pub policy: Policy,
+    pub fingerprint: String,
+    pub writes: usize,
+    pub minimum_seconds: f64,
+}
+
+impl PlanHeader {
+    /// The whole plan file, with `entries`.
+    pub fn with_entries(self, entries: Vec<PlanEntry>) -> PlanFile {
+        PlanFile {
+            format: self.format,
+            version: self.version,
+            created: self.created,
+            tool: self.tool,
+            graph: self.graph,
+            input: self.input,
+            policy: self.policy,
+            fingerprint: self.fingerprint,
+            writes: self.writes,
+            minimum_seconds: self.minimum_seconds,
+            entries,
+        }
+    }
+}
+
 impl PlanFile {
+    /// The plan without its entries.
+    pub fn header(&self) -> PlanHeader {
+        PlanHeader {
+            format: self.format.clone(),
+            version: self.version,
+            created: self.created.clone(),
+            tool: self.tool.clone(),
+            graph: self.graph.clone(),
+            input: self.input.clone(),
+            policy: self.policy.clone(),
+            fingerprint: self.fingerprint.clone(),
+            writes: self.writes,
+            minimum_seconds: self.minimum_seconds,
+        }
+    }
+
     pub fn counts(&self) -> BTreeMap<Status, usize> {
         let mut counts = BTreeMap::new();
         for e in &self.entries {
@@ -160,7 +213,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
 }
 
-fn hex(digest: &[u8]) -> String {
+pub(crate) fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 

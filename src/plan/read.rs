@@ -64,11 +64,42 @@ pub async fn read_users<T: Transport>(
     targets: Vec<Target>,
     on_done: impl Fn(usize, &Counters),
 ) -> Vec<(usize, ReadOutcome)> {
-    let total = targets.len();
-    let mut outcomes = Vec::with_capacity(total);
-    if total == 0 {
-        return outcomes;
-    }
+    let (tx, rx) = mpsc::channel::<(Target, ())>(1024);
+    let feed = tokio::spawn(async move {
+        for t in targets {
+            if tx.send((t, ())).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut outcomes = Vec::new();
+    read_stream(
+        transport,
+        pacer,
+        settings,
+        rx,
+        |row, (), outcome, counters| {
+            outcomes.push((row, outcome));
+            on_done(outcomes.len(), counters);
+        },
+    )
+    .await;
+    let _ = feed.await;
+    outcomes.sort_by_key(|(row, _)| *row);
+    outcomes
+}
+
+/// Reads every target that arrives on `targets` until it closes, handing each one's
+/// outcome to `on_outcome` with the payload that came with it, as users finish (not in
+/// row order). Only a window of users is read at once, so memory follows the window, not
+/// the list: a million users are read with the memory of a few thousand.
+pub async fn read_stream<T: Transport, P>(
+    transport: T,
+    pacer: Arc<Pacer>,
+    settings: DispatcherSettings,
+    mut targets: mpsc::Receiver<(Target, P)>,
+    mut on_outcome: impl FnMut(usize, P, ReadOutcome, &Counters),
+) {
     let (done_tx, mut done_rx) = mpsc::channel::<Completed>(256);
     let max_in_flight = settings.max_in_flight;
     let dispatcher = Dispatcher::new(transport, pacer, settings, done_tx);
@@ -76,34 +107,45 @@ pub async fn read_users<T: Transport>(
     let (job_tx, job_rx) = mpsc::channel::<Job>(256);
     let running = tokio::spawn(dispatcher.run(job_rx));
 
-    // Only a window of users is being read at once, so memory follows the window, not
-    // the list: enough to keep every batch in flight full while finished users make room.
-    let window = read_window(max_in_flight).min(total);
-    let mut waiting = targets.into_iter();
-    let mut readings: HashMap<u64, Reading> = HashMap::with_capacity(window);
+    // Enough users at once to keep every batch in flight full while finished users make
+    // room.
+    let window = read_window(max_in_flight);
+    let mut readings: HashMap<u64, (Reading, P)> = HashMap::with_capacity(window);
     let mut to_send: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
-    let mut admit = |readings: &mut HashMap<u64, Reading>,
-                     to_send: &mut std::collections::VecDeque<Job>| {
-        while readings.len() < window {
-            let Some(t) = waiting.next() else { break };
-            to_send.push_back(Job {
-                user: t.row as u64,
-                request: GraphRequest::get_user(&t.key),
-            });
-            readings.insert(
-                t.row as u64,
+    let admit = |readings: &mut HashMap<u64, (Reading, P)>,
+                 to_send: &mut std::collections::VecDeque<Job>,
+                 (t, payload): (Target, P)| {
+        to_send.push_back(Job {
+            user: t.row as u64,
+            request: GraphRequest::get_user(&t.key),
+        });
+        readings.insert(
+            t.row as u64,
+            (
                 Reading {
                     key: t.key,
                     stage: Stage::Resolve,
                     user: None,
                 },
-            );
-        }
+                payload,
+            ),
+        );
     };
-    admit(&mut readings, &mut to_send);
+    let mut source_open = true;
     let mut job_tx = Some(job_tx);
-    while outcomes.len() < total {
+    loop {
+        while source_open && readings.len() < window {
+            match targets.try_recv() {
+                Ok(target) => admit(&mut readings, &mut to_send, target),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => source_open = false,
+            }
+        }
+        if !source_open && readings.is_empty() {
+            break;
+        }
         let sender = job_tx.as_ref().filter(|_| !to_send.is_empty());
+        let room = source_open && readings.len() < window;
         tokio::select! {
             permit = async { sender.expect("guarded").reserve().await }, if sender.is_some() => {
                 match permit {
@@ -111,17 +153,20 @@ pub async fn read_users<T: Transport>(
                     Err(_) => break,
                 }
             }
+            target = targets.recv(), if room => match target {
+                Some(target) => admit(&mut readings, &mut to_send, target),
+                None => source_open = false,
+            },
             completed = done_rx.recv() => {
                 let Some(completed) = completed else { break };
                 let row = completed.user;
-                let Some(reading) = readings.get_mut(&row) else { continue };
+                let Some((reading, _)) = readings.get_mut(&row) else { continue };
                 match advance(reading, completed) {
                     Next::Send(request) => to_send.push_back(Job { user: row, request }),
                     Next::Finished(outcome) => {
-                        readings.remove(&row);
-                        outcomes.push((row as usize, outcome));
-                        admit(&mut readings, &mut to_send);
-                        on_done(outcomes.len(), &counters);
+                        if let Some((_, payload)) = readings.remove(&row) {
+                            on_outcome(row as usize, payload, outcome, &counters);
+                        }
                     }
                 }
             }
@@ -131,8 +176,6 @@ pub async fn read_users<T: Transport>(
     job_tx.take();
     drop(done_rx);
     let _ = running.await;
-    outcomes.sort_by_key(|(row, _)| *row);
-    outcomes
 }
 
 /// Users read at once for `max_in_flight` batches: eight batches' worth per batch in

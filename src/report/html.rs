@@ -28,35 +28,38 @@ use std::path::Path;
 
 use base64::Engine as _;
 
-use super::{Figures, ReportError, human_duration, results::steps_text};
-use crate::plan::{PlanEntry, PlanFile, Status};
+use super::{ATTENTION, Figures, PlanDigest, ReportError, human_duration, results::steps_text};
+use crate::plan::{PlanEntry, PlanFile, PlanHeader, Status};
 use crate::wire::MethodType;
 
 /// At most this many rows are listed in each table; `results.csv` has them all.
 pub const MAX_TABLE_ROWS: usize = 2_000;
 
-/// The statuses listed under "Needs attention" (as in `summary.md`).
-const ATTENTION: [Status; 4] = [
-    Status::Blocked,
-    Status::Error,
-    Status::NotFound,
-    Status::Invalid,
-];
-
 /// Renders `report.html`.
 pub fn render(plan: &PlanFile) -> String {
-    let mut out = String::with_capacity(16_384 + plan.entries.len().min(MAX_TABLE_ROWS) * 600);
-    document(&mut out, plan).expect("writing to a String cannot fail");
+    render_digest(&PlanDigest::of(plan))
+}
+
+/// Renders `report.html` from a plan's digest: the same bytes as [`render`] of the plan.
+pub fn render_digest(digest: &PlanDigest) -> String {
+    let mut out = String::with_capacity(16_384 + digest.figures.rows.min(MAX_TABLE_ROWS) * 600);
+    document(&mut out, digest).expect("writing to a String cannot fail");
     out
 }
 
 /// Writes `report.html`.
 pub fn write(path: &Path, plan: &PlanFile) -> Result<(), ReportError> {
-    std::fs::write(path, render(plan)).map_err(|e| ReportError::write(path, e))
+    write_digest(path, &PlanDigest::of(plan))
 }
 
-fn document(out: &mut String, plan: &PlanFile) -> fmt::Result {
-    let f = Figures::of(plan);
+/// Writes `report.html` from a plan's digest.
+pub fn write_digest(path: &Path, digest: &PlanDigest) -> Result<(), ReportError> {
+    std::fs::write(path, render_digest(digest)).map_err(|e| ReportError::write(path, e))
+}
+
+fn document(out: &mut String, digest: &PlanDigest) -> fmt::Result {
+    let plan = &digest.header;
+    let f = &digest.figures;
     head(
         out,
         "mfa-reset-plan",
@@ -70,10 +73,10 @@ fn document(out: &mut String, plan: &PlanFile) -> fmt::Result {
     )?;
 
     header(out, plan)?;
-    figures(out, &f)?;
-    charts(out, plan, &f)?;
-    attention(out, plan)?;
-    users(out, plan)?;
+    figures(out, f)?;
+    charts(out, plan, f)?;
+    attention(out, digest)?;
+    users(out, digest)?;
 
     writeln!(
         out,
@@ -122,7 +125,7 @@ pub(super) fn tail(out: &mut String) -> fmt::Result {
     writeln!(out, "<script>{SCRIPT}</script>\n</body>\n</html>")
 }
 
-fn header(out: &mut String, plan: &PlanFile) -> fmt::Result {
+fn header(out: &mut String, plan: &PlanHeader) -> fmt::Result {
     writeln!(out, "<header>")?;
     writeln!(out, "<h1>mfa-reset change plan</h1>")?;
     writeln!(
@@ -212,7 +215,7 @@ pub(super) struct Bar {
     pub(super) class: &'static str,
 }
 
-fn charts(out: &mut String, plan: &PlanFile, f: &Figures) -> fmt::Result {
+fn charts(out: &mut String, plan: &PlanHeader, f: &Figures) -> fmt::Result {
     writeln!(out, "<section class=\"charts\">")?;
 
     writeln!(
@@ -375,18 +378,15 @@ pub(super) fn bar_chart_labelled(
     writeln!(out, "</svg>")
 }
 
-fn attention(out: &mut String, plan: &PlanFile) -> fmt::Result {
-    let rows: Vec<&PlanEntry> = plan
-        .entries
-        .iter()
-        .filter(|e| ATTENTION.contains(&e.status))
-        .collect();
+fn attention(out: &mut String, digest: &PlanDigest) -> fmt::Result {
+    let rows = &digest.attention;
+    let total = digest.attention_total;
     writeln!(
         out,
         "<section aria-labelledby=\"h-attention\"><h2 id=\"h-attention\">Needs attention ({})</h2>",
-        grouped(rows.len())
+        grouped(total)
     )?;
-    if rows.is_empty() {
+    if total == 0 {
         writeln!(
             out,
             "<p>Nothing: no row is blocked, failed to read, not found or invalid.</p></section>"
@@ -418,20 +418,20 @@ fn attention(out: &mut String, plan: &PlanFile) -> fmt::Result {
         )?;
     }
     writeln!(out, "</tbody></table>")?;
-    if rows.len() > MAX_TABLE_ROWS {
+    if total > MAX_TABLE_ROWS {
         writeln!(
             out,
             "<p class=\"more\">…and {} more in <code>results.csv</code>.</p>",
-            grouped(rows.len() - MAX_TABLE_ROWS)
+            grouped(total - MAX_TABLE_ROWS)
         )?;
     }
     writeln!(out, "</section>")
 }
 
-fn users(out: &mut String, plan: &PlanFile) -> fmt::Result {
-    let total = plan.entries.len();
+fn users(out: &mut String, digest: &PlanDigest) -> fmt::Result {
+    let total = digest.figures.rows;
     let shown = total.min(MAX_TABLE_ROWS);
-    let with_columns = plan.entries.iter().any(|e| !e.columns.is_empty());
+    let with_columns = digest.with_columns;
     writeln!(
         out,
         "<section aria-labelledby=\"h-users\"><h2 id=\"h-users\">Per user ({} rows)</h2>",
@@ -461,7 +461,11 @@ fn users(out: &mut String, plan: &PlanFile) -> fmt::Result {
     filter_form(
         out,
         "user, step, note…",
-        plan.counts().into_iter().map(|(s, n)| (s.as_str(), n)),
+        digest
+            .figures
+            .by_status
+            .iter()
+            .map(|(s, &n)| (s.as_str(), n)),
     )?;
 
     write!(
@@ -474,7 +478,7 @@ fn users(out: &mut String, plan: &PlanFile) -> fmt::Result {
         write!(out, "<th class=\"w-cols\">From the input</th>")?;
     }
     writeln!(out, "</tr></thead><tbody>")?;
-    for e in plan.entries.iter().take(MAX_TABLE_ROWS) {
+    for e in digest.first.iter().take(MAX_TABLE_ROWS) {
         write!(
             out,
             "<tr data-status=\"{status}\"><td class=\"num\">{}</td><td>{}</td>\
@@ -841,7 +845,7 @@ pub(super) const SCRIPT: &str = r#"
 
 /// The plan's input file, its hash, the policy and the fingerprint, as `<dt>`/`<dd>` pairs:
 /// what ties a report to the plan a change board signed.
-pub(super) fn plan_provenance(out: &mut String, plan: &PlanFile) -> fmt::Result {
+pub(super) fn plan_provenance(out: &mut String, plan: &PlanHeader) -> fmt::Result {
     writeln!(
         out,
         "<dt>Input file</dt><dd><code>{}</code> <span class=\"muted\">({} rows)</span></dd>",

@@ -12,11 +12,16 @@
 //! The JSON Lines keep every value exactly. The helpers here ([`extra_columns`],
 //! [`write_csv_table`], [`write_json_lines`]) also write the results of a run
 //! ([`super::run`]).
+//!
+//! A plan too large to hold in memory is written a row at a time with
+//! [`PlanResultsWriter`] (the CSV and JSON Lines together, [`CsvTableWriter`] and
+//! [`JsonLinesWriter`] underneath): the same bytes as [`write_csv`] and [`write_jsonl`].
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
@@ -66,56 +71,182 @@ pub fn csv_safe(cell: &str) -> Cow<'_, str> {
     }
 }
 
-/// Writes a results CSV: the `fixed` columns then the `extra` ones (titled by
-/// [`column_title`]); each row is its fixed values and the map its extra values come
-/// from. Every cell, the header's included, goes through [`csv_safe`].
+/// A results CSV written a row at a time: the `fixed` columns then the `extra` ones
+/// (titled by [`column_title`]); each row is its fixed values and the map its extra values
+/// come from. Every cell, the header's included, goes through [`csv_safe`]. The header
+/// is written by [`CsvTableWriter::create`], so `extra` must be known up front (all
+/// rows' [`extra_columns`]).
+pub struct CsvTableWriter {
+    path: PathBuf,
+    fixed: usize,
+    extra: Vec<String>,
+    w: csv::Writer<BufWriter<File>>,
+}
+
+impl CsvTableWriter {
+    /// Creates (or truncates) the file at `path` and writes the header.
+    pub fn create(
+        path: &Path,
+        fixed: &[&str],
+        extra: &[String],
+    ) -> Result<CsvTableWriter, ReportError> {
+        let file = File::create(path).map_err(|e| ReportError::write(path, e))?;
+        let mut table = CsvTableWriter {
+            path: path.to_path_buf(),
+            fixed: fixed.len(),
+            extra: extra.to_vec(),
+            w: csv::Writer::from_writer(BufWriter::new(file)),
+        };
+        let header: Vec<String> = fixed
+            .iter()
+            .map(|c| c.to_string())
+            .chain(extra.iter().map(|c| column_title(fixed, extra, c)))
+            .collect();
+        csv_record(&mut table.w, path, header.iter().map(String::as_str))?;
+        Ok(table)
+    }
+
+    /// Writes one row: its fixed values (one per fixed column) and the map its extra
+    /// values come from (a column it lacks is empty).
+    pub fn write_row(
+        &mut self,
+        values: &[String],
+        columns: &BTreeMap<String, String>,
+    ) -> Result<(), ReportError> {
+        debug_assert_eq!(values.len(), self.fixed);
+        let cells = values.iter().map(String::as_str).chain(
+            self.extra
+                .iter()
+                .map(|name| columns.get(name).map_or("", String::as_str)),
+        );
+        csv_record(&mut self.w, &self.path, cells)
+    }
+
+    /// Flushes the file and syncs it to disk.
+    pub fn finish(mut self) -> Result<(), ReportError> {
+        let path = &self.path;
+        self.w.flush().map_err(|e| ReportError::write(path, e))?;
+        self.w
+            .get_ref()
+            .get_ref()
+            .sync_all()
+            .map_err(|e| ReportError::write(path, e))
+    }
+}
+
+/// Writes one CSV record, every cell through [`csv_safe`].
+fn csv_record<'a>(
+    w: &mut csv::Writer<BufWriter<File>>,
+    path: &Path,
+    cells: impl Iterator<Item = &'a str>,
+) -> Result<(), ReportError> {
+    let csv_err = |e: csv::Error| ReportError::write(path, std::io::Error::other(e));
+    for cell in cells {
+        w.write_field(csv_safe(cell).as_bytes()).map_err(csv_err)?;
+    }
+    w.write_record(None::<&[u8]>).map_err(csv_err)
+}
+
+/// Writes a results CSV at once: [`CsvTableWriter`] over `rows`.
 pub fn write_csv_table<'a>(
     path: &Path,
     fixed: &[&str],
     extra: &[String],
     rows: impl IntoIterator<Item = (Vec<String>, &'a BTreeMap<String, String>)>,
 ) -> Result<(), ReportError> {
-    let file = std::fs::File::create(path).map_err(|e| ReportError::write(path, e))?;
-    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
-    let csv_err = |e: csv::Error| ReportError::write(path, std::io::Error::other(e));
-    let header: Vec<String> = fixed
-        .iter()
-        .map(|c| c.to_string())
-        .chain(extra.iter().map(|c| column_title(fixed, extra, c)))
-        .collect();
-    for title in &header {
-        w.write_field(csv_safe(title).as_bytes()).map_err(csv_err)?;
-    }
-    w.write_record(None::<&[u8]>).map_err(csv_err)?;
+    let mut table = CsvTableWriter::create(path, fixed, extra)?;
     for (values, columns) in rows {
-        debug_assert_eq!(values.len(), fixed.len());
-        let extra_values = extra
-            .iter()
-            .map(|name| columns.get(name).map_or("", String::as_str));
-        for cell in values.iter().map(String::as_str).chain(extra_values) {
-            w.write_field(csv_safe(cell).as_bytes()).map_err(csv_err)?;
-        }
-        w.write_record(None::<&[u8]>).map_err(csv_err)?;
+        table.write_row(&values, columns)?;
     }
-    w.flush().map_err(|e| ReportError::write(path, e))?;
-    Ok(())
+    table.finish()
 }
 
-/// Writes JSON Lines: one record a line.
+/// JSON Lines written a record at a time: one record a line.
+pub struct JsonLinesWriter {
+    path: PathBuf,
+    w: BufWriter<File>,
+}
+
+impl JsonLinesWriter {
+    /// Creates (or truncates) the file at `path`.
+    pub fn create(path: &Path) -> Result<JsonLinesWriter, ReportError> {
+        let file = File::create(path).map_err(|e| ReportError::write(path, e))?;
+        Ok(JsonLinesWriter {
+            path: path.to_path_buf(),
+            w: BufWriter::new(file),
+        })
+    }
+
+    /// Writes one record and its newline.
+    pub fn write(&mut self, record: &Value) -> Result<(), ReportError> {
+        serde_json::to_writer(&mut self.w, record)
+            .map_err(|err| ReportError::write(&self.path, std::io::Error::other(err)))?;
+        self.w
+            .write_all(b"\n")
+            .map_err(|err| ReportError::write(&self.path, err))
+    }
+
+    /// Flushes the file and syncs it to disk.
+    pub fn finish(mut self) -> Result<(), ReportError> {
+        self.w
+            .flush()
+            .map_err(|e| ReportError::write(&self.path, e))?;
+        self.w
+            .get_ref()
+            .sync_all()
+            .map_err(|e| ReportError::write(&self.path, e))
+    }
+}
+
+/// Writes JSON Lines at once: [`JsonLinesWriter`] over `records`.
 pub fn write_json_lines(
     path: &Path,
     records: impl IntoIterator<Item = Value>,
 ) -> Result<(), ReportError> {
-    let file = std::fs::File::create(path).map_err(|e| ReportError::write(path, e))?;
-    let mut w = std::io::BufWriter::new(file);
+    let mut w = JsonLinesWriter::create(path)?;
     for record in records {
-        serde_json::to_writer(&mut w, &record)
-            .map_err(|err| ReportError::write(path, std::io::Error::other(err)))?;
-        w.write_all(b"\n")
-            .map_err(|err| ReportError::write(path, err))?;
+        w.write(&record)?;
     }
-    w.flush().map_err(|e| ReportError::write(path, e))?;
-    Ok(())
+    w.finish()
+}
+
+/// A results CSV and its JSON Lines twin, written together a row at a time; what
+/// [`PlanResultsWriter`] and [`super::run::RunResultsWriter`] share.
+pub(super) struct ResultsFiles {
+    csv: CsvTableWriter,
+    jsonl: JsonLinesWriter,
+}
+
+impl ResultsFiles {
+    /// Creates both files; the CSV gets its header.
+    pub(super) fn create(
+        csv: &Path,
+        jsonl: &Path,
+        fixed: &[&str],
+        extra: &[String],
+    ) -> Result<ResultsFiles, ReportError> {
+        Ok(ResultsFiles {
+            csv: CsvTableWriter::create(csv, fixed, extra)?,
+            jsonl: JsonLinesWriter::create(jsonl)?,
+        })
+    }
+
+    /// Writes one row to both.
+    pub(super) fn write(
+        &mut self,
+        values: &[String],
+        columns: &BTreeMap<String, String>,
+        record: &Value,
+    ) -> Result<(), ReportError> {
+        self.csv.write_row(values, columns)?;
+        self.jsonl.write(record)
+    }
+
+    /// Flushes and syncs both.
+    pub(super) fn finish(self) -> Result<(), ReportError> {
+        self.csv.finish()?;
+        self.jsonl.finish()
+    }
 }
 
 /// The steps of an entry in words, `; `-separated.
@@ -143,6 +274,32 @@ fn fixed_values(e: &PlanEntry) -> [String; 9] {
         steps_text(e),
         e.writes().to_string(),
     ]
+}
+
+/// A plan's `results.csv` and `results.jsonl`, written an entry at a time in row order,
+/// so that a plan need not be held in memory: given `extra` = [`extra_columns`] over all
+/// entries' columns, the same bytes as [`write_csv`] and [`write_jsonl`].
+pub struct PlanResultsWriter(ResultsFiles);
+
+impl PlanResultsWriter {
+    /// Creates both files; `extra` are the input's extra columns over every entry.
+    pub fn create(
+        csv: &Path,
+        jsonl: &Path,
+        extra: &[String],
+    ) -> Result<PlanResultsWriter, ReportError> {
+        ResultsFiles::create(csv, jsonl, &COLUMNS, extra).map(PlanResultsWriter)
+    }
+
+    /// Writes the next entry to both files.
+    pub fn write(&mut self, e: &PlanEntry) -> Result<(), ReportError> {
+        self.0.write(&fixed_values(e), &e.columns, &json_record(e))
+    }
+
+    /// Flushes both files and syncs them to disk.
+    pub fn finish(self) -> Result<(), ReportError> {
+        self.0.finish()
+    }
 }
 
 /// Writes `results.csv`.

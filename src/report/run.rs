@@ -18,6 +18,10 @@
 //!   charts of users by status and of the changes made, and the per-user table (cut at
 //!   [`MAX_HTML_ROWS`]) with the filter box.
 //!
+//! Each has a form that needs no whole run in memory: [`RunResultsWriter`] writes the
+//! results an outcome at a time, and [`render_summary_digest`] / [`render_html_digest`]
+//! render from the plan's header and [`Figures`] and a bounded [`RunDigest`].
+//!
 //! No secret is ever written here: a Temporary Access Pass is only "issued: yes"; the pass
 //! itself is in `secrets/tap.csv`. The reports depend on their arguments alone (no clock),
 //! so a run always renders to the same bytes.
@@ -33,11 +37,11 @@ use super::html::{
     Bar, STYLE, Text, bar_chart, bar_chart_labelled, filter_form, grouped, head, method_order,
     method_words, page_style, plan_provenance, tail,
 };
-use super::results::{extra_columns, write_csv_table, write_json_lines};
+use super::results::{ResultsFiles, extra_columns, write_csv_table, write_json_lines};
 use super::summary::{escape as md, short};
 use super::{Figures, ReportError, human_duration};
 use crate::engine::outcome::{MethodRef, RunStatus, UserOutcome};
-use crate::plan::PlanFile;
+use crate::plan::{PlanFile, PlanHeader};
 
 /// How the run went, beside the users' outcomes.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -91,6 +95,13 @@ pub const COLUMNS: [&str; 21] = [
 pub const MAX_SUMMARY_ROWS: usize = 1_000;
 /// At most this many rows in each table of `report.html` (as in the plan's report).
 pub const MAX_HTML_ROWS: usize = super::html::MAX_TABLE_ROWS;
+/// How many outcomes of each kind a [`RunDigest`] keeps: as many as the longest table of
+/// `summary.md` or `report.html` lists.
+pub const DIGEST_ROWS: usize = if MAX_SUMMARY_ROWS > MAX_HTML_ROWS {
+    MAX_SUMMARY_ROWS
+} else {
+    MAX_HTML_ROWS
+};
 
 /// Listed under "Failed, partly done or blocked", with the error Graph gave.
 const FAILURES: [RunStatus; 3] = [RunStatus::Failed, RunStatus::Partial, RunStatus::Blocked];
@@ -195,6 +206,33 @@ pub fn write_results_jsonl(path: &Path, outcomes: &[UserOutcome]) -> Result<(), 
     write_json_lines(path, outcomes.iter().map(json_record))
 }
 
+/// A run's `results.csv` and `results.jsonl`, written an outcome at a time in row order,
+/// so that the outcomes need not be held in memory: given `extra` = [`extra_columns`]
+/// over all outcomes' columns, the same bytes as [`write_results_csv`] and
+/// [`write_results_jsonl`].
+pub struct RunResultsWriter(ResultsFiles);
+
+impl RunResultsWriter {
+    /// Creates both files; `extra` are the input's extra columns over every outcome.
+    pub fn create(
+        csv: &Path,
+        jsonl: &Path,
+        extra: &[String],
+    ) -> Result<RunResultsWriter, ReportError> {
+        ResultsFiles::create(csv, jsonl, &COLUMNS, extra).map(RunResultsWriter)
+    }
+
+    /// Writes the next outcome to both files.
+    pub fn write(&mut self, o: &UserOutcome) -> Result<(), ReportError> {
+        self.0.write(&fixed_values(o), &o.columns, &json_record(o))
+    }
+
+    /// Flushes both files and syncs them to disk.
+    pub fn finish(self) -> Result<(), ReportError> {
+        self.0.finish()
+    }
+}
+
 // ---- the figures ----
 
 /// What a run did, counted once from its outcomes.
@@ -213,27 +251,32 @@ pub struct RunTally {
 
 impl RunTally {
     pub fn of(outcomes: &[UserOutcome]) -> RunTally {
-        let mut t = RunTally {
-            rows: outcomes.len(),
-            ..RunTally::default()
-        };
+        let mut t = RunTally::default();
         for o in outcomes {
-            *t.by_status.entry(o.final_status()).or_default() += 1;
-            for m in &o.removed {
-                *t.removed_by_type
-                    .entry(m.kind.short_name().to_string())
-                    .or_default() += 1;
-            }
-            for m in &o.already_removed {
-                *t.already_removed_by_type
-                    .entry(m.kind.short_name().to_string())
-                    .or_default() += 1;
-            }
-            t.sessions_revoked += usize::from(o.sessions_revoked);
-            t.accounts_disabled += usize::from(o.account_disabled);
-            t.taps_issued += usize::from(o.tap_issued);
+            t.add(o);
         }
         t
+    }
+
+    /// Counts one more outcome.
+    pub fn add(&mut self, o: &UserOutcome) {
+        self.rows += 1;
+        *self.by_status.entry(o.final_status()).or_default() += 1;
+        for m in &o.removed {
+            *self
+                .removed_by_type
+                .entry(m.kind.short_name().to_string())
+                .or_default() += 1;
+        }
+        for m in &o.already_removed {
+            *self
+                .already_removed_by_type
+                .entry(m.kind.short_name().to_string())
+                .or_default() += 1;
+        }
+        self.sessions_revoked += usize::from(o.sessions_revoked);
+        self.accounts_disabled += usize::from(o.account_disabled);
+        self.taps_issued += usize::from(o.tap_issued);
     }
 
     pub fn count(&self, status: RunStatus) -> usize {
@@ -246,6 +289,68 @@ impl RunTally {
 
     pub fn already_removed(&self) -> usize {
         self.already_removed_by_type.values().sum()
+    }
+}
+
+/// A bounded view of a run's outcomes for its reports, built one outcome at a time in
+/// row order: the tally over every outcome, and the few outcomes the reports' tables
+/// show (at most [`DIGEST_ROWS`] of each list).
+#[derive(Debug, Clone, Default)]
+pub struct RunDigest {
+    /// What the run did, over every outcome.
+    pub tally: RunTally,
+    /// How many outcomes, in all.
+    pub rows: usize,
+    /// Some outcome has input columns of its own.
+    pub with_columns: bool,
+    /// The first [`DIGEST_ROWS`] outcomes.
+    pub first: Vec<UserOutcome>,
+    /// The first [`DIGEST_ROWS`] outcomes that failed, were partly done or blocked.
+    pub failures: Vec<UserOutcome>,
+    /// How many outcomes failed, were partly done or blocked, in all.
+    pub failures_total: usize,
+    /// The first [`DIGEST_ROWS`] drifted outcomes.
+    pub drifted: Vec<UserOutcome>,
+    /// How many outcomes drifted, in all.
+    pub drifted_total: usize,
+}
+
+impl RunDigest {
+    /// A digest of no outcomes yet.
+    pub fn new() -> RunDigest {
+        RunDigest::default()
+    }
+
+    /// Takes in the next outcome (outcomes come in row order).
+    pub fn add(&mut self, o: &UserOutcome) {
+        self.tally.add(o);
+        self.rows += 1;
+        self.with_columns |= !o.columns.is_empty();
+        if self.first.len() < DIGEST_ROWS {
+            self.first.push(o.clone());
+        }
+        let status = o.final_status();
+        if FAILURES.contains(&status) {
+            self.failures_total += 1;
+            if self.failures.len() < DIGEST_ROWS {
+                self.failures.push(o.clone());
+            }
+        }
+        if status == RunStatus::Drifted {
+            self.drifted_total += 1;
+            if self.drifted.len() < DIGEST_ROWS {
+                self.drifted.push(o.clone());
+            }
+        }
+    }
+
+    /// The digest of outcomes held in memory.
+    pub fn of(outcomes: &[UserOutcome]) -> RunDigest {
+        let mut digest = RunDigest::new();
+        for o in outcomes {
+            digest.add(o);
+        }
+        digest
     }
 }
 
@@ -363,7 +468,7 @@ fn resume_command(dir: &Path) -> String {
 }
 
 /// The Graph root the run talked to (the plan's, if the run did not say).
-fn graph_root<'a>(plan: &'a PlanFile, run: &'a RunFigures) -> &'a str {
+fn graph_root<'a>(plan: &'a PlanHeader, run: &'a RunFigures) -> &'a str {
     if run.graph.is_empty() {
         &plan.graph
     } else {
@@ -429,20 +534,38 @@ pub fn render_summary(
     run: &RunFigures,
     dir: &Path,
 ) -> String {
-    let mut md_out = String::with_capacity(4_096 + outcomes.len().min(MAX_SUMMARY_ROWS) * 120);
-    summary_document(&mut md_out, plan, outcomes, run, dir).expect("writing to a String");
+    render_summary_digest(
+        &plan.header(),
+        &Figures::of(plan),
+        &RunDigest::of(outcomes),
+        run,
+        dir,
+    )
+}
+
+/// Renders a run's `summary.md` from the plan's header and [`Figures`] and the digest of
+/// the outcomes: the same text as [`render_summary`] of the whole plan and outcomes.
+pub fn render_summary_digest(
+    plan: &PlanHeader,
+    figures: &Figures,
+    outcomes: &RunDigest,
+    run: &RunFigures,
+    dir: &Path,
+) -> String {
+    let mut md_out = String::with_capacity(4_096 + outcomes.rows.min(MAX_SUMMARY_ROWS) * 120);
+    summary_document(&mut md_out, plan, figures, outcomes, run, dir).expect("writing to a String");
     md_out
 }
 
 fn summary_document(
     out: &mut String,
-    plan: &PlanFile,
-    outcomes: &[UserOutcome],
+    plan: &PlanHeader,
+    f: &Figures,
+    d: &RunDigest,
     run: &RunFigures,
     dir: &Path,
 ) -> fmt::Result {
-    let f = Figures::of(plan);
-    let t = RunTally::of(outcomes);
+    let t = &d.tally;
     let graph = graph_root(plan, run);
     let pending = t.count(RunStatus::Pending);
 
@@ -569,7 +692,7 @@ fn summary_document(
         "## Planned against done\n\n| Change | Planned | Done | Already done | Not done |\n\
          |---|---:|---:|---:|---:|"
     )?;
-    for v in versus(&f, &t) {
+    for v in versus(f, t) {
         writeln!(
             out,
             "| {} | {} | {} | {} | {} |",
@@ -582,16 +705,12 @@ fn summary_document(
     }
     writeln!(out)?;
 
-    let failures: Vec<&UserOutcome> = outcomes
-        .iter()
-        .filter(|o| FAILURES.contains(&o.final_status()))
-        .collect();
     writeln!(
         out,
         "## Failed, partly done or blocked ({})\n",
-        failures.len()
+        d.failures_total
     )?;
-    if failures.is_empty() {
+    if d.failures_total == 0 {
         writeln!(out, "None.\n")?;
     } else {
         writeln!(
@@ -599,7 +718,7 @@ fn summary_document(
             "| Line | User | Status | Error code | Message | Request ids |\n\
              |---:|---|---|---|---|---|"
         )?;
-        for o in failures.iter().take(MAX_SUMMARY_ROWS) {
+        for o in d.failures.iter().take(MAX_SUMMARY_ROWS) {
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} |",
@@ -615,15 +734,11 @@ fn summary_document(
                 md(&o.request_ids.join(", "))
             )?;
         }
-        more(out, failures.len())?;
+        more(out, d.failures_total)?;
     }
 
-    let drifted: Vec<&UserOutcome> = outcomes
-        .iter()
-        .filter(|o| o.final_status() == RunStatus::Drifted)
-        .collect();
-    writeln!(out, "## Drifted ({})\n", drifted.len())?;
-    if drifted.is_empty() {
+    writeln!(out, "## Drifted ({})\n", d.drifted_total)?;
+    if d.drifted_total == 0 {
         writeln!(out, "None.\n")?;
     } else {
         writeln!(
@@ -631,7 +746,7 @@ fn summary_document(
             "Nothing was changed for these users: their methods differ from what the plan \
              read. Plan again for them.\n\n| Line | User | What changed |\n|---:|---|---|"
         )?;
-        for o in drifted.iter().take(MAX_SUMMARY_ROWS) {
+        for o in d.drifted.iter().take(MAX_SUMMARY_ROWS) {
             writeln!(
                 out,
                 "| {} | {} | {} |",
@@ -640,26 +755,26 @@ fn summary_document(
                 md(o.reason.as_deref().unwrap_or(""))
             )?;
         }
-        more(out, drifted.len())?;
+        more(out, d.drifted_total)?;
     }
 
-    writeln!(out, "## Per user ({} rows)\n", outcomes.len())?;
-    if outcomes.is_empty() {
+    writeln!(out, "## Per user ({} rows)\n", d.rows)?;
+    if d.rows == 0 {
         writeln!(out, "The input has no rows.")?;
         return Ok(());
     }
-    if outcomes.len() > MAX_SUMMARY_ROWS {
+    if d.rows > MAX_SUMMARY_ROWS {
         writeln!(
             out,
             "The first {MAX_SUMMARY_ROWS} of {} rows; `results.csv` has them all.\n",
-            outcomes.len()
+            d.rows
         )?;
     }
     writeln!(
         out,
         "| Line | User | Status | Done | Why / error |\n|---:|---|---|---|---|"
     )?;
-    for o in outcomes.iter().take(MAX_SUMMARY_ROWS) {
+    for o in d.first.iter().take(MAX_SUMMARY_ROWS) {
         let done = done_items(o);
         writeln!(
             out,
@@ -675,11 +790,11 @@ fn summary_document(
             md(&error_words(o))
         )?;
     }
-    if outcomes.len() > MAX_SUMMARY_ROWS {
+    if d.rows > MAX_SUMMARY_ROWS {
         writeln!(
             out,
             "\n…and {} more rows in `results.csv`.",
-            outcomes.len() - MAX_SUMMARY_ROWS
+            d.rows - MAX_SUMMARY_ROWS
         )?;
     }
     Ok(())
@@ -712,7 +827,25 @@ pub fn write_summary(
     outcomes: &[UserOutcome],
     run: &RunFigures,
 ) -> Result<(), ReportError> {
-    let text = render_summary(plan, outcomes, run, report_dir(path));
+    write_summary_digest(
+        path,
+        &plan.header(),
+        &Figures::of(plan),
+        &RunDigest::of(outcomes),
+        run,
+    )
+}
+
+/// Writes a run's `summary.md` from the plan's header and [`Figures`] and the digest of
+/// the outcomes ([`render_summary_digest`]).
+pub fn write_summary_digest(
+    path: &Path,
+    plan: &PlanHeader,
+    figures: &Figures,
+    outcomes: &RunDigest,
+    run: &RunFigures,
+) -> Result<(), ReportError> {
+    let text = render_summary_digest(plan, figures, outcomes, run, report_dir(path));
     std::fs::write(path, text).map_err(|e| ReportError::write(path, e))
 }
 
@@ -750,8 +883,26 @@ pub fn render_html(
     run: &RunFigures,
     dir: &Path,
 ) -> String {
-    let mut out = String::with_capacity(20_000 + outcomes.len().min(MAX_HTML_ROWS) * 700);
-    html_document(&mut out, plan, outcomes, run, dir).expect("writing to a String");
+    render_html_digest(
+        &plan.header(),
+        &Figures::of(plan),
+        &RunDigest::of(outcomes),
+        run,
+        dir,
+    )
+}
+
+/// Renders a run's `report.html` from the plan's header and [`Figures`] and the digest
+/// of the outcomes: the same bytes as [`render_html`] of the whole plan and outcomes.
+pub fn render_html_digest(
+    plan: &PlanHeader,
+    figures: &Figures,
+    outcomes: &RunDigest,
+    run: &RunFigures,
+    dir: &Path,
+) -> String {
+    let mut out = String::with_capacity(20_000 + outcomes.rows.min(MAX_HTML_ROWS) * 700);
+    html_document(&mut out, plan, figures, outcomes, run, dir).expect("writing to a String");
     out
 }
 
@@ -762,19 +913,37 @@ pub fn write_html(
     outcomes: &[UserOutcome],
     run: &RunFigures,
 ) -> Result<(), ReportError> {
-    let text = render_html(plan, outcomes, run, report_dir(path));
+    write_html_digest(
+        path,
+        &plan.header(),
+        &Figures::of(plan),
+        &RunDigest::of(outcomes),
+        run,
+    )
+}
+
+/// Writes a run's `report.html` from the plan's header and [`Figures`] and the digest of
+/// the outcomes ([`render_html_digest`]).
+pub fn write_html_digest(
+    path: &Path,
+    plan: &PlanHeader,
+    figures: &Figures,
+    outcomes: &RunDigest,
+    run: &RunFigures,
+) -> Result<(), ReportError> {
+    let text = render_html_digest(plan, figures, outcomes, run, report_dir(path));
     std::fs::write(path, text).map_err(|e| ReportError::write(path, e))
 }
 
 fn html_document(
     out: &mut String,
-    plan: &PlanFile,
-    outcomes: &[UserOutcome],
+    plan: &PlanHeader,
+    f: &Figures,
+    d: &RunDigest,
     run: &RunFigures,
     dir: &Path,
 ) -> fmt::Result {
-    let f = Figures::of(plan);
-    let t = RunTally::of(outcomes);
+    let t = &d.tally;
     let graph = graph_root(plan, run);
     let kind = match (run.sim, run.interrupted) {
         (false, false) => "RUN",
@@ -799,13 +968,13 @@ fn html_document(
         ),
     )?;
 
-    html_header(out, plan, &t, run, graph, dir)?;
-    html_figures(out, &f, &t, run)?;
-    html_charts(out, plan, &f, &t)?;
-    html_versus(out, &f, &t)?;
-    html_failures(out, outcomes)?;
-    html_drifted(out, outcomes)?;
-    html_users(out, outcomes, &t)?;
+    html_header(out, plan, t, run, graph, dir)?;
+    html_figures(out, f, t, run)?;
+    html_charts(out, plan, f, t)?;
+    html_versus(out, f, t)?;
+    html_failures(out, &d.failures, d.failures_total)?;
+    html_drifted(out, &d.drifted, d.drifted_total)?;
+    html_users(out, d)?;
 
     writeln!(
         out,
@@ -820,7 +989,7 @@ fn html_document(
 
 fn html_header(
     out: &mut String,
-    plan: &PlanFile,
+    plan: &PlanHeader,
     t: &RunTally,
     run: &RunFigures,
     graph: &str,
@@ -949,7 +1118,7 @@ fn grouped_u64(n: u64) -> String {
     grouped(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
-fn html_charts(out: &mut String, plan: &PlanFile, f: &Figures, t: &RunTally) -> fmt::Result {
+fn html_charts(out: &mut String, plan: &PlanHeader, f: &Figures, t: &RunTally) -> fmt::Result {
     writeln!(out, "<section class=\"charts\">")?;
 
     writeln!(
@@ -1104,18 +1273,15 @@ fn html_more(out: &mut String, total: usize) -> fmt::Result {
     Ok(())
 }
 
-fn html_failures(out: &mut String, outcomes: &[UserOutcome]) -> fmt::Result {
-    let rows: Vec<&UserOutcome> = outcomes
-        .iter()
-        .filter(|o| FAILURES.contains(&o.final_status()))
-        .collect();
+/// The failures table: the first of them (`rows`) and how many there are (`total`).
+fn html_failures(out: &mut String, rows: &[UserOutcome], total: usize) -> fmt::Result {
     writeln!(
         out,
         "<section aria-labelledby=\"h-failures\"><h2 id=\"h-failures\">Failed, partly done \
          or blocked ({})</h2>",
-        grouped(rows.len())
+        grouped(total)
     )?;
-    if rows.is_empty() {
+    if total == 0 {
         return writeln!(out, "<p>None.</p></section>");
     }
     writeln!(
@@ -1148,21 +1314,18 @@ fn html_failures(out: &mut String, outcomes: &[UserOutcome]) -> fmt::Result {
         writeln!(out, "</td></tr>")?;
     }
     writeln!(out, "</tbody></table>")?;
-    html_more(out, rows.len())?;
+    html_more(out, total)?;
     writeln!(out, "</section>")
 }
 
-fn html_drifted(out: &mut String, outcomes: &[UserOutcome]) -> fmt::Result {
-    let rows: Vec<&UserOutcome> = outcomes
-        .iter()
-        .filter(|o| o.final_status() == RunStatus::Drifted)
-        .collect();
+/// The drifted table: the first of them (`rows`) and how many there are (`total`).
+fn html_drifted(out: &mut String, rows: &[UserOutcome], total: usize) -> fmt::Result {
     writeln!(
         out,
         "<section aria-labelledby=\"h-drifted\"><h2 id=\"h-drifted\">Drifted ({})</h2>",
-        grouped(rows.len())
+        grouped(total)
     )?;
-    if rows.is_empty() {
+    if total == 0 {
         return writeln!(
             out,
             "<p>None: every user's methods were as the plan read them.</p></section>"
@@ -1185,14 +1348,15 @@ fn html_drifted(out: &mut String, outcomes: &[UserOutcome]) -> fmt::Result {
         )?;
     }
     writeln!(out, "</tbody></table>")?;
-    html_more(out, rows.len())?;
+    html_more(out, total)?;
     writeln!(out, "</section>")
 }
 
-fn html_users(out: &mut String, outcomes: &[UserOutcome], t: &RunTally) -> fmt::Result {
-    let total = outcomes.len();
+fn html_users(out: &mut String, d: &RunDigest) -> fmt::Result {
+    let t = &d.tally;
+    let total = d.rows;
     let shown = total.min(MAX_HTML_ROWS);
-    let with_columns = outcomes.iter().any(|o| !o.columns.is_empty());
+    let with_columns = d.with_columns;
     writeln!(
         out,
         "<section aria-labelledby=\"h-users\"><h2 id=\"h-users\">Per user ({} rows)</h2>",
@@ -1234,7 +1398,7 @@ fn html_users(out: &mut String, outcomes: &[UserOutcome], t: &RunTally) -> fmt::
         write!(out, "<th class=\"w-cols\">From the input</th>")?;
     }
     writeln!(out, "</tr></thead><tbody>")?;
-    for o in outcomes.iter().take(MAX_HTML_ROWS) {
+    for o in d.first.iter().take(MAX_HTML_ROWS) {
         let status = o.final_status();
         write!(
             out,

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{Figures, ReportError, human_duration, results::steps_text};
+use super::{PlanDigest, ReportError, human_duration, results::steps_text};
 use crate::plan::{PlanFile, Status};
 
 /// At most this many users are listed in the Markdown table; `results.csv` has them all.
@@ -13,7 +13,13 @@ pub const MAX_TABLE_ROWS: usize = 500;
 
 /// Renders `summary.md`.
 pub fn render(plan: &PlanFile) -> String {
-    let f = Figures::of(plan);
+    render_digest(&PlanDigest::of(plan))
+}
+
+/// Renders `summary.md` from a plan's digest: the same text as [`render`] of the plan.
+pub fn render_digest(digest: &PlanDigest) -> String {
+    let plan = &digest.header;
+    let f = &digest.figures;
     let mut md = String::new();
     let _ = writeln!(md, "# mfa-reset plan\n");
     let _ = writeln!(
@@ -70,21 +76,13 @@ pub fn render(plan: &PlanFile) -> String {
     }
     let _ = writeln!(md, "| Issue Temporary Access Pass | {} |\n", f.issue_pass);
 
-    let blockers: Vec<_> = plan
-        .entries
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.status,
-                Status::Blocked | Status::Error | Status::NotFound | Status::Invalid
-            )
-        })
-        .collect();
-    if !blockers.is_empty() {
+    let blockers = &digest.attention;
+    let blockers_total = digest.attention_total;
+    if blockers_total > 0 {
         let _ = writeln!(
             md,
             "## Needs attention ({})\n\n| Line | User | Status | Why |\n|---:|---|---|---|",
-            blockers.len()
+            blockers_total
         );
         for e in blockers.iter().take(MAX_TABLE_ROWS) {
             let _ = writeln!(
@@ -96,25 +94,22 @@ pub fn render(plan: &PlanFile) -> String {
                 escape(e.reason.as_deref().unwrap_or(""))
             );
         }
-        if blockers.len() > MAX_TABLE_ROWS {
+        if blockers_total > MAX_TABLE_ROWS {
             let _ = writeln!(
                 md,
                 "\n…and {} more in `results.csv`.",
-                blockers.len() - MAX_TABLE_ROWS
+                blockers_total - MAX_TABLE_ROWS
             );
         }
         let _ = writeln!(md);
     }
 
-    let planned: Vec<_> = plan
-        .entries
-        .iter()
-        .filter(|e| e.status == Status::Planned)
-        .collect();
+    let planned = &digest.planned;
+    let planned_total = digest.planned_total;
     let _ = writeln!(
         md,
         "## Planned changes per user ({})\n\n| Line | User | Steps, in order |\n|---:|---|---|",
-        planned.len()
+        planned_total
     );
     for e in planned.iter().take(MAX_TABLE_ROWS) {
         let upn = e
@@ -129,11 +124,11 @@ pub fn render(plan: &PlanFile) -> String {
             escape(&steps_text(e))
         );
     }
-    if planned.len() > MAX_TABLE_ROWS {
+    if planned_total > MAX_TABLE_ROWS {
         let _ = writeln!(
             md,
             "\n…and {} more in `results.csv`.",
-            planned.len() - MAX_TABLE_ROWS
+            planned_total - MAX_TABLE_ROWS
         );
     }
     md
@@ -141,7 +136,12 @@ pub fn render(plan: &PlanFile) -> String {
 
 /// Writes `summary.md`.
 pub fn write(path: &Path, plan: &PlanFile) -> Result<(), ReportError> {
-    std::fs::write(path, render(plan)).map_err(|e| ReportError::write(path, e))
+    write_digest(path, &PlanDigest::of(plan))
+}
+
+/// Writes `summary.md` from a plan's digest.
+pub fn write_digest(path: &Path, digest: &PlanDigest) -> Result<(), ReportError> {
+    std::fs::write(path, render_digest(digest)).map_err(|e| ReportError::write(path, e))
 }
 
 /// The first 16 characters of a hash (a hand-edited plan may hold any text there).
