@@ -1343,43 +1343,16 @@ fn ctrl_c_stops_cleanly_with_exit_4_and_resume_finishes() {
     let input = dir.join("users.csv");
     write_list(&input, &listed);
     let out = dir.join("run");
-    let Spawned(child) = &mut emu.spawn(
-        &[
-            "apply",
-            s(&input),
-            "--profile",
-            "incident",
-            "--out",
-            s(&out),
-            "--yes",
-            "--write-budget",
-            "40/1s",
-        ],
-        &dir.join("apply"),
-    );
     // Interrupted once a few users are finished: with --contain-first, after every
     // session is revoked and during the removals. The rows the plan settled are journaled
     // as finished before the first step.
     let mut settled = None;
-    let fired = wait_for_journal(child, &out, |lines| {
+    interrupt_incident_apply(&emu, &dir, &input, &out, "40/1s", |lines| {
         if settled.is_none() && records(lines, "step").next().is_some() {
             settled = Some(records(lines, "finished").count());
         }
         settled.is_some_and(|n| records(lines, "finished").count() >= n + 5)
     });
-    assert!(fired, "the run ended before it could be interrupted");
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(sent.success());
-    let status = wait(child, "apply");
-    let stderr = std::fs::read_to_string(dir.join("apply.err")).unwrap();
-    assert_eq!(status.code(), Some(4), "{status:?}\n{stderr}");
-    assert!(
-        stderr.contains(&format!("mfa-reset resume {}", s(&out))),
-        "{stderr}"
-    );
     let csv = results_csv(&out);
     assert_eq!(csv.len(), listed.len(), "one row per input row");
     assert!(
@@ -1399,6 +1372,120 @@ fn ctrl_c_stops_cleanly_with_exit_4_and_resume_finishes() {
     assert!(rows.iter().all(|r| r["status"] != "pending"));
     for (u, row) in listed.iter().zip(&rows) {
         assert_eq!(row["status"], expected[id_of(u)].status, "{row}");
+    }
+}
+
+#[test]
+fn ctrl_c_while_containing_keeps_every_revocation_in_the_results_and_resume_finishes() {
+    let dir = scratch("ctrl-c-containing");
+    let emu = Emulator::generated(160, 53);
+    let before = emu.users();
+    let listed = some_users(&before, 120);
+    let input = dir.join("users.csv");
+    write_list(&input, &listed);
+    let out = dir.join("run");
+    // 20 writes a second: the 120 revocations of the containment pass take seconds.
+    interrupt_incident_apply(&emu, &dir, &input, &out, "20/1s", |lines| {
+        records(lines, "step").count() >= 25
+    });
+
+    // Users contained before the interruption wait on disk for the second pass; their
+    // result rows must still say their sessions were revoked.
+    let plan: Value =
+        serde_json::from_slice(&std::fs::read(out.join("plan.json")).unwrap()).unwrap();
+    let lines = journal_lines(&out);
+    let revoked: BTreeSet<u64> = records(&lines, "step")
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["outcome"] == "done" || r["outcome"] == "already-done")
+        .filter(|r| {
+            let row = r["row"].as_u64().unwrap() as usize;
+            let step = r["step"].as_u64().unwrap() as usize;
+            plan["entries"][row]["steps"][step]["action"] == "revokeSessions"
+        })
+        .map(|r| r["row"].as_u64().unwrap())
+        .collect();
+    assert!(
+        revoked.len() >= 25,
+        "{} revocations journaled",
+        revoked.len()
+    );
+    let rows = results_jsonl(&out);
+    assert_eq!(rows.len(), listed.len(), "one row per input row");
+    let pending_revoked = rows
+        .iter()
+        .filter(|r| r["status"] == "pending" && r["sessionsRevoked"] == true)
+        .count();
+    assert!(pending_revoked > 0, "no contained user is pending");
+    for row in &rows {
+        let index = row["row"].as_u64().unwrap();
+        assert_eq!(
+            row["sessionsRevoked"] == true,
+            revoked.contains(&index),
+            "row {index}: {row}"
+        );
+    }
+    assert_no_scratch_files(&out);
+
+    emu.run(&["resume", s(&out), "--write-budget", "2000/1s"])
+        .expect_code(0);
+    let expected = assert_tenant_after(&emu, &before, &listed, Profile::Incident, false);
+    let rows = results_jsonl(&out);
+    for (u, row) in listed.iter().zip(&rows) {
+        assert_eq!(row["status"], expected[id_of(u)].status, "{row}");
+    }
+    assert_no_scratch_files(&out);
+}
+
+/// Starts `apply INPUT --profile incident` at `write_budget`, sends it Ctrl-C once
+/// `trigger` holds for its journal, and checks it stops with exit 4 and names `resume`.
+fn interrupt_incident_apply(
+    emu: &Emulator,
+    dir: &Path,
+    input: &Path,
+    out: &Path,
+    write_budget: &str,
+    trigger: impl FnMut(&[String]) -> bool,
+) {
+    let Spawned(child) = &mut emu.spawn(
+        &[
+            "apply",
+            s(input),
+            "--profile",
+            "incident",
+            "--out",
+            s(out),
+            "--yes",
+            "--write-budget",
+            write_budget,
+        ],
+        &dir.join("apply"),
+    );
+    let fired = wait_for_journal(child, out, trigger);
+    assert!(fired, "the run ended before it could be interrupted");
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let status = wait(child, "apply");
+    let stderr = std::fs::read_to_string(dir.join("apply.err")).unwrap();
+    assert_eq!(status.code(), Some(4), "{status:?}\n{stderr}");
+    assert!(
+        stderr.contains(&format!("mfa-reset resume {}", s(out))),
+        "{stderr}"
+    );
+}
+
+/// A run's folder holds what the run documents, and no scratch file of its own.
+fn assert_no_scratch_files(dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            !(name.ends_with(".tmp") || name.ends_with(".partial") || name.ends_with(".spill")),
+            "{} left behind in {}",
+            name,
+            dir.display()
+        );
     }
 }
 
@@ -1877,4 +1964,31 @@ fn a_plan_edited_anywhere_after_it_was_written_is_refused_and_nothing_changes() 
         emu.mutations().is_empty(),
         "an edited plan changed the tenant"
     );
+
+    // Re-saved unedited in another layout (re-indented, its fields in another order, as
+    // a JSON tool writes it), the plan is the same plan and is carried out.
+    let resaved = dir.join("resaved.json");
+    std::fs::write(&resaved, serde_json::to_vec_pretty(&original).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&resaved).unwrap();
+    assert!(
+        text.find("\"entries\"") < text.find("\"format\""),
+        "the re-saved plan has its fields in another order"
+    );
+    let out = dir.join("run-resaved");
+    emu.run(&["apply", s(&resaved), "--out", s(&out), "--yes"])
+        .expect_code(0);
+    assert!(
+        !emu.mutations().is_empty(),
+        "the re-saved plan was carried out"
+    );
+    // The run keeps the plan it carried out, in this tool's own layout.
+    let kept = std::fs::read_to_string(out.join("plan.json")).unwrap();
+    assert!(
+        kept.starts_with("{\n  \"format\": \"mfa-reset-plan\","),
+        "{kept}"
+    );
+    assert_eq!(serde_json::from_str::<Value>(&kept).unwrap(), original);
+    assert_eq!(results_jsonl(&out).len(), listed.len());
+    assert_no_scratch_files(&out);
+    assert_no_scratch_files(&plan_dir);
 }

@@ -225,7 +225,9 @@ pub async fn make_plan(
         extra_columns,
     } = prepared;
     let graph_root = client.endpoints().graph().to_string();
-    let spill = Arc::new(Mutex::new(EntrySpill::create(out.join("plan.json.spill"))?));
+    let mut spill = EntrySpill::create(out.join("plan.json.spill"))?;
+    spill.reserve_rows(rows);
+    let spill = Arc::new(Mutex::new(spill));
     let (target_tx, target_rx) = tokio::sync::mpsc::channel::<(Target, Row)>(4096);
     // The input, read again in its own thread: rows to read go to the tenant reader,
     // the others straight to the spill.
@@ -309,7 +311,7 @@ pub async fn make_plan(
         &extra_columns,
     )?;
     let mut digest = PlanDigest::new(header.clone());
-    let mut seen = UsersSeen::default();
+    let mut seen = UsersSeen::with_capacity(targets);
     for row in 0..rows {
         let Some(mut entry) = spill.get::<PlanEntry>(row)? else {
             bail!(

@@ -137,7 +137,10 @@ pub async fn run_plan<T: Transport>(
 
     let mut failure = None;
     let finished = match EntrySpill::create(dir.join(".outcomes.tmp")) {
-        Ok(spill) => Some(spill),
+        Ok(mut spill) => {
+            spill.reserve_rows(plan.len());
+            Some(spill)
+        }
         Err(e) => {
             failure = Some(RunError::Plan(e));
             None
@@ -199,7 +202,7 @@ pub async fn run_plan<T: Transport>(
         let Some(key) = job_key(&entry) else {
             continue;
         };
-        let job = UserJob::new(index, entry, key, &state, UserOutcome::default());
+        let job = UserJob::new(entry, key, &state, UserOutcome::default());
         ctx.progress.users_total += 1;
         ctx.progress.writes_total += job.steps.len();
         ctx.progress.writes_done += job.steps.len() - job.remaining();
@@ -314,8 +317,17 @@ pub async fn run_plan<T: Transport>(
         let entry = match plan.entry(index) {
             Ok(entry) => entry,
             Err(e) => {
+                // Still one result row for the row; the journal has its outcome.
+                emit(UserOutcome {
+                    row: index,
+                    status: Some(RunStatus::Pending),
+                    reason: Some(format!(
+                        "the plan's entry could not be read back ({e}); resume to write this row"
+                    )),
+                    ..UserOutcome::default()
+                });
                 ctx.failure.get_or_insert(e.into());
-                break;
+                continue;
             }
         };
         if state.finished.contains(entry.row) {
@@ -435,7 +447,6 @@ struct UserJob {
 
 impl UserJob {
     fn new(
-        _index: usize,
         entry: PlanEntry,
         key: UserKey,
         state: &JournalState,
@@ -665,7 +676,7 @@ impl Ctx<'_> {
             };
             let key = job_key(&entry)?;
             let outcome = UserOutcome::from_plan(&entry);
-            let mut job = UserJob::new(index, entry, key, self.state, outcome);
+            let mut job = UserJob::new(entry, key, self.state, outcome);
             if let Some(aside) = self.take_set_aside(index)
                 && aside.done.len() == job.done.len()
             {
@@ -991,7 +1002,6 @@ impl Ctx<'_> {
         let new_pass = now
             .iter()
             .any(|m| m.kind == MethodType::TemporaryAccessPass && !known.contains(m.id.as_str()));
-        drop(known);
         if let Some(job) = self.jobs.get_mut(&index) {
             if !new_pass {
                 job.intent_unresolved.clear();

@@ -165,6 +165,13 @@ pub struct UsersSeen {
 }
 
 impl UsersSeen {
+    /// Room for `users` users at once (the table never grows, so never holds two copies).
+    pub fn with_capacity(users: usize) -> UsersSeen {
+        UsersSeen {
+            first_line: HashMap::with_capacity(users),
+        }
+    }
+
     /// Feeds the next entry in row order; turns it into a duplicate when an earlier entry
     /// found the same user.
     pub fn settle(&mut self, entry: &mut PlanEntry) {

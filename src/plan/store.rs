@@ -83,6 +83,14 @@ impl EntrySpill {
         })
     }
 
+    /// Makes room for rows `0..rows` at once (the index then never grows by doubling).
+    pub fn reserve_rows(&mut self, rows: usize) {
+        if self.offsets.len() < rows {
+            self.offsets.reserve_exact(rows - self.offsets.len());
+            self.lens.reserve_exact(rows - self.lens.len());
+        }
+    }
+
     /// Stores `value` as row `row`'s (a later one replaces it).
     pub fn put<T: Serialize>(&mut self, row: usize, value: &T) -> Result<(), StoreError> {
         self.buffer.clear();
