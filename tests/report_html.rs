@@ -833,7 +833,7 @@ fn reports_from_the_digest_of_a_large_plan_cut_each_table_and_count_the_rest() {
         let d = n.to_string();
         let mut out = String::new();
         for (i, c) in d.chars().enumerate() {
-            if i > 0 && (d.len() - i) % 3 == 0 {
+            if i > 0 && (d.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);

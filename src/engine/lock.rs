@@ -60,9 +60,7 @@ impl RunLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| io_err("open", e))?;
-        // `File::try_lock` is stable since Rust 1.89; Cargo.toml's `rust-version` (1.85)
-        // predates it and should be raised to 1.89, after which this allow can go.
-        #[allow(clippy::incompatible_msrv)]
+        // `File::try_lock` is stable since Rust 1.89, this crate's `rust-version`.
         let locked = file.try_lock();
         match locked {
             Ok(()) => {}
@@ -94,7 +92,6 @@ impl RunLock {
 impl Drop for RunLock {
     fn drop(&mut self) {
         // Closing the file would release the lock anyway; unlocking says so plainly.
-        #[allow(clippy::incompatible_msrv)] // stable since 1.89: see `acquire`
         let _ = self.file.unlock();
     }
 }

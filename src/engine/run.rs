@@ -1002,10 +1002,10 @@ impl Ctx<'_> {
         let new_pass = now
             .iter()
             .any(|m| m.kind == MethodType::TemporaryAccessPass && !known.contains(m.id.as_str()));
-        if let Some(job) = self.jobs.get_mut(&index) {
-            if !new_pass {
-                job.intent_unresolved.clear();
-            }
+        if let Some(job) = self.jobs.get_mut(&index)
+            && !new_pass
+        {
+            job.intent_unresolved.clear();
         }
     }
 

@@ -275,10 +275,10 @@ fn is_loopback(host: &str) -> bool {
     if let Ok(v4) = host.parse::<Ipv4Addr>() {
         return v4.is_loopback();
     }
-    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        if let Ok(v6) = inner.parse::<Ipv6Addr>() {
-            return v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback());
-        }
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'))
+        && let Ok(v6) = inner.parse::<Ipv6Addr>()
+    {
+        return v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback());
     }
     false
 }

@@ -280,7 +280,9 @@ mod tests {
             user_id: format!("00000000-0000-0000-0000-00000000000{n}"),
             user_principal_name: format!("user{n}@contoso.com"),
             pass: Secret::new(pass),
-            start: (n % 2 == 0).then(|| "2026-11-28T10:41:12Z".to_string()),
+            start: n
+                .is_multiple_of(2)
+                .then(|| "2026-11-28T10:41:12Z".to_string()),
             lifetime_minutes: 60 * n,
             usable_once: n % 2 == 1,
         }
