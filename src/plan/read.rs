@@ -1,11 +1,12 @@
 //! Reading the tenant for a plan: for every target user, resolve the key to the user
-//! (id, UPN, `accountEnabled`, sync state), list their authentication methods, their
-//! directory roles and their default method — one request at a time per user, many users
-//! at once, through the paced dispatcher.
+//! (id, UPN, `accountEnabled`, sync state), then list their authentication methods, their
+//! directory roles and their default method — many users at once, through the paced
+//! dispatcher.
 //!
-//! Each user is a small state machine (resolve → methods → roles → default method); when a
-//! step completes the next one is submitted, so a batch mixes users and never holds two
-//! requests of one user. Every target ends with exactly one [`ReadOutcome`].
+//! Each user is a small state machine: resolve, then the three reads at once (two round
+//! trips a user, not four). The dispatcher never puts two requests of one user in a batch,
+//! so the three go out in different batches of the same flight. Every target ends with
+//! exactly one [`ReadOutcome`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,16 +45,46 @@ pub enum ReadOutcome {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
+    /// Finding the user from the key.
     Resolve,
+    /// The user's methods, roles and default method, asked for at once.
+    Details,
+}
+
+/// One of the three reads of a resolved user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
     Methods,
     Roles,
     Preferences,
+}
+
+impl Part {
+    const ALL: [Part; 3] = [Part::Methods, Part::Roles, Part::Preferences];
+
+    fn request(self, key: &UserKey) -> GraphRequest {
+        match self {
+            Part::Methods => GraphRequest::list_methods(key),
+            Part::Roles => GraphRequest::directory_roles(key),
+            Part::Preferences => GraphRequest::sign_in_preferences(key),
+        }
+        .expect("an id key has a path")
+    }
+
+    /// Which read `request` is, for a user read by `key`.
+    fn of(key: &UserKey, request: &GraphRequest) -> Option<Part> {
+        Part::ALL
+            .into_iter()
+            .find(|part| part.request(key).url == request.url)
+    }
 }
 
 struct Reading {
     key: UserKey,
     stage: Stage,
     user: Option<UserSnapshot>,
+    /// Reads of [`Stage::Details`] not answered yet.
+    waiting: Vec<Part>,
 }
 
 /// Reads every target. `on_done` is told how many users have finished, for progress.
@@ -126,6 +157,7 @@ pub async fn read_stream<T: Transport, P>(
                     key: t.key,
                     stage: Stage::Resolve,
                     user: None,
+                    waiting: Vec::new(),
                 },
                 payload,
             ),
@@ -162,7 +194,9 @@ pub async fn read_stream<T: Transport, P>(
                 let row = completed.user;
                 let Some((reading, _)) = readings.get_mut(&row) else { continue };
                 match advance(reading, completed) {
-                    Next::Send(request) => to_send.push_back(Job { user: row, request }),
+                    Next::Send(requests) => to_send
+                        .extend(requests.into_iter().map(|request| Job { user: row, request })),
+                    Next::Wait => {}
                     Next::Finished(outcome) => {
                         if let Some((_, payload)) = readings.remove(&row) {
                             on_outcome(row as usize, payload, outcome, &counters);
@@ -185,11 +219,22 @@ fn read_window(max_in_flight: usize) -> usize {
 }
 
 enum Next {
-    Send(GraphRequest),
+    /// Send these (the three reads of a resolved user go out at once).
+    Send(Vec<GraphRequest>),
+    /// Wait for the user's other reads.
+    Wait,
     Finished(ReadOutcome),
 }
 
 fn advance(reading: &mut Reading, completed: Completed) -> Next {
+    let part = match reading.stage {
+        Stage::Resolve => None,
+        Stage::Details => match Part::of(&reading.key, &completed.request) {
+            Some(part) if reading.waiting.contains(&part) => Some(part),
+            // An answer this reading did not ask for (or got already): not ours.
+            _ => return Next::Wait,
+        },
+    };
     let body = match completed.result {
         JobResult::Done { body, .. } => body.unwrap_or(Value::Null),
         JobResult::Failed { fault: Some(f), .. }
@@ -201,9 +246,9 @@ fn advance(reading: &mut Reading, completed: Completed) -> Next {
             fault: Some(f),
             error,
         } if f.status == 403 => {
-            let needed = match reading.stage {
-                Stage::Resolve | Stage::Roles => permissions::USER_READ_ALL,
-                Stage::Methods | Stage::Preferences => permissions::METHODS_READ_ALL,
+            let needed = match part {
+                None | Some(Part::Roles) => permissions::USER_READ_ALL,
+                Some(Part::Methods | Part::Preferences) => permissions::METHODS_READ_ALL,
             };
             return Next::Finished(ReadOutcome::Error(format!(
                 "{error} — {}",
@@ -217,62 +262,20 @@ fn advance(reading: &mut Reading, completed: Completed) -> Next {
             ));
         }
     };
-    match reading.stage {
-        Stage::Resolve => {
-            // A mail key was looked up with a filter: exactly one user must match.
-            let user = match body.get("value").and_then(Value::as_array) {
-                Some(list) => match list.as_slice() {
-                    [one] => one.clone(),
-                    [] => return Next::Finished(ReadOutcome::NotFound),
-                    many => {
-                        return Next::Finished(ReadOutcome::Ambiguous(format!(
-                            "{} users have the mail address {}",
-                            many.len(),
-                            reading.key
-                        )));
-                    }
-                },
-                None => body,
-            };
-            let text = |name: &str| user.get(name).and_then(Value::as_str).map(str::to_string);
-            let (Some(id), Some(upn)) = (text("id"), text("userPrincipalName")) else {
-                return Next::Finished(ReadOutcome::Error(
-                    "Graph's answer about the user had no id or userPrincipalName".into(),
-                ));
-            };
-            let Ok(by_id) = UserKey::id(&id) else {
-                return Next::Finished(ReadOutcome::Error(format!(
-                    "Graph gave the user an id that is not a GUID: {id:?}"
-                )));
-            };
-            reading.user = Some(UserSnapshot {
-                id,
-                user_principal_name: upn,
-                account_enabled: user
-                    .get("accountEnabled")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(true),
-                synced: user.get("onPremisesSyncEnabled").and_then(Value::as_bool) == Some(true),
-                admin_roles: Vec::new(),
-                default_method: None,
-                methods: Vec::new(),
-            });
-            reading.key = by_id;
-            reading.stage = Stage::Methods;
-            Next::Send(GraphRequest::list_methods(&reading.key).expect("an id key has a path"))
-        }
-        Stage::Methods => {
-            let user = reading.user.as_mut().expect("resolved first");
+    let Some(part) = part else {
+        return resolved(reading, body);
+    };
+    reading.waiting.retain(|p| *p != part);
+    let user = reading.user.as_mut().expect("resolved first");
+    match part {
+        Part::Methods => {
             user.methods = body
                 .get("value")
                 .and_then(Value::as_array)
                 .map(|list| list.iter().filter_map(method_snapshot).collect())
                 .unwrap_or_default();
-            reading.stage = Stage::Roles;
-            Next::Send(GraphRequest::directory_roles(&reading.key).expect("an id key has a path"))
         }
-        Stage::Roles => {
-            let user = reading.user.as_mut().expect("resolved first");
+        Part::Roles => {
             user.admin_roles = body
                 .get("value")
                 .and_then(Value::as_array)
@@ -289,20 +292,66 @@ fn advance(reading: &mut Reading, completed: Completed) -> Next {
                         .collect()
                 })
                 .unwrap_or_default();
-            reading.stage = Stage::Preferences;
-            Next::Send(
-                GraphRequest::sign_in_preferences(&reading.key).expect("an id key has a path"),
-            )
         }
-        Stage::Preferences => {
-            let mut user = reading.user.take().expect("resolved first");
+        Part::Preferences => {
             user.default_method = body
                 .get("userPreferredMethodForSecondaryAuthentication")
                 .and_then(Value::as_str)
                 .and_then(DefaultMethod::from_graph);
-            Next::Finished(ReadOutcome::Found(user))
         }
     }
+    if !reading.waiting.is_empty() {
+        return Next::Wait;
+    }
+    Next::Finished(ReadOutcome::Found(
+        reading.user.take().expect("resolved first"),
+    ))
+}
+
+/// The user found from the key: then their methods, roles and default method, at once.
+fn resolved(reading: &mut Reading, body: Value) -> Next {
+    // A mail key was looked up with a filter: exactly one user must match.
+    let user = match body.get("value").and_then(Value::as_array) {
+        Some(list) => match list.as_slice() {
+            [one] => one.clone(),
+            [] => return Next::Finished(ReadOutcome::NotFound),
+            many => {
+                return Next::Finished(ReadOutcome::Ambiguous(format!(
+                    "{} users have the mail address {}",
+                    many.len(),
+                    reading.key
+                )));
+            }
+        },
+        None => body,
+    };
+    let text = |name: &str| user.get(name).and_then(Value::as_str).map(str::to_string);
+    let (Some(id), Some(upn)) = (text("id"), text("userPrincipalName")) else {
+        return Next::Finished(ReadOutcome::Error(
+            "Graph's answer about the user had no id or userPrincipalName".into(),
+        ));
+    };
+    let Ok(by_id) = UserKey::id(&id) else {
+        return Next::Finished(ReadOutcome::Error(format!(
+            "Graph gave the user an id that is not a GUID: {id:?}"
+        )));
+    };
+    reading.user = Some(UserSnapshot {
+        id,
+        user_principal_name: upn,
+        account_enabled: user
+            .get("accountEnabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        synced: user.get("onPremisesSyncEnabled").and_then(Value::as_bool) == Some(true),
+        admin_roles: Vec::new(),
+        default_method: None,
+        methods: Vec::new(),
+    });
+    reading.key = by_id;
+    reading.stage = Stage::Details;
+    reading.waiting = Part::ALL.to_vec();
+    Next::Send(Part::ALL.iter().map(|p| p.request(&reading.key)).collect())
 }
 
 /// One method from Graph's list, or `None` for a type this tool does not know (it is then
@@ -323,12 +372,12 @@ pub(crate) fn method_snapshot(m: &Value) -> Option<MethodSnapshot> {
 mod tests {
     use super::*;
 
-    fn answer(reading: &mut Reading, body: Value) -> Next {
+    fn answer(reading: &mut Reading, request: GraphRequest, body: Value) -> Next {
         advance(
             reading,
             Completed {
                 user: 0,
-                request: GraphRequest::get_user(&reading.key),
+                request,
                 result: JobResult::Done {
                     status: 200,
                     body: Some(body),
@@ -340,14 +389,73 @@ mod tests {
         )
     }
 
+    const ID: &str = "3342c5af-74d0-4868-bd6e-d5dc7e482577";
+
+    #[test]
+    fn a_resolved_user_is_read_three_ways_at_once_and_found_when_all_three_answer() {
+        let key = UserKey::parse("a@contoso.example").unwrap();
+        let mut reading = Reading {
+            key: key.clone(),
+            stage: Stage::Resolve,
+            user: None,
+            waiting: Vec::new(),
+        };
+        let user = serde_json::json!({"id": ID, "userPrincipalName": "a@contoso.example"});
+        let Next::Send(requests) = answer(&mut reading, GraphRequest::get_user(&key), user) else {
+            panic!("no reads after the resolve");
+        };
+        let by_id = UserKey::id(ID).unwrap();
+        let parts: Vec<Part> = requests
+            .iter()
+            .map(|r| Part::of(&by_id, r).expect("one of the three reads"))
+            .collect();
+        assert_eq!(parts, Part::ALL);
+        // Answers in any order; the user is found when the last one comes.
+        let preferences =
+            serde_json::json!({"userPreferredMethodForSecondaryAuthentication": "push"});
+        let methods = serde_json::json!({"value": [{
+            "@odata.type": "#microsoft.graph.phoneAuthenticationMethod",
+            "id": "3179e48a-750b-4051-897c-87b9720928f7",
+            "phoneType": "mobile"
+        }]});
+        let req = |p: Part| p.request(&by_id);
+        assert!(matches!(
+            answer(&mut reading, req(Part::Preferences), preferences),
+            Next::Wait
+        ));
+        assert!(matches!(
+            answer(&mut reading, req(Part::Methods), methods.clone()),
+            Next::Wait
+        ));
+        // An answer it did not wait for (the same read twice) changes nothing.
+        assert!(matches!(
+            answer(
+                &mut reading,
+                req(Part::Methods),
+                serde_json::json!({"value": []})
+            ),
+            Next::Wait
+        ));
+        let roles = serde_json::json!({"value": []});
+        let Next::Finished(ReadOutcome::Found(found)) =
+            answer(&mut reading, req(Part::Roles), roles)
+        else {
+            panic!("not found after the three reads");
+        };
+        assert_eq!(found.id, ID);
+        assert_eq!(found.methods.len(), 1);
+        assert!(found.admin_roles.is_empty());
+        assert!(found.default_method.is_some());
+    }
+
     #[test]
     fn a_role_graph_gives_without_its_name_still_makes_an_administrator() {
-        let key = UserKey::id("3342c5af-74d0-4868-bd6e-d5dc7e482577").unwrap();
+        let key = UserKey::id(ID).unwrap();
         let mut reading = Reading {
-            key,
-            stage: Stage::Roles,
+            key: key.clone(),
+            stage: Stage::Details,
             user: Some(UserSnapshot {
-                id: "3342c5af-74d0-4868-bd6e-d5dc7e482577".into(),
+                id: ID.into(),
                 user_principal_name: "a@contoso.example".into(),
                 account_enabled: true,
                 synced: false,
@@ -355,13 +463,17 @@ mod tests {
                 default_method: None,
                 methods: Vec::new(),
             }),
+            waiting: vec![Part::Roles, Part::Preferences],
         };
         // Without a permission to read roles, Graph may answer with ids only.
         let body = serde_json::json!({"value": [
             {"@odata.type": "#microsoft.graph.directoryRole", "id": "62e90394-69f5-4237-9190-012177145e10"},
             {"@odata.type": "#microsoft.graph.directoryRole", "displayName": "User Administrator"}
         ]});
-        assert!(matches!(answer(&mut reading, body), Next::Send(_)));
+        assert!(matches!(
+            answer(&mut reading, Part::Roles.request(&key), body),
+            Next::Wait
+        ));
         let roles = &reading.user.as_ref().unwrap().admin_roles;
         assert_eq!(roles.len(), 2, "{roles:?}");
         assert!(
