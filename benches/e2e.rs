@@ -13,6 +13,9 @@
 //! - **scale**: `plan` and `apply` for 1,000,000 users, throttling off and client budgets
 //!   out of the way. Reports each process's peak RSS and its CPU time per 1,000 `$batch`
 //!   items.
+//! - **resume** (only when named in `E2E_SCENARIOS`): as scale, but `apply` is killed
+//!   (SIGKILL) after as many batch items as there are users, then `resume` finishes it.
+//!   Reports the resume's peak RSS.
 //!
 //! The emulator runs in this process (`Sim::start_background`); `plan` and `apply` are the
 //! crate's own binary (`CARGO_BIN_EXE_mfa-reset`) started as child processes pointed at it
@@ -25,7 +28,8 @@
 //! Run: `cargo bench --bench e2e`. Without `--bench` on its command line (as
 //! `cargo test --benches` runs it) it does a small smoke run of each scenario.
 //!
-//! Environment (defaults in brackets): `E2E_SCENARIOS` [`quota,containment,scale`];
+//! Environment (defaults in brackets): `E2E_SCENARIOS` [`quota,containment,scale`; also
+//! `resume`];
 //! `E2E_QUOTA_USERS` [10000]; `E2E_TIME_SCALE` [10]; `E2E_CONTAIN_USERS` [1000];
 //! `E2E_LATENCY_MS` [80] and `E2E_JITTER_MS` [40]; `E2E_SCALE_USERS` [1000000];
 //! `E2E_MAX_IN_FLIGHT` [the default, 8]; `E2E_KEEP` (keep the scratch folders).
@@ -136,7 +140,7 @@ fn run_child(
     dir: &Path,
     name: &str,
     args: &[String],
-    mut on_tick: impl FnMut(Duration),
+    mut on_tick: impl FnMut(Duration, u32),
 ) -> ChildRun {
     let out_path = dir.join(format!("{name}.stdout"));
     let err_path = dir.join(format!("{name}.stderr"));
@@ -164,7 +168,7 @@ fn run_child(
         if let Some(status) = child.try_wait().expect("wait for mfa-reset") {
             break status;
         }
-        on_tick(start.elapsed());
+        on_tick(start.elapsed(), pid);
         std::thread::sleep(Duration::from_millis(10));
     };
     let wall = start.elapsed();
@@ -341,7 +345,7 @@ fn quota_bound(settings: &Settings, root: &Path) -> Vec<Line> {
         &dir,
         "plan",
         &plan_argv(&input, &["--profile", "device-refresh"], &plan_dir, &graph),
-        |_| {},
+        |_, _| {},
     );
     expect_success(&plan, "plan");
     let after_plan = sim.stats();
@@ -362,7 +366,7 @@ fn quota_bound(settings: &Settings, root: &Path) -> Vec<Line> {
         &dir,
         "apply",
         &apply_argv(&plan_dir, &apply_dir, &graph),
-        |t| {
+        |t, _| {
             if t >= next_sample {
                 let w = counter(&sim.stats(), "writesSpent") - w0;
                 samples.push((t.as_secs_f64(), w));
@@ -493,7 +497,7 @@ fn containment(settings: &Settings, root: &Path) -> Vec<Line> {
         &dir,
         "plan",
         &plan_argv(&input, &["--revoke-sessions"], &plan_dir, &graph),
-        |_| {},
+        |_, _| {},
     );
     expect_success(&plan, "plan");
     println!(
@@ -507,7 +511,7 @@ fn containment(settings: &Settings, root: &Path) -> Vec<Line> {
         &dir,
         "apply",
         &apply_argv(&plan_dir, &apply_dir, &graph),
-        |_| {},
+        |_, _| {},
     );
     expect_success(&apply, "apply");
     let after = sim.stats();
@@ -578,7 +582,7 @@ fn scale(settings: &Settings, root: &Path) -> Vec<Line> {
     ];
     for (name, argv, out) in steps {
         let before = sim.stats();
-        let run = run_child(&dir, name, &argv, |_| {});
+        let run = run_child(&dir, name, &argv, |_, _| {});
         expect_success(&run, name);
         let after = sim.stats();
         let items = counter(&after, "batchItems") - counter(&before, "batchItems");
@@ -612,6 +616,89 @@ fn scale(settings: &Settings, root: &Path) -> Vec<Line> {
     lines
 }
 
+/// `plan`, then `apply` killed (SIGKILL) a third of the way, then `resume`: the memory and
+/// CPU of a resume that finds a large journal, and one result row per input row after it.
+fn resume(settings: &Settings, root: &Path) -> Vec<Line> {
+    let users = settings.scale_users;
+    let dir = root.join("resume");
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let input = dir.join("users.csv");
+    write_input(&input, users);
+    let sim = start_sim(SimConfig {
+        tenant: TenantSource::Generate { users, seed: SEED },
+        seed: SEED,
+        throttling: false,
+        ..SimConfig::default()
+    });
+    println!(
+        "\n== resume: {users} users, device-refresh, apply killed after {users} batch items, throttling off, {} in flight ==",
+        settings.max_in_flight
+    );
+    let unlimited = "1000000000/1s";
+    let graph = graph_args(&sim, settings, unlimited, unlimited);
+    let plan_dir = dir.join("plan");
+    let apply_dir = dir.join("apply");
+    let plan = run_child(
+        &dir,
+        "plan",
+        &plan_argv(&input, &["--profile", "device-refresh"], &plan_dir, &graph),
+        |_, _| {},
+    );
+    expect_success(&plan, "plan");
+    let before = counter(&sim.stats(), "batchItems");
+    let mut killed = false;
+    let apply = run_child(
+        &dir,
+        "apply",
+        &apply_argv(&plan_dir, &apply_dir, &graph),
+        |_, pid| {
+            if !killed && counter(&sim.stats(), "batchItems") - before >= users as u64 {
+                killed = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status()
+                    .is_ok_and(|s| s.success());
+            }
+        },
+    );
+    assert!(
+        killed && !apply.status.success(),
+        "apply ended before it could be killed: {}",
+        apply.status
+    );
+    let journal = std::fs::metadata(apply_dir.join("journal.jsonl")).map_or(0, |m| m.len());
+    println!(
+        "  apply    {:>8.2} s  killed, peak RSS {:.1} MiB, journal {:.0} MiB",
+        apply.wall.as_secs_f64(),
+        mib(apply.peak_rss_kib),
+        journal as f64 / (1 << 20) as f64
+    );
+    let before = counter(&sim.stats(), "batchItems");
+    let resumed = run_child(
+        &dir,
+        "resume",
+        &args(&["resume", s(&apply_dir)], &graph),
+        |_, _| {},
+    );
+    expect_success(&resumed, "resume");
+    let items = counter(&sim.stats(), "batchItems") - before;
+    let results = check_results(&apply_dir, users);
+    println!(
+        "  resume   {:>8.2} s  {items} batch items, peak RSS {:.1} MiB, CPU {:.2} s  [{results}]",
+        resumed.wall.as_secs_f64(),
+        mib(resumed.peak_rss_kib),
+        resumed.cpu.as_secs_f64()
+    );
+    vec![Line {
+        scenario: "resume",
+        figure: format!(
+            "resume after a kill: peak RSS {:.1} MiB",
+            mib(resumed.peak_rss_kib)
+        ),
+        target: format!("≤ {TARGET_RSS_MIB:.0} MiB"),
+        met: Some(mib(resumed.peak_rss_kib) <= TARGET_RSS_MIB),
+    }]
+}
+
 fn main() {
     let settings = Settings::from_env();
     let root = std::env::temp_dir().join(format!("mfa-reset-e2e-{}", std::process::id()));
@@ -628,9 +715,10 @@ fn main() {
             "quota" => quota_bound(&settings, &root),
             "containment" => containment(&settings, &root),
             "scale" => scale(&settings, &root),
-            other => {
-                panic!("unknown scenario {other:?} in E2E_SCENARIOS (quota, containment, scale)")
-            }
+            "resume" => resume(&settings, &root),
+            other => panic!(
+                "unknown scenario {other:?} in E2E_SCENARIOS (quota, containment, scale, resume)"
+            ),
         });
     }
     println!("\n| scenario | figure | target | verdict |\n|---|---|---|---|");

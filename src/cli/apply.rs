@@ -146,6 +146,8 @@ pub fn apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             graph: args.graph.clone(),
         })?)
     };
+    // Nothing is written to the folder before the run holds it.
+    let _lock = RunLock::acquire(&args.out)?;
     // The plan is copied into the run's folder (checked on the way) under a staging
     // name, and becomes the run's `plan.json` only once the run is confirmed.
     let mut staged = Staged(Some(args.out.join("plan.json.partial")));
@@ -156,7 +158,6 @@ pub fn apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     };
 
     let runtime = runtime()?;
-    let _lock = RunLock::acquire(&args.out)?;
     runtime.block_on(async {
         let Connection { client, sim } = args.graph.connect(|k| std::env::var(k).ok()).await?;
         if sim.is_some() {
