@@ -278,9 +278,25 @@ struct RunPlan {
     extra_columns: Vec<String>,
 }
 
+/// Says so when a plan is large enough for reading it to take a while (a million users'
+/// plan is about a gigabyte: tens of seconds), so that the wait is not taken for a hang.
+fn announce_reading(path: &Path, what: &str) {
+    const LARGE: u64 = 100 << 20;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.len() >= LARGE
+    {
+        eprintln!(
+            "mfa-reset: {what} {} ({:.1} GB) before anything changes…",
+            path.display(),
+            meta.len() as f64 / 1e9
+        );
+    }
+}
+
 /// Copies the plan at `given` to `dest`, refusing it when it was edited after it was
 /// written, and reads it through once for its figures.
 fn import_plan(given: &Path, dest: &Path) -> anyhow::Result<RunPlan> {
+    announce_reading(given, "checking");
     let store = crate::plan::store::import(given, dest, |header, entries_sha256| {
         plan_cmd::fingerprint_of(&header.input.sha256, &header.policy, entries_sha256)
     })?;
@@ -330,6 +346,7 @@ pub fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
             plan_path.display()
         )
     };
+    announce_reading(&plan_path, "checking");
     let store = match PlanStore::open(&plan_path) {
         Ok(store) => store,
         Err(StoreError::Invalid { .. }) => return Err(changed()),

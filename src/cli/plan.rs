@@ -495,3 +495,35 @@ fn progress_bar(total: usize) -> indicatif::ProgressBar {
     );
     bar
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The input's hash is the plan's anchor (`apply` checks a plan against it): it must be
+    /// the hash of the whole file, whatever the format and however far the reader read.
+    #[test]
+    fn reading_the_input_hashes_every_byte_of_every_sample() {
+        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let mut read = 0;
+        for entry in std::fs::read_dir(&samples).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".png") || name == "README.md" {
+                continue;
+            }
+            let mut rows = 0;
+            let result = read_input(&path, &InputOptions::default(), |_| {
+                rows += 1;
+                Ok::<(), InputError>(())
+            });
+            let Ok((summary, sha)) = result else {
+                continue;
+            };
+            assert_eq!(summary.rows, rows, "{name}");
+            assert_eq!(sha, sha256_hex(&std::fs::read(&path).unwrap()), "{name}");
+            read += 1;
+        }
+        assert!(read >= 8, "only {read} samples were read");
+    }
+}
