@@ -1992,3 +1992,82 @@ fn a_plan_edited_anywhere_after_it_was_written_is_refused_and_nothing_changes() 
     assert_no_scratch_files(&out);
     assert_no_scratch_files(&plan_dir);
 }
+
+#[test]
+fn a_run_whose_plan_is_laid_out_otherwise_resumes_from_a_copy_unless_it_was_changed() {
+    let dir = scratch("other-layout");
+    let emu = Emulator::generated(120, 84);
+    let listed = ordinary(&emu.users(), 12);
+    let input = dir.join("users.csv");
+    write_list(&input, &listed);
+    let out = dir.join("run");
+    emu.run(&[
+        "apply",
+        s(&input),
+        "--profile",
+        "device-refresh",
+        "--out",
+        s(&out),
+        "--yes",
+    ])
+    .expect_code(0);
+    let changes = emu.mutations().len();
+    assert!(changes > 0);
+
+    // The run's plan.json laid out as earlier versions wrote it (the whole plan indented),
+    // its hash recorded where such a run recorded it.
+    let plan_path = out.join("plan.json");
+    let plan: Value = serde_json::from_slice(&std::fs::read(&plan_path).unwrap()).unwrap();
+    let relay = |plan: &Value| {
+        let bytes = serde_json::to_vec_pretty(plan).unwrap();
+        std::fs::write(&plan_path, &bytes).unwrap();
+        bytes
+    };
+    let other_layout = relay(&plan);
+    let sha = mfa_reset::plan::sha256_hex(&other_layout);
+    let mut settings: Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    settings["planSha256"] = json!(sha);
+    std::fs::write(out.join("run.json"), settings.to_string()).unwrap();
+    let journal = std::fs::read_to_string(out.join("journal.jsonl")).unwrap();
+    let (first, rest) = journal.split_once('\n').unwrap();
+    let mut run: Value = serde_json::from_str(first).unwrap();
+    run["planSha256"] = json!(sha);
+    std::fs::write(out.join("journal.jsonl"), format!("{run}\n{rest}")).unwrap();
+    std::fs::remove_file(out.join("results.csv")).unwrap();
+
+    emu.run(&["resume", s(&out)]).expect_code(0);
+    assert_eq!(
+        results_csv(&out).len(),
+        listed.len(),
+        "one row per input row"
+    );
+    assert_eq!(
+        emu.mutations().len(),
+        changes,
+        "a finished run changes nothing more"
+    );
+    assert_eq!(
+        std::fs::read(&plan_path).unwrap(),
+        other_layout,
+        "plan.json untouched"
+    );
+    assert!(
+        !out.join("plan.json.resume").exists(),
+        "the copy is removed"
+    );
+    assert_no_scratch_files(&out);
+
+    // Changed in any way, it is refused.
+    let mut edited = plan.clone();
+    edited["entries"][0]["input"] = json!("someone-else@contoso.example");
+    relay(&edited);
+    let refused = emu.run(&["resume", s(&out)]);
+    refused.expect_code(2);
+    assert!(
+        refused.stderr.contains("changed after the run started"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(emu.mutations().len(), changes);
+}

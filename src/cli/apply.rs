@@ -297,10 +297,14 @@ fn announce_reading(path: &Path, what: &str) {
 /// written, and reads it through once for its figures.
 fn import_plan(given: &Path, dest: &Path) -> anyhow::Result<RunPlan> {
     announce_reading(given, "checking");
-    let store = crate::plan::store::import(given, dest, |header, entries_sha256| {
+    digest_plan(import_store(given, dest)?)
+}
+
+/// [`crate::plan::store::import`] under this tool's fingerprint.
+fn import_store(given: &Path, dest: &Path) -> Result<PlanStore, StoreError> {
+    crate::plan::store::import(given, dest, |header, entries_sha256| {
         plan_cmd::fingerprint_of(&header.input.sha256, &header.policy, entries_sha256)
-    })?;
-    digest_plan(store)
+    })
 }
 
 /// Reads every entry of `store` once for the figures and columns the reports need.
@@ -346,17 +350,28 @@ pub fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
             plan_path.display()
         )
     };
-    announce_reading(&plan_path, "checking");
-    let store = match PlanStore::open(&plan_path) {
-        Ok(store) => store,
-        Err(StoreError::Invalid { .. }) => return Err(changed()),
-        Err(e) => return Err(e.into()),
-    };
-    if settings.plan_sha256 != store.sha256() {
-        return Err(changed());
-    }
     let runtime = runtime()?;
     let _lock = RunLock::acquire(dir)?;
+    announce_reading(&plan_path, "checking");
+    // Dropped (and so removed) when the resume ends.
+    let mut _copy = None;
+    let store = match PlanStore::open(&plan_path) {
+        Ok(store) if store.sha256() == settings.plan_sha256 => store,
+        Ok(_) => return Err(changed()),
+        Err(StoreError::Invalid { .. }) => {
+            // Laid out otherwise: a run started by an earlier version of this tool. If it
+            // is byte for byte the plan the run started with, carry on from a copy in this
+            // version's layout; `plan.json` itself stays as it is.
+            if crate::plan::store::file_sha256(&plan_path)? != settings.plan_sha256 {
+                return Err(changed());
+            }
+            let copy = Staged(Some(dir.join("plan.json.resume")));
+            let store = import_store(&plan_path, copy.path())?;
+            _copy = Some(copy);
+            store
+        }
+        Err(e) => return Err(e.into()),
+    };
     let (mut journal, state) = Journal::resume(dir)?;
     match &state.run {
         Some(Record::Run {

@@ -370,6 +370,18 @@ pub fn write_plan_json(
     })
 }
 
+/// Hex SHA-256 of the file at `path`, read as a stream.
+pub fn file_sha256(path: &Path) -> Result<String, StoreError> {
+    let read_err = |cause| StoreError::Read {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let mut file = File::open(path).map_err(read_err)?;
+    let mut hash = Hashing::new(std::io::sink());
+    std::io::copy(&mut file, &mut hash).map_err(read_err)?;
+    Ok(hash.hex())
+}
+
 /// A `plan.json` in the canonical layout, open for reading: the header in memory, the
 /// entries on disk (12 bytes of memory per row).
 pub struct PlanStore {
