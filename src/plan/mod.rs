@@ -2,8 +2,10 @@
 //! anything changes — the artefact a change board signs, and exactly what `apply` carries
 //! out later.
 //!
-//! [`read`] reads the tenant through the paced client; [`PlanFile`] is the versioned
-//! `plan.json`; every input row becomes one [`PlanEntry`] with one [`Status`].
+//! [`read`] reads the tenant through the paced client; [`build`] turns each row and what
+//! was read into one [`PlanEntry`] with one [`Status`]; [`PlanFile`] is the versioned
+//! `plan.json`, which [`store`] writes and reads an entry at a time, so that a plan of a
+//! million users is never held in memory ([`PlanHeader`] is all of it but the entries).
 
 pub mod build;
 pub mod read;
@@ -137,8 +139,8 @@ pub struct PlanFile {
     pub graph: String,
     pub input: InputInfo,
     pub policy: Policy,
-    /// SHA-256 over the input's hash and the policy: `apply` refuses a plan whose input
-    /// or policy differs from what it is given.
+    /// SHA-256 over the input's hash, the policy and every entry: `apply` refuses a plan
+    /// edited anywhere after it was written.
     pub fingerprint: String,
     /// Graph writes the plan needs, and the least time they take at the write budget.
     pub writes: usize,
@@ -217,50 +219,14 @@ pub(crate) fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Passes bytes through to `inner` and hashes them on the way.
-struct HashingWriter<W> {
-    inner: W,
-    hash: aws_lc_rs::digest::Context,
-}
-
-impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// Writes `plan` to `path` as pretty JSON, streaming (a plan of a million users is about a
-/// gigabyte; it is never held as one buffer), fsyncs it, and returns its hex SHA-256 — the
-/// same as [`sha256_hex`] of the file's bytes.
-pub fn write_plan_file(path: &std::path::Path, plan: &PlanFile) -> std::io::Result<String> {
-    use std::io::Write;
-    let file = std::fs::File::create(path)?;
-    let mut writer = HashingWriter {
-        inner: std::io::BufWriter::with_capacity(1 << 20, file),
-        hash: aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256),
-    };
-    serde_json::to_writer_pretty(&mut writer, plan).map_err(std::io::Error::other)?;
-    writer.flush()?;
-    let HashingWriter { inner, hash } = writer;
-    let file = inner.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    Ok(hex(hash.finish().as_ref()))
-}
-
-/// Hex SHA-256 of the entries' compact JSON, serialised straight into the hash (a million
-/// entries are never one buffer). Reading a plan and serialising its entries again gives
-/// the same bytes, so the hash is the same after a round trip through `plan.json`.
+/// Hex SHA-256 of the entries' compact JSON (`[e0,e1,…]`), serialised straight into the
+/// hash (a million entries are never one buffer). Reading a plan and serialising its
+/// entries again gives the same bytes, so the hash is the same after a round trip through
+/// `plan.json`.
 pub fn entries_sha256(entries: &[PlanEntry]) -> String {
-    let mut writer = HashingWriter {
-        inner: std::io::sink(),
-        hash: aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256),
-    };
-    serde_json::to_writer(&mut writer, entries).expect("entries serialise to a sink");
-    hex(writer.hash.finish().as_ref())
+    let mut hash = store::EntriesHash::new();
+    for entry in entries {
+        hash.add(entry);
+    }
+    hash.finish()
 }

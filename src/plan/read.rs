@@ -87,39 +87,6 @@ struct Reading {
     waiting: Vec<Part>,
 }
 
-/// Reads every target. `on_done` is told how many users have finished, for progress.
-pub async fn read_users<T: Transport>(
-    transport: T,
-    pacer: Arc<Pacer>,
-    settings: DispatcherSettings,
-    targets: Vec<Target>,
-    on_done: impl Fn(usize, &Counters),
-) -> Vec<(usize, ReadOutcome)> {
-    let (tx, rx) = mpsc::channel::<(Target, ())>(1024);
-    let feed = tokio::spawn(async move {
-        for t in targets {
-            if tx.send((t, ())).await.is_err() {
-                break;
-            }
-        }
-    });
-    let mut outcomes = Vec::new();
-    read_stream(
-        transport,
-        pacer,
-        settings,
-        rx,
-        |row, (), outcome, counters| {
-            outcomes.push((row, outcome));
-            on_done(outcomes.len(), counters);
-        },
-    )
-    .await;
-    let _ = feed.await;
-    outcomes.sort_by_key(|(row, _)| *row);
-    outcomes
-}
-
 /// Reads every target that arrives on `targets` until it closes, handing each one's
 /// outcome to `on_outcome` with the payload that came with it, as users finish (not in
 /// row order). Only a window of users is read at once, so memory follows the window, not

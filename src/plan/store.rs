@@ -825,6 +825,15 @@ mod tests {
     }
 
     #[test]
+    fn the_entries_hash_is_the_hash_of_the_entries_as_one_compact_json_list() {
+        for rows in [0, 1, 3] {
+            let plan = plan(rows);
+            let whole = crate::plan::sha256_hex(&serde_json::to_vec(&plan.entries).unwrap());
+            assert_eq!(entries_sha256(&plan.entries), whole, "{rows} entries");
+        }
+    }
+
+    #[test]
     fn a_re_saved_plan_is_not_opened_as_canonical() {
         let dir = Scratch::new("resaved");
         let path = dir.path().join("plan.json");
