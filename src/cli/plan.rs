@@ -9,7 +9,8 @@
 //!
 //! `--out DIR` receives `plan.json`, `results.csv`, `results.jsonl` and `summary.md`.
 //! Exit codes: 0 the plan is written; 1 written, but some users could not be read;
-//! 2 bad usage or bad input (nothing read); 3 the credentials were refused.
+//! 2 bad usage or bad input (nothing read); 3 the credentials were refused; 4 interrupted
+//! (Ctrl-C) before the plan was written.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -225,7 +226,7 @@ pub async fn make_plan(
         extra_columns,
     } = prepared;
     let graph_root = client.endpoints().graph().to_string();
-    let mut spill = EntrySpill::create(out.join("plan.json.spill"))?;
+    let mut spill = EntrySpill::create(out.join(SCRATCH[0]))?;
     spill.reserve_rows(rows);
     let spill = Arc::new(Mutex::new(spill));
     let (target_tx, target_rx) = tokio::sync::mpsc::channel::<(Target, Row)>(4096);
@@ -304,7 +305,7 @@ pub async fn make_plan(
         writes: 0,
         minimum_seconds: 0.0,
     };
-    let mut body = EntryBody::create(out.join("plan.json.body"))?;
+    let mut body = EntryBody::create(out.join(SCRATCH[1]))?;
     let mut results = PlanResultsWriter::create(
         &out.join("results.csv"),
         &out.join("results.jsonl"),
@@ -338,6 +339,29 @@ pub async fn make_plan(
     digest.figures.minimum_seconds = header.minimum_seconds;
     digest.header = header;
     Ok(MadePlan { store, digest })
+}
+
+/// The files [`make_plan`] keeps in its folder while it works (removed when it ends).
+const SCRATCH: [&str; 2] = ["plan.json.spill", "plan.json.body"];
+
+/// [`make_plan`], unless Ctrl-C stops it first: then `None`, no plan is written and its
+/// scratch files are removed (the tenant was only read).
+pub async fn make_plan_unless_interrupted(
+    prepared: Prepared,
+    client: Arc<GraphClient>,
+    graph: &GraphArgs,
+    out: &Path,
+) -> anyhow::Result<Option<MadePlan>> {
+    tokio::select! {
+        biased;
+        made = make_plan(prepared, client, graph, out) => made.map(Some),
+        Ok(()) = tokio::signal::ctrl_c() => {
+            for name in SCRATCH {
+                let _ = std::fs::remove_file(out.join(name));
+            }
+            Ok(None)
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -376,12 +400,19 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         if let Err(e) = client.check_credentials().await {
             return Ok::<_, anyhow::Error>(Err(e));
         }
-        let made = make_plan(prepared, Arc::new(client), &args.graph, &args.out).await?;
+        let made = make_plan_unless_interrupted(prepared, Arc::new(client), &args.graph, &args.out)
+            .await?;
         drop(sim);
         Ok(Ok(made))
     })?;
     let made = match made {
-        Ok(made) => made,
+        Ok(Some(made)) => made,
+        Ok(None) => {
+            eprintln!(
+                "\nmfa-reset: interrupted: no plan was written, and nothing in the tenant was changed (a plan only reads)."
+            );
+            return Ok(ExitCode::from(super::apply::EXIT_INTERRUPTED));
+        }
         Err(auth) => {
             eprintln!("mfa-reset: credentials refused: {auth}");
             return Ok(ExitCode::from(EXIT_AUTH));
