@@ -173,19 +173,10 @@ pub fn apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             (None, Some(prepared)) => {
                 let plan_dir = args.out.join("plan");
                 plan_cmd::prepare_out_dir(&plan_dir)?;
-                let Some(made) = plan_cmd::make_plan_unless_interrupted(
-                    prepared,
-                    client.clone(),
-                    &args.graph,
-                    &plan_dir,
-                )
-                .await?
-                else {
-                    eprintln!(
-                        "\nmfa-reset: interrupted while planning: no plan was written, and nothing in the tenant was changed."
-                    );
-                    return Ok(ExitCode::from(EXIT_INTERRUPTED));
-                };
+                // Ctrl-C here ends the process as usual: a listener would outlive the
+                // planning and swallow a Ctrl-C at the confirmation prompt.
+                let made =
+                    plan_cmd::make_plan(prepared, client.clone(), &args.graph, &plan_dir).await?;
                 plan_cmd::write_reports(&plan_dir, &made.digest)?;
                 plan_cmd::describe_plan(&plan_dir, &made.digest);
                 import_plan(made.store.path(), staged.path())?

@@ -352,10 +352,14 @@ pub async fn make_plan_unless_interrupted(
     graph: &GraphArgs,
     out: &Path,
 ) -> anyhow::Result<Option<MadePlan>> {
+    // Listening before the plan starts: from here on Ctrl-C is ours, not the default
+    // (which would leave the scratch files behind).
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot listen for Ctrl-C")?;
     tokio::select! {
         biased;
         made = make_plan(prepared, client, graph, out) => made.map(Some),
-        Ok(()) = tokio::signal::ctrl_c() => {
+        Some(()) = interrupt.recv() => {
             for name in SCRATCH {
                 let _ = std::fs::remove_file(out.join(name));
             }
