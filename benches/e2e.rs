@@ -545,9 +545,20 @@ fn containment(settings: &Settings, root: &Path) -> Vec<Line> {
     }]
 }
 
-fn scale(settings: &Settings, root: &Path) -> Vec<Line> {
+/// A scale-sized run's folder, input and emulator: every user of a generated tenant,
+/// throttling off and the client's budgets out of the way.
+struct Unthrottled {
+    dir: PathBuf,
+    input: PathBuf,
+    sim: SimHandle,
+    graph: Vec<String>,
+    /// How long the emulator took to generate its tenant and start.
+    ready: Duration,
+}
+
+fn unthrottled(settings: &Settings, root: &Path, name: &str) -> Unthrottled {
     let users = settings.scale_users;
-    let dir = root.join("scale");
+    let dir = root.join(name);
     std::fs::create_dir_all(&dir).expect("scratch");
     let input = dir.join("users.csv");
     write_input(&input, users);
@@ -558,13 +569,32 @@ fn scale(settings: &Settings, root: &Path) -> Vec<Line> {
         throttling: false,
         ..SimConfig::default()
     });
+    let ready = started.elapsed();
+    let unlimited = "1000000000/1s";
+    let graph = graph_args(&sim, settings, unlimited, unlimited);
+    Unthrottled {
+        dir,
+        input,
+        sim,
+        graph,
+        ready,
+    }
+}
+
+fn scale(settings: &Settings, root: &Path) -> Vec<Line> {
+    let users = settings.scale_users;
+    let Unthrottled {
+        dir,
+        input,
+        sim,
+        graph,
+        ready,
+    } = unthrottled(settings, root, "scale");
     println!(
         "\n== scale: {users} users, device-refresh, throttling off, {} in flight (emulator ready in {:.1} s) ==",
         settings.max_in_flight,
-        started.elapsed().as_secs_f64()
+        ready.as_secs_f64()
     );
-    let unlimited = "1000000000/1s";
-    let graph = graph_args(&sim, settings, unlimited, unlimited);
     let mut lines = Vec::new();
     let plan_dir = dir.join("plan");
     let apply_dir = dir.join("apply");
@@ -620,22 +650,17 @@ fn scale(settings: &Settings, root: &Path) -> Vec<Line> {
 /// CPU of a resume that finds a large journal, and one result row per input row after it.
 fn resume(settings: &Settings, root: &Path) -> Vec<Line> {
     let users = settings.scale_users;
-    let dir = root.join("resume");
-    std::fs::create_dir_all(&dir).expect("scratch");
-    let input = dir.join("users.csv");
-    write_input(&input, users);
-    let sim = start_sim(SimConfig {
-        tenant: TenantSource::Generate { users, seed: SEED },
-        seed: SEED,
-        throttling: false,
-        ..SimConfig::default()
-    });
+    let Unthrottled {
+        dir,
+        input,
+        sim,
+        graph,
+        ..
+    } = unthrottled(settings, root, "resume");
     println!(
         "\n== resume: {users} users, device-refresh, apply killed after {users} batch items, throttling off, {} in flight ==",
         settings.max_in_flight
     );
-    let unlimited = "1000000000/1s";
-    let graph = graph_args(&sim, settings, unlimited, unlimited);
     let plan_dir = dir.join("plan");
     let apply_dir = dir.join("apply");
     let plan = run_child(

@@ -7,6 +7,10 @@
 //! [`expect`]), not read from the plan, so that the plan and the run cannot agree on a
 //! mistake.
 
+#[path = "common/process.rs"]
+mod process;
+
+use process::{HANG_GUARD, wait};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -20,9 +24,6 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_mfa-reset");
 /// The bearer token every emulator of these tests accepts without a token request.
 const TOKEN: &str = "apply-tests-static-token";
-/// Only a guard against hangs: no test should come near it.
-const HANG_GUARD: Duration = Duration::from_secs(180);
-
 const ALICE: &str = "aaaaaaaa-0000-4000-8000-000000000001";
 const BOB: &str = "aaaaaaaa-0000-4000-8000-000000000002";
 const CAROL: &str = "aaaaaaaa-0000-4000-8000-000000000007";
@@ -222,22 +223,6 @@ impl Drop for Spawned {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-/// Waits for the child; kills it and fails if it runs past [`HANG_GUARD`].
-fn wait(child: &mut Child, what: &str) -> ExitStatus {
-    let deadline = Instant::now() + HANG_GUARD;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`mfa-reset {what}` still running after {HANG_GUARD:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

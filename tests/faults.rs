@@ -8,9 +8,13 @@
 //! These tests take seconds of wall time by design (the outage lasts ten), but they assert
 //! only on outcomes, never on how long anything took.
 
+#[path = "common/process.rs"]
+mod process;
+
+use process::{HANG_GUARD, wait};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mfa_reset::secret::Secret;
@@ -21,8 +25,6 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_mfa-reset");
 const TOKEN: &str = "faults-static-token";
 const CLIENT_SECRET: &str = "faults-client-secret";
-/// A run that has not ended after this is hung.
-const HANG_GUARD: Duration = Duration::from_secs(180);
 
 fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("faults-{name}"));
@@ -74,21 +76,6 @@ fn command(sim: &SimHandle, args: &[&str], secret: bool, log: &Path) -> Command 
         cmd.env("MFA_RESET_ACCESS_TOKEN", TOKEN);
     }
     cmd
-}
-
-fn wait(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + HANG_GUARD;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("mfa-reset still running after {HANG_GUARD:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 fn stderr_of(log: &Path) -> String {
@@ -277,7 +264,7 @@ fn graph_gone_for_ten_seconds_mid_run_loses_nothing() {
     let (mut child, log) = t.spawn_apply(&["--write-budget", "20/1s"], false);
     t.wait_for_finished(&mut child, 5);
     t.sim.outage(Duration::from_secs(10));
-    let status = wait(&mut child);
+    let status = wait(&mut child, "apply");
     assert_eq!(status.code(), Some(0), "{}", stderr_of(&log));
     let dropped = t.sim.stats()["faults"]["droppedConnections"]
         .as_u64()
@@ -291,7 +278,7 @@ fn access_tokens_that_expire_every_few_seconds_are_renewed_mid_run() {
     // Tokens live 2 s; the run takes several.
     let t = Scenario::new("tokens", 102, Duration::from_secs(2), 30);
     let (mut child, log) = t.spawn_apply(&["--issue-tap", "--write-budget", "10/1s"], true);
-    let status = wait(&mut child);
+    let status = wait(&mut child, "apply");
     assert_eq!(status.code(), Some(0), "{}", stderr_of(&log));
     let issued = t.sim.stats()["tokensIssued"].as_u64().unwrap();
     assert!(
@@ -354,7 +341,7 @@ fn twenty_sigkills_at_random_moments_then_resume_end_as_one_clean_run() {
                 continue;
             }
         }
-        let status = wait(&mut child);
+        let status = wait(&mut child, "apply");
         assert!(
             matches!(status.code(), Some(0) | Some(1)),
             "attempt {attempt} ended {status}: {}",
@@ -392,7 +379,10 @@ fn a_full_disk_under_the_results_is_reported_and_resume_writes_them() {
         s(&run),
         "--yes",
     ];
-    let status = wait(&mut command(&sim, &args, false, &log).spawn().unwrap());
+    let status = wait(
+        &mut command(&sim, &args, false, &log).spawn().unwrap(),
+        "apply",
+    );
     let err = stderr_of(&log);
     assert_eq!(
         status.code(),
@@ -420,6 +410,7 @@ fn a_full_disk_under_the_results_is_reported_and_resume_writes_them() {
         &mut command(&sim, &["resume", s(&run)], false, &log)
             .spawn()
             .unwrap(),
+        "resume",
     );
     assert_eq!(status.code(), Some(0), "{}", stderr_of(&log));
     assert_eq!(
@@ -443,7 +434,7 @@ fn a_throttled_token_endpoint_slows_the_run_but_loses_nothing() {
     let (mut child, log) = t.spawn_apply(&["--write-budget", "10/1s"], true);
     t.wait_for_finished(&mut child, 3);
     t.sim.throttle_token_endpoint(3);
-    let status = wait(&mut child);
+    let status = wait(&mut child, "apply");
     assert_eq!(status.code(), Some(0), "{}", stderr_of(&log));
     let stats = t.sim.stats();
     assert!(

@@ -13,6 +13,7 @@
 //! (Ctrl-C) before the plan was written.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -28,7 +29,7 @@ use crate::graph::permissions;
 use crate::input::{self, InputError, InputOptions, InputRow};
 use crate::plan::build::{self, Exclusions, Row, UsersSeen};
 use crate::plan::read::{Target, read_stream};
-use crate::plan::store::{EntryBody, EntrySpill, PlanStore};
+use crate::plan::store::{EntryBody, EntrySpill, Hashing, PlanStore};
 use crate::plan::{
     InputInfo, PLAN_FORMAT, PLAN_VERSION, PlanEntry, PlanHeader, Status, sha256_hex,
 };
@@ -135,10 +136,10 @@ fn read_input<E: From<InputError>>(
         error,
     };
     let file = std::fs::File::open(path).map_err(unreadable)?;
-    let hash = Arc::new(Mutex::new(Some(HashState::default())));
+    let hash = Arc::new(Mutex::new(Hashing::new(std::io::sink())));
     let reader = HashingReader {
         inner: file,
-        state: hash.clone(),
+        hash: hash.clone(),
     };
     let summary = input::read_from(path, reader, options, |rows| {
         for row in rows {
@@ -146,54 +147,24 @@ fn read_input<E: From<InputError>>(
         }
         Ok::<(), E>(())
     })?;
-    let mut state = hash
-        .lock()
-        .map_err(|_| unreadable(std::io::Error::other("hashing failed")))?
-        .take()
-        .unwrap_or_default();
+    let mut hash = std::mem::replace(&mut *lock(&hash), Hashing::new(std::io::sink()));
     // The reader may stop before the end (after the last row): hash the rest too.
     let mut file = std::fs::File::open(path).map_err(unreadable)?;
-    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(state.bytes)).map_err(unreadable)?;
-    let mut rest = [0u8; 65536];
-    loop {
-        let n = std::io::Read::read(&mut file, &mut rest).map_err(unreadable)?;
-        if n == 0 {
-            break;
-        }
-        state.context.update(&rest[..n]);
-    }
-    Ok((summary, crate::plan::hex(state.context.finish().as_ref())))
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(hash.written)).map_err(unreadable)?;
+    std::io::copy(&mut file, &mut hash).map_err(unreadable)?;
+    Ok((summary, hash.hex()))
 }
 
-struct HashState {
-    context: aws_lc_rs::digest::Context,
-    bytes: u64,
-}
-
-impl Default for HashState {
-    fn default() -> Self {
-        HashState {
-            context: aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256),
-            bytes: 0,
-        }
-    }
-}
-
-/// Hashes what is read through it.
+/// Hashes what is read through it, into a hash the caller keeps.
 struct HashingReader {
     inner: std::fs::File,
-    state: Arc<Mutex<Option<HashState>>>,
+    hash: Arc<Mutex<Hashing<std::io::Sink>>>,
 }
 
 impl std::io::Read for HashingReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if let Ok(mut guard) = self.state.lock()
-            && let Some(state) = guard.as_mut()
-        {
-            state.context.update(&buf[..n]);
-            state.bytes += n as u64;
-        }
+        lock(&self.hash).write_all(&buf[..n])?;
         Ok(n)
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::read::{ReadOutcome, Target};
+use super::read::ReadOutcome;
 use super::{PlanEntry, Status};
 use crate::graph::key::UserKey;
 use crate::policy::{Decision, Policy, UserSnapshot, decide};
@@ -54,42 +54,6 @@ impl Exclusions {
             .iter()
             .any(|k| self.keys.contains(k))
     }
-}
-
-/// The users to read: every valid row that is not a duplicate.
-pub fn targets(rows: &[Row]) -> Vec<Target> {
-    rows.iter()
-        .filter(|r| r.duplicate_of.is_none())
-        .filter_map(|r| {
-            r.key.as_ref().ok().map(|key| Target {
-                row: r.row,
-                key: key.clone(),
-            })
-        })
-        .collect()
-}
-
-/// One entry per row, in row order.
-pub fn entries(
-    rows: Vec<Row>,
-    mut outcomes: HashMap<usize, ReadOutcome>,
-    policy: &Policy,
-    exclusions: &Exclusions,
-) -> Vec<PlanEntry> {
-    let mut seen = UsersSeen::default();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut entry = match settled_entry(&row) {
-            Some(entry) => entry,
-            None => {
-                let outcome = outcomes.remove(&row.row);
-                read_entry(row, outcome, policy, exclusions)
-            }
-        };
-        seen.settle(&mut entry);
-        out.push(entry);
-    }
-    out
 }
 
 fn bare_entry(row: &Row) -> PlanEntry {
@@ -228,6 +192,31 @@ fn apply_decision(entry: &mut PlanEntry, decision: Decision) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One entry per row, in row order, all in memory: how `plan` composes the pieces
+    /// above, without its files.
+    fn entries(
+        rows: Vec<Row>,
+        mut outcomes: HashMap<usize, ReadOutcome>,
+        policy: &Policy,
+        exclusions: &Exclusions,
+    ) -> Vec<PlanEntry> {
+        let mut seen = UsersSeen::default();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut entry = match settled_entry(&row) {
+                Some(entry) => entry,
+                None => {
+                    let outcome = outcomes.remove(&row.row);
+                    read_entry(row, outcome, policy, exclusions)
+                }
+            };
+            seen.settle(&mut entry);
+            out.push(entry);
+        }
+        out
+    }
+
     use crate::policy::{PolicyArgs, Profile};
 
     fn row(i: usize, input: &str) -> Row {

@@ -370,7 +370,6 @@ impl SimHandle {
         self.state.stats.to_json()
     }
 
-    /// The same JSON `/_sim/mutations` serves.
     /// Answers the next `requests` token requests 429 with `Retry-After: 1`, as Entra's
     /// token endpoint does when an app asks too often.
     pub fn throttle_token_endpoint(&self, requests: u32) {
@@ -387,6 +386,7 @@ impl SimHandle {
             Some(std::time::Instant::now() + duration);
     }
 
+    /// The same JSON `/_sim/mutations` serves.
     pub fn mutations(&self) -> Value {
         self.state.mutations.to_json()
     }
