@@ -45,8 +45,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mfa_reset::engine::dispatcher::{
-    Counters, DEFAULT_MAX_IN_FLIGHT, Dispatcher, DispatcherSettings, Job, JobResult, SendFailure,
-    Transport,
+    Counters, DEFAULT_MAX_IN_FLIGHT, Dispatcher, DispatcherSettings, Job, JobResult,
 };
 use mfa_reset::engine::pacer::{Pacer, PacerSettings};
 use mfa_reset::graph::auth::{Credential, TokenEndpoint, TokenSource};
@@ -54,6 +53,7 @@ use mfa_reset::graph::client::GraphClient;
 use mfa_reset::graph::endpoints::{ApiVersion, Cloud, Endpoints};
 use mfa_reset::graph::key::UserKey;
 use mfa_reset::graph::request::GraphRequest;
+use mfa_reset::graph::transport::{SendFailure, Transport};
 use mfa_reset::secret::Secret;
 use mfa_reset::sim::{Quotas, Sim, SimApp, SimConfig, SimHandle, TenantSource};
 use mfa_reset::wire::{BatchRequest, BatchResponseItem, TenantSize};

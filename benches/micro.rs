@@ -16,14 +16,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mfa_reset::engine::dispatcher::{
-    Dispatcher, DispatcherSettings, Job, JobResult, SendFailure, Transport,
-};
+use mfa_reset::engine::dispatcher::{Dispatcher, DispatcherSettings, Job, JobResult};
 use mfa_reset::engine::pacer::{Budget, Pacer, PacerSettings};
 use mfa_reset::graph::batch::{self, Item};
 use mfa_reset::graph::endpoints::ApiVersion;
 use mfa_reset::graph::key::UserKey;
 use mfa_reset::graph::request::{Cost, GraphRequest};
+use mfa_reset::graph::transport::{SendFailure, Transport};
 use mfa_reset::input::{self, InputOptions};
 use mfa_reset::wire::{BatchRequest, BatchResponse, BatchResponseItem, MethodType};
 use serde_json::json;

@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use mfa_reset::cli::plan::{fingerprint_of, plan_fingerprint};
-use mfa_reset::engine::dispatcher::{SendFailure, Transport};
 use mfa_reset::engine::journal::{Journal, JournalError, Record};
 use mfa_reset::engine::outcome::UserOutcome;
 use mfa_reset::graph::auth::{
@@ -30,6 +29,7 @@ use mfa_reset::graph::auth::{
 use mfa_reset::graph::batch::{self, GraphFault, ItemOutcome};
 use mfa_reset::graph::client::GraphClient;
 use mfa_reset::graph::endpoints::{ApiVersion, Cloud, Endpoints};
+use mfa_reset::graph::transport::{SendFailure, Transport};
 use mfa_reset::input::{self, InputError, InputOptions, InputRow, InputSummary, RowStatus};
 use mfa_reset::plan::PlanFile;
 use mfa_reset::plan::store::{self, PlanStore};

@@ -23,12 +23,12 @@ use clap::Args;
 
 use super::graph_args::{Connection, GraphArgs};
 use crate::engine::pacer::Pacer;
+use crate::engine::read::{Target, read_stream};
 use crate::engine::run::now_rfc3339;
 use crate::graph::client::GraphClient;
 use crate::graph::permissions;
 use crate::input::{self, InputError, InputOptions, InputRow};
 use crate::plan::build::{self, Exclusions, Row, UsersSeen};
-use crate::plan::read::{Target, read_stream};
 use crate::plan::store::{EntryBody, EntrySpill, Hashing, PlanStore};
 use crate::plan::{
     InputInfo, PLAN_FORMAT, PLAN_VERSION, PlanEntry, PlanHeader, Status, sha256_hex,

@@ -15,7 +15,6 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet, VecDeque};
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,33 +27,8 @@ use super::pacer::Pacer;
 use crate::graph::batch::{self, GraphFault, Item, ItemAnswer, ItemOutcome};
 use crate::graph::endpoints::ApiVersion;
 use crate::graph::request::{GraphRequest, Repeat};
-use crate::wire::{BatchRequest, BatchResponseItem, MAX_BATCH_ITEMS};
-
-/// Why a whole batch got no per-item answers.
-#[derive(Debug, Clone)]
-pub enum SendFailure {
-    /// The connection failed or was dropped: the batch may or may not have run.
-    Connection(String),
-    /// Graph answered the batch itself with an error status (429, 503, 401, 400, ...).
-    Status {
-        outcome: ItemOutcome,
-        request_id: Option<String>,
-    },
-    /// No access token could be had.
-    Auth(String),
-}
-
-/// How batches reach Graph (the real client, or anything else in tests).
-pub trait Transport: Send + Sync + 'static {
-    fn send_batch(
-        &self,
-        version: ApiVersion,
-        body: BatchRequest,
-    ) -> impl Future<Output = Result<Vec<BatchResponseItem>, SendFailure>> + Send;
-
-    /// An item was answered 401: the access token in use must not be used again.
-    fn token_rejected(&self);
-}
+use crate::graph::transport::{SendFailure, Transport};
+use crate::wire::MAX_BATCH_ITEMS;
 
 /// Tuning of the dispatcher.
 #[derive(Debug, Clone)]
@@ -673,6 +647,7 @@ mod tests {
     use super::*;
     use crate::engine::pacer::{Budget, PacerSettings};
     use crate::graph::key::UserKey;
+    use crate::wire::{BatchRequest, BatchResponseItem};
 
     type Script = dyn Fn(&str, u32) -> (u16, Vec<(&'static str, &'static str)>) + Send + Sync;
 

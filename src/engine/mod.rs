@@ -1,12 +1,16 @@
 //! The async pipeline: the [`pacer`] that spends Entra's quotas at the rate Graph allows,
 //! the [`dispatcher`] that packs ready requests from many users into `$batch`es, sends
 //! them and retries exactly the items that need it, and what a run records per user
-//! ([`outcome`]). A run holds its folder's [`lock`] throughout and writes every step to
-//! the fsynced [`journal`], from which `resume` carries an interrupted run on.
+//! ([`outcome`]). A plan's reads of the tenant go through the same dispatcher ([`read`]).
+//! A run holds its folder's [`lock`] throughout, writes every step to the fsynced
+//! [`journal`], from which `resume` carries an interrupted run on, and writes each
+//! Temporary Access Pass it issues to the private `secrets/tap.csv` ([`secrets`]).
 
 pub mod dispatcher;
 pub mod journal;
 pub mod lock;
 pub mod outcome;
 pub mod pacer;
+pub mod read;
 pub mod run;
+pub mod secrets;

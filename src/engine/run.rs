@@ -19,20 +19,19 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
-use super::dispatcher::{
-    Completed, Counters, Dispatcher, DispatcherSettings, Job, JobResult, Transport,
-};
+use super::dispatcher::{Completed, Counters, Dispatcher, DispatcherSettings, Job, JobResult};
 use super::journal::{Journal, JournalError, JournalState, Record, StepOutcome};
 use super::outcome::{MethodRef, RunStatus, UserOutcome};
 use super::pacer::Pacer;
+use super::read::method_snapshot;
+use super::secrets::{TapFile, TapRecord};
 use crate::graph::key::UserKey;
 use crate::graph::permissions;
 use crate::graph::request::GraphRequest;
-use crate::plan::read::method_snapshot;
+use crate::graph::transport::Transport;
 use crate::plan::store::{EntrySpill, PlanStore, StoreError};
 use crate::plan::{PlanEntry, Status};
 use crate::policy::{self, MethodSnapshot, Policy, Step, UserSnapshot};
-use crate::report::secrets::{TapFile, TapRecord};
 use crate::secret::Secret;
 use crate::wire::MethodType;
 

@@ -1,7 +1,7 @@
 //! The HTTP side of the client: posts a `$batch` to Graph with a bearer token and reports
 //! what came back — the items' answers, or why the batch as a whole got none.
 //!
-//! Deciding what to do about an answer is the dispatcher's job (`crate::engine`); this
+//! Deciding what to do about an answer is the dispatcher's job (in the engine); this
 //! module only keeps the token fresh (a 401 makes the token source fetch a new one) and
 //! turns transport trouble into [`SendFailure`]s.
 
@@ -13,7 +13,7 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use super::auth::{AccessToken, AuthError, TokenSource};
 use super::batch::{self, ItemOutcome};
 use super::endpoints::{ApiVersion, Endpoints};
-use crate::engine::dispatcher::{SendFailure, Transport};
+use super::transport::{SendFailure, Transport};
 use crate::wire::{BatchRequest, BatchResponse, BatchResponseItem, headers};
 
 /// How long one `$batch` may take before it counts as a dropped connection.

@@ -17,3 +17,4 @@ pub mod endpoints;
 pub mod key;
 pub mod permissions;
 pub mod request;
+pub mod transport;

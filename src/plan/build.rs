@@ -5,10 +5,21 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::read::ReadOutcome;
 use super::{PlanEntry, Status};
 use crate::graph::key::UserKey;
 use crate::policy::{Decision, Policy, UserSnapshot, decide};
+
+/// What reading one user from the tenant found (the engine reads; the plan decides).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadOutcome {
+    Found(UserSnapshot),
+    /// Graph has no such user.
+    NotFound,
+    /// The key does not name exactly one user (a mail shared by several).
+    Ambiguous(String),
+    /// Graph refused or kept failing; the message says why.
+    Error(String),
+}
 
 /// One input row, as the plan needs it.
 #[derive(Debug, Clone)]

@@ -2,13 +2,12 @@
 //! anything changes — the artefact a change board signs, and exactly what `apply` carries
 //! out later.
 //!
-//! [`read`] reads the tenant through the paced client; [`build`] turns each row and what
+//! The engine reads the tenant (`engine::read`); [`build`] turns each row and what
 //! was read into one [`PlanEntry`] with one [`Status`]; [`PlanFile`] is the versioned
 //! `plan.json`, which [`store`] writes and reads an entry at a time, so that a plan of a
 //! million users is never held in memory ([`PlanHeader`] is all of it but the entries).
 
 pub mod build;
-pub mod read;
 pub mod store;
 
 use std::collections::BTreeMap;

@@ -4,8 +4,8 @@
 //! and the per-user table, as Markdown ([`summary`]) and as a self-contained HTML page
 //! with charts ([`html`]). After `apply`, [`run`] writes the same four files for the run:
 //! what was done to each row beside what was planned, failures with Graph's request ids,
-//! and whether the run finished or must be resumed. Temporary Access Passes go only to
-//! the private `secrets/tap.csv` ([`secrets`]).
+//! and whether the run finished or must be resumed. Temporary Access Passes are not a
+//! report: the engine writes them only to the private `secrets/tap.csv`.
 //!
 //! None of them needs every row in memory: the summaries render from a bounded
 //! [`PlanDigest`] (and [`run::RunDigest`]) built one row at a time, and the results files
@@ -14,7 +14,6 @@
 pub mod html;
 pub mod results;
 pub mod run;
-pub mod secrets;
 pub mod summary;
 
 use std::collections::BTreeMap;

@@ -15,12 +15,14 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::engine::dispatcher::{
-    Completed, Counters, Dispatcher, DispatcherSettings, Job, JobResult, Transport,
+    Completed, Counters, Dispatcher, DispatcherSettings, Job, JobResult,
 };
 use crate::engine::pacer::Pacer;
 use crate::graph::key::UserKey;
 use crate::graph::permissions;
 use crate::graph::request::GraphRequest;
+use crate::graph::transport::Transport;
+use crate::plan::build::ReadOutcome;
 use crate::policy::{DefaultMethod, MethodSnapshot, UserSnapshot};
 use crate::wire::{MethodType, PhoneType};
 
@@ -29,18 +31,6 @@ use crate::wire::{MethodType, PhoneType};
 pub struct Target {
     pub row: usize,
     pub key: UserKey,
-}
-
-/// What reading one user found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ReadOutcome {
-    Found(UserSnapshot),
-    /// Graph has no such user.
-    NotFound,
-    /// The key does not name exactly one user (a mail shared by several).
-    Ambiguous(String),
-    /// Graph refused or kept failing; the message says why.
-    Error(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
