@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod exit;
 pub mod graph;
 pub mod input;
 pub mod plan;

@@ -1,5 +1,5 @@
-//! The `mfa-reset` binary: parses the command line, runs it, and maps failures to the
-//! documented exit codes. Everything else lives in the library.
+//! The `mfa-reset` binary: parses the command line, runs it, and maps how it ended to the
+//! documented exit codes ([`mfa_reset::exit`]), once. Everything else lives in the library.
 
 use std::process::ExitCode;
 
@@ -9,10 +9,10 @@ use mfa_reset::cli::{self, Cli};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli::run(cli) {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(error) => {
-            eprintln!("mfa-reset: error: {error:#}");
-            ExitCode::from(cli::EXIT_USAGE)
+            eprintln!("mfa-reset: error: {error}");
+            error.exit.into()
         }
     }
 }

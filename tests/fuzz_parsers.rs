@@ -27,9 +27,9 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mfa_reset::cli::plan::plan_fingerprint;
 use mfa_reset::engine::journal::{Record, StepOutcome};
 use mfa_reset::engine::outcome::{MethodRef, RunStatus, UserOutcome};
+use mfa_reset::plan::fingerprint::plan_fingerprint;
 use mfa_reset::plan::{InputInfo, PLAN_FORMAT, PLAN_VERSION, PlanEntry, PlanFile, Status};
 use mfa_reset::policy::{DefaultMethod, MethodSnapshot, PolicyArgs, Profile, Step, UserSnapshot};
 use mfa_reset::wire::{MethodType, PhoneType};

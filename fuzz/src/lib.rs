@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use mfa_reset::cli::plan::{fingerprint_of, plan_fingerprint};
 use mfa_reset::engine::journal::{Journal, JournalError, Record};
 use mfa_reset::engine::outcome::UserOutcome;
 use mfa_reset::graph::auth::{
@@ -32,6 +31,7 @@ use mfa_reset::graph::endpoints::{ApiVersion, Cloud, Endpoints};
 use mfa_reset::graph::transport::{SendFailure, Transport};
 use mfa_reset::input::{self, InputError, InputOptions, InputRow, InputSummary, RowStatus};
 use mfa_reset::plan::PlanFile;
+use mfa_reset::plan::fingerprint::plan_fingerprint;
 use mfa_reset::plan::store::{self, PlanStore};
 use mfa_reset::report::{self, Figures};
 use mfa_reset::secret::Secret;
@@ -416,9 +416,7 @@ fn check_plan_import(bytes: &[u8]) -> Option<PlanFile> {
     let given = dir.join("given.json");
     let dest = dir.join("plan.json");
     std::fs::write(&given, bytes).expect("write the plan");
-    let imported = store::import(&given, &dest, |header, entries_sha256| {
-        fingerprint_of(&header.input.sha256, &header.policy, entries_sha256)
-    });
+    let imported = store::import(&given, &dest);
     let plan = match imported {
         Err(e) => {
             let msg = e.to_string();

@@ -1,10 +1,9 @@
-//! `mfa-reset apply` and `mfa-reset resume`: carry out a plan, record every user's
-//! outcome in a journal as it happens, and write the run's reports.
+//! `mfa-reset apply`: carry out a plan, record every user's outcome in a journal as it
+//! happens, and write the run's reports.
 //!
 //! ```text
 //! mfa-reset apply plan-2026-11-28/plan.json --out run-2026-11-28
 //! mfa-reset apply users.csv --profile incident --out run-2026-11-28 --yes
-//! mfa-reset resume run-2026-11-28
 //! ```
 //!
 //! `apply PLAN.json` carries out exactly that plan (policy flags are refused: the plan's
@@ -15,37 +14,29 @@
 //! issued, `secrets/tap.csv` (mode 0600).
 //!
 //! Exit codes: 0 every user reached the planned state or was skipped by rule; 1 some
-//! failed, ended partly done or drifted; 2 bad usage or input (nothing changed); 3
-//! credentials refused (nothing changed); 4 interrupted (`mfa-reset resume DIR` carries
-//! on).
+//! failed, ended partly done or drifted; 2 bad usage or input, or not confirmed (nothing
+//! changed); 3 credentials refused (nothing changed); 4 interrupted (`mfa-reset resume
+//! DIR` carries on).
 
-use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use clap::Args;
-use serde::{Deserialize, Serialize};
+use clap::{Args, ValueEnum};
 
+use super::carry_out::{self, Destination, RunPlan, Staged};
 use super::graph_args::{Connection, GraphArgs};
-use super::plan::{self as plan_cmd, EXIT_AUTH, PlanArgs};
+use super::plan as plan_cmd;
 use crate::engine::journal::{Journal, JournalState, Record};
 use crate::engine::lock::RunLock;
-use crate::engine::outcome::RunStatus;
-use crate::engine::pacer::Pacer;
-use crate::engine::run::{self, OnDrift, Progress, RunFiles, RunOptions, now_rfc3339};
-use crate::plan::PLAN_FORMAT;
-use crate::plan::PlanHeader;
-use crate::plan::store::{PlanStore, StoreError};
+use crate::engine::run::{RunFiles, now_rfc3339};
+use crate::engine::settings::{OnDrift, RunOptions, RunSettings};
+use crate::exit::{CliError, CliResult, Exit, UsageContext};
+use crate::graph::endpoints::is_loopback_url;
+use crate::plan::{PLAN_FORMAT, PlanHeader};
 use crate::policy::{PolicyArgs, Profile};
-use crate::report::run::{RunDigest, RunFigures, RunResultsWriter};
 use crate::report::{self, PlanDigest};
-
-/// Exit code of an interrupted run.
-pub const EXIT_INTERRUPTED: u8 = 4;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -72,13 +63,33 @@ pub struct ApplyArgs {
     pub graph: GraphArgs,
 }
 
+/// What to do when a user's methods differ from the plan (`--on-drift`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OnDriftChoice {
+    /// Change nothing for that user; report `drifted`.
+    #[default]
+    Skip,
+    /// Decide again from the methods found now, under the plan's policy, and carry that
+    /// out.
+    Replan,
+}
+
+impl From<OnDriftChoice> for OnDrift {
+    fn from(choice: OnDriftChoice) -> OnDrift {
+        match choice {
+            OnDriftChoice::Skip => OnDrift::Skip,
+            OnDriftChoice::Replan => OnDrift::Replan,
+        }
+    }
+}
+
 /// How the run goes, beyond the plan.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// When a user's methods differ from the plan: skip them (status drifted, nothing
     /// changed) or decide again from what is there now.
     #[arg(long, value_enum, default_value = "skip")]
-    pub on_drift: OnDrift,
+    pub on_drift: OnDriftChoice,
     /// Do not re-read a user's methods after removing them.
     #[arg(long)]
     pub no_verify: bool,
@@ -97,493 +108,166 @@ pub struct RunArgs {
     pub yes: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct ResumeArgs {
-    /// The folder of the interrupted run (the --out of `mfa-reset apply`).
-    pub dir: PathBuf,
-    #[command(flatten)]
-    pub graph: GraphArgs,
-}
-
-/// `DIR/run.json`: how the run was started, so that `resume` carries on the same way.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RunSettingsFile {
-    plan_sha256: String,
-    graph: String,
-    sim: bool,
-    on_drift: String,
-    verify: bool,
-    contain_first: bool,
+impl RunArgs {
+    /// The run's options for a plan of `profile`: containment first is the incident
+    /// profile's default.
+    fn options(&self, profile: Option<Profile>) -> RunOptions {
+        let contain_first = if self.contain_first {
+            true
+        } else if self.no_contain_first {
+            false
+        } else {
+            profile == Some(Profile::Incident)
+        };
+        RunOptions {
+            on_drift: self.on_drift.into(),
+            verify: !self.no_verify,
+            contain_first,
+        }
+    }
 }
 
 /// Runs `mfa-reset apply`.
-pub fn apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
-    let given_plan = is_plan_file(&args.target)?;
-    if given_plan && args.policy != PolicyArgs::default() {
-        bail!(
-            "{} is a plan: its policy is carried out exactly as planned, so policy flags (--profile, --remove-methods, ...) cannot be given with it. Plan again to change the policy",
-            args.target.display()
-        );
+pub fn run(args: ApplyArgs) -> CliResult {
+    let given_plan = is_plan_file(&args.target).usage()?;
+    if given_plan {
+        refuse_planning_flags(&args).usage()?;
     }
-    if given_plan && (args.column.is_some() || args.exclude.is_some()) {
-        bail!(
-            "{} is a plan: --column and --exclude apply only when planning; plan again to change them",
-            args.target.display()
-        );
-    }
-    prepare_run_dir(&args.out)?;
+    prepare_run_dir(&args.out).usage()?;
     let prepared = if given_plan {
         None
     } else {
-        Some(plan_cmd::prepare(&PlanArgs {
-            input: args.target.clone(),
-            column: args.column.clone(),
-            out: args.out.join("plan"),
-            exclude: args.exclude.clone(),
-            skip_invalid: args.skip_invalid,
-            policy: args.policy.clone(),
-            graph: args.graph.clone(),
-        })?)
+        Some(
+            plan_cmd::prepare(
+                &args.target,
+                args.column.clone(),
+                args.exclude.clone(),
+                args.skip_invalid,
+                args.policy.clone(),
+            )
+            .usage()?,
+        )
     };
     // Nothing is written to the folder before the run holds it.
-    let _lock = RunLock::acquire(&args.out)?;
+    let _lock = RunLock::acquire(&args.out).usage()?;
     // The plan is copied into the run's folder (checked on the way) under a staging
     // name, and becomes the run's `plan.json` only once the run is confirmed.
-    let mut staged = Staged(Some(args.out.join("plan.json.partial")));
+    let mut staged = Staged::new(args.out.join("plan.json.partial"));
     let imported = if given_plan {
-        Some(import_plan(&args.target, staged.path())?)
+        Some(carry_out::import_plan(&args.target, staged.path()).usage()?)
     } else {
         None
     };
 
-    let runtime = runtime()?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
-        let Connection { client, sim } = args.graph.connect(|k| std::env::var(k).ok()).await?;
+        let Connection { client, sim } = args
+            .graph
+            .connect(|k| std::env::var(k).ok())
+            .await
+            .usage()?;
         if sim.is_some() {
-            sim_banner();
+            carry_out::sim_banner();
         }
         if let Err(e) = client.check_credentials().await {
             eprintln!("mfa-reset: credentials refused: {e}. Nothing was changed.");
-            return Ok(ExitCode::from(EXIT_AUTH));
+            return Ok(Exit::Refused);
         }
         let client = Arc::new(client);
         let mut plan = match (imported, prepared) {
             (Some(plan), _) => plan,
             (None, Some(prepared)) => {
                 let plan_dir = args.out.join("plan");
-                plan_cmd::prepare_out_dir(&plan_dir)?;
+                plan_cmd::prepare_out_dir(&plan_dir).usage()?;
                 // Ctrl-C here ends the process as usual: a listener would outlive the
                 // planning and swallow a Ctrl-C at the confirmation prompt.
                 let made =
                     plan_cmd::make_plan(prepared, client.clone(), &args.graph, &plan_dir).await?;
                 plan_cmd::write_reports(&plan_dir, &made.digest)?;
                 plan_cmd::describe_plan(&plan_dir, &made.digest);
-                import_plan(made.store.path(), staged.path())?
+                carry_out::import_plan(made.store.path(), staged.path())?
             }
             (None, None) => unreachable!("a user list is always prepared"),
         };
-        let header = &plan.store.header;
-        let graph_root = client.endpoints().graph().to_string();
-        if given_plan_targets_elsewhere(header, &graph_root, sim.is_some()) {
-            bail!(
-                "the plan was read from {} but this run would go to {}; apply a plan to the tenant it was made from",
-                header.graph,
-                graph_root
-            );
-        }
-        let contain_first = if args.run.contain_first {
-            true
-        } else if args.run.no_contain_first {
-            false
-        } else {
-            header.policy.profile() == Some(Profile::Incident)
-        };
-        let options = RunOptions {
-            on_drift: args.run.on_drift,
-            verify: !args.run.no_verify,
-            contain_first,
-        };
-        if !confirm(&plan.digest, &args.run)? {
-            return Ok(ExitCode::from(2));
-        }
-        let plan_path = args.out.join("plan.json");
-        plan.store
-            .rename(&plan_path)
-            .with_context(|| format!("cannot write {}", plan_path.display()))?;
-        staged.keep();
-        let plan_sha256 = plan.store.sha256().to_string();
-        let settings = RunSettingsFile {
-            plan_sha256: plan_sha256.clone(),
-            graph: graph_root.clone(),
+        let destination = Destination {
+            graph_root: client.endpoints().graph().to_string(),
             sim: sim.is_some(),
-            on_drift: format!("{:?}", options.on_drift).to_lowercase(),
-            verify: options.verify,
-            contain_first: options.contain_first,
         };
-        write_file(
-            &args.out.join("run.json"),
-            &serde_json::to_vec_pretty(&settings).context("cannot serialize run.json")?,
-        )?;
-        let mut journal = Journal::create(
-            &args.out,
-            Record::Run {
-                plan_fingerprint: plan.store.header.fingerprint.clone(),
-                plan_sha256,
-                started: now_rfc3339(),
-                tool: format!("mfa-reset {}", env!("CARGO_PKG_VERSION")),
-            },
-        )?;
-        let code = execute(
-            client,
-            &args.graph,
-            &plan,
-            options,
-            &mut journal,
-            JournalState::default(),
-            &args.out,
-            &graph_root,
-            sim.is_some(),
-        )
-        .await?;
+        if given_plan_targets_elsewhere(&plan.store.header, &destination) {
+            return Err(CliError::usage(anyhow::anyhow!(
+                "the plan was read from {} but this run would go to {}; apply a plan to the tenant it was made from",
+                plan.store.header.graph,
+                destination.graph_root
+            )));
+        }
+        let options = args.run.options(plan.store.header.policy.profile());
+        if !confirm(&plan.digest, &args.run).usage()? {
+            return Ok(Exit::Usage);
+        }
+        let mut journal = start_run(&mut plan, &mut staged, &args.out, options, &destination)?;
+        let files = RunFiles {
+            journal: &mut journal,
+            state: JournalState::default(),
+            dir: &args.out,
+        };
+        let exit =
+            carry_out::carry_out(client, &args.graph, &plan, options, files, &destination).await?;
         drop(sim);
-        Ok(code)
+        Ok(exit)
     })
 }
 
-/// A file that is removed when dropped, unless kept.
-struct Staged(Option<PathBuf>);
-
-impl Staged {
-    fn path(&self) -> &Path {
-        self.0.as_deref().expect("not kept yet")
-    }
-
-    fn keep(&mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if let Some(path) = &self.0 {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// A plan to carry out: `plan.json` in the run's folder, and the figures and columns its
-/// reports need.
-struct RunPlan {
-    store: PlanStore,
-    digest: PlanDigest,
-    extra_columns: Vec<String>,
-}
-
-/// Says so when a plan is large enough for reading it to take a while (a million users'
-/// plan is about a gigabyte: tens of seconds), so that the wait is not taken for a hang.
-fn announce_reading(path: &Path, what: &str) {
-    const LARGE: u64 = 100 << 20;
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.len() >= LARGE
-    {
-        eprintln!(
-            "mfa-reset: {what} {} ({:.1} GB) before anything changes…",
-            path.display(),
-            meta.len() as f64 / 1e9
-        );
-    }
-}
-
-/// Copies the plan at `given` to `dest`, refusing it when it was edited after it was
-/// written, and reads it through once for its figures.
-fn import_plan(given: &Path, dest: &Path) -> anyhow::Result<RunPlan> {
-    announce_reading(given, "checking");
-    digest_plan(import_store(given, dest)?)
-}
-
-/// [`crate::plan::store::import`] under this tool's fingerprint.
-fn import_store(given: &Path, dest: &Path) -> Result<PlanStore, StoreError> {
-    crate::plan::store::import(given, dest, |header, entries_sha256| {
-        plan_cmd::fingerprint_of(&header.input.sha256, &header.policy, entries_sha256)
-    })
-}
-
-/// Reads every entry of `store` once for the figures and columns the reports need.
-fn digest_plan(store: PlanStore) -> anyhow::Result<RunPlan> {
-    let mut digest = PlanDigest::new(store.header.clone());
-    let mut extra = BTreeSet::new();
-    for entry in store.entries() {
-        let entry = entry?;
-        for name in entry.columns.keys() {
-            if !extra.contains(name) {
-                extra.insert(name.clone());
-            }
-        }
-        digest.add(&entry);
-    }
-    Ok(RunPlan {
-        store,
-        digest,
-        extra_columns: extra.into_iter().collect(),
-    })
-}
-
-/// Runs `mfa-reset resume`.
-pub fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
-    let dir = &args.dir;
-    let plan_path = dir.join("plan.json");
-    if !plan_path.is_file() {
+/// A plan file carries its own policy and list: the flags that make a plan are refused
+/// with it.
+fn refuse_planning_flags(args: &ApplyArgs) -> anyhow::Result<()> {
+    if args.policy != PolicyArgs::default() {
         bail!(
-            "{} holds no run to resume (cannot read {}); start one with `mfa-reset apply`",
-            dir.display(),
-            plan_path.display()
+            "{} is a plan: its policy is carried out exactly as planned, so policy flags (--profile, --remove-methods, ...) cannot be given with it. Plan again to change the policy",
+            args.target.display()
         );
     }
-    let settings_path = dir.join("run.json");
-    let settings: RunSettingsFile = serde_json::from_slice(
-        &std::fs::read(&settings_path)
-            .with_context(|| format!("cannot read {}", settings_path.display()))?,
-    )
-    .with_context(|| format!("{} is not a run file", settings_path.display()))?;
-    let changed = || {
-        anyhow::anyhow!(
-            "{} was changed after the run started (its hash no longer matches run.json); a run carries out the plan it started with. Start a new run with `mfa-reset apply`",
-            plan_path.display()
-        )
-    };
-    let runtime = runtime()?;
-    let _lock = RunLock::acquire(dir)?;
-    announce_reading(&plan_path, "checking");
-    // Dropped (and so removed) when the resume ends.
-    let mut _copy = None;
-    let store = match PlanStore::open(&plan_path) {
-        Ok(store) if store.sha256() == settings.plan_sha256 => store,
-        Ok(_) => return Err(changed()),
-        Err(StoreError::Invalid { .. }) => {
-            // Laid out otherwise: a run started by an earlier version of this tool. If it
-            // is byte for byte the plan the run started with, carry on from a copy in this
-            // version's layout; `plan.json` itself stays as it is.
-            if crate::plan::store::file_sha256(&plan_path)? != settings.plan_sha256 {
-                return Err(changed());
-            }
-            let copy = Staged(Some(dir.join("plan.json.resume")));
-            let store = import_store(&plan_path, copy.path())?;
-            _copy = Some(copy);
-            store
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let (mut journal, state) = Journal::resume(dir)?;
-    match &state.run {
-        Some(Record::Run {
-            plan_sha256,
-            plan_fingerprint,
-            ..
-        }) if *plan_sha256 == settings.plan_sha256
-            && *plan_fingerprint == store.header.fingerprint => {}
-        _ => bail!(
-            "{}: the journal belongs to another plan; it cannot be resumed with this plan.json",
-            dir.join("journal.jsonl").display()
-        ),
-    }
-    let rows = store.len();
-    let unfinished = rows - state.finished.len().min(rows);
-    eprintln!(
-        "mfa-reset: resuming {}: {} of {} rows finished earlier, {} to go",
-        dir.display(),
-        state.finished.len(),
-        rows,
-        unfinished
-    );
-    let plan = digest_plan(store)?;
-    let options = RunOptions {
-        on_drift: if settings.on_drift == "replan" {
-            OnDrift::Replan
-        } else {
-            OnDrift::Skip
-        },
-        verify: settings.verify,
-        contain_first: settings.contain_first,
-    };
-    runtime.block_on(async {
-        let Connection { client, sim } = args.graph.connect(|k| std::env::var(k).ok()).await?;
-        if sim.is_some() {
-            sim_banner();
-        }
-        let graph_root = client.endpoints().graph().to_string();
-        if !(settings.sim && sim.is_some()) && settings.graph != graph_root {
-            bail!(
-                "the run went to {} but this resume would go to {}; resume against the same Graph",
-                settings.graph,
-                graph_root
-            );
-        }
-        if let Err(e) = client.check_credentials().await {
-            eprintln!("mfa-reset: credentials refused: {e}. Nothing more was changed.");
-            return Ok(ExitCode::from(EXIT_AUTH));
-        }
-        let code = execute(
-            Arc::new(client),
-            &args.graph,
-            &plan,
-            options,
-            &mut journal,
-            state,
-            dir,
-            &graph_root,
-            sim.is_some(),
-        )
-        .await?;
-        drop(sim);
-        Ok(code)
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn execute(
-    client: Arc<crate::graph::client::GraphClient>,
-    graph: &GraphArgs,
-    plan: &RunPlan,
-    options: RunOptions,
-    journal: &mut Journal,
-    state: JournalState,
-    dir: &Path,
-    graph_root: &str,
-    sim: bool,
-) -> anyhow::Result<ExitCode> {
-    let started = now_rfc3339();
-    let clock = Instant::now();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let interrupts = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "\nmfa-reset: stopping: no new users are started; requests in flight finish (Ctrl-C again to quit at once; the journal stays consistent)"
-            );
-            let _ = stop_tx.send(true);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(i32::from(EXIT_INTERRUPTED));
-            }
-        }
-    });
-    let pacer = Arc::new(Pacer::new(graph.pacer_settings()));
-    let write_rate = graph.pacer_settings().writes.per_second();
-    let mut display = ProgressDisplay::new(write_rate);
-    // Results are written as the outcomes come, in row order, at the end of the run.
-    let mut results = RunResultsWriter::create(
-        &dir.join("results.csv"),
-        &dir.join("results.jsonl"),
-        &plan.extra_columns,
-    );
-    let mut outcomes = RunDigest::new();
-    let mut failed = false;
-    let result = run::run_plan(
-        client,
-        pacer,
-        graph.dispatcher_settings(),
-        &plan.store,
-        options,
-        RunFiles {
-            journal,
-            state,
-            dir,
-        },
-        stop_rx,
-        |p| display.update(p),
-        |outcome| {
-            let status = outcome.final_status();
-            failed |= status.is_failure() || status == RunStatus::Drifted;
-            if let Ok(writer) = &mut results
-                && let Err(e) = writer.write(&outcome)
-            {
-                results = Err(e);
-            }
-            outcomes.add(&outcome);
-        },
-    )
-    .await;
-    interrupts.abort();
-    display.finish();
-
-    let figures = RunFigures {
-        started,
-        ended: now_rfc3339(),
-        wall_seconds: clock.elapsed().as_secs_f64(),
-        writes_sent: result.writes_sent,
-        throttled: result.throttled,
-        retries: result.retried,
-        interrupted: result.interrupted,
-        graph: graph_root.to_string(),
-        sim,
-    };
-    let reports = results
-        .and_then(RunResultsWriter::finish)
-        .map_err(anyhow::Error::from)
-        .and_then(|()| write_reports(dir, &plan.digest, &outcomes, &figures));
-    eprintln!(
-        "mfa-reset: {} — results in {}",
-        RunStatus::ALL
-            .iter()
-            .map(|s| (s, outcomes.tally.count(*s)))
-            .filter(|(_, n)| *n > 0)
-            .map(|(s, n)| format!("{n} {s}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        dir.display()
-    );
-    if let Some(failure) = &result.failure {
-        eprintln!(
-            "mfa-reset: the run stopped: {failure}. What was done is in the journal; fix the cause, then `mfa-reset resume {}`",
-            dir.display()
+    if args.column.is_some() || args.exclude.is_some() {
+        bail!(
+            "{} is a plan: --column and --exclude apply only when planning; plan again to change them",
+            args.target.display()
         );
     }
-    if let Err(e) = reports {
-        eprintln!(
-            "mfa-reset: error: the reports could not be written: {e:#}. Every outcome is in {}; once the cause is fixed, `mfa-reset resume {}` writes them again",
-            dir.join("journal.jsonl").display(),
-            shell_quote(dir)
-        );
-        return Ok(ExitCode::from(if result.interrupted {
-            EXIT_INTERRUPTED
-        } else {
-            1
-        }));
-    }
-    if result.interrupted {
-        eprintln!(
-            "mfa-reset: interrupted. Carry on with: mfa-reset resume {}",
-            shell_quote(dir)
-        );
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
-    }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn write_reports(
-    dir: &Path,
-    plan: &PlanDigest,
-    outcomes: &RunDigest,
-    figures: &RunFigures,
-) -> anyhow::Result<()> {
-    report::run::write_summary_digest(
-        &dir.join("summary.md"),
-        &plan.header,
-        &plan.figures,
-        outcomes,
-        figures,
-    )?;
-    report::run::write_html_digest(
-        &dir.join("report.html"),
-        &plan.header,
-        &plan.figures,
-        outcomes,
-        figures,
-    )?;
     Ok(())
+}
+
+/// Makes the confirmed plan the run's `plan.json`, records how the run goes in
+/// `run.json`, and opens the journal with the run's first record.
+fn start_run(
+    plan: &mut RunPlan,
+    staged: &mut Staged,
+    out: &Path,
+    options: RunOptions,
+    destination: &Destination,
+) -> anyhow::Result<Journal> {
+    let plan_path = out.join("plan.json");
+    plan.store
+        .rename(&plan_path)
+        .with_context(|| format!("cannot write {}", plan_path.display()))?;
+    staged.keep();
+    let plan_sha256 = plan.store.sha256().to_string();
+    RunSettings {
+        plan_sha256: plan_sha256.clone(),
+        graph: destination.graph_root.clone(),
+        sim: destination.sim,
+        on_drift: options.on_drift,
+        verify: options.verify,
+        contain_first: options.contain_first,
+    }
+    .write(out)?;
+    Ok(Journal::create(
+        out,
+        Record::Run {
+            plan_fingerprint: plan.store.header.fingerprint.clone(),
+            plan_sha256,
+            started: now_rfc3339(),
+            tool: format!("mfa-reset {}", env!("CARGO_PKG_VERSION")),
+        },
+    )?)
 }
 
 /// Asks the operator to confirm a large run, unless `--yes`.
@@ -636,14 +320,11 @@ fn is_plan_file(path: &Path) -> anyhow::Result<bool> {
 
 /// Whether a plan read from one Graph is being applied to another. Plans read from an
 /// emulator may be applied to an emulator.
-fn given_plan_targets_elsewhere(plan: &PlanHeader, graph_root: &str, sim: bool) -> bool {
-    let loopback = |url: &str| {
-        url.contains("://127.0.0.1") || url.contains("://[::1]") || url.contains("://localhost")
-    };
-    if sim && loopback(&plan.graph) {
+fn given_plan_targets_elsewhere(plan: &PlanHeader, destination: &Destination) -> bool {
+    if destination.sim && is_loopback_url(&plan.graph) {
         return false;
     }
-    plan.graph != graph_root
+    plan.graph != destination.graph_root
 }
 
 fn prepare_run_dir(out: &Path) -> anyhow::Result<()> {
@@ -663,110 +344,4 @@ fn prepare_run_dir(out: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut file =
-        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
-fn sim_banner() {
-    eprintln!(
-        "mfa-reset: --tenant sim: running against the built-in Graph emulator. No real tenant is touched."
-    );
-}
-
-fn shell_quote(path: &Path) -> String {
-    let text = path.display().to_string();
-    if text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
-    {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
-}
-
-/// The progress display: indicatif bars on a terminal, a plain line every few seconds
-/// otherwise.
-struct ProgressDisplay {
-    write_rate: f64,
-    bar: Option<indicatif::ProgressBar>,
-    started: Instant,
-    last_line: Instant,
-    last: Progress,
-}
-
-impl ProgressDisplay {
-    const PLAIN_EVERY: Duration = Duration::from_secs(5);
-
-    fn new(write_rate: f64) -> ProgressDisplay {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} users  {msg}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(250));
-            bar
-        });
-        ProgressDisplay {
-            write_rate,
-            bar,
-            started: Instant::now(),
-            last_line: Instant::now(),
-            last: Progress::default(),
-        }
-    }
-
-    fn message(&self, p: &Progress) -> String {
-        let elapsed = self.started.elapsed().as_secs_f64().max(0.001);
-        let remaining = p.writes_total.saturating_sub(p.writes_done);
-        format!(
-            "{:.1} writes/s of {:.1} allowed, {} throttled (429), about {} left",
-            p.writes_done as f64 / elapsed,
-            self.write_rate,
-            p.throttled,
-            report::human_duration(remaining as f64 / self.write_rate.max(0.001))
-        )
-    }
-
-    fn update(&mut self, p: &Progress) {
-        self.last = *p;
-        match &self.bar {
-            Some(bar) => {
-                bar.set_length(p.users_total as u64);
-                bar.set_position(p.users_done as u64);
-                bar.set_message(self.message(p));
-            }
-            None => {
-                if self.last_line.elapsed() >= Self::PLAIN_EVERY {
-                    self.last_line = Instant::now();
-                    eprintln!(
-                        "mfa-reset: {}/{} users, {}",
-                        p.users_done,
-                        p.users_total,
-                        self.message(p)
-                    );
-                }
-            }
-        }
-    }
-
-    fn finish(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-    }
 }

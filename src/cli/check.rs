@@ -14,11 +14,10 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Args;
 
-use super::EXIT_USAGE;
+use crate::exit::{CliResult, Exit, UsageContext};
 use crate::input::{self, InputOptions, InputRow, InputSummary, RowStatus};
 
 #[derive(Debug, Args)]
@@ -108,7 +107,7 @@ fn report_summary(out: &mut Out<impl Write>, file: &Path, summary: &InputSummary
 }
 
 /// Runs `mfa-reset check`.
-pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: CheckArgs) -> CliResult {
     let options = InputOptions {
         column: args.column.clone(),
     };
@@ -123,9 +122,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         Ok::<(), anyhow::Error>(())
     };
     let summary = if file == Path::new("-") {
-        input::read_from("<stdin>", io::stdin(), &options, sink)?
+        input::read_from("<stdin>", io::stdin(), &options, sink).usage()?
     } else {
-        input::read(file, &options, sink)?
+        input::read(file, &options, sink).usage()?
     };
     report_summary(&mut out, file, &summary);
     if out.ok {
@@ -149,10 +148,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                  line and column), or run with --skip-invalid to leave them out",
                 file.display()
             );
-            return Ok(ExitCode::from(EXIT_USAGE));
+            return Ok(Exit::Usage);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }
 
 #[cfg(test)]

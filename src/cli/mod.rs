@@ -1,20 +1,23 @@
 //! The command line: one file per subcommand, each with its flags, their help and its
-//! `run`. Errors leave here as `anyhow` errors with context; `main` maps them to exit
-//! codes.
+//! `run` — [`check`], [`plan`], [`apply`], [`resume`], [`sim`]. The flags several
+//! subcommands share are defined once ([`graph_args`], [`log`]); what `apply` and `resume`
+//! share is [`carry_out`], what the operator sees while they work [`progress`]. Every
+//! command ends in an [`crate::exit::Exit`] or a [`crate::exit::CliError`], which `main` maps to the
+//! process's exit code.
 
 pub mod apply;
+pub mod carry_out;
 pub mod check;
 pub mod graph_args;
 pub mod log;
 pub mod plan;
+pub mod progress;
+pub mod resume;
 pub mod sim;
-
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Exit code for bad usage or bad input: nothing was changed.
-pub const EXIT_USAGE: u8 = 2;
+use crate::exit::CliResult;
 
 /// Reset MFA, revoke sessions and offboard Microsoft Entra ID users in bulk.
 #[derive(Debug, Parser)]
@@ -35,14 +38,14 @@ pub enum Command {
     /// Carry out a plan (or plan and carry out a user list), journaling every change.
     Apply(Box<apply::ApplyArgs>),
     /// Carry on with an interrupted run.
-    Resume(Box<apply::ResumeArgs>),
+    Resume(Box<resume::ResumeArgs>),
     /// Run the built-in Microsoft Graph emulator, for rehearsals and tests.
     Sim(sim::SimArgs),
 }
 
 /// Runs a parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    log::init(&cli.log)?;
+pub fn run(cli: Cli) -> CliResult {
+    log::init(&cli.log).map_err(crate::exit::CliError::usage)?;
     let name = match &cli.command {
         Command::Check(_) => "check",
         Command::Plan(_) => "plan",
@@ -55,20 +58,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         version = env!("CARGO_PKG_VERSION"),
         "started"
     );
-    let result = run_command(cli.command);
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Plan(args) => plan::run(*args),
+        Command::Apply(args) => apply::run(*args),
+        Command::Resume(args) => resume::run(*args),
+        Command::Sim(args) => sim::run(args),
+    };
     match &result {
-        Ok(code) => tracing::info!(command = name, exit = ?code, "finished"),
-        Err(e) => tracing::warn!(command = name, error = %format!("{e:#}"), "failed"),
+        Ok(exit) => tracing::info!(command = name, exit = exit.code(), "finished"),
+        Err(e) => tracing::warn!(command = name, error = %e, exit = e.exit.code(), "failed"),
     }
     result
 }
 
-fn run_command(command: Command) -> anyhow::Result<ExitCode> {
-    match command {
-        Command::Check(args) => check::run(args),
-        Command::Plan(args) => plan::run(*args),
-        Command::Apply(args) => apply::apply(*args),
-        Command::Resume(args) => apply::resume(*args),
-        Command::Sim(args) => sim::run(args),
-    }
+/// The async runtime a command that talks to Graph runs on.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }

@@ -15,12 +15,12 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 
+use crate::exit::{CliError, CliResult, Exit, UsageContext};
 use crate::secret::Secret;
 use crate::sim::{self, Certificate, Sim, SimApp, SimConfig, TenantSize, TenantSource};
 
@@ -128,10 +128,10 @@ impl SimArgs {
 }
 
 /// Runs `mfa-reset sim`.
-pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
-    let config = args.config()?;
+pub fn run(args: SimArgs) -> CliResult {
+    let config = args.config().usage()?;
     if let Some(path) = &args.dump_tenant {
-        let tenant = sim::load_tenant(&config.tenant)?;
+        let tenant = sim::load_tenant(&config.tenant).usage()?;
         let json = serde_json::to_vec_pretty(&tenant.to_record())
             .context("cannot serialize the tenant")?;
         std::fs::write(path, json).map_err(|source| sim::SimError::Write {
@@ -144,13 +144,13 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
             tenant.tenant_id,
             path.display()
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Done);
     }
     let app = &config.apps[0];
     if app.client_secret.is_none() && app.certificate.is_none() && config.static_token.is_none() {
-        bail!(
+        return Err(CliError::usage(anyhow::anyhow!(
             "no way to authenticate to the emulator: set {CLIENT_SECRET_ENV}, pass --client-cert PEM, or pass --static-token T"
-        );
+        )));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -158,7 +158,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let handle = Sim::start(config).await?;
+        let handle = Sim::start(config).await.usage()?;
         println!("{}", handle.base_url());
         let state = handle.state();
         eprintln!(
@@ -177,6 +177,6 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
             .context("cannot listen for Ctrl-C")?;
         eprintln!("mfa-reset sim: stopping");
         handle.shutdown().await;
-        Ok(ExitCode::SUCCESS)
+        Ok(Exit::Done)
     })
 }

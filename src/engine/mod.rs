@@ -14,3 +14,4 @@ pub mod pacer;
 pub mod read;
 pub mod run;
 pub mod secrets;
+pub mod settings;

@@ -25,6 +25,7 @@ use super::outcome::{MethodRef, RunStatus, UserOutcome};
 use super::pacer::Pacer;
 use super::read::method_snapshot;
 use super::secrets::{TapFile, TapRecord};
+use super::settings::{OnDrift, RunOptions};
 use crate::graph::key::UserKey;
 use crate::graph::permissions;
 use crate::graph::request::GraphRequest;
@@ -34,27 +35,6 @@ use crate::plan::{PlanEntry, Status};
 use crate::policy::{self, MethodSnapshot, Policy, Step, UserSnapshot};
 use crate::secret::Secret;
 use crate::wire::MethodType;
-
-/// What to do when a user's methods differ from the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum OnDrift {
-    /// Change nothing for that user; report `drifted`.
-    #[default]
-    Skip,
-    /// Decide again from the methods found now, under the plan's policy, and carry that
-    /// out.
-    Replan,
-}
-
-/// How a run behaves.
-#[derive(Debug, Clone, Copy)]
-pub struct RunOptions {
-    pub on_drift: OnDrift,
-    /// Re-read the methods of users whose methods were removed, and record what remains.
-    pub verify: bool,
-    /// Revoke sessions and disable accounts for every user before any method is removed.
-    pub contain_first: bool,
-}
 
 /// Where the run records what it does.
 pub struct RunFiles<'a> {

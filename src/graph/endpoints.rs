@@ -267,6 +267,20 @@ fn shown(value: &str) -> String {
     out
 }
 
+/// True for a URL (`scheme://host[:port]/…`) whose host never leaves the machine.
+pub fn is_loopback_url(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = if authority.starts_with('[') {
+        authority.split_inclusive(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    is_loopback(host)
+}
+
 /// True for hosts that never leave the machine.
 fn is_loopback(host: &str) -> bool {
     if host.eq_ignore_ascii_case("localhost") {

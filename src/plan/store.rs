@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Serialize, de::DeserializeOwned};
 
+use super::fingerprint::fingerprint_of;
 use super::{PLAN_FORMAT, PLAN_VERSION, PlanEntry, PlanHeader, hex};
 
 /// Why a plan file could not be read or written.
@@ -536,13 +537,9 @@ impl PlanStore {
 
 /// Reads the plan at `given` (any JSON layout, any field order) one entry at a time and
 /// writes it to `dest` in the canonical layout, after checking that its entries are one per
-/// row in order and that `fingerprint(header, entries_sha256)` is the plan's fingerprint.
+/// row in order and that its fingerprint ([`super::fingerprint`]) is right.
 /// Nothing is left at `dest` when the plan is refused.
-pub fn import(
-    given: &Path,
-    dest: &Path,
-    fingerprint: impl FnOnce(&PlanHeader, &str) -> String,
-) -> Result<PlanStore, StoreError> {
+pub fn import(given: &Path, dest: &Path) -> Result<PlanStore, StoreError> {
     let invalid = |message: String| StoreError::Invalid {
         path: given.to_path_buf(),
         message,
@@ -587,7 +584,7 @@ pub fn import(
             body.len()
         )));
     }
-    let expected = fingerprint(&header, &body.entries_sha256());
+    let expected = fingerprint_of(&header.input.sha256, &header.policy, &body.entries_sha256());
     if expected != header.fingerprint {
         return Err(invalid(
             "its fingerprint does not match its contents: it was edited after it was written. Plan again, and have the new plan approved"
@@ -691,6 +688,7 @@ impl<'de> Visitor<'de> for EntriesSeed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::fingerprint::plan_fingerprint;
     use crate::plan::{InputInfo, PLAN_VERSION, PlanFile, Status, entries_sha256};
     use crate::policy::{PolicyArgs, Profile};
 
@@ -715,7 +713,7 @@ mod tests {
                 columns: [("ticket".to_string(), format!("T-{row}"))].into(),
             })
             .collect();
-        let entries_sha = entries_sha256(&entries);
+        let fingerprint = plan_fingerprint("ab", &policy, &entries);
         PlanFile {
             format: PLAN_FORMAT.into(),
             version: PLAN_VERSION,
@@ -728,15 +726,11 @@ mod tests {
                 rows,
             },
             policy,
-            fingerprint: format!("test:{entries_sha}"),
+            fingerprint,
             writes: 0,
             minimum_seconds: 0.0,
             entries,
         }
-    }
-
-    fn fingerprint(_: &PlanHeader, entries_sha: &str) -> String {
-        format!("test:{entries_sha}")
     }
 
     /// A scratch folder under the system's temporary folder, removed when dropped.
@@ -770,7 +764,7 @@ mod tests {
             let given = dir.path().join(format!("given{rows}.json"));
             std::fs::write(&given, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
             let dest = dir.path().join(format!("plan{rows}.json"));
-            let store = import(&given, &dest, fingerprint).unwrap();
+            let store = import(&given, &dest).unwrap();
             assert_eq!(store.len(), rows);
             assert_eq!(store.header, plan.header());
             let back: Vec<PlanEntry> = store.entries().collect::<Result<_, _>>().unwrap();
@@ -807,7 +801,7 @@ mod tests {
         ] {
             let given = dir.path().join(format!("{name}.json"));
             std::fs::write(&given, serde_json::to_vec(&p).unwrap()).unwrap();
-            let err = import(&given, &dest, fingerprint).unwrap_err().to_string();
+            let err = import(&given, &dest).unwrap_err().to_string();
             assert!(err.contains(needle), "{name}: {err}");
             assert!(!dest.exists(), "{name}");
         }
@@ -820,7 +814,7 @@ mod tests {
         text.push_str(&rest[1..]);
         let given = dir.path().join("reordered.json");
         std::fs::write(&given, text).unwrap();
-        let store = import(&given, &dest, fingerprint).unwrap();
+        let store = import(&given, &dest).unwrap();
         assert_eq!(store.entry(2).unwrap(), p.entries[2]);
     }
 

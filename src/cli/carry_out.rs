@@ -1,0 +1,270 @@
+//! What `apply` and `resume` share: a plan taken into the run's folder and checked
+//! ([`import_plan`], [`digest_plan`]), and [`carry_out`], which runs it through the engine
+//! with the journal, the progress display and Ctrl-C handling, then writes the run's
+//! results and reports.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::graph_args::GraphArgs;
+use super::progress::ProgressDisplay;
+use crate::engine::outcome::RunStatus;
+use crate::engine::pacer::Pacer;
+use crate::engine::run::{self, RunFiles, now_rfc3339};
+use crate::engine::settings::RunOptions;
+use crate::exit::Exit;
+use crate::graph::client::GraphClient;
+use crate::plan::store::{self, PlanStore, StoreError};
+use crate::report::run::{RunDigest, RunFigures, RunResultsWriter};
+use crate::report::{self, PlanDigest};
+
+/// A file that is removed when dropped, unless kept.
+pub struct Staged(Option<PathBuf>);
+
+impl Staged {
+    pub fn new(path: PathBuf) -> Staged {
+        Staged(Some(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.as_deref().expect("not kept yet")
+    }
+
+    pub fn keep(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// A plan to carry out: `plan.json` in the run's folder, and the figures and columns its
+/// reports need.
+pub struct RunPlan {
+    pub store: PlanStore,
+    pub digest: PlanDigest,
+    pub extra_columns: Vec<String>,
+}
+
+/// Says so when a plan is large enough for reading it to take a while (a million users'
+/// plan is about a gigabyte: tens of seconds), so that the wait is not taken for a hang.
+pub fn announce_reading(path: &Path, what: &str) {
+    const LARGE: u64 = 100 << 20;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.len() >= LARGE
+    {
+        eprintln!(
+            "mfa-reset: {what} {} ({:.1} GB) before anything changes…",
+            path.display(),
+            meta.len() as f64 / 1e9
+        );
+    }
+}
+
+/// Copies the plan at `given` to `dest`, refusing it when it was edited after it was
+/// written, and reads it through once for its figures.
+pub fn import_plan(given: &Path, dest: &Path) -> Result<RunPlan, StoreError> {
+    announce_reading(given, "checking");
+    digest_plan(store::import(given, dest)?)
+}
+
+/// Reads every entry of `store` once for the figures and columns the reports need.
+pub fn digest_plan(store: PlanStore) -> Result<RunPlan, StoreError> {
+    let mut digest = PlanDigest::new(store.header.clone());
+    let mut extra = BTreeSet::new();
+    for entry in store.entries() {
+        let entry = entry?;
+        for name in entry.columns.keys() {
+            if !extra.contains(name) {
+                extra.insert(name.clone());
+            }
+        }
+        digest.add(&entry);
+    }
+    Ok(RunPlan {
+        store,
+        digest,
+        extra_columns: extra.into_iter().collect(),
+    })
+}
+
+/// Where a run's requests go: the Graph service root, and whether it is the emulator.
+pub struct Destination {
+    pub graph_root: String,
+    pub sim: bool,
+}
+
+/// Carries out `plan` through `client` (the journal and the state of an earlier,
+/// interrupted run in `files`), then writes the results and reports to `files.dir`.
+/// Ctrl-C stops new work and lets requests in flight finish; a second Ctrl-C stops at
+/// once, leaving the results to `resume` (the journal stays consistent either way).
+pub async fn carry_out(
+    client: Arc<GraphClient>,
+    graph: &GraphArgs,
+    plan: &RunPlan,
+    options: RunOptions,
+    files: RunFiles<'_>,
+    destination: &Destination,
+) -> anyhow::Result<Exit> {
+    let dir = files.dir;
+    let started = now_rfc3339();
+    let clock = Instant::now();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let interrupted_twice = async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\nmfa-reset: stopping: no new users are started; requests in flight finish (Ctrl-C again to quit at once; the journal stays consistent)"
+            );
+            let _ = stop_tx.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await
+    };
+    let pacer = Arc::new(Pacer::new(graph.pacer_settings()));
+    let write_rate = graph.pacer_settings().writes.per_second();
+    let mut display = ProgressDisplay::new(write_rate);
+    // Results are written as the outcomes come, in row order, at the end of the run.
+    let mut results = RunResultsWriter::create(
+        &dir.join("results.csv"),
+        &dir.join("results.jsonl"),
+        &plan.extra_columns,
+    );
+    let mut outcomes = RunDigest::new();
+    let mut failed = false;
+    let running = run::run_plan(
+        client,
+        pacer,
+        graph.dispatcher_settings(),
+        &plan.store,
+        options,
+        files,
+        stop_rx,
+        |p| display.update(p),
+        |outcome| {
+            let status = outcome.final_status();
+            failed |= status.is_failure() || status == RunStatus::Drifted;
+            if let Ok(writer) = &mut results
+                && let Err(e) = writer.write(&outcome)
+            {
+                results = Err(e);
+            }
+            outcomes.add(&outcome);
+        },
+    );
+    let result = tokio::select! {
+        result = running => result,
+        () = interrupted_twice => {
+            eprintln!(
+                "\nmfa-reset: quit. Every change made so far is in the journal; carry on with: mfa-reset resume {}",
+                shell_quote(dir)
+            );
+            return Ok(Exit::Interrupted);
+        }
+    };
+    display.finish();
+
+    let figures = RunFigures {
+        started,
+        ended: now_rfc3339(),
+        wall_seconds: clock.elapsed().as_secs_f64(),
+        writes_sent: result.writes_sent,
+        throttled: result.throttled,
+        retries: result.retried,
+        interrupted: result.interrupted,
+        graph: destination.graph_root.clone(),
+        sim: destination.sim,
+    };
+    let reports = results
+        .and_then(RunResultsWriter::finish)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| write_reports(dir, &plan.digest, &outcomes, &figures));
+    eprintln!(
+        "mfa-reset: {} — results in {}",
+        RunStatus::ALL
+            .iter()
+            .map(|s| (s, outcomes.tally.count(*s)))
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        dir.display()
+    );
+    if let Some(failure) = &result.failure {
+        eprintln!(
+            "mfa-reset: the run stopped: {failure}. What was done is in the journal; fix the cause, then `mfa-reset resume {}`",
+            dir.display()
+        );
+    }
+    if let Err(e) = reports {
+        eprintln!(
+            "mfa-reset: error: the reports could not be written: {e:#}. Every outcome is in {}; once the cause is fixed, `mfa-reset resume {}` writes them again",
+            dir.join("journal.jsonl").display(),
+            shell_quote(dir)
+        );
+        return Ok(if result.interrupted {
+            Exit::Interrupted
+        } else {
+            Exit::Failures
+        });
+    }
+    if result.interrupted {
+        eprintln!(
+            "mfa-reset: interrupted. Carry on with: mfa-reset resume {}",
+            shell_quote(dir)
+        );
+        return Ok(Exit::Interrupted);
+    }
+    Ok(Exit::failures_if(failed))
+}
+
+fn write_reports(
+    dir: &Path,
+    plan: &PlanDigest,
+    outcomes: &RunDigest,
+    figures: &RunFigures,
+) -> anyhow::Result<()> {
+    report::run::write_summary_digest(
+        &dir.join("summary.md"),
+        &plan.header,
+        &plan.figures,
+        outcomes,
+        figures,
+    )?;
+    report::run::write_html_digest(
+        &dir.join("report.html"),
+        &plan.header,
+        &plan.figures,
+        outcomes,
+        figures,
+    )?;
+    Ok(())
+}
+
+/// Said before anything runs against the built-in emulator.
+pub fn sim_banner() {
+    eprintln!(
+        "mfa-reset: --tenant sim: running against the built-in Graph emulator. No real tenant is touched."
+    );
+}
+
+/// `path` as a shell word the operator can paste.
+pub fn shell_quote(path: &Path) -> String {
+    let text = path.display().to_string();
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+    {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
