@@ -34,19 +34,15 @@ impl AccessToken {
     /// A token that expires at `expires_at` (`None`: unknown, never refreshed). Fails when
     /// the value cannot be sent in an HTTP header.
     pub fn new(value: Secret, expires_at: Option<Instant>) -> Result<AccessToken, AuthError> {
+        let unsendable = || AuthError::InvalidResponse {
+            status: 200,
+            what: "an access token an HTTP header cannot carry".into(),
+        };
         if !is_token_text(value.expose()) {
-            return Err(AuthError::InvalidResponse {
-                status: 200,
-                what: "an access token an HTTP header cannot carry".into(),
-            });
+            return Err(unsendable());
         }
-        let mut header =
-            HeaderValue::from_str(&format!("Bearer {}", value.expose())).map_err(|_| {
-                AuthError::InvalidResponse {
-                    status: 200,
-                    what: "an access token an HTTP header cannot carry".into(),
-                }
-            })?;
+        let mut header = HeaderValue::from_str(&format!("Bearer {}", value.expose()))
+            .map_err(|_| unsendable())?;
         header.set_sensitive(true);
         Ok(AccessToken {
             value,

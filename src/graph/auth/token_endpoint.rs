@@ -132,31 +132,18 @@ pub(super) async fn request_token(
             .send()
             .await;
         drop(fields);
-        let network_failure = |e: &reqwest::Error| AuthError::Network {
-            url: url.clone(),
-            attempts: attempt,
-            reason: error_chain(e),
-        };
-        let response = match sent {
-            Ok(response) => response,
+        let (status, retry_after, body) = match read_answer(sent).await {
+            Ok(answer) => answer,
             Err(e) => {
                 if attempt < max_attempts {
                     tokio::time::sleep(policy.backoff(attempt)).await;
                     continue;
                 }
-                return Err(network_failure(&e));
-            }
-        };
-        let status = response.status().as_u16();
-        let retry_after = parse_retry_after(response.headers(), SystemTime::now());
-        let body = match response.bytes().await {
-            Ok(body) => body,
-            Err(e) => {
-                if attempt < max_attempts {
-                    tokio::time::sleep(policy.backoff(attempt)).await;
-                    continue;
-                }
-                return Err(network_failure(&e));
+                return Err(AuthError::Network {
+                    url: url.clone(),
+                    attempts: attempt,
+                    reason: error_chain(&e),
+                });
             }
         };
         if (200..300).contains(&status) {
@@ -182,6 +169,17 @@ pub(super) async fn request_token(
         }
         return Err(refusal(status, &body, &sensitive));
     }
+}
+
+/// An answer's status, its `Retry-After` (read as the headers arrive) and its body; a
+/// connection failure while sending or while reading the body alike is the error.
+async fn read_answer(
+    sent: reqwest::Result<reqwest::Response>,
+) -> reqwest::Result<(u16, Option<Duration>, bytes::Bytes)> {
+    let response = sent?;
+    let status = response.status().as_u16();
+    let retry_after = parse_retry_after(response.headers(), SystemTime::now());
+    Ok((status, retry_after, response.bytes().await?))
 }
 
 /// Refuses a token URL that would send a secret in clear text to another machine.
