@@ -146,14 +146,14 @@ impl Credential {
             if let Some(t) = &tenant {
                 validate_tenant(t)?;
             }
-            let ignored: Vec<&str> = [
-                MFA_RESET_ACCESS_TOKEN,
-                AZURE_CLIENT_SECRET,
-                AZURE_CLIENT_CERTIFICATE_PATH,
-            ]
-            .into_iter()
-            .filter(|name| get(name).is_some())
-            .collect();
+            let ignored = set_among(
+                &get,
+                &[
+                    MFA_RESET_ACCESS_TOKEN,
+                    AZURE_CLIENT_SECRET,
+                    AZURE_CLIENT_CERTIFICATE_PATH,
+                ],
+            );
             if !ignored.is_empty() {
                 notes.push(format!("--auth azure-cli: ignoring {}", ignored.join(", ")));
             }
@@ -165,10 +165,7 @@ impl Credential {
         let certificate_path = get(AZURE_CLIENT_CERTIFICATE_PATH);
 
         if let Some(token) = get(MFA_RESET_ACCESS_TOKEN) {
-            let ignored: Vec<&str> = [AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH]
-                .into_iter()
-                .filter(|name| get(name).is_some())
-                .collect();
+            let ignored = set_among(&get, &[AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH]);
             if !ignored.is_empty() {
                 notes.push(format!(
                     "using the token in {MFA_RESET_ACCESS_TOKEN}; ignoring {}",
@@ -205,32 +202,7 @@ impl Credential {
         validate_client_id(&client_id)?;
 
         if let Some(path) = certificate_path {
-            if get(AZURE_CLIENT_CERTIFICATE_PASSWORD).is_some() {
-                return Err(AuthError::InvalidVariable {
-                    variable: AZURE_CLIENT_CERTIFICATE_PASSWORD,
-                    reason: format!(
-                        "password-protected certificates are not supported: convert the file \
-                         to an unencrypted PEM (`openssl pkcs12 -in app.pfx -nodes -out \
-                         app.pem`), keep it readable by you only, point \
-                         {AZURE_CLIENT_CERTIFICATE_PATH} at it and unset \
-                         {AZURE_CLIENT_CERTIFICATE_PASSWORD}"
-                    ),
-                });
-            }
-            if secret.is_some() {
-                notes.push(format!(
-                    "both {AZURE_CLIENT_CERTIFICATE_PATH} and {AZURE_CLIENT_SECRET} are set: \
-                     using the certificate, ignoring the secret"
-                ));
-            }
-            let certificate =
-                ClientCertificate::from_pem_file(Path::new(path.trim())).map_err(|e| match e {
-                    AuthError::Certificate { path, reason } => AuthError::Certificate {
-                        path,
-                        reason: format!("{reason} (from {AZURE_CLIENT_CERTIFICATE_PATH})"),
-                    },
-                    other => other,
-                })?;
+            let certificate = certificate_from_env(&path, &get, secret.is_some(), &mut notes)?;
             return Ok((
                 Credential::Certificate {
                     tenant,
@@ -269,6 +241,50 @@ impl Credential {
             Credential::ClientSecret { .. } | Credential::Certificate { .. }
         )
     }
+}
+
+/// The variables among `names` that are set (`get` gives their non-empty values).
+fn set_among<'a>(get: &dyn Fn(&str) -> Option<String>, names: &[&'a str]) -> Vec<&'a str> {
+    names
+        .iter()
+        .copied()
+        .filter(|name| get(name).is_some())
+        .collect()
+}
+
+/// The certificate named by `AZURE_CLIENT_CERTIFICATE_PATH` (its value is `path`); a note
+/// when a client secret is set beside it.
+fn certificate_from_env(
+    path: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+    secret_is_set: bool,
+    notes: &mut Vec<String>,
+) -> Result<ClientCertificate, AuthError> {
+    if get(AZURE_CLIENT_CERTIFICATE_PASSWORD).is_some() {
+        return Err(AuthError::InvalidVariable {
+            variable: AZURE_CLIENT_CERTIFICATE_PASSWORD,
+            reason: format!(
+                "password-protected certificates are not supported: convert the file \
+                 to an unencrypted PEM (`openssl pkcs12 -in app.pfx -nodes -out \
+                 app.pem`), keep it readable by you only, point \
+                 {AZURE_CLIENT_CERTIFICATE_PATH} at it and unset \
+                 {AZURE_CLIENT_CERTIFICATE_PASSWORD}"
+            ),
+        });
+    }
+    if secret_is_set {
+        notes.push(format!(
+            "both {AZURE_CLIENT_CERTIFICATE_PATH} and {AZURE_CLIENT_SECRET} are set: \
+             using the certificate, ignoring the secret"
+        ));
+    }
+    ClientCertificate::from_pem_file(Path::new(path.trim())).map_err(|e| match e {
+        AuthError::Certificate { path, reason } => AuthError::Certificate {
+            path,
+            reason: format!("{reason} (from {AZURE_CLIENT_CERTIFICATE_PATH})"),
+        },
+        other => other,
+    })
 }
 
 /// A ready token from the environment: `Bearer ` dropped, checked to fit in a header.
