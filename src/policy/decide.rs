@@ -151,15 +151,8 @@ pub fn decide(policy: &Policy, user: &UserSnapshot, excluded: bool) -> Decision 
     if excluded {
         return Decision::Excluded;
     }
-    if !user.admin_roles.is_empty() && !policy.include_admins() {
-        return Decision::Protected {
-            reason: format!(
-                "holds the admin role{} {}; admin accounts are left alone unless \
-                 --include-admins is given",
-                if user.admin_roles.len() == 1 { "" } else { "s" },
-                user.admin_roles.join(", ")
-            ),
-        };
+    if let Some(protected) = protect_admin(policy, user) {
+        return protected;
     }
     let mut notes = Vec::new();
     if !user.admin_roles.is_empty() {
@@ -182,62 +175,16 @@ pub fn decide(policy: &Policy, user: &UserSnapshot, excluded: bool) -> Decision 
         notes.push("account already disabled".into());
     }
 
-    let tap = policy.tap().and_then(|tap| {
-        if !user.account_enabled {
-            notes.push("account is disabled: no Temporary Access Pass issued".into());
-            None
-        } else if !policy.remove_methods().is_empty() && deletions.is_empty() {
-            notes.push(
-                "no method is removed from this user: no Temporary Access Pass issued".into(),
-            );
-            None
-        } else {
-            let existing_kept = user
-                .methods
-                .iter()
-                .enumerate()
-                .any(|(i, m)| m.kind == MethodType::TemporaryAccessPass && !order.contains(&i));
-            if existing_kept {
-                notes.push(
-                    "the user's existing Temporary Access Pass is replaced by the new one".into(),
-                );
-            }
-            Some(Step::IssueTemporaryAccessPass {
-                lifetime_minutes: tap.lifetime_minutes,
-                usable_once: tap.usable_once,
-            })
-        }
-    });
+    let tap = tap_step(policy, user, &order, &mut notes);
 
     if disable && user.synced {
-        let all = assemble(
-            policy.sequence(),
-            true,
-            policy.revoke_sessions(),
-            deletions
-                .into_iter()
-                .chain(stuck.iter().map(|(i, _)| delete_step(&user.methods[*i]))),
+        let refused_by_graph = stuck.iter().map(|(i, _)| delete_step(&user.methods[*i]));
+        return blocked_as_synced(
+            policy,
+            deletions.into_iter().chain(refused_by_graph),
             tap,
-        );
-        let (steps, withheld): (Vec<Step>, Vec<Step>) =
-            all.into_iter().partition(|s| *s == Step::RevokeSessions);
-        let revoked = if steps.is_empty() {
-            "Nothing is done to this user"
-        } else {
-            "Sessions are still revoked; method removals are withheld, so an account that \
-             stays enabled is not left open to whoever holds its password registering new \
-             MFA methods"
-        };
-        return Decision::Blocked {
-            reason: format!(
-                "synced from on-premises Active Directory: accountEnabled is mastered there \
-                 and Graph cannot disable the account. {revoked}. Disable the account in \
-                 Active Directory, let it sync, and run again."
-            ),
-            steps,
-            withheld,
             notes,
-        };
+        );
     }
 
     let steps = assemble(
@@ -248,25 +195,122 @@ pub fn decide(policy: &Policy, user: &UserSnapshot, excluded: bool) -> Decision 
         tap,
     );
     if !stuck.is_empty() {
-        let reason = stuck
-            .iter()
-            .map(|(_, why)| why.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Decision::Blocked {
-            reason,
-            steps,
-            withheld: stuck
-                .iter()
-                .map(|(i, _)| delete_step(&user.methods[*i]))
-                .collect(),
-            notes,
-        };
+        return blocked_by_graph(user, &stuck, steps, notes);
     }
     if steps.is_empty() {
         Decision::NoChange { notes }
     } else {
         Decision::Planned { steps, notes }
+    }
+}
+
+/// [`Decision::Protected`] if the user holds an admin role and the policy leaves admins
+/// alone.
+fn protect_admin(policy: &Policy, user: &UserSnapshot) -> Option<Decision> {
+    if user.admin_roles.is_empty() || policy.include_admins() {
+        return None;
+    }
+    Some(Decision::Protected {
+        reason: format!(
+            "holds the admin role{} {}; admin accounts are left alone unless \
+             --include-admins is given",
+            if user.admin_roles.len() == 1 { "" } else { "s" },
+            user.admin_roles.join(", ")
+        ),
+    })
+}
+
+/// The Temporary Access Pass to issue, if the policy asks for one and it is of use: not to
+/// a disabled account, nor to a user the policy removes methods from but none of whose
+/// methods are removed (`removed`, indices into the user's methods). Notes why not, or
+/// that the user's existing pass is replaced.
+fn tap_step(
+    policy: &Policy,
+    user: &UserSnapshot,
+    removed: &[usize],
+    notes: &mut Vec<String>,
+) -> Option<Step> {
+    let tap = policy.tap()?;
+    if !user.account_enabled {
+        notes.push("account is disabled: no Temporary Access Pass issued".into());
+        return None;
+    }
+    if !policy.remove_methods().is_empty() && removed.is_empty() {
+        notes.push("no method is removed from this user: no Temporary Access Pass issued".into());
+        return None;
+    }
+    let existing_kept = user
+        .methods
+        .iter()
+        .enumerate()
+        .any(|(i, m)| m.kind == MethodType::TemporaryAccessPass && !removed.contains(&i));
+    if existing_kept {
+        notes.push("the user's existing Temporary Access Pass is replaced by the new one".into());
+    }
+    Some(Step::IssueTemporaryAccessPass {
+        lifetime_minutes: tap.lifetime_minutes,
+        usable_once: tap.usable_once,
+    })
+}
+
+/// The decision for an on-premises synced user the policy would disable: Graph cannot
+/// disable them, so only the session revocation runs and every other step (`deletions`,
+/// those Graph would refuse included, and the `tap`) is withheld.
+fn blocked_as_synced(
+    policy: &Policy,
+    deletions: impl IntoIterator<Item = Step>,
+    tap: Option<Step>,
+    notes: Vec<String>,
+) -> Decision {
+    let all = assemble(
+        policy.sequence(),
+        true,
+        policy.revoke_sessions(),
+        deletions,
+        tap,
+    );
+    let (steps, withheld): (Vec<Step>, Vec<Step>) =
+        all.into_iter().partition(|s| *s == Step::RevokeSessions);
+    let revoked = if steps.is_empty() {
+        "Nothing is done to this user"
+    } else {
+        "Sessions are still revoked; method removals are withheld, so an account that \
+         stays enabled is not left open to whoever holds its password registering new \
+         MFA methods"
+    };
+    Decision::Blocked {
+        reason: format!(
+            "synced from on-premises Active Directory: accountEnabled is mastered there \
+             and Graph cannot disable the account. {revoked}. Disable the account in \
+             Active Directory, let it sync, and run again."
+        ),
+        steps,
+        withheld,
+        notes,
+    }
+}
+
+/// The decision for a user some of whose deletions Graph would never accept (`stuck`, with
+/// why): the other `steps` run, those deletions are withheld.
+fn blocked_by_graph(
+    user: &UserSnapshot,
+    stuck: &[(usize, String)],
+    steps: Vec<Step>,
+    notes: Vec<String>,
+) -> Decision {
+    let reason = stuck
+        .iter()
+        .map(|(_, why)| why.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Decision::Blocked {
+        reason,
+        steps,
+        withheld: stuck
+            .iter()
+            .map(|(i, _)| delete_step(&user.methods[*i]))
+            .collect(),
+        notes,
     }
 }
 
