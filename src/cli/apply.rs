@@ -30,6 +30,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+use super::args::policy::PolicyFlags;
 use super::graph_args::{Connection, GraphArgs};
 use super::plan::{self as plan_cmd, EXIT_AUTH, PlanArgs};
 use crate::engine::journal::{Journal, JournalState, Record};
@@ -65,7 +66,7 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub skip_invalid: bool,
     #[command(flatten)]
-    pub policy: PolicyArgs,
+    pub policy: PolicyFlags,
     #[command(flatten)]
     pub run: RunArgs,
     #[command(flatten)]
@@ -120,7 +121,7 @@ struct RunSettingsFile {
 /// Runs `mfa-reset apply`.
 pub fn apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let given_plan = is_plan_file(&args.target)?;
-    if given_plan && args.policy != PolicyArgs::default() {
+    if given_plan && PolicyArgs::from(args.policy.clone()) != PolicyArgs::default() {
         bail!(
             "{} is a plan: its policy is carried out exactly as planned, so policy flags (--profile, --remove-methods, ...) cannot be given with it. Plan again to change the policy",
             args.target.display()

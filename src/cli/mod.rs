@@ -3,6 +3,7 @@
 //! codes.
 
 pub mod apply;
+pub mod args;
 pub mod check;
 pub mod graph_args;
 pub mod log;

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, bail};
 use clap::Args;
 
+use super::args::policy::PolicyFlags;
 use super::graph_args::{Connection, GraphArgs};
 use crate::engine::pacer::Pacer;
 use crate::engine::run::now_rfc3339;
@@ -57,7 +58,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub skip_invalid: bool,
     #[command(flatten)]
-    pub policy: PolicyArgs,
+    pub policy: PolicyFlags,
     #[command(flatten)]
     pub graph: GraphArgs,
 }
@@ -81,7 +82,7 @@ pub struct Prepared {
 /// Reads and checks the input, the policy and the exclusions. Errors here are usage
 /// errors (exit 2): nothing has been read from the tenant.
 pub fn prepare(args: &PlanArgs) -> anyhow::Result<Prepared> {
-    let policy = args.policy.clone().into_policy()?;
+    let policy = PolicyArgs::from(args.policy.clone()).into_policy()?;
     let options = InputOptions {
         column: args.column.clone(),
     };

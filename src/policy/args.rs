@@ -2,6 +2,10 @@
 //! validation into a [`Policy`] ([`PolicyArgs::into_policy`]), which combines the flags
 //! with a profile as the [module documentation](super) describes and parses the method
 //! type names and times they hold.
+//!
+//! Nothing here knows about the command-line parser: the command line fills a
+//! [`PolicyArgs`] from its flags ([`PolicyFlags`](crate::cli::args::policy::PolicyFlags)),
+//! and tests write one out directly.
 
 use std::collections::BTreeSet;
 
@@ -15,65 +19,36 @@ use super::model::{
 };
 use crate::wire::MethodType;
 
-/// The policy flags of `plan` (and of `apply` without a plan), as clap parses them.
-/// [`PolicyArgs::into_policy`] validates them into a [`Policy`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+/// The policy flags of `plan` (and of `apply` without a plan) as plain values, before any
+/// checking: each field is one flag, as given. [`PolicyArgs::into_policy`] validates them
+/// into a [`Policy`]; the default is "no policy flag given".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PolicyArgs {
-    /// Preset: device-refresh (remove phone, Authenticator and OATH methods), incident
-    /// (revoke sessions first, remove all methods) or offboard (disable, revoke, remove
-    /// all methods). Other flags add to it; --remove-methods replaces its method selection.
-    #[arg(long, value_enum, value_name = "PROFILE")]
+    /// `--profile`: the preset the other flags add to.
     pub profile: Option<Profile>,
-
-    /// Method types to remove, comma-separated, or `all` (every method but the password):
-    /// phone, microsoftAuthenticator, softwareOath, fido2, windowsHelloForBusiness, email,
-    /// temporaryAccessPass, platformCredential. Replaces the profile's selection.
-    #[arg(long, value_name = "TYPES|all", value_delimiter = ',')]
+    /// `--remove-methods`: method type names or `all`, as given; replaces the profile's
+    /// selection.
     pub remove_methods: Vec<String>,
-
-    /// Method types never to remove, comma-separated; subtracted from the selection.
-    #[arg(long, value_name = "TYPES", value_delimiter = ',')]
+    /// `--keep`: method type names never to remove, as given; subtracted from the selection.
     pub keep: Vec<String>,
-
-    /// Remove only methods created at or after TIME (RFC 3339, or a date meaning midnight
-    /// UTC). Methods Graph gives no creation time (most Authenticator registrations, all
-    /// phones) are kept and flagged.
-    #[arg(long, value_name = "TIME")]
+    /// `--registered-after`: a `TIME`; only methods created at or after it are removed.
     pub registered_after: Option<String>,
-
-    /// Remove only methods created before TIME (exclusive; RFC 3339, or a date meaning
-    /// midnight UTC). Methods without a creation time are kept and flagged.
-    #[arg(long, value_name = "TIME")]
+    /// `--registered-before`: a `TIME`; only methods created before it are removed.
     pub registered_before: Option<String>,
-
-    /// Remove only methods whose device name matches GLOB (`*` any text, `?` one
-    /// character, case-insensitive), e.g. "iPhone 12*". Methods naming no device (phones,
-    /// email, OATH) are kept and flagged.
-    #[arg(long, value_name = "GLOB")]
+    /// `--device-name`: a glob; only methods whose device name matches it are removed.
     pub device_name: Option<String>,
-
-    /// Revoke the user's sign-in sessions (refresh tokens and session cookies).
-    #[arg(long)]
+    /// `--revoke-sessions`: revoke the user's sign-in sessions.
     pub revoke_sessions: bool,
-
-    /// Disable the account (cloud-only users; synced users are reported as blocked).
-    #[arg(long)]
+    /// `--disable-account`: disable the account.
     pub disable_account: bool,
-
-    /// Issue a Temporary Access Pass after the removals, so the user can register anew.
-    #[arg(long)]
+    /// `--issue-tap`: issue a Temporary Access Pass after the removals.
     pub issue_tap: bool,
-
-    /// Lifetime of the Temporary Access Pass in minutes, 60 to 480 [default: 60].
-    #[arg(long, value_name = "MIN")]
+    /// `--tap-lifetime`: the pass's lifetime in minutes, [`TAP_DEFAULT_LIFETIME_MINUTES`]
+    /// when not given.
     pub tap_lifetime: Option<u32>,
-
-    /// Make the Temporary Access Pass usable for one sign-in only.
-    #[arg(long)]
+    /// `--tap-once`: the pass works for one sign-in only.
     pub tap_once: bool,
-
-    /// Also act on holders of admin roles (otherwise they are reported as protected).
-    #[arg(long)]
+    /// `--include-admins`: act on holders of admin roles too.
     pub include_admins: bool,
 }
 

@@ -99,6 +99,9 @@
 //! - `filters`: times and globs for `--registered-after`, `--registered-before` and
 //!   `--device-name`.
 //! - `serde_with`: how method and phone types are written in `plan.json`.
+//!
+//! The command-line flags themselves (names, help, parsing) live in
+//! [`cli::args::policy`](crate::cli::args::policy); nothing here depends on the parser.
 
 mod args;
 mod decide;

@@ -33,7 +33,7 @@ pub const DEVICE_REFRESH_REMOVES: [MethodType; 3] = [
 ];
 
 /// A preset of policy flags for one of the three jobs mfa-reset exists for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
     /// A phone fleet was swapped: remove phone, Authenticator and software OATH methods

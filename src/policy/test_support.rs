@@ -1,8 +1,10 @@
 //! Fixtures shared by the policy's unit tests: policies written as command-line flags,
 //! users and methods, and shorthands for reading decisions.
 //!
-//! Policies are written as the flags an operator types and parsed by clap, so the tests
-//! also cover the flags' parsing.
+//! Policies are written as the flags an operator types and parsed by the real command-line
+//! definition ([`PolicyFlags`]), so the tests also cover what the command line hands to
+//! [`PolicyArgs::into_policy`]. That is the one place the policy layer meets the parser, and
+//! only in tests.
 
 use clap::Parser;
 use time::OffsetDateTime;
@@ -12,21 +14,23 @@ use super::decide::delete_step;
 use super::{
     Decision, MethodSnapshot, Policy, PolicyArgs, PolicyError, Profile, Step, UserSnapshot,
 };
+use crate::cli::args::policy::PolicyFlags;
 use crate::wire::{MethodType, PhoneType, fixed_ids};
 
-/// A command line holding only the policy flags, to test their parsing.
+/// A command line holding only the policy flags.
 #[derive(Debug, Parser)]
-pub(super) struct Cli {
+struct Cli {
     /// The flags.
     #[command(flatten)]
-    policy: PolicyArgs,
+    policy: PolicyFlags,
 }
 
 /// Parses policy flags as the command line would.
-pub(super) fn parse(args: &[&str]) -> PolicyArgs {
+fn parse(args: &[&str]) -> PolicyArgs {
     Cli::try_parse_from(std::iter::once("mfa-reset").chain(args.iter().copied()))
         .expect("flags parse")
         .policy
+        .into()
 }
 
 /// Parses and validates policy flags.

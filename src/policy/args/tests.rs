@@ -1,8 +1,6 @@
 //! Tests of the flags into a policy: how flags combine with a profile, type names, and
 //! every flag combination [`PolicyArgs::into_policy`] refuses.
 
-use clap::Parser;
-
 use super::*;
 use crate::policy::DEVICE_REFRESH_REMOVES;
 use crate::policy::test_support::*;
@@ -377,15 +375,4 @@ fn an_empty_device_glob_is_refused() {
         policy(&["--profile", "device-refresh", "--device-name", "  "]).unwrap_err(),
         PolicyError::EmptyDeviceName
     );
-}
-
-#[test]
-fn clap_parses_profiles_and_refuses_unknown_ones() {
-    assert_eq!(
-        parse(&["--profile", "device-refresh"]).profile,
-        Some(Profile::DeviceRefresh)
-    );
-    assert!(Cli::try_parse_from(["mfa-reset", "--profile", "wipe"]).is_err());
-    assert!(Cli::try_parse_from(["mfa-reset", "--tap-lifetime", "-5"]).is_err());
-    assert_eq!(parse(&[]), PolicyArgs::default());
 }
