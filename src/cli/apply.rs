@@ -26,6 +26,7 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
 use super::carry_out::{self, Destination, RunPlan, Staged};
+use super::args::policy::PolicyFlags;
 use super::graph_args::{Connection, GraphArgs};
 use super::plan as plan_cmd;
 use crate::engine::journal::{Journal, JournalState, Record};
@@ -56,7 +57,7 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub skip_invalid: bool,
     #[command(flatten)]
-    pub policy: PolicyArgs,
+    pub policy: PolicyFlags,
     #[command(flatten)]
     pub run: RunArgs,
     #[command(flatten)]
@@ -143,7 +144,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
                 args.column.clone(),
                 args.exclude.clone(),
                 args.skip_invalid,
-                args.policy.clone(),
+                args.policy.clone().into(),
             )
             .usage()?,
         )
@@ -220,7 +221,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
 /// A plan file carries its own policy and list: the flags that make a plan are refused
 /// with it.
 fn refuse_planning_flags(args: &ApplyArgs) -> anyhow::Result<()> {
-    if args.policy != PolicyArgs::default() {
+    if PolicyArgs::from(args.policy.clone()) != PolicyArgs::default() {
         bail!(
             "{} is a plan: its policy is carried out exactly as planned, so policy flags (--profile, --remove-methods, ...) cannot be given with it. Plan again to change the policy",
             args.target.display()

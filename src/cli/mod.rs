@@ -6,6 +6,7 @@
 //! process's exit code.
 
 pub mod apply;
+pub mod args;
 pub mod carry_out;
 pub mod check;
 pub mod graph_args;

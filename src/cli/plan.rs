@@ -22,6 +22,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 
+use super::args::policy::PolicyFlags;
 use super::graph_args::{Connection, GraphArgs};
 use super::progress;
 use crate::engine::pacer::Pacer;
@@ -56,7 +57,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub skip_invalid: bool,
     #[command(flatten)]
-    pub policy: PolicyArgs,
+    pub policy: PolicyFlags,
     #[command(flatten)]
     pub graph: GraphArgs,
 }
@@ -189,7 +190,7 @@ pub fn run(args: PlanArgs) -> CliResult {
         args.column.clone(),
         args.exclude.clone(),
         args.skip_invalid,
-        args.policy.clone(),
+        args.policy.clone().into(),
     )
     .usage()?;
     prepare_out_dir(&args.out).usage()?;

@@ -1,0 +1,416 @@
+//! What to do to one user: [`decide`] turns a [`Policy`] and a [`UserSnapshot`] into a
+//! [`Decision`], an ordered list of [`Step`]s (each one Graph write) or the reason nothing
+//! (or only part) is done.
+//!
+//! In order: the guardrails (excluded users, protected admins); which methods the policy
+//! and its filters select ([`select_methods`]); the order Graph accepts their deletions in
+//! ([`order_deletions`]); then the account, session and Temporary Access Pass
+//! steps, put in the policy's [`Sequence`] ([`assemble`]). Synced users the policy would
+//! disable, and deletions Graph would never accept, make the decision
+//! [`Decision::Blocked`].
+
+use serde::{Deserialize, Serialize};
+
+use super::filters::glob_matches;
+use super::model::{Policy, Sequence};
+use super::order::{Ordered, order_deletions};
+use super::serde_with::method_type_name;
+use super::snapshot::{MethodSnapshot, UserSnapshot};
+use crate::wire::MethodType;
+
+/// One Graph write for one user.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum Step {
+    /// `POST /users/{id}/revokeSignInSessions`.
+    RevokeSessions,
+    /// `PATCH /users/{id}` with `{"accountEnabled": false}`.
+    DisableAccount,
+    /// `DELETE /users/{id}/authentication/{kind.collection()}/{id}`.
+    DeleteMethod {
+        /// The method type, which gives the collection.
+        #[serde(with = "method_type_name")]
+        kind: MethodType,
+        /// The method id.
+        id: String,
+        /// What the method is, for people ([`MethodSnapshot::label`]).
+        label: String,
+    },
+    /// `POST /users/{id}/authentication/temporaryAccessPassMethods`.
+    IssueTemporaryAccessPass {
+        /// Lifetime in minutes.
+        lifetime_minutes: u32,
+        /// Usable for one sign-in only.
+        usable_once: bool,
+    },
+}
+
+impl Step {
+    /// The step in a few words, for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Step::RevokeSessions => "revoke sign-in sessions".into(),
+            Step::DisableAccount => "disable the account".into(),
+            Step::DeleteMethod { label, .. } => format!("remove {label}"),
+            Step::IssueTemporaryAccessPass {
+                lifetime_minutes,
+                usable_once,
+            } => format!(
+                "issue a Temporary Access Pass ({lifetime_minutes} min, {})",
+                if *usable_once {
+                    "one-time"
+                } else {
+                    "multi-use"
+                }
+            ),
+        }
+    }
+}
+
+/// What to do to one user, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "status",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
+pub enum Decision {
+    /// Run these steps, in this order.
+    Planned {
+        /// The steps.
+        steps: Vec<Step>,
+        /// Things the reader should know (methods kept because a filter could not judge
+        /// them, an admin included, a TAP replaced, ...).
+        notes: Vec<String>,
+    },
+    /// The user is already where the policy wants them.
+    NoChange {
+        /// As in [`Decision::Planned`].
+        notes: Vec<String>,
+    },
+    /// Listed in `--exclude`: never touched.
+    Excluded,
+    /// Holds an admin role and `--include-admins` was not given: never touched.
+    Protected {
+        /// Which roles.
+        reason: String,
+    },
+    /// Part of what the policy asks cannot be done to this user.
+    Blocked {
+        /// Why, and what to do about it.
+        reason: String,
+        /// The steps that are still safe and are run (in order); may be empty.
+        steps: Vec<Step>,
+        /// The steps the policy would take that are not run, for the reviewer.
+        withheld: Vec<Step>,
+        /// As in [`Decision::Planned`].
+        notes: Vec<String>,
+    },
+}
+
+impl Decision {
+    /// The result status the reports use: `planned`, `no-change`, `excluded`, `protected`
+    /// or `blocked`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Decision::Planned { .. } => "planned",
+            Decision::NoChange { .. } => "no-change",
+            Decision::Excluded => "excluded",
+            Decision::Protected { .. } => "protected",
+            Decision::Blocked { .. } => "blocked",
+        }
+    }
+
+    /// The steps to run for this user: a planned user's, or the safe part of a blocked
+    /// user's; none otherwise.
+    pub fn steps(&self) -> &[Step] {
+        match self {
+            Decision::Planned { steps, .. } | Decision::Blocked { steps, .. } => steps,
+            _ => &[],
+        }
+    }
+
+    /// The notes, if the decision has any.
+    pub fn notes(&self) -> &[String] {
+        match self {
+            Decision::Planned { notes, .. }
+            | Decision::NoChange { notes }
+            | Decision::Blocked { notes, .. } => notes,
+            _ => &[],
+        }
+    }
+}
+
+/// Decides what to do to `user` under `policy`. `excluded` says the user is on the
+/// `--exclude` list. See the [`policy`](super) module documentation for the rules.
+pub fn decide(policy: &Policy, user: &UserSnapshot, excluded: bool) -> Decision {
+    if excluded {
+        return Decision::Excluded;
+    }
+    if let Some(protected) = protect_admin(policy, user) {
+        return protected;
+    }
+    let mut notes = Vec::new();
+    if !user.admin_roles.is_empty() {
+        notes.push(format!(
+            "holds admin role(s) {} and is included by --include-admins; changing a \
+             privileged admin needs a caller with an equal or higher role",
+            user.admin_roles.join(", ")
+        ));
+    }
+
+    let selected = select_methods(policy, user, &mut notes);
+    let Ordered { order, stuck } = order_deletions(user, &selected, &mut notes);
+    let deletions: Vec<Step> = order
+        .iter()
+        .map(|&i| delete_step(&user.methods[i]))
+        .collect();
+
+    let disable = policy.disable_account() && user.account_enabled;
+    if policy.disable_account() && !user.account_enabled {
+        notes.push("account already disabled".into());
+    }
+
+    let tap = tap_step(policy, user, &order, &mut notes);
+
+    if disable && user.synced {
+        let refused_by_graph = stuck.iter().map(|(i, _)| delete_step(&user.methods[*i]));
+        return blocked_as_synced(
+            policy,
+            deletions.into_iter().chain(refused_by_graph),
+            tap,
+            notes,
+        );
+    }
+
+    let steps = assemble(
+        policy.sequence(),
+        disable,
+        policy.revoke_sessions(),
+        deletions,
+        tap,
+    );
+    if !stuck.is_empty() {
+        return blocked_by_graph(user, &stuck, steps, notes);
+    }
+    if steps.is_empty() {
+        Decision::NoChange { notes }
+    } else {
+        Decision::Planned { steps, notes }
+    }
+}
+
+/// [`Decision::Protected`] if the user holds an admin role and the policy leaves admins
+/// alone.
+fn protect_admin(policy: &Policy, user: &UserSnapshot) -> Option<Decision> {
+    if user.admin_roles.is_empty() || policy.include_admins() {
+        return None;
+    }
+    Some(Decision::Protected {
+        reason: format!(
+            "holds the admin role{} {}; admin accounts are left alone unless \
+             --include-admins is given",
+            if user.admin_roles.len() == 1 { "" } else { "s" },
+            user.admin_roles.join(", ")
+        ),
+    })
+}
+
+/// The Temporary Access Pass to issue, if the policy asks for one and it is of use: not to
+/// a disabled account, nor to a user the policy removes methods from but none of whose
+/// methods are removed (`removed`, indices into the user's methods). Notes why not, or
+/// that the user's existing pass is replaced.
+fn tap_step(
+    policy: &Policy,
+    user: &UserSnapshot,
+    removed: &[usize],
+    notes: &mut Vec<String>,
+) -> Option<Step> {
+    let tap = policy.tap()?;
+    if !user.account_enabled {
+        notes.push("account is disabled: no Temporary Access Pass issued".into());
+        return None;
+    }
+    if !policy.remove_methods().is_empty() && removed.is_empty() {
+        notes.push("no method is removed from this user: no Temporary Access Pass issued".into());
+        return None;
+    }
+    let existing_kept = user
+        .methods
+        .iter()
+        .enumerate()
+        .any(|(i, m)| m.kind == MethodType::TemporaryAccessPass && !removed.contains(&i));
+    if existing_kept {
+        notes.push("the user's existing Temporary Access Pass is replaced by the new one".into());
+    }
+    Some(Step::IssueTemporaryAccessPass {
+        lifetime_minutes: tap.lifetime_minutes,
+        usable_once: tap.usable_once,
+    })
+}
+
+/// The decision for an on-premises synced user the policy would disable: Graph cannot
+/// disable them, so only the session revocation runs and every other step (`deletions`,
+/// those Graph would refuse included, and the `tap`) is withheld.
+fn blocked_as_synced(
+    policy: &Policy,
+    deletions: impl IntoIterator<Item = Step>,
+    tap: Option<Step>,
+    notes: Vec<String>,
+) -> Decision {
+    let all = assemble(
+        policy.sequence(),
+        true,
+        policy.revoke_sessions(),
+        deletions,
+        tap,
+    );
+    let (steps, withheld): (Vec<Step>, Vec<Step>) =
+        all.into_iter().partition(|s| *s == Step::RevokeSessions);
+    let revoked = if steps.is_empty() {
+        "Nothing is done to this user"
+    } else {
+        "Sessions are still revoked; method removals are withheld, so an account that \
+         stays enabled is not left open to whoever holds its password registering new \
+         MFA methods"
+    };
+    Decision::Blocked {
+        reason: format!(
+            "synced from on-premises Active Directory: accountEnabled is mastered there \
+             and Graph cannot disable the account. {revoked}. Disable the account in \
+             Active Directory, let it sync, and run again."
+        ),
+        steps,
+        withheld,
+        notes,
+    }
+}
+
+/// The decision for a user some of whose deletions Graph would never accept (`stuck`, with
+/// why): the other `steps` run, those deletions are withheld.
+fn blocked_by_graph(
+    user: &UserSnapshot,
+    stuck: &[(usize, String)],
+    steps: Vec<Step>,
+    notes: Vec<String>,
+) -> Decision {
+    let reason = stuck
+        .iter()
+        .map(|(_, why)| why.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Decision::Blocked {
+        reason,
+        steps,
+        withheld: stuck
+            .iter()
+            .map(|(i, _)| delete_step(&user.methods[*i]))
+            .collect(),
+        notes,
+    }
+}
+
+/// The delete step for a method.
+pub(super) fn delete_step(m: &MethodSnapshot) -> Step {
+    Step::DeleteMethod {
+        kind: m.kind,
+        id: m.id.clone(),
+        label: m.label(),
+    }
+}
+
+/// The indices of the user's methods the policy removes (in snapshot order), noting the
+/// ones kept because a filter could not judge them.
+fn select_methods(policy: &Policy, user: &UserSnapshot, notes: &mut Vec<String>) -> Vec<usize> {
+    let window = policy.registered_after().is_some() || policy.registered_before().is_some();
+    // Visit the methods in a fixed order, so notes do not depend on Graph's listing order.
+    let mut visit: Vec<usize> = (0..user.methods.len()).collect();
+    visit.sort_by(|&a, &b| {
+        let (ma, mb) = (&user.methods[a], &user.methods[b]);
+        (ma.kind, &ma.id, a).cmp(&(mb.kind, &mb.id, b))
+    });
+    let mut selected = Vec::new();
+    for i in visit {
+        let m = &user.methods[i];
+        // The password is never removed, whatever a policy says.
+        if !m.kind.deletable() || !policy.removes(m.kind) {
+            continue;
+        }
+        if window {
+            let Some(created) = m.created_at() else {
+                notes.push(match &m.created {
+                    None => format!(
+                        "kept {}: Graph gives it no creation time, so \
+                         --registered-after/--registered-before cannot place it",
+                        m.label()
+                    ),
+                    Some(raw) => format!(
+                        "kept {}: its creation time {raw:?} is not RFC 3339, so \
+                         --registered-after/--registered-before cannot place it",
+                        m.label()
+                    ),
+                });
+                continue;
+            };
+            if policy.registered_after().is_some_and(|a| created < a)
+                || policy.registered_before().is_some_and(|b| created >= b)
+            {
+                continue;
+            }
+        }
+        if let Some(glob) = policy.device_name() {
+            let name = m.display_name.as_deref().map(str::trim).unwrap_or("");
+            if name.is_empty() {
+                notes.push(format!(
+                    "kept {}: it names no device, so --device-name cannot match it",
+                    m.label()
+                ));
+                continue;
+            }
+            if !glob_matches(glob, name) {
+                continue;
+            }
+        }
+        selected.push(i);
+    }
+    selected
+}
+
+/// Puts a user's actions in the policy's order; a TAP goes last.
+fn assemble(
+    sequence: Sequence,
+    disable: bool,
+    revoke: bool,
+    deletions: impl IntoIterator<Item = Step>,
+    tap: Option<Step>,
+) -> Vec<Step> {
+    let mut out = Vec::new();
+    let disable = disable.then_some(Step::DisableAccount);
+    let revoke = revoke.then_some(Step::RevokeSessions);
+    match sequence {
+        Sequence::RevokeDisableRemove => {
+            out.extend(revoke);
+            out.extend(disable);
+            out.extend(deletions);
+        }
+        Sequence::DisableRevokeRemove => {
+            out.extend(disable);
+            out.extend(revoke);
+            out.extend(deletions);
+        }
+        Sequence::DisableRemoveRevoke => {
+            out.extend(disable);
+            out.extend(deletions);
+            out.extend(revoke);
+        }
+    }
+    out.extend(tap);
+    out
+}
+
+#[cfg(test)]
+mod tests;
