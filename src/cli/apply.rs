@@ -25,8 +25,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
-use super::carry_out::{self, Destination, RunPlan, Staged};
 use super::args::policy::PolicyFlags;
+use super::carry_out::{self, Destination, RunPlan, Staged};
 use super::graph_args::{Connection, GraphArgs};
 use super::plan as plan_cmd;
 use crate::engine::journal::{Journal, JournalState, Record};
@@ -171,8 +171,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
             carry_out::sim_banner();
         }
         if let Err(e) = client.check_credentials().await {
-            eprintln!("mfa-reset: credentials refused: {e}. Nothing was changed.");
-            return Ok(Exit::Refused);
+            return super::credentials_refused(e, ". Nothing was changed.");
         }
         let client = Arc::new(client);
         let mut plan = match (imported, prepared) {

@@ -18,7 +18,8 @@ pub mod sim;
 
 use clap::{Parser, Subcommand};
 
-use crate::exit::CliResult;
+use crate::exit::{CliError, CliResult, Exit};
+use crate::graph::auth::AuthError;
 
 /// Reset MFA, revoke sessions and offboard Microsoft Entra ID users in bulk.
 #[derive(Debug, Parser)]
@@ -71,6 +72,19 @@ pub fn run(cli: Cli) -> CliResult {
         Err(e) => tracing::warn!(command = name, error = %e, exit = e.exit.code(), "failed"),
     }
     result
+}
+
+/// How a command ends when the credentials were refused before anything was sent: said
+/// with what it means for the tenant (`consequence`), logged with the `AADSTS` code an
+/// administrator looks up. A fault of the configuration itself (a variable missing or
+/// malformed) is bad usage instead.
+fn credentials_refused(error: AuthError, consequence: &str) -> CliResult {
+    if error.is_configuration() {
+        return Err(CliError::usage(error));
+    }
+    tracing::warn!(aadsts = error.aadsts_code(), "credentials refused");
+    eprintln!("mfa-reset: credentials refused: {error}{consequence}");
+    Ok(Exit::Refused)
 }
 
 /// The async runtime a command that talks to Graph runs on.

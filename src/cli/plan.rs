@@ -202,8 +202,7 @@ pub fn run(args: PlanArgs) -> CliResult {
             .await
             .usage()?;
         if let Err(e) = client.check_credentials().await {
-            eprintln!("mfa-reset: credentials refused: {e}");
-            return Ok(Err(Exit::Refused));
+            return super::credentials_refused(e, "").map(Err);
         }
         let made = make_plan_unless_interrupted(prepared, Arc::new(client), &args.graph, &args.out)
             .await?;

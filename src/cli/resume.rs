@@ -20,7 +20,7 @@ use crate::engine::journal::{Journal, JournalState, Record};
 use crate::engine::lock::RunLock;
 use crate::engine::run::RunFiles;
 use crate::engine::settings::RunSettings;
-use crate::exit::{CliError, CliResult, Exit, UsageContext};
+use crate::exit::{CliError, CliResult, UsageContext};
 use crate::plan::store::{self, PlanStore, StoreError};
 
 #[derive(Debug, Args)]
@@ -80,8 +80,7 @@ pub fn run(args: ResumeArgs) -> CliResult {
             )));
         }
         if let Err(e) = client.check_credentials().await {
-            eprintln!("mfa-reset: credentials refused: {e}. Nothing more was changed.");
-            return Ok(Exit::Refused);
+            return super::credentials_refused(e, ". Nothing more was changed.");
         }
         let files = RunFiles {
             journal: &mut journal,

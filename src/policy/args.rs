@@ -4,8 +4,8 @@
 //! type names and times they hold.
 //!
 //! Nothing here knows about the command-line parser: the command line fills a
-//! [`PolicyArgs`] from its flags ([`PolicyFlags`](crate::cli::args::policy::PolicyFlags)),
-//! and tests write one out directly.
+//! [`PolicyArgs`] from its flags (`PolicyFlags`, among the command line's argument
+//! groups), and tests write one out directly.
 
 use std::collections::BTreeSet;
 
