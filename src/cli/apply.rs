@@ -56,11 +56,11 @@ pub struct ApplyArgs {
     /// With a user list: plan the valid rows and report the invalid ones.
     #[arg(long)]
     pub skip_invalid: bool,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "With a user list: the policy")]
     pub policy: PolicyFlags,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "The run")]
     pub run: RunArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Tenant, credentials and pacing")]
     pub graph: GraphArgs,
 }
 
@@ -226,9 +226,9 @@ fn refuse_planning_flags(args: &ApplyArgs) -> anyhow::Result<()> {
             args.target.display()
         );
     }
-    if args.column.is_some() || args.exclude.is_some() {
+    if args.column.is_some() || args.exclude.is_some() || args.skip_invalid {
         bail!(
-            "{} is a plan: --column and --exclude apply only when planning; plan again to change them",
+            "{} is a plan: --column, --exclude and --skip-invalid apply only when planning; plan again to change them",
             args.target.display()
         );
     }

@@ -40,6 +40,10 @@ pub enum Command {
     /// Carry out a plan (or plan and carry out a user list), journaling every change.
     Apply(Box<apply::ApplyArgs>),
     /// Carry on with an interrupted run.
+    ///
+    /// A run resumes as it was started: its --on-drift, verification and containment
+    /// order come from the run's run.json, and the connection flags must reach the same
+    /// Graph (the same --cloud, --graph-url or --tenant sim).
     Resume(Box<resume::ResumeArgs>),
     /// Run the built-in Microsoft Graph emulator, for rehearsals and tests.
     Sim(sim::SimArgs),

@@ -56,9 +56,9 @@ pub struct PlanArgs {
     /// Plan the valid rows and report the invalid ones instead of stopping.
     #[arg(long)]
     pub skip_invalid: bool,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "The policy")]
     pub policy: PolicyFlags,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Tenant, credentials and pacing")]
     pub graph: GraphArgs,
 }
 

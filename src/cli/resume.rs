@@ -27,7 +27,7 @@ use crate::plan::store::{self, PlanStore, StoreError};
 pub struct ResumeArgs {
     /// The folder of the interrupted run (the --out of `mfa-reset apply`).
     pub dir: PathBuf,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Tenant, credentials and pacing")]
     pub graph: GraphArgs,
 }
 

@@ -59,11 +59,11 @@ pub struct PolicyFlags {
     #[arg(long)]
     pub issue_tap: bool,
 
-    /// Lifetime of the Temporary Access Pass in minutes, 60 to 480 [default: 60].
+    /// With --issue-tap: the pass's lifetime in minutes, 60 to 480 (60 when not given).
     #[arg(long, value_name = "MIN")]
     pub tap_lifetime: Option<u32>,
 
-    /// Make the Temporary Access Pass usable for one sign-in only.
+    /// With --issue-tap: make the pass usable for one sign-in only.
     #[arg(long)]
     pub tap_once: bool,
 
