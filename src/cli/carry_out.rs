@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use anyhow::Context;
+
 use super::graph_args::GraphArgs;
+use super::interrupt::Interrupts;
 use super::progress::ProgressDisplay;
 use crate::engine::outcome::RunStatus;
 use crate::engine::pacer::Pacer;
@@ -103,8 +106,9 @@ pub struct Destination {
 
 /// Carries out `plan` through `client` (the journal and the state of an earlier,
 /// interrupted run in `files`), then writes the results and reports to `files.dir`.
-/// Ctrl-C stops new work and lets requests in flight finish; a second Ctrl-C stops at
-/// once, leaving the results to `resume` (the journal stays consistent either way).
+/// Ctrl-C (or SIGTERM, SIGHUP) stops new work and lets requests in flight finish; a second
+/// one stops at once, leaving the results to `resume` (the journal stays consistent either
+/// way).
 pub async fn carry_out(
     client: Arc<GraphClient>,
     graph: &GraphArgs,
@@ -117,17 +121,14 @@ pub async fn carry_out(
     let started = now_rfc3339();
     let clock = Instant::now();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut interrupts = Interrupts::listen().context("cannot listen for Ctrl-C")?;
     let interrupted_twice = async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "\nmfa-reset: stopping: no new users are started; requests in flight finish (Ctrl-C again to quit at once; the journal stays consistent)"
-            );
-            let _ = stop_tx.send(true);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                return;
-            }
-        }
-        std::future::pending::<()>().await
+        let first = interrupts.next().await;
+        eprintln!(
+            "\nmfa-reset: stopping ({first}): no new users are started; requests in flight finish (Ctrl-C again to quit at once; the journal stays consistent)"
+        );
+        let _ = stop_tx.send(true);
+        interrupts.next().await;
     };
     let pacer = Arc::new(Pacer::new(graph.pacer_settings()));
     let write_rate = graph.pacer_settings().writes.per_second();

@@ -10,6 +10,7 @@ pub mod args;
 pub mod carry_out;
 pub mod check;
 pub mod graph_args;
+pub mod interrupt;
 pub mod log;
 pub mod plan;
 pub mod progress;

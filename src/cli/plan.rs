@@ -24,6 +24,7 @@ use clap::Args;
 
 use super::args::policy::PolicyFlags;
 use super::graph_args::{Connection, GraphArgs};
+use super::interrupt::Interrupts;
 use super::progress;
 use crate::engine::pacer::Pacer;
 use crate::engine::read::{Target, read_stream};
@@ -161,8 +162,8 @@ pub async fn make_plan(
     Ok(MadePlan { store, digest })
 }
 
-/// [`make_plan`], unless Ctrl-C stops it first: then `None`, no plan is written and its
-/// scratch files are removed (the tenant was only read).
+/// [`make_plan`], unless Ctrl-C (or SIGTERM, SIGHUP) stops it first: then `None`, no plan
+/// is written and its scratch files are removed (the tenant was only read).
 pub async fn make_plan_unless_interrupted(
     prepared: Prepared,
     client: Arc<GraphClient>,
@@ -171,12 +172,11 @@ pub async fn make_plan_unless_interrupted(
 ) -> anyhow::Result<Option<MadePlan>> {
     // Listening before the plan starts: from here on Ctrl-C is ours, not the default
     // (which would leave the scratch files behind).
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .context("cannot listen for Ctrl-C")?;
+    let mut interrupts = Interrupts::listen().context("cannot listen for Ctrl-C")?;
     tokio::select! {
         biased;
         made = make_plan(prepared, client, graph, out) => made.map(Some),
-        Some(()) = interrupt.recv() => {
+        _ = interrupts.next() => {
             make::remove_scratch(out);
             Ok(None)
         }

@@ -20,6 +20,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use super::interrupt::Interrupts;
 use crate::exit::{CliError, CliResult, Exit, UsageContext};
 use crate::secret::Secret;
 use crate::sim::{self, Certificate, Sim, SimApp, SimConfig, TenantSize, TenantSource};
@@ -172,9 +173,10 @@ pub fn run(args: SimArgs) -> CliResult {
             handle.base_url(),
             handle.tenant_id()
         );
-        tokio::signal::ctrl_c()
-            .await
-            .context("cannot listen for Ctrl-C")?;
+        Interrupts::listen()
+            .context("cannot listen for Ctrl-C")?
+            .next()
+            .await;
         eprintln!("mfa-reset sim: stopping");
         handle.shutdown().await;
         Ok(Exit::Done)
