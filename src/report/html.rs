@@ -726,122 +726,12 @@ pub(super) fn page_style(sheet: &str, top_left: &str, fingerprint: &str) -> Stri
     )
 }
 
-pub(super) const STYLE: &str = r#"
-:root{color-scheme:light;--ink:#111827;--muted:#4b5563;--line:#d1d5db;--soft:#f3f4f6}
-*{box-sizing:border-box}
-body{margin:0 auto;max-width:1200px;padding:24px 32px 48px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#fff}
-h1{font-size:26px;margin:0 0 8px}
-h2{font-size:18px;margin:28px 0 10px;padding-bottom:4px;border-bottom:2px solid var(--ink)}
-figcaption h2{margin-top:20px}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:12.5px;overflow-wrap:anywhere}
-.muted{color:var(--muted)}
-.banner{border:3px solid #b45309;background:#fffbeb;padding:12px 16px;margin:8px 0 18px;font-size:15px}
-.banner strong{display:block;font-size:21px;letter-spacing:.02em;margin-bottom:2px}
-dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:6px 18px;margin:0}
-dl.meta dt{font-weight:600;color:var(--muted)}
-dl.meta dd{margin:0;min-width:0}
-ul.policy{margin:0;padding-left:18px}
-.sign{margin-top:16px;border:1px dashed var(--muted);padding:8px 14px 14px}
-.sign p{margin:0 0 22px}
-.sign-fields{display:grid;grid-template-columns:2fr 2fr 1fr 3fr;gap:18px}
-.sign-fields span{border-top:1px solid var(--ink);padding-top:2px;font-size:12px;color:var(--muted)}
-.figures{display:grid;grid-template-columns:repeat(4,1fr);gap:12px}
-.figure{border:1px solid var(--line);border-radius:6px;padding:10px 14px}
-.figure .l{font-weight:600}
-.figure .n{font-size:32px;font-weight:700;line-height:1.15;font-variant-numeric:tabular-nums}
-.figure .s{color:var(--muted);font-size:12.5px}
-.figure.attention{border:2px solid #b91c1c}
-.charts{display:grid;grid-template-columns:1fr 1fr;gap:28px;align-items:start}
-figure{margin:0;min-width:0}
-svg.chart{display:block;width:100%;max-width:560px;height:auto}
-svg.chart text{font-size:13px;fill:var(--ink)}
-svg.chart text.value{font-weight:600;font-variant-numeric:tabular-nums}
-svg.chart .track{fill:var(--soft)}
-.s-planned{fill:#1d4ed8}.s-no-change{fill:#6b7280}.s-not-found{fill:#b91c1c}.s-invalid{fill:#991b1b}
-.s-duplicate{fill:#9ca3af}.s-excluded{fill:#9ca3af}.s-protected{fill:#7c3aed}.s-blocked{fill:#c2410c}.s-error{fill:#7f1d1d}
-.c-action{fill:#0f766e}.c-remove{fill:#1d4ed8}.c-tap{fill:#7c3aed}
-dl.legend{display:grid;grid-template-columns:max-content 1fr;gap:2px 10px;margin:10px 0 0;font-size:12.5px}
-dl.legend dd{margin:0;color:var(--muted)}
-.badge{display:inline-block;padding:0 6px;border-radius:4px;border:1px solid currentColor;font-size:12px;font-weight:600;white-space:nowrap;background:#fff}
-.badge.s-planned{color:#1e40af;background:#dbeafe}
-.badge.s-no-change,.badge.s-duplicate,.badge.s-excluded{color:#374151;background:#f3f4f6}
-.badge.s-not-found,.badge.s-invalid,.badge.s-error{color:#991b1b;background:#fee2e2}
-.badge.s-blocked{color:#9a3412;background:#ffedd5}
-.badge.s-protected{color:#5b21b6;background:#ede9fe}
-table{border-collapse:collapse;width:100%;font-size:13px;table-layout:fixed}
-.w-line{width:5%}.w-user{width:21%}.w-status{width:12%}.w-why{width:44%}.w-still{width:18%}
-.w-steps{width:27%}.w-notes{width:21%}.w-cols{width:14%}
-th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-thead th{background:var(--soft);position:sticky;top:0;border-bottom:2px solid var(--ink)}
-.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td ol,td ul{margin:0;padding-left:18px}
-td p.reason{margin:0 0 2px}
-.user{font-weight:600}
-.upn{color:var(--muted);font-size:12px}
-.tag{display:inline-block;font-size:11px;border:1px solid var(--line);border-radius:3px;padding:0 4px;color:var(--muted)}
-dl.cols{margin:0;display:grid;grid-template-columns:max-content 1fr;gap:0 6px;font-size:12px}
-dl.cols dt{color:var(--muted)}
-dl.cols dd{margin:0}
-.more{font-weight:600}
-#filter{margin:8px 0;display:flex;gap:14px;align-items:center;flex-wrap:wrap}
-#filter[hidden]{display:none}
-#filter input{font:inherit;padding:3px 6px;width:22em}
-#filter select{font:inherit;padding:2px 4px}
-footer{margin-top:28px;color:var(--muted);font-size:12.5px}
-@media (max-width:900px){.charts{grid-template-columns:1fr}.figures{grid-template-columns:1fr 1fr}}
-@media print{
-body{max-width:none;padding:0;font-size:10pt}
-*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.noprint,#filter{display:none!important}
-tbody tr[hidden]{display:table-row!important}
-thead th{position:static}
-tr,.figure,figure,.sign,dl.meta{break-inside:avoid}
-h2{break-after:avoid}
-.banner{background:#fff}
-th,td{padding:4px 5px}
-.badge{font-size:8pt;padding:0 3px}
-}
-"#;
+pub(super) const STYLE: &str = concat!("\n", include_str!("report.css"));
 
 /// The filter box for the per-user table. It reads an initial filter from the URL
 /// fragment (`#q=text&status=blocked`), so a filtered view can be linked to. It holds no
 /// `</`, so it cannot end its `<script>` early.
-pub(super) const SCRIPT: &str = r#"
-(function () {
-  "use strict";
-  var form = document.getElementById("filter");
-  var table = document.getElementById("users");
-  if (form && table && table.tBodies.length) {
-    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    var texts = rows.map(function (r) { return r.textContent.toLowerCase(); });
-    var query = form.elements.namedItem("q");
-    var status = form.elements.namedItem("status");
-    var count = document.getElementById("filter-count");
-    var apply = function () {
-      var q = query.value.trim().toLowerCase();
-      var s = status.value;
-      var shown = 0;
-      rows.forEach(function (r, i) {
-        var ok = (s === "" || r.getAttribute("data-status") === s) &&
-          (q === "" || texts[i].indexOf(q) !== -1);
-        r.hidden = !ok;
-        if (ok) { shown += 1; }
-      });
-      count.textContent = shown === rows.length ? "" :
-        "Showing " + shown + " of " + rows.length + " rows; a printout shows them all.";
-    };
-    var params = new URLSearchParams(location.hash.replace(/^#/, ""));
-    if (params.has("q")) { query.value = params.get("q"); }
-    if (params.has("status")) { status.value = params.get("status"); }
-    form.addEventListener("input", apply);
-    form.addEventListener("change", apply);
-    form.addEventListener("submit", function (e) { e.preventDefault(); });
-    form.hidden = false;
-    apply();
-  }
-  document.documentElement.setAttribute("data-js", "ready");
-})();
-"#;
+pub(super) const SCRIPT: &str = concat!("\n", include_str!("report.js"));
 
 /// The plan's input file, its hash, the policy and the fingerprint, as `<dt>`/`<dd>` pairs:
 /// what ties a report to the plan a change board signed.

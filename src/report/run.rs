@@ -852,24 +852,7 @@ pub fn write_summary_digest(
 // ---- report.html ----
 
 /// Rules the run's page adds to the plan report's style sheet.
-const RUN_STYLE: &str = r#"
-.banner.live{border-color:#b91c1c;background:#fef2f2}
-.banner.sim{border-color:#0369a1;background:#f0f9ff}
-.banner.interrupted{border-color:#7c2d12;background:#fff7ed}
-.s-done{fill:#15803d}.s-partial{fill:#d97706}.s-failed{fill:#b91c1c}.s-drifted{fill:#a16207}.s-pending{fill:#0369a1}
-.c-already{fill:#9ca3af}
-.badge.s-done{color:#166534;background:#dcfce7}
-.badge.s-partial{color:#9a3412;background:#ffedd5}
-.badge.s-failed{color:#991b1b;background:#fee2e2}
-.badge.s-drifted{color:#854d0e;background:#fef9c3}
-.badge.s-pending{color:#075985;background:#e0f2fe}
-.w-done{width:28%}.w-err{width:20%}.w-code{width:14%}.w-msg{width:30%}.w-rid{width:18%}.w-drift{width:62%}
-table.versus{table-layout:auto;width:auto;min-width:55%}
-table.versus td.num,table.versus th.num{padding-left:18px}
-td p.error{margin:0 0 2px}
-td p.rid{margin:0;font-size:11.5px;color:var(--muted)}
-td p.kept{margin:2px 0 0;font-size:12px;color:var(--muted)}
-"#;
+const RUN_STYLE: &str = concat!("\n", include_str!("run.css"));
 
 /// The status's CSS class (`s-done`, ...).
 fn status_class(status: RunStatus) -> String {
