@@ -1,7 +1,10 @@
-//! `report.html` end to end: a hand-built plan with every status, every kind of step,
-//! hostile input values and extra columns is rendered, then checked as text (figures,
-//! escaping, no network references, one file) and, when Chromium is installed, in
-//! headless Chromium (loads, runs its script, logs nothing to the console; a screenshot).
+//! `report.html` and `summary.md` of a plan end to end: a hand-built plan with every
+//! status, every kind of step, hostile input values and extra columns is written as
+//! `mfa-reset plan` writes it (the digest built an entry at a time, the results written an
+//! entry at a time, then the same writers), then checked as text (figures, escaping, no
+//! network references, one file, every results row and column) and, when Chromium is
+//! installed, in headless Chromium (loads, runs its script, logs nothing to the console;
+//! a screenshot).
 //!
 //! The Chromium check runs when a `chromium` or `chromium-browser` binary is on `PATH`;
 //! without one it is skipped with a note, unless `MFA_RESET_REQUIRE_CHROMIUM=1` (as CI
@@ -14,78 +17,29 @@
 
 #[path = "common/chromium.rs"]
 mod chromium;
+#[path = "common/report_fixtures.rs"]
+mod fixtures;
 
 use chromium::chromium_or_skip;
+use fixtures::{
+    HOSTILE_COLUMN, HOSTILE_DEVICE, HOSTILE_UPN, assert_charts, by_id, entry, escaped,
+    extra_columns, finish, group, plan_digest, plan_reports, realistic_plan, section, snapshot,
+    temp_dir,
+};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use mfa_reset::plan::{
-    InputInfo, PLAN_FORMAT, PLAN_VERSION, PlanEntry, PlanFile, Status, sha256_hex,
-};
-use mfa_reset::policy::{
-    Decision, MethodSnapshot, Policy, PolicyArgs, Profile, Step, UserSnapshot, decide,
-};
-use mfa_reset::report::{DIGEST_ROWS, Figures, PlanDigest, html, human_duration, results, summary};
-use mfa_reset::wire::{MethodType, PhoneType};
+use mfa_reset::plan::{PlanEntry, PlanFile, Status};
+use mfa_reset::policy::{Policy, PolicyArgs, Profile, Step, UserSnapshot};
+use mfa_reset::report::results::{COLUMNS, PlanResultsWriter, steps_text};
+use mfa_reset::report::{DIGEST_ROWS, Figures, html, human_duration, summary};
+use mfa_reset::wire::MethodType;
 
-const HOSTILE_UPN: &str = "<script>console.error('pwned-upn')</script>@x";
-const HOSTILE_COLUMN: &str = "\"><img src=x onerror=console.error('pwned-col')>";
-const HOSTILE_DEVICE: &str = "<b>iPhone</b> & 'co'";
 const BIDI_UPN: &str = "admin\u{202E}moc.live@contoso.com";
-
-/// A fresh directory under the target's temp dir.
-fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "report-html-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// What the report must show for a user-supplied string.
-fn escaped(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
 
 fn incident() -> Policy {
     PolicyArgs::for_profile(Profile::Incident)
         .into_policy()
         .unwrap()
-}
-
-fn entry(line: usize, input: &str, status: Status, reason: Option<&str>) -> PlanEntry {
-    PlanEntry {
-        row: line - 2,
-        line,
-        input: input.to_string(),
-        status,
-        reason: reason.map(str::to_string),
-        before: None,
-        steps: Vec::new(),
-        notes: Vec::new(),
-        columns: BTreeMap::new(),
-    }
-}
-
-fn snapshot(id: &str, upn: &str) -> UserSnapshot {
-    UserSnapshot {
-        id: id.to_string(),
-        user_principal_name: upn.to_string(),
-        account_enabled: true,
-        synced: false,
-        admin_roles: Vec::new(),
-        default_method: None,
-        methods: Vec::new(),
-    }
 }
 
 fn delete(kind: MethodType, id: &str, label: &str) -> Step {
@@ -96,34 +50,22 @@ fn delete(kind: MethodType, id: &str, label: &str) -> Step {
     }
 }
 
-fn finish(policy: Policy, file: &str, entries: Vec<PlanEntry>) -> PlanFile {
-    let input_sha = sha256_hex(file.as_bytes());
-    let fingerprint = sha256_hex(format!("{input_sha}\n{}", policy.canonical_json()).as_bytes());
-    let writes: usize = entries.iter().map(PlanEntry::writes).sum();
-    PlanFile {
-        format: PLAN_FORMAT.into(),
-        version: PLAN_VERSION,
-        created: "2026-11-28T09:14:03Z".into(),
-        tool: format!("mfa-reset {}", env!("CARGO_PKG_VERSION")),
-        graph: "https://graph.microsoft.com/v1.0".into(),
-        input: InputInfo {
-            file: file.into(),
-            sha256: input_sha,
-            rows: entries.len(),
-        },
-        policy,
-        fingerprint: format!("sha256:{fingerprint}"),
-        writes,
-        // 3,000 writes per 150 s.
-        minimum_seconds: writes as f64 / 20.0,
-        entries,
-    }
+/// A user as Graph read them, with no methods.
+fn user(id: &str, upn: &str) -> UserSnapshot {
+    snapshot(id, upn, Vec::new())
 }
 
 /// Every status, every kind of step, hostile values, extra columns.
 fn test_plan() -> PlanFile {
+    let mut entries = vec![alice(), by_id_with_admin_role()];
+    entries.extend(rows_without_changes());
+    finish(incident(), "users <board>.csv", entries)
+}
+
+/// Every kind of step, a hostile device name and input columns.
+fn alice() -> PlanEntry {
     let mut alice = entry(2, "alice@contoso.com", Status::Planned, None);
-    alice.before = Some(snapshot(
+    alice.before = Some(user(
         "11111111-1111-1111-1111-111111111111",
         "alice@contoso.com",
     ));
@@ -150,7 +92,11 @@ fn test_plan() -> PlanFile {
         ("ticket".to_string(), "INC-4711".to_string()),
         ("comment".to_string(), HOSTILE_COLUMN.to_string()),
     ]);
+    alice
+}
 
+/// A user named by id, an admin included on purpose, with a note.
+fn by_id_with_admin_role() -> PlanEntry {
     let mut by_id = entry(
         3,
         "22222222-2222-2222-2222-222222222222",
@@ -159,7 +105,7 @@ fn test_plan() -> PlanFile {
     );
     by_id.before = Some(UserSnapshot {
         admin_roles: vec!["Helpdesk Administrator".into()],
-        ..snapshot("22222222-2222-2222-2222-222222222222", "bob@contoso.com")
+        ..user("22222222-2222-2222-2222-222222222222", "bob@contoso.com")
     });
     by_id.steps = vec![
         Step::RevokeSessions,
@@ -168,43 +114,21 @@ fn test_plan() -> PlanFile {
     ];
     by_id.notes = vec!["holds admin role(s) Helpdesk Administrator and is included".into()];
     by_id.columns = BTreeMap::from([("ticket".to_string(), "INC-4712".to_string())]);
+    by_id
+}
 
+/// A row of every other status, lines 4 to 11.
+fn rows_without_changes() -> Vec<PlanEntry> {
     let mut same = entry(
         4,
         "carol@contoso.com",
         Status::NoChange,
         Some("nothing to change"),
     );
-    same.before = Some(snapshot(
+    same.before = Some(user(
         "33333333-3333-3333-3333-333333333333",
         "carol@contoso.com",
     ));
-
-    let missing = entry(
-        5,
-        "nobody@contoso.com",
-        Status::NotFound,
-        Some("no such user in the tenant"),
-    );
-    let invalid = entry(
-        6,
-        HOSTILE_UPN,
-        Status::Invalid,
-        Some(&format!("not a valid user principal name: {HOSTILE_UPN}")),
-    );
-    let duplicate = entry(
-        7,
-        "ALICE@contoso.com",
-        Status::Duplicate,
-        Some("same user as line 2"),
-    );
-    let excluded = entry(
-        8,
-        "breakglass@contoso.com",
-        Status::Excluded,
-        Some("on the exclude list"),
-    );
-
     let mut protected = entry(
         9,
         "root@contoso.com",
@@ -213,9 +137,8 @@ fn test_plan() -> PlanFile {
     );
     protected.before = Some(UserSnapshot {
         admin_roles: vec!["Global Administrator".into()],
-        ..snapshot("44444444-4444-4444-4444-444444444444", "root@contoso.com")
+        ..user("44444444-4444-4444-4444-444444444444", "root@contoso.com")
     });
-
     let mut blocked = entry(
         10,
         "synced@contoso.com",
@@ -224,38 +147,81 @@ fn test_plan() -> PlanFile {
     );
     blocked.before = Some(UserSnapshot {
         synced: true,
-        ..snapshot("55555555-5555-5555-5555-555555555555", "synced@contoso.com")
+        ..user("55555555-5555-5555-5555-555555555555", "synced@contoso.com")
     });
     blocked.steps = vec![Step::RevokeSessions];
-
-    let error = entry(
-        11,
-        BIDI_UPN,
-        Status::Error,
-        Some("Graph answered 503 Service Unavailable four times"),
-    );
-
-    finish(
-        incident(),
-        "users <board>.csv",
-        vec![
-            alice, by_id, same, missing, invalid, duplicate, excluded, protected, blocked, error,
-        ],
-    )
+    let invalid = format!("not a valid user principal name: {HOSTILE_UPN}");
+    vec![
+        same,
+        entry(
+            5,
+            "nobody@contoso.com",
+            Status::NotFound,
+            Some("no such user in the tenant"),
+        ),
+        entry(6, HOSTILE_UPN, Status::Invalid, Some(&invalid)),
+        entry(
+            7,
+            "ALICE@contoso.com",
+            Status::Duplicate,
+            Some("same user as line 2"),
+        ),
+        entry(
+            8,
+            "breakglass@contoso.com",
+            Status::Excluded,
+            Some("on the exclude list"),
+        ),
+        protected,
+        blocked,
+        entry(
+            11,
+            BIDI_UPN,
+            Status::Error,
+            Some("Graph answered 503 Service Unavailable four times"),
+        ),
+    ]
 }
 
-/// The text of the element with this id (which must hold text only).
-fn by_id<'a>(html: &'a str, id: &str) -> &'a str {
-    let open = format!("id=\"{id}\">");
-    let start = html.find(&open).unwrap_or_else(|| panic!("no #{id}")) + open.len();
-    let end = start + html[start..].find('<').unwrap();
-    &html[start..end]
+/// The plan's `report.html`, written as `mfa-reset plan` writes it.
+fn report(plan: &PlanFile) -> String {
+    plan_reports(plan).1.html.clone()
+}
+
+/// The figures of a plan, counted here from its entries.
+fn expected_figures(plan: &PlanFile) -> Figures {
+    let mut f = Figures {
+        rows: plan.entries.len(),
+        writes: plan.writes,
+        minimum_seconds: plan.minimum_seconds,
+        ..Figures::default()
+    };
+    for e in &plan.entries {
+        *f.by_status.entry(e.status).or_default() += 1;
+        if e.writes() == 0 {
+            continue;
+        }
+        f.users_affected += 1;
+        for step in &e.steps {
+            match step {
+                Step::RevokeSessions => f.revoke += 1,
+                Step::DisableAccount => f.disable += 1,
+                Step::IssueTemporaryAccessPass { .. } => f.issue_pass += 1,
+                Step::DeleteMethod { kind, .. } => {
+                    *f.deletes_by_type
+                        .entry(kind.short_name().to_string())
+                        .or_default() += 1
+                }
+            }
+        }
+    }
+    f
 }
 
 #[test]
 fn the_header_says_plan_and_shows_where_when_what_and_the_fingerprint() {
     let plan = test_plan();
-    let html = html::render(&plan);
+    let html = report(&plan);
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("PLAN — nothing has been changed yet."));
     assert!(html.contains("<title>PLAN (nothing changed yet)"));
@@ -290,29 +256,24 @@ fn the_header_says_plan_and_shows_where_when_what_and_the_fingerprint() {
 #[test]
 fn the_figures_and_charts_match_the_plan() {
     let plan = test_plan();
-    let f = Figures::of(&plan);
+    let (digest, written) = plan_reports(&plan);
+    let f = &digest.figures;
+    assert_eq!(*f, expected_figures(&plan));
     assert_eq!(f.users_affected, 3);
     assert_eq!(plan.writes, 6 + 3 + 1);
-    let html = html::render(&plan);
-    assert_eq!(by_id(&html, "figure-users"), "3");
-    assert_eq!(by_id(&html, "figure-writes"), "10");
-    assert_eq!(by_id(&html, "figure-time"), human_duration(0.5));
-    assert_eq!(by_id(&html, "figure-attention"), "4");
+    let html = &written.html;
+    assert_eq!(by_id(html, "figure-users"), "3");
+    assert_eq!(by_id(html, "figure-writes"), "10");
+    assert_eq!(by_id(html, "figure-time"), human_duration(0.5));
+    assert_eq!(by_id(html, "figure-attention"), "4");
 
-    // Users by status: every status present, with its count and share, as text.
-    let chart = section(&html, "id=\"chart-status\"", "</svg>");
-    for status in Status::ALL {
-        let n = f.count(status);
-        let share = (n as f64 * 100.0 / 10.0).round();
-        assert!(chart.contains(&format!(">{status}</text>")), "{status}");
-        assert!(
-            chart.contains(&format!(">{n} ({share}%)</text>")),
-            "{status}"
-        );
-    }
-    // Changes by kind: each kind of step, and deletions by method type.
-    let chart = section(&html, "id=\"chart-changes\"", "</svg>");
-    for (label, n) in [
+    // Users by status: every status present, with its count and share, as text; changes
+    // by kind: each kind of step, and deletions by method type.
+    let statuses = Status::ALL.map(|status| {
+        let n = plan.entries.iter().filter(|e| e.status == status).count();
+        (status.to_string(), n)
+    });
+    let changes = [
         ("Revoke sign-in sessions", 3),
         ("Disable account", 1),
         ("Remove phone number", 1),
@@ -321,30 +282,17 @@ fn the_figures_and_charts_match_the_plan() {
         ("Remove FIDO2 key", 1),
         ("Remove email method", 1),
         ("Issue Temporary Access Pass", 1),
-    ] {
-        let at = chart
-            .find(&format!(">{label}</text>"))
-            .unwrap_or_else(|| panic!("{label}"));
-        let value_at = at + chart[at..].find("class=\"value\"").unwrap();
-        let value = &chart[value_at..];
-        let value = &value[value.find('>').unwrap() + 1..value.find("</text>").unwrap()];
-        assert_eq!(value, n.to_string(), "{label}");
-    }
+    ];
+    assert_charts(html, statuses, 10, &changes);
+    let chart = section(html, "id=\"chart-changes\"", "</svg>");
     assert!(chart.find("Revoke sign-in").unwrap() < chart.find("Remove phone").unwrap());
     assert!(chart.find("Remove phone").unwrap() < chart.find("Issue Temporary").unwrap());
-}
-
-/// `html` from `start` to the first `end` after it.
-fn section<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
-    let from = html.find(start).unwrap_or_else(|| panic!("{start}"));
-    let to = from + html[from..].find(end).unwrap();
-    &html[from..to]
 }
 
 #[test]
 fn the_tables_list_attention_rows_and_every_user_with_steps_in_order() {
     let plan = test_plan();
-    let html = html::render(&plan);
+    let html = report(&plan);
     let attention = section(&html, "id=\"attention\"", "</table>");
     for status in [
         Status::Blocked,
@@ -403,7 +351,7 @@ fn the_tables_list_attention_rows_and_every_user_with_steps_in_order() {
 
 #[test]
 fn hostile_values_render_as_text() {
-    let html = html::render(&test_plan());
+    let html = report(&test_plan());
     for hostile in [HOSTILE_UPN, HOSTILE_COLUMN, HOSTILE_DEVICE] {
         assert!(!html.contains(hostile), "{hostile}");
         assert!(html.contains(&escaped(hostile)), "{hostile}");
@@ -418,6 +366,27 @@ fn hostile_values_render_as_text() {
     // A right-to-left override cannot reorder what the reader sees.
     assert!(!html.contains('\u{202E}'));
     assert!(html.contains("admin\u{FFFD}moc.live@contoso.com"));
+}
+
+#[test]
+fn the_summary_says_plan_and_escapes_user_values() {
+    let plan = test_plan();
+    let md = plan_reports(&plan).1.summary.clone();
+    assert!(md.starts_with("# mfa-reset plan\n\n"));
+    assert!(md.contains("**Nothing has been changed yet.**"));
+    assert!(md.contains("| Input | `users <board>.csv` (10 rows, SHA-256 `"));
+    assert!(md.contains(&format!("| Plan fingerprint | `{}` |", plan.fingerprint)));
+    assert!(md.contains("| Users who would change | **3** |"));
+    assert!(md.contains("| Graph writes | **10**, at least 1 s at the write budget |"));
+    assert!(md.contains("| planned | 2 |\n| no-change | 1 |"));
+    assert!(md.contains("| Revoke sign-in sessions | 3 |"));
+    assert!(md.contains("## Needs attention (4)\n"));
+    assert!(md.contains("## Planned changes per user (2)\n"));
+    assert!(md.contains("| 3 | bob@contoso.com | revoke sign-in sessions; "));
+    // Markup and table breakers in user values are escaped.
+    assert!(!md.contains("<script>"));
+    assert!(!md.contains("<b>"));
+    assert!(md.contains("\\<script\\>console.error('pwned-upn')\\</script\\>@x"));
 }
 
 /// A tag as the scanner saw it.
@@ -498,7 +467,7 @@ fn tags(html: &str) -> Vec<Tag> {
 
 #[test]
 fn the_report_is_one_file_that_loads_nothing() {
-    let html = html::render(&test_plan());
+    let html = report(&test_plan());
     let tags = tags(&html);
     assert!(tags.len() > 100, "the scanner found the tags");
     for tag in &tags {
@@ -613,7 +582,7 @@ fn large_plans_list_the_first_rows_and_point_to_results_csv() {
         })
         .collect();
     let plan = finish(incident(), "big.csv", entries);
-    let html = html::render(&plan);
+    let html = report(&plan);
     let users = section(&html, "id=\"users\"", "</table>");
     assert_eq!(
         users.matches("<tr data-status=").count(),
@@ -628,23 +597,42 @@ fn large_plans_list_the_first_rows_and_point_to_results_csv() {
 #[test]
 fn empty_plans_render() {
     let plan = finish(incident(), "empty.csv", Vec::new());
-    let html = html::render(&plan);
+    let (_, written) = plan_reports(&plan);
+    let html = &written.html;
     assert!(html.contains("The input has no rows."));
-    assert_eq!(by_id(&html, "figure-users"), "0");
+    assert_eq!(by_id(html, "figure-users"), "0");
     assert!(html.ends_with("</html>\n"));
+    assert!(written.summary.contains("| **all rows** | **0** |"));
+    assert!(
+        written
+            .summary
+            .contains("## Planned changes per user (0)\n")
+    );
+    assert_eq!(written.csv, format!("{}\n", COLUMNS.join(",")));
+    assert_eq!(written.jsonl, "");
 }
 
 #[test]
 fn write_writes_the_file_and_names_it_in_errors() {
     let dir = temp_dir("write");
     let plan = test_plan();
+    let (digest, written) = plan_reports(&plan);
+    // Written again, the same bytes: the reports depend on the plan alone.
     let path = dir.join("report.html");
-    html::write(&path, &plan).unwrap();
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), html::render(&plan));
+    html::write(&path, &digest).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), written.html);
+    let path = dir.join("summary.md");
+    summary::write(&path, &digest).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), written.summary);
     let missing = dir.join("no-such-dir").join("report.html");
-    let error = html::write(&missing, &plan).unwrap_err();
+    let error = html::write(&missing, &digest).unwrap_err();
     assert_eq!(error.path, missing);
     assert!(error.to_string().contains("report.html"), "{error}");
+    let missing = dir.join("no-such-dir").join("summary.md");
+    let error = summary::write(&missing, &digest).unwrap_err();
+    assert_eq!(error.path, missing);
+    assert!(error.to_string().contains("summary.md"), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---- bounded digests and streaming results ----
@@ -673,10 +661,7 @@ fn generated_plan(n: usize, columns: bool) -> PlanFile {
                 reason.as_deref(),
             );
             if matches!(status, Status::Planned | Status::Blocked | Status::NoChange) {
-                e.before = Some(snapshot(
-                    &format!("id-{i}"),
-                    &format!("User{i}@contoso.com"),
-                ));
+                e.before = Some(user(&format!("id-{i}"), &format!("User{i}@contoso.com")));
             }
             if matches!(status, Status::Planned | Status::Blocked) {
                 e.steps.push(Step::RevokeSessions);
@@ -713,11 +698,11 @@ fn generated_plan(n: usize, columns: bool) -> PlanFile {
 #[test]
 fn the_digest_of_a_large_plan_has_its_figures_and_its_first_rows_of_each_kind() {
     let plan = generated_plan(7_003, true);
-    let digest = PlanDigest::of(&plan);
-    assert_eq!(digest.figures, Figures::of(&plan));
+    let digest = plan_digest(&plan);
+    assert_eq!(digest.figures, expected_figures(&plan));
     assert_eq!(digest.header, plan.header());
     assert!(digest.with_columns);
-    assert!(!PlanDigest::of(&generated_plan(50, false)).with_columns);
+    assert!(!plan_digest(&generated_plan(50, false)).with_columns);
 
     let attention: Vec<&PlanEntry> = plan
         .entries
@@ -739,50 +724,32 @@ fn the_digest_of_a_large_plan_has_its_figures_and_its_first_rows_of_each_kind() 
     const {
         assert!(DIGEST_ROWS >= html::MAX_TABLE_ROWS && DIGEST_ROWS >= summary::MAX_TABLE_ROWS);
     }
-    assert_eq!(digest.attention_total, attention.len());
-    assert_eq!(digest.planned_total, planned.len());
+    assert_eq!(digest.attention.total, attention.len());
+    assert_eq!(digest.planned.total, planned.len());
     assert_eq!(digest.first.len(), DIGEST_ROWS);
-    assert_eq!(digest.attention.len(), DIGEST_ROWS);
-    assert_eq!(digest.planned.len(), DIGEST_ROWS);
+    assert_eq!(digest.attention.rows.len(), DIGEST_ROWS);
+    assert_eq!(digest.planned.rows.len(), DIGEST_ROWS);
     assert!(
         digest
             .first
             .iter()
             .eq(plan.entries.iter().take(DIGEST_ROWS))
     );
-    assert!(
-        digest
-            .attention
-            .iter()
-            .eq(attention.into_iter().take(DIGEST_ROWS))
-    );
-    assert!(
-        digest
-            .planned
-            .iter()
-            .eq(planned.into_iter().take(DIGEST_ROWS))
-    );
+    assert!((digest.attention.rows.iter()).eq(attention.into_iter().take(DIGEST_ROWS)));
+    assert!((digest.planned.rows.iter()).eq(planned.into_iter().take(DIGEST_ROWS)));
 
-    // Built a row at a time from the header, it is the same digest.
-    let mut built = PlanDigest::new(plan.header());
-    for e in &plan.entries {
-        built.add(e);
-    }
-    assert_eq!(built.figures, digest.figures);
-    assert_eq!(built.first, digest.first);
-    assert_eq!(built.attention, digest.attention);
-    assert_eq!(built.planned, digest.planned);
-    assert_eq!(summary::render_digest(&built), summary::render(&plan));
-    assert_eq!(html::render_digest(&built), html::render(&plan));
-
+    // A digest of no entries has the plan's writes and time, and nothing else.
     let empty = finish(incident(), "empty.csv", Vec::new());
-    assert_eq!(PlanDigest::of(&empty).figures, Figures::of(&empty));
+    let digest = plan_digest(&empty);
+    assert_eq!(digest.figures, expected_figures(&empty));
+    assert_eq!(digest.figures, Figures::default());
+    assert!(digest.first.is_empty() && digest.attention.rows.is_empty());
 }
 
 #[test]
 fn reports_from_the_digest_of_a_large_plan_cut_each_table_and_count_the_rest() {
     let plan = generated_plan(7_003, true);
-    let f = Figures::of(&plan);
+    let f = expected_figures(&plan);
     let attention = [
         Status::Blocked,
         Status::Error,
@@ -793,10 +760,10 @@ fn reports_from_the_digest_of_a_large_plan_cut_each_table_and_count_the_rest() {
     .iter()
     .sum::<usize>();
     let planned = f.count(Status::Planned);
-    let digest = PlanDigest::of(&plan);
+    let (digest, written) = plan_reports(&plan);
+    assert_eq!(digest.figures, f);
 
-    let md = summary::render_digest(&digest);
-    assert_eq!(md, summary::render(&plan));
+    let md = &written.summary;
     let cut = summary::MAX_TABLE_ROWS;
     let blockers = md
         .split("## Needs attention")
@@ -826,28 +793,16 @@ fn reports_from_the_digest_of_a_large_plan_cut_each_table_and_count_the_rest() {
     assert!(per_user.contains(&format!("…and {} more in `results.csv`.", planned - cut)));
     assert!(md.contains(&format!("| **all rows** | **{}** |", plan.entries.len())));
 
-    let page = html::render_digest(&digest);
-    assert_eq!(page, html::render(&plan));
+    let page = &written.html;
     let cut = html::MAX_TABLE_ROWS;
-    let group = |n: usize| {
-        let d = n.to_string();
-        let mut out = String::new();
-        for (i, c) in d.chars().enumerate() {
-            if i > 0 && (d.len() - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
-    };
     assert!(page.contains(&format!("Needs attention ({})</h2>", group(attention))));
-    let table = section(&page, "<table id=\"attention\"", "</table>");
+    let table = section(page, "<table id=\"attention\"", "</table>");
     assert_eq!(table.matches("<tr data-status=").count(), cut);
     assert!(page.contains(&format!(
         "<p class=\"more\">…and {} more in <code>results.csv</code>.</p>",
         group(attention - cut)
     )));
-    let users = section(&page, "<table id=\"users\"", "</table>");
+    let users = section(page, "<table id=\"users\"", "</table>");
     assert_eq!(users.matches("<tr data-status=").count(), cut);
     assert!(users.contains("<th class=\"w-cols\">From the input</th>"));
     assert!(page.contains(&format!(
@@ -864,68 +819,101 @@ fn reports_from_the_digest_of_a_large_plan_cut_each_table_and_count_the_rest() {
             "{status}"
         );
     }
-    assert_eq!(by_id(&page, "figure-users"), group(f.users_affected));
-    assert_eq!(by_id(&page, "figure-attention"), group(attention));
+    assert_eq!(by_id(page, "figure-users"), group(f.users_affected));
+    assert_eq!(by_id(page, "figure-attention"), group(attention));
+}
 
-    // Written from the digest, the same files.
-    let dir = temp_dir("digest");
-    summary::write_digest(&dir.join("summary.md"), &digest).unwrap();
-    html::write_digest(&dir.join("report.html"), &digest).unwrap();
-    assert_eq!(std::fs::read_to_string(dir.join("summary.md")).unwrap(), md);
-    assert_eq!(
-        std::fs::read_to_string(dir.join("report.html")).unwrap(),
-        page
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+/// The cell of `row` under the column `name`.
+fn cell<'a>(header: &[String], row: &'a [String], name: &str) -> &'a str {
+    let at = header.iter().position(|h| h == name);
+    &row[at.unwrap_or_else(|| panic!("no column {name}"))]
 }
 
 #[test]
-fn the_streaming_results_writer_writes_the_same_bytes_as_the_whole_plan_writers() {
+fn the_results_have_one_row_per_entry_in_order_with_every_column() {
     for plan in [
         generated_plan(3_001, true),
         generated_plan(20, false),
         test_plan(),
         finish(incident(), "empty.csv", Vec::new()),
     ] {
-        let dir = temp_dir("results-writer");
-        results::write_csv(&dir.join("whole.csv"), &plan.entries).unwrap();
-        results::write_jsonl(&dir.join("whole.jsonl"), &plan.entries).unwrap();
-        let extra = results::extra_columns(plan.entries.iter().map(|e| &e.columns));
-        let mut w = results::PlanResultsWriter::create(
-            &dir.join("streamed.csv"),
-            &dir.join("streamed.jsonl"),
-            &extra,
-        )
-        .unwrap();
-        for e in &plan.entries {
-            w.write(e).unwrap();
+        let (_, written) = plan_reports(&plan);
+        let (header, rows) = written.csv_table();
+        let extra = extra_columns(plan.entries.iter().map(|e| &e.columns));
+        assert_eq!(&header[..COLUMNS.len()], COLUMNS.as_slice());
+        assert_eq!(header.len(), COLUMNS.len() + extra.len());
+        assert_eq!(rows.len(), plan.entries.len());
+        assert_eq!(written.csv.lines().count(), plan.entries.len() + 1);
+        let records = written.records();
+        assert_eq!(records.len(), plan.entries.len());
+        for ((row, record), e) in rows.iter().zip(&records).zip(&plan.entries) {
+            let cell = |name: &str| cell(&header, row, name);
+            assert_eq!(cell("row"), e.row.to_string());
+            assert_eq!(cell("line"), e.line.to_string());
+            assert_eq!(
+                cell("input"),
+                e.input,
+                "no input here starts like a formula"
+            );
+            assert_eq!(cell("status"), e.status.as_str());
+            assert_eq!(cell("reason"), e.reason.as_deref().unwrap_or(""));
+            let user = e.before.as_ref();
+            assert_eq!(cell("userId"), user.map_or("", |u| u.id.as_str()));
+            let upn = user.map_or("", |u| u.user_principal_name.as_str());
+            assert_eq!(cell("userPrincipalName"), upn);
+            assert_eq!(cell("steps"), steps_text(e));
+            assert_eq!(cell("writes"), e.writes().to_string());
+            for cell in row {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "a formula cell: {cell:?}"
+                );
+            }
+            // The JSON Lines keep every value exactly.
+            assert_eq!(record["row"], e.row);
+            assert_eq!(record["line"], e.line);
+            assert_eq!(record["input"], e.input.as_str());
+            assert_eq!(record["status"], e.status.as_str());
+            assert_eq!(record["stepsText"], steps_text(e));
+            assert_eq!(record["writes"], e.writes());
+            assert_eq!(record["steps"], serde_json::to_value(&e.steps).unwrap());
+            assert_eq!(record["notes"], serde_json::to_value(&e.notes).unwrap());
+            assert_eq!(record["columns"], serde_json::to_value(&e.columns).unwrap());
         }
-        w.finish().unwrap();
-        let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
-        assert_eq!(read("streamed.csv"), read("whole.csv"));
-        assert_eq!(read("streamed.jsonl"), read("whole.jsonl"));
-        let csv = String::from_utf8(read("whole.csv")).unwrap();
-        assert_eq!(csv.lines().count(), plan.entries.len() + 1);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
-    // The header clash and formula guards hold in the stream too.
+    // The test plan: hostile input as text, the input's columns after the fixed ones.
+    let plan = test_plan();
+    let (_, written) = plan_reports(&plan);
+    let (header, rows) = written.csv_table();
+    assert_eq!(&header[COLUMNS.len()..], ["comment", "ticket"]);
+    assert_eq!(cell(&header, &rows[0], "comment"), HOSTILE_COLUMN);
+    assert_eq!(cell(&header, &rows[0], "ticket"), "INC-4711");
+    assert_eq!(
+        cell(&header, &rows[1], "comment"),
+        "",
+        "a column another row has"
+    );
+    assert_eq!(cell(&header, &rows[4], "input"), HOSTILE_UPN);
+}
+
+#[test]
+fn the_results_writer_neutralises_formulas_and_renames_clashing_columns() {
     let plan = generated_plan(15, true);
-    let dir = temp_dir("results-writer-guards");
-    let extra = results::extra_columns(plan.entries.iter().map(|e| &e.columns));
-    let mut w =
-        results::PlanResultsWriter::create(&dir.join("r.csv"), &dir.join("r.jsonl"), &extra)
-            .unwrap();
-    for e in &plan.entries {
-        w.write(e).unwrap();
-    }
-    w.finish().unwrap();
-    let csv = std::fs::read_to_string(dir.join("r.csv")).unwrap();
+    let (_, written) = plan_reports(&plan);
+    let csv = &written.csv;
     let header = csv.lines().next().unwrap();
     assert!(header.ends_with(",input.status,ticket,why"), "{header}");
     assert!(csv.contains("'=HYPERLINK(\"\"0\"\")"), "{csv}");
     assert!(csv.contains(",'-lost phone"), "{csv}");
-    let error = results::PlanResultsWriter::create(
+    // Not in the JSON Lines, which keep values exactly.
+    let records = written.records();
+    assert_eq!(records[0]["columns"]["status"], "=HYPERLINK(\"0\")");
+    assert_eq!(records[0]["columns"]["why"], "-lost phone");
+
+    let dir = temp_dir("results-writer-guards");
+    let extra = extra_columns(plan.entries.iter().map(|e| &e.columns));
+    let error = PlanResultsWriter::create(
         &dir.join("no-such-dir").join("r.csv"),
         &dir.join("r.jsonl"),
         &extra,
@@ -937,224 +925,6 @@ fn the_streaming_results_writer_writes_the_same_bytes_as_the_whole_plan_writers(
 }
 
 // ---- headless Chromium ----
-
-/// A realistic plan: 40 rows of an incident response that also disables accounts, decided
-/// by the real policy code over synthetic users.
-fn realistic_plan() -> PlanFile {
-    let policy = PolicyArgs {
-        disable_account: true,
-        ..PolicyArgs::for_profile(Profile::Incident)
-    }
-    .into_policy()
-    .unwrap();
-    let people = [
-        "amelia.watson",
-        "ben.okafor",
-        "chloe.martin",
-        "daniel.kim",
-        "eva.schneider",
-        "farid.haddad",
-        "grace.liu",
-        "hugo.moreau",
-        "isla.brennan",
-        "jonas.berg",
-        "kaito.tanaka",
-        "lena.novak",
-        "mateo.garcia",
-        "nora.lindqvist",
-        "omar.aziz",
-        "priya.raman",
-        "quentin.dubois",
-        "rosa.fernandez",
-        "sam.taylor",
-        "tara.oconnor",
-        "umar.sheikh",
-        "vera.ivanova",
-        "will.parker",
-        "xin.zhou",
-        "yara.costa",
-        "zoe.adams",
-        "arjun.mehta",
-        "bianca.rossi",
-        "carlos.silva",
-        "dana.cohen",
-        "elif.yilmaz",
-        "finn.murphy",
-        "gita.sharma",
-    ];
-    let devices = [
-        "iPhone 12",
-        "iPhone 15 Pro",
-        "Pixel 7",
-        "Galaxy S23",
-        "iPhone 13 mini",
-    ];
-    let mut entries = Vec::new();
-    let mut line = 2;
-    let mut push = |e: PlanEntry, line: &mut usize| {
-        entries.push(e);
-        *line += 1;
-    };
-    for (i, person) in people.iter().enumerate() {
-        let upn = format!("{person}@contoso.com");
-        let mut methods = vec![
-            MethodSnapshot {
-                id: "28c10230-6103-485e-b985-444c60001490".into(),
-                kind: MethodType::Password,
-                display_name: None,
-                created: None,
-                phone_type: None,
-            },
-            MethodSnapshot {
-                id: format!("auth-{i}"),
-                kind: MethodType::MicrosoftAuthenticator,
-                display_name: Some(devices[i % devices.len()].into()),
-                created: Some("2025-03-14T08:00:00Z".into()),
-                phone_type: None,
-            },
-        ];
-        if i % 2 == 0 {
-            methods.push(MethodSnapshot {
-                id: "3179e48a-750b-4051-897c-87b9720928f7".into(),
-                kind: MethodType::Phone,
-                display_name: Some(format!("+1 425555{:04}", 100 + i)),
-                created: None,
-                phone_type: Some(PhoneType::Mobile),
-            });
-        }
-        if i % 5 == 1 {
-            methods.push(MethodSnapshot {
-                id: format!("fido-{i}"),
-                kind: MethodType::Fido2,
-                display_name: Some("YubiKey 5C NFC".into()),
-                created: Some("2024-06-01T10:00:00Z".into()),
-                phone_type: None,
-            });
-        }
-        if i % 4 == 3 {
-            methods.push(MethodSnapshot {
-                id: format!("mail-{i}"),
-                kind: MethodType::Email,
-                display_name: None,
-                created: None,
-                phone_type: None,
-            });
-        }
-        if i == 9 {
-            // Registered by the attacker, the night of the incident.
-            methods.push(MethodSnapshot {
-                id: "oath-evil".into(),
-                kind: MethodType::SoftwareOath,
-                display_name: None,
-                created: Some("2026-11-27T23:41:00Z".into()),
-                phone_type: None,
-            });
-        }
-        let user = UserSnapshot {
-            id: format!(
-                "{:08x}-7d3c-4f6e-9a1b-{:012x}",
-                0x5a00_0000 + i * 7919,
-                i * 104_729
-            ),
-            user_principal_name: upn.clone(),
-            account_enabled: i != 14,
-            synced: i == 6 || i == 21,
-            admin_roles: if i == 11 || i == 27 {
-                vec!["Global Administrator".into()]
-            } else {
-                Vec::new()
-            },
-            default_method: None,
-            methods,
-        };
-        let excluded = i == 30;
-        let decision = decide(&policy, &user, excluded);
-        let status = Status::ALL
-            .into_iter()
-            .find(|s| s.as_str() == decision.status())
-            .unwrap();
-        let reason = match &decision {
-            Decision::NoChange { .. } => Some("nothing to change".into()),
-            Decision::Excluded => Some("on the exclude list".into()),
-            Decision::Protected { reason } | Decision::Blocked { reason, .. } => {
-                Some(reason.clone())
-            }
-            Decision::Planned { .. } => None,
-        };
-        let input = if i % 6 == 5 { user.id.clone() } else { upn };
-        push(
-            PlanEntry {
-                row: line - 2,
-                line,
-                input,
-                status,
-                reason,
-                before: Some(user),
-                steps: decision.steps().to_vec(),
-                notes: decision.notes().to_vec(),
-                columns: BTreeMap::from([
-                    ("ticket".to_string(), format!("INC-20{}", 431 + i % 3)),
-                    (
-                        "source".to_string(),
-                        if i % 3 == 0 {
-                            "Defender alert"
-                        } else {
-                            "phishing report"
-                        }
-                        .to_string(),
-                    ),
-                ]),
-            },
-            &mut line,
-        );
-        if i == 4 {
-            let mut dup = entry(line, "Eva.Schneider@contoso.com", Status::Duplicate, None);
-            dup.reason = Some("same user as line 6".into());
-            push(dup, &mut line);
-        }
-        if i == 12 {
-            push(
-                entry(
-                    line,
-                    "m.garcia@contoso.com",
-                    Status::NotFound,
-                    Some("no such user in the tenant"),
-                ),
-                &mut line,
-            );
-            push(
-                entry(
-                    line,
-                    "lena.novak@contoso,com",
-                    Status::Invalid,
-                    Some("not a valid user principal name: a domain has no ','"),
-                ),
-                &mut line,
-            );
-        }
-        if i == 20 {
-            push(
-                entry(
-                    line,
-                    "contractor17@fabrikam.com",
-                    Status::NotFound,
-                    Some("no such user in the tenant"),
-                ),
-                &mut line,
-            );
-            push(
-                entry(
-                    line,
-                    "finance-shared@contoso.com",
-                    Status::Error,
-                    Some("Graph answered 503 Service Unavailable 4 times; plan again"),
-                ),
-                &mut line,
-            );
-        }
-    }
-    finish(policy, "incident-2026-11-28.csv", entries)
-}
 
 #[test]
 fn the_report_loads_in_headless_chromium_without_console_errors() {
@@ -1194,28 +964,11 @@ fn the_report_loads_in_headless_chromium_without_console_errors() {
         run.console
     );
     let plan = test_plan();
-    let report = html::render(&plan);
-    let page = dir.join("network.html");
-    std::fs::write(
-        &page,
-        report.replace(
-            "</footer>",
-            "</footer><img src=\"http://127.0.0.1:9/pixel.png\" alt=\"\">",
-        ),
-    )
-    .unwrap();
-    let run = chromium.dump_dom(&page, "");
-    assert!(
-        run.console
-            .iter()
-            .any(|l| l.contains("Content Security Policy") && l.contains("127.0.0.1:9")),
-        "a network reference must be seen: {:?}",
-        run.console
-    );
+    let (_, written) = plan_reports(&plan);
+    chromium.assert_sees_network_reference(&dir, &written.html);
 
     // The report itself: loads, runs its script, logs nothing — hostile values included.
-    let page = dir.join("report.html");
-    html::write(&page, &plan).unwrap();
+    let page = written.dir.join("report.html");
     let run = chromium.dump_dom(&page, "");
     assert!(run.console.is_empty(), "console output: {:#?}", run.console);
     let dom = &run.stdout;
@@ -1246,29 +999,7 @@ fn the_report_loads_in_headless_chromium_without_console_errors() {
     assert_eq!(users.matches(" hidden=\"\"").count(), plan.entries.len());
 
     // A screenshot of a realistic plan.
-    let plan = realistic_plan();
-    let page = dir.join("realistic.html");
-    html::write(&page, &plan).unwrap();
-    let png = dir.join("report-screenshot.png");
-    let run = chromium.run(
-        &page,
-        "",
-        &[
-            format!("--screenshot={}", png.display()),
-            "--window-size=1280,2000".to_string(),
-        ],
-    );
-    assert!(run.console.is_empty(), "console output: {:#?}", run.console);
-    let bytes = std::fs::read(&png).expect("chromium wrote the screenshot");
-    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
-    assert!(
-        bytes.len() > 50_000,
-        "a real page, not a blank one: {} bytes",
-        bytes.len()
-    );
-    if std::env::var("MFA_RESET_WRITE_SCREENSHOT").as_deref() == Ok("1") {
-        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/report-screenshot.png");
-        std::fs::copy(&png, &sample).unwrap();
-        eprintln!("wrote {}", sample.display());
-    }
+    let (_, written) = plan_reports(&realistic_plan());
+    chromium.screenshot(&written.dir.join("report.html"), "report-screenshot.png");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -33,7 +33,8 @@ use mfa_reset::input::{self, InputError, InputOptions, InputRow, InputSummary, R
 use mfa_reset::plan::PlanFile;
 use mfa_reset::plan::fingerprint::plan_fingerprint;
 use mfa_reset::plan::store::{self, PlanStore};
-use mfa_reset::report::{self, Figures};
+use mfa_reset::report::run::{RunDigest, RunFigures, RunResultsWriter};
+use mfa_reset::report::{self, PlanDigest, results::PlanResultsWriter};
 use mfa_reset::secret::Secret;
 use mfa_reset::wire::{BatchRequest, BatchResponse, BatchResponseItem};
 use serde_json::Value;
@@ -371,19 +372,53 @@ pub fn check_plan(bytes: &[u8]) {
         );
     }
     assert!(!plan.policy.summary().is_empty());
-    let figures = Figures::of(&plan);
-    assert_eq!(figures.rows, plan.entries.len());
     assert_eq!(plan.counts().values().sum::<usize>(), plan.entries.len());
     assert!(!report::human_duration(plan.minimum_seconds).is_empty());
-    assert!(!report::summary::render(&plan).is_empty());
-    assert!(!report::html::render(&plan).is_empty());
-    let outcomes: Vec<UserOutcome> = plan.entries.iter().map(UserOutcome::from_plan).collect();
+    check_plan_reports(&plan);
+
+    // What was read writes back, and reads back the same.
+    let written = serde_json::to_vec(&plan).expect("a plan that was read can be written");
+    let mut back: PlanFile =
+        serde_json::from_slice(&written).expect("a plan written back can be read");
+    let (a, b) = (plan.minimum_seconds, back.minimum_seconds);
+    assert!((a - b).abs() <= a.abs() * 1e-12, "{a} read back as {b}");
+    back.minimum_seconds = plan.minimum_seconds;
+    assert_eq!(back, plan, "a plan changes when written and read back");
+}
+
+/// Writes the plan's reports, and the reports of a run of it (every outcome as the plan
+/// settles it; interrupted, on the emulator), the way `plan` and `apply` write them: the
+/// digests built a row at a time, the results written a row at a time, then the
+/// summaries and pages. Each file must say something.
+fn check_plan_reports(plan: &PlanFile) {
+    let dir = scratch_dir("plan-reports");
+    let extra: std::collections::BTreeSet<&String> =
+        plan.entries.iter().flat_map(|e| e.columns.keys()).collect();
+    let extra: Vec<String> = extra.into_iter().cloned().collect();
+    let (csv, jsonl) = (dir.join("results.csv"), dir.join("results.jsonl"));
+    let mut results = PlanResultsWriter::create(&csv, &jsonl, &extra).expect("plan results");
+    let mut digest = PlanDigest::new(plan.header());
     for e in &plan.entries {
-        let _ = report::results::json_record(e);
-        let _ = report::results::steps_text(e);
-        let _ = e.writes();
+        results.write(e).expect("a plan's results row");
+        digest.add(e);
     }
-    let run = report::run::RunFigures {
+    results.finish().expect("plan results written");
+    assert_eq!(digest.figures.rows, plan.entries.len());
+    report::summary::write(&dir.join("summary.md"), &digest).expect("the plan's summary");
+    report::html::write(&dir.join("report.html"), &digest).expect("the plan's report");
+
+    let run_dir = dir.join("run-dir");
+    std::fs::create_dir_all(&run_dir).expect("create the run's folder");
+    let (csv, jsonl) = (run_dir.join("results.csv"), run_dir.join("results.jsonl"));
+    let mut results = RunResultsWriter::create(&csv, &jsonl, &extra).expect("run results");
+    let mut outcomes = RunDigest::new();
+    for e in &plan.entries {
+        let outcome = UserOutcome::from_plan(e);
+        results.write(&outcome).expect("a run's results row");
+        outcomes.add(&outcome);
+    }
+    results.finish().expect("run results written");
+    let run = RunFigures {
         started: "2026-11-28T10:41:12Z".into(),
         ended: "2026-11-28T10:51:12Z".into(),
         wall_seconds: 600.0,
@@ -394,18 +429,30 @@ pub fn check_plan(bytes: &[u8]) {
         graph: plan.graph.clone(),
         sim: true,
     };
-    let dir = Path::new("run-dir");
-    assert!(!report::run::render_summary(&plan, &outcomes, &run, dir).is_empty());
-    assert!(!report::run::render_html(&plan, &outcomes, &run, dir).is_empty());
-
-    // What was read writes back, and reads back the same.
-    let written = serde_json::to_vec(&plan).expect("a plan that was read can be written");
-    let mut back: PlanFile =
-        serde_json::from_slice(&written).expect("a plan written back can be read");
-    let (a, b) = (plan.minimum_seconds, back.minimum_seconds);
-    assert!((a - b).abs() <= a.abs() * 1e-12, "{a} read back as {b}");
-    back.minimum_seconds = plan.minimum_seconds;
-    assert_eq!(back, plan, "a plan changes when written and read back");
+    let (header, figures) = (&digest.header, &digest.figures);
+    report::run::write_summary(
+        &run_dir.join("summary.md"),
+        header,
+        figures,
+        &outcomes,
+        &run,
+    )
+    .expect("the run's summary");
+    report::run::write_html(
+        &run_dir.join("report.html"),
+        header,
+        figures,
+        &outcomes,
+        &run,
+    )
+    .expect("the run's report");
+    for folder in [&dir, &run_dir] {
+        for name in ["summary.md", "report.html", "results.csv"] {
+            let len = std::fs::metadata(folder.join(name)).map_or(0, |m| m.len());
+            assert!(len > 0, "{} is empty", folder.join(name).display());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Gives `bytes` to the reader `apply` uses for a plan it is handed (any layout, one

@@ -233,14 +233,14 @@ fn write_reports(
     outcomes: &RunDigest,
     figures: &RunFigures,
 ) -> anyhow::Result<()> {
-    report::run::write_summary_digest(
+    report::run::write_summary(
         &dir.join("summary.md"),
         &plan.header,
         &plan.figures,
         outcomes,
         figures,
     )?;
-    report::run::write_html_digest(
+    report::run::write_html(
         &dir.join("report.html"),
         &plan.header,
         &plan.figures,

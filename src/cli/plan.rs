@@ -275,7 +275,7 @@ pub fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
 /// Writes the plan's `summary.md` and `report.html` (`plan.json` and the results are
 /// written by [`make_plan`]).
 pub fn write_reports(out: &Path, plan: &PlanDigest) -> anyhow::Result<()> {
-    report::summary::write_digest(&out.join("summary.md"), plan)?;
-    report::html::write_digest(&out.join("report.html"), plan)?;
+    report::summary::write(&out.join("summary.md"), plan)?;
+    report::html::write(&out.join("report.html"), plan)?;
     Ok(())
 }

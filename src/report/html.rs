@@ -19,110 +19,55 @@
 //! The output depends on the plan alone (no clock, no environment), so a plan always
 //! renders to the same bytes.
 //!
-//! The frame of the page ([`head`], [`tail`]), the style sheet, the bar chart, the filter
-//! box and its script, and the escaping ([`Text`]) are shared with the report of a run
-//! ([`super::run`]), so the two read alike.
+//! The frame of the page, the style sheet, the figures, the charts, the tables and the
+//! per-user table with its filter box, and the escaping are shared with the report of a
+//! run ([`super::run`]) through `page`, so the two read alike; this file says what is the
+//! plan's own. It renders from the plan's [`PlanDigest`].
 
-use std::fmt::{self, Display, Write as _};
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
 use std::path::Path;
 
-use base64::Engine as _;
-
-use super::{ATTENTION, Figures, PlanDigest, ReportError, human_duration, results::steps_text};
-use crate::plan::{PlanEntry, PlanFile, PlanHeader, Status};
-use crate::wire::MethodType;
+use super::page::{
+    self, Bar, Changes, Figure, Frame, LINE, Listing, Row, STATUS, StatusCount, Text, USER,
+    UserTable, grouped, listing, page, provenance, row_start, user_cell,
+};
+use super::{
+    ATTENTION, Figures, PlanDigest, ReportError, human_duration, method_order, method_words,
+    results::steps_text, write_file,
+};
+use crate::plan::{PlanEntry, PlanHeader, Status};
 
 /// At most this many rows are listed in each table; `results.csv` has them all.
-pub const MAX_TABLE_ROWS: usize = 2_000;
+pub const MAX_TABLE_ROWS: usize = page::MAX_ROWS;
 
-/// Renders `report.html`.
-pub fn render(plan: &PlanFile) -> String {
-    render_digest(&PlanDigest::of(plan))
+/// Writes the plan's `report.html`.
+pub fn write(path: &Path, digest: &PlanDigest) -> Result<(), ReportError> {
+    write_file(path, render(digest))
 }
 
-/// Renders `report.html` from a plan's digest: the same bytes as [`render`] of the plan.
-pub fn render_digest(digest: &PlanDigest) -> String {
-    let mut out = String::with_capacity(16_384 + digest.figures.rows.min(MAX_TABLE_ROWS) * 600);
-    document(&mut out, digest).expect("writing to a String cannot fail");
-    out
-}
-
-/// Writes `report.html`.
-pub fn write(path: &Path, plan: &PlanFile) -> Result<(), ReportError> {
-    write_digest(path, &PlanDigest::of(plan))
-}
-
-/// Writes `report.html` from a plan's digest.
-pub fn write_digest(path: &Path, digest: &PlanDigest) -> Result<(), ReportError> {
-    std::fs::write(path, render_digest(digest)).map_err(|e| ReportError::write(path, e))
-}
-
-fn document(out: &mut String, digest: &PlanDigest) -> fmt::Result {
+fn render(digest: &PlanDigest) -> String {
     let plan = &digest.header;
-    let f = &digest.figures;
-    head(
-        out,
-        "mfa-reset-plan",
-        &plan.tool,
-        &format!(
-            "PLAN (nothing changed yet) · mfa-reset · {} · {}",
-            Text(&plan.graph),
-            Text(&plan.created)
-        ),
-        &style(&plan.fingerprint),
-    )?;
-
-    header(out, plan)?;
-    figures(out, f)?;
-    charts(out, plan, f)?;
-    attention(out, digest)?;
-    users(out, digest)?;
-
-    writeln!(
-        out,
-        "<footer><p>Written by {} from the plan above. <code>plan.json</code> is what \
-         <code>mfa-reset apply</code> carries out; <code>results.csv</code> and \
-         <code>results.jsonl</code> have one row per input row.</p></footer>",
-        Text(&plan.tool)
-    )?;
-    tail(out)
-}
-
-/// The page up to `<body>`: the Content-Security-Policy that allows exactly `style` and
-/// [`SCRIPT`] and nothing else, the generator (`tool`), the title (`title_html`, already
-/// escaped) and the style sheet. `report` names the kind of report (`data-report`).
-pub(super) fn head(
-    out: &mut String,
-    report: &str,
-    tool: &str,
-    title_html: &str,
-    style: &str,
-) -> fmt::Result {
-    writeln!(out, "<!DOCTYPE html>")?;
-    writeln!(
-        out,
-        "<html lang=\"en\" data-report=\"{}\"><head><meta charset=\"utf-8\">",
-        Text(report)
-    )?;
-    writeln!(
-        out,
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
-         style-src '{}'; script-src '{}'; img-src data:; base-uri 'none'; form-action 'none'\">",
-        csp_hash(style),
-        csp_hash(SCRIPT)
-    )?;
-    writeln!(
-        out,
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-    )?;
-    writeln!(out, "<meta name=\"generator\" content=\"{}\">", Text(tool))?;
-    writeln!(out, "<title>{title_html}</title>")?;
-    writeln!(out, "<style>{style}</style>\n</head>\n<body>")
-}
-
-/// The page's end: the script, then `</html>`.
-pub(super) fn tail(out: &mut String) -> fmt::Result {
-    writeln!(out, "<script>{SCRIPT}</script>\n</body>\n</html>")
+    let frame = Frame {
+        report: "mfa-reset-plan",
+        tool: &plan.tool,
+        what: "PLAN (nothing changed yet)",
+        graph: &plan.graph,
+        when: &plan.created,
+        style: "",
+        print_title: "mfa-reset PLAN — nothing changed yet",
+        fingerprint: &plan.fingerprint,
+        footer: "from the plan above. <code>plan.json</code> is what \
+                 <code>mfa-reset apply</code> carries out; <code>results.csv</code> and \
+                 <code>results.jsonl</code> have one row per input row.",
+    };
+    page(&frame, digest.figures.rows, |out| {
+        header(out, plan)?;
+        figures(out, &digest.figures)?;
+        charts(out, plan, &digest.figures)?;
+        attention(out, digest)?;
+        users(out, digest)
+    })
 }
 
 fn header(out: &mut String, plan: &PlanHeader) -> fmt::Result {
@@ -153,7 +98,7 @@ fn header(out: &mut String, plan: &PlanHeader) -> fmt::Result {
         Text(&plan.format),
         plan.version
     )?;
-    plan_provenance(out, plan)?;
+    provenance(out, plan)?;
     writeln!(out, "</dl>")?;
     writeln!(
         out,
@@ -167,330 +112,184 @@ fn header(out: &mut String, plan: &PlanHeader) -> fmt::Result {
 fn figures(out: &mut String, f: &Figures) -> fmt::Result {
     let attention: usize = ATTENTION.iter().map(|&s| f.count(s)).sum();
     let removals: usize = f.deletes_by_type.values().sum();
-    writeln!(
+    page::figures(
         out,
-        "<section aria-labelledby=\"h-figures\"><h2 id=\"h-figures\">In figures</h2>\
-         <div class=\"figures\">"
-    )?;
-    writeln!(
-        out,
-        "<div class=\"figure\"><div class=\"l\">Users who would change</div>\
-         <div class=\"n\" id=\"figure-users\">{}</div><div class=\"s\">of {} input rows</div></div>",
-        grouped(f.users_affected),
-        grouped(f.rows)
-    )?;
-    writeln!(
-        out,
-        "<div class=\"figure\"><div class=\"l\">Graph writes</div>\
-         <div class=\"n\" id=\"figure-writes\">{}</div><div class=\"s\">{} revoke · {} disable · \
-         {} method removals · {} TAP</div></div>",
-        grouped(f.writes),
-        grouped(f.revoke),
-        grouped(f.disable),
-        grouped(removals),
-        grouped(f.issue_pass)
-    )?;
-    writeln!(
-        out,
-        "<div class=\"figure\"><div class=\"l\">Least run time</div>\
-         <div class=\"n\" id=\"figure-time\">{}</div><div class=\"s\">for the writes at the \
-         Graph write budget; reads and retries add to it</div></div>",
-        Text(&human_duration(f.minimum_seconds))
-    )?;
-    writeln!(
-        out,
-        "<div class=\"figure{}\"><div class=\"l\">Need attention</div>\
-         <div class=\"n\" id=\"figure-attention\">{}</div><div class=\"s\">blocked, error, \
-         not-found or invalid rows</div></div>",
-        if attention > 0 { " attention" } else { "" },
-        grouped(attention)
-    )?;
-    writeln!(out, "</div></section>")
-}
-
-/// One bar of a chart.
-pub(super) struct Bar {
-    pub(super) label: String,
-    pub(super) value: usize,
-    pub(super) class: &'static str,
+        &[
+            Figure {
+                label: "Users who would change",
+                id: "figure-users",
+                value: grouped(f.users_affected),
+                note: format!("of {} input rows", grouped(f.rows)),
+                alert: false,
+            },
+            Figure {
+                label: "Graph writes",
+                id: "figure-writes",
+                value: grouped(f.writes),
+                note: format!(
+                    "{} revoke · {} disable · {} method removals · {} TAP",
+                    grouped(f.revoke),
+                    grouped(f.disable),
+                    grouped(removals),
+                    grouped(f.issue_pass)
+                ),
+                alert: false,
+            },
+            Figure {
+                label: "Least run time",
+                id: "figure-time",
+                value: Text(&human_duration(f.minimum_seconds)).to_string(),
+                note: "for the writes at the Graph write budget; reads and retries add to it"
+                    .to_string(),
+                alert: false,
+            },
+            Figure {
+                label: "Need attention",
+                id: "figure-attention",
+                value: grouped(attention),
+                note: "blocked, error, not-found or invalid rows".to_string(),
+                alert: attention > 0,
+            },
+        ],
+    )
 }
 
 fn charts(out: &mut String, plan: &PlanHeader, f: &Figures) -> fmt::Result {
-    writeln!(out, "<section class=\"charts\">")?;
-
-    writeln!(
-        out,
-        "<figure><figcaption id=\"h-status\"><h2>Users by status</h2></figcaption>"
-    )?;
-    let bars: Vec<Bar> = Status::ALL
+    let statuses: Vec<StatusCount> = Status::ALL
         .into_iter()
         .filter(|&s| f.count(s) > 0)
-        .map(|s| Bar {
-            label: s.as_str().to_string(),
-            value: f.count(s),
-            class: status_class(s),
+        .map(|s| StatusCount {
+            status: s.as_str(),
+            rows: f.count(s),
+            meaning: status_meaning(s),
         })
         .collect();
-    if bars.is_empty() {
-        writeln!(out, "<p>The input has no rows.</p>")?;
-    } else {
-        bar_chart(out, "chart-status", "Users by status", &bars, Some(f.rows))?;
-        writeln!(out, "<dl class=\"legend\">")?;
-        for s in Status::ALL.into_iter().filter(|&s| f.count(s) > 0) {
-            writeln!(
-                out,
-                "<dt><span class=\"badge {}\">{}</span></dt><dd>{}</dd>",
-                status_class(s),
-                s,
-                status_meaning(s)
-            )?;
-        }
-        writeln!(out, "</dl>")?;
-    }
-    writeln!(out, "</figure>")?;
+    let changes = Changes {
+        title: "Changes by kind",
+        bars: change_bars(plan, f),
+        label_width: 200,
+        none: "No change is planned.",
+        note: "Each change is one Graph write. Method removals count methods, not users.",
+    };
+    page::charts(out, &statuses, f.rows, &changes)
+}
 
-    writeln!(
-        out,
-        "<figure><figcaption id=\"h-changes\"><h2>Changes by kind</h2></figcaption>"
-    )?;
+/// The bars of "Changes by kind": each kind of change the policy makes or the plan has.
+fn change_bars(plan: &PlanHeader, f: &Figures) -> Vec<Bar> {
+    let bar = |label: String, value: usize, class: &str| Bar {
+        label,
+        value,
+        class: class.to_string(),
+    };
     let mut bars = Vec::new();
     if plan.policy.revoke_sessions() || f.revoke > 0 {
-        bars.push(Bar {
-            label: "Revoke sign-in sessions".into(),
-            value: f.revoke,
-            class: "c-action",
-        });
+        bars.push(bar("Revoke sign-in sessions".into(), f.revoke, "c-action"));
     }
     if plan.policy.disable_account() || f.disable > 0 {
-        bars.push(Bar {
-            label: "Disable account".into(),
-            value: f.disable,
-            class: "c-action",
-        });
+        bars.push(bar("Disable account".into(), f.disable, "c-action"));
     }
     let mut deletions: Vec<(&String, &usize)> = f.deletes_by_type.iter().collect();
     deletions.sort_by_key(|(kind, _)| method_order(kind));
     for (kind, &n) in deletions {
-        bars.push(Bar {
-            label: format!("Remove {}", method_words(kind)),
-            value: n,
-            class: "c-remove",
-        });
+        bars.push(bar(format!("Remove {}", method_words(kind)), n, "c-remove"));
     }
     if plan.policy.tap().is_some() || f.issue_pass > 0 {
-        bars.push(Bar {
-            label: "Issue Temporary Access Pass".into(),
-            value: f.issue_pass,
-            class: "c-tap",
-        });
+        bars.push(bar(
+            "Issue Temporary Access Pass".into(),
+            f.issue_pass,
+            "c-tap",
+        ));
     }
-    if bars.is_empty() {
-        writeln!(out, "<p>No change is planned.</p>")?;
-    } else {
-        bar_chart(out, "chart-changes", "Changes by kind", &bars, None)?;
-        writeln!(
-            out,
-            "<p class=\"muted\">Each change is one Graph write. Method removals count \
-             methods, not users.</p>"
-        )?;
-    }
-    writeln!(out, "</figure>")?;
-
-    writeln!(out, "</section>")
-}
-
-/// Where a method type (its short name) comes in [`MethodType::ALL`], for ordering
-/// charts and tables; unknown names last.
-pub(super) fn method_order(short_name: &str) -> usize {
-    MethodType::ALL
-        .iter()
-        .position(|t| t.short_name() == short_name)
-        .unwrap_or(usize::MAX)
-}
-
-/// A horizontal bar chart: label, bar, value (and share of `total`, if given) per row.
-pub(super) fn bar_chart(
-    out: &mut String,
-    id: &str,
-    title: &str,
-    bars: &[Bar],
-    total: Option<usize>,
-) -> fmt::Result {
-    bar_chart_labelled(out, id, title, bars, total, 200)
-}
-
-/// [`bar_chart`] with `label` pixels for the labels (at most 260; the bars get 250).
-pub(super) fn bar_chart_labelled(
-    out: &mut String,
-    id: &str,
-    title: &str,
-    bars: &[Bar],
-    total: Option<usize>,
-    label: usize,
-) -> fmt::Result {
-    const WIDTH: usize = 560;
-    const BAR: usize = 250;
-    let label = label.min(260);
-    const ROW: usize = 26;
-    let height = bars.len() * ROW + 8;
-    let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
-    writeln!(
-        out,
-        "<svg class=\"chart\" id=\"{id}\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" \
-         height=\"{height}\" role=\"img\" aria-labelledby=\"{id}-title\">\
-         <title id=\"{id}-title\">{}</title>",
-        Text(title)
-    )?;
-    for (i, b) in bars.iter().enumerate() {
-        let y = 4 + i * ROW;
-        let w = if b.value == 0 {
-            0
-        } else {
-            (b.value * BAR).div_ceil(max).max(2)
-        };
-        let value = match total {
-            Some(t) if t > 0 => format!(
-                "{} ({}%)",
-                grouped(b.value),
-                (b.value as f64 * 100.0 / t as f64).round()
-            ),
-            _ => grouped(b.value),
-        };
-        writeln!(
-            out,
-            "<g><text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\
-             <rect class=\"track\" x=\"{label}\" y=\"{}\" width=\"{BAR}\" height=\"{}\"/>\
-             <rect class=\"bar {}\" x=\"{label}\" y=\"{}\" width=\"{w}\" height=\"{}\"/>\
-             <text class=\"value\" x=\"{}\" y=\"{}\">{}</text></g>",
-            label - 8,
-            y + 17,
-            Text(&b.label),
-            y + 3,
-            ROW - 8,
-            b.class,
-            y + 3,
-            ROW - 8,
-            label + w + 6,
-            y + 17,
-            Text(&value)
-        )?;
-    }
-    writeln!(out, "</svg>")
+    bars
 }
 
 fn attention(out: &mut String, digest: &PlanDigest) -> fmt::Result {
-    let rows = &digest.attention;
-    let total = digest.attention_total;
-    writeln!(
-        out,
-        "<section aria-labelledby=\"h-attention\"><h2 id=\"h-attention\">Needs attention ({})</h2>",
-        grouped(total)
-    )?;
-    if total == 0 {
-        writeln!(
-            out,
-            "<p>Nothing: no row is blocked, failed to read, not found or invalid.</p></section>"
-        )?;
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "<table id=\"attention\"><thead><tr><th class=\"num w-line\">Line</th>\
-         <th class=\"w-user\">User</th><th class=\"w-status\">Status</th><th class=\"w-why\">Why</th>\
-         <th class=\"w-still\">Still done</th></tr></thead><tbody>"
-    )?;
-    for e in rows.iter().take(MAX_TABLE_ROWS) {
+    let l = Listing {
+        id: "attention",
+        heading: format!("Needs attention ({})", grouped(digest.attention.total)),
+        total: digest.attention.total,
+        none: "<p>Nothing: no row is blocked, failed to read, not found or invalid.</p>",
+        intro: String::new(),
+        columns: &[
+            LINE,
+            USER,
+            STATUS,
+            ("w-why", "Why"),
+            ("w-still", "Still done"),
+        ],
+        more: "",
+    };
+    listing(out, &l, &digest.attention.rows, |out, e| {
         let still = if e.writes() > 0 {
             steps_text(e)
         } else {
             "nothing".to_string()
         };
+        row_start(out, e)?;
         writeln!(
             out,
-            "<tr data-status=\"{status}\"><td class=\"num\">{}</td><td>{}</td>\
-             <td><span class=\"badge {}\">{status}</span></td><td>{}</td><td>{}</td></tr>",
-            e.line,
-            UserCell(e),
-            status_class(e.status),
+            "<td>{}</td><td>{}</td></tr>",
             Text(e.reason.as_deref().unwrap_or("")),
-            Text(&still),
-            status = e.status,
-        )?;
-    }
-    writeln!(out, "</tbody></table>")?;
-    if total > MAX_TABLE_ROWS {
-        writeln!(
-            out,
-            "<p class=\"more\">…and {} more in <code>results.csv</code>.</p>",
-            grouped(total - MAX_TABLE_ROWS)
-        )?;
-    }
-    writeln!(out, "</section>")
+            Text(&still)
+        )
+    })
 }
 
 fn users(out: &mut String, digest: &PlanDigest) -> fmt::Result {
-    let total = digest.figures.rows;
-    let shown = total.min(MAX_TABLE_ROWS);
-    let with_columns = digest.with_columns;
-    writeln!(
-        out,
-        "<section aria-labelledby=\"h-users\"><h2 id=\"h-users\">Per user ({} rows)</h2>",
-        grouped(total)
-    )?;
-    if total == 0 {
-        writeln!(out, "<p>The input has no rows.</p></section>")?;
-        return Ok(());
-    }
-    if shown < total {
-        writeln!(
-            out,
-            "<p class=\"more\" id=\"users-cut\">The first {} of {} rows are listed here; \
-             <code>results.csv</code> has all {}.</p>",
-            grouped(shown),
-            grouped(total),
-            grouped(total)
-        )?;
-    } else {
-        writeln!(
-            out,
-            "<p class=\"muted\">Every input row, in input order; the steps run in the order \
-             listed.</p>"
-        )?;
-    }
-
-    filter_form(
-        out,
-        "user, step, note…",
-        digest
+    let table = UserTable {
+        total: digest.figures.rows,
+        intro: "Every input row, in input order; the steps run in the order listed.",
+        placeholder: "user, step, note…",
+        statuses: digest
             .figures
             .by_status
             .iter()
-            .map(|(s, &n)| (s.as_str(), n)),
-    )?;
+            .map(|(s, &n)| (s.as_str(), n))
+            .collect(),
+        columns: [("w-steps", "Steps, in order"), ("w-notes", "Notes")],
+        with_columns: digest.with_columns,
+    };
+    page::user_table(out, &table, &digest.first)
+}
 
-    write!(
-        out,
-        "<table id=\"users\"><thead><tr><th class=\"num w-line\">Line</th>\
-         <th class=\"w-user\">User</th><th class=\"w-status\">Status</th>\
-         <th class=\"w-steps\">Steps, in order</th><th class=\"w-notes\">Notes</th>"
-    )?;
-    if with_columns {
-        write!(out, "<th class=\"w-cols\">From the input</th>")?;
+impl Row for PlanEntry {
+    fn line(&self) -> usize {
+        self.line
     }
-    writeln!(out, "</tr></thead><tbody>")?;
-    for e in digest.first.iter().take(MAX_TABLE_ROWS) {
-        write!(
-            out,
-            "<tr data-status=\"{status}\"><td class=\"num\">{}</td><td>{}</td>\
-             <td><span class=\"badge {}\">{status}</span></td><td>",
-            e.line,
-            UserCell(e),
-            status_class(e.status),
-            status = e.status,
-        )?;
-        if e.writes() > 0 {
+
+    fn status(&self) -> &'static str {
+        self.status.as_str()
+    }
+
+    /// The input value, the UPN Graph knows if it differs, and what about the account
+    /// matters to a reviewer (synced, disabled, admin roles).
+    fn user(&self, out: &mut String) -> fmt::Result {
+        let Some(u) = &self.before else {
+            return user_cell(out, &self.input, None);
+        };
+        user_cell(out, &self.input, Some(&u.user_principal_name))?;
+        if u.synced {
+            write!(out, " <span class=\"tag\">synced</span>")?;
+        }
+        if !u.account_enabled {
+            write!(out, " <span class=\"tag\">disabled</span>")?;
+        }
+        if !u.admin_roles.is_empty() {
+            write!(
+                out,
+                " <span class=\"tag\">admin: {}</span>",
+                Text(&u.admin_roles.join(", "))
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The steps, in order, and the notes.
+    fn cells(&self, out: &mut String) -> fmt::Result {
+        write!(out, "<td>")?;
+        if self.writes() > 0 {
             write!(out, "<ol>")?;
-            for step in &e.steps {
+            for step in &self.steps {
                 write!(out, "<li>{}</li>", Text(&step.describe()))?;
             }
             write!(out, "</ol>")?;
@@ -498,106 +297,24 @@ fn users(out: &mut String, digest: &PlanDigest) -> fmt::Result {
             write!(out, "<span class=\"muted\">none</span>")?;
         }
         write!(out, "</td><td>")?;
-        if let Some(reason) = &e.reason {
+        if let Some(reason) = &self.reason {
             write!(out, "<p class=\"reason\">{}</p>", Text(reason))?;
         }
-        if !e.notes.is_empty() {
+        if !self.notes.is_empty() {
             write!(out, "<ul class=\"notes\">")?;
-            for note in &e.notes {
+            for note in &self.notes {
                 write!(out, "<li>{}</li>", Text(note))?;
             }
             write!(out, "</ul>")?;
         }
-        write!(out, "</td>")?;
-        if with_columns {
-            write!(out, "<td>")?;
-            if !e.columns.is_empty() {
-                write!(out, "<dl class=\"cols\">")?;
-                for (name, value) in &e.columns {
-                    write!(out, "<dt>{}</dt><dd>{}</dd>", Text(name), Text(value))?;
-                }
-                write!(out, "</dl>")?;
-            }
-            write!(out, "</td>")?;
-        }
-        writeln!(out, "</tr>")?;
+        write!(out, "</td>")
     }
-    writeln!(out, "</tbody></table>")?;
-    if shown < total {
-        writeln!(
-            out,
-            "<p class=\"more\">…and {} more rows in <code>results.csv</code>.</p>",
-            grouped(total - shown)
-        )?;
-    }
-    writeln!(out, "</section>")
-}
 
-/// The filter box over the per-user table (`#users`, rows carrying `data-status`), one
-/// status option per `(status, rows)`: hidden, and shown by [`SCRIPT`], so a page without
-/// script has no dead control.
-pub(super) fn filter_form<'a>(
-    out: &mut String,
-    placeholder: &str,
-    counts: impl IntoIterator<Item = (&'a str, usize)>,
-) -> fmt::Result {
-    writeln!(
-        out,
-        "<form id=\"filter\" class=\"noprint\" role=\"search\" hidden>\
-         <label>Filter <input type=\"search\" name=\"q\" placeholder=\"{}\" \
-         autocomplete=\"off\"></label> <label>Status <select name=\"status\">\
-         <option value=\"\">all</option>",
-        Text(placeholder)
-    )?;
-    for (status, n) in counts {
-        writeln!(
-            out,
-            "<option value=\"{status}\">{status} ({})</option>",
-            grouped(n),
-            status = Text(status)
-        )?;
-    }
-    writeln!(
-        out,
-        "</select></label> <span id=\"filter-count\" aria-live=\"polite\"></span></form>"
-    )
-}
-
-/// The user cell: the input value, the UPN Graph knows if it differs, and what about the
-/// account matters to a reviewer (synced, disabled, admin roles).
-struct UserCell<'a>(&'a PlanEntry);
-
-impl Display for UserCell<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let e = self.0;
-        write!(f, "<span class=\"user\">{}</span>", Text(&e.input))?;
-        if let Some(u) = &e.before {
-            if !u.user_principal_name.eq_ignore_ascii_case(e.input.trim()) {
-                write!(
-                    f,
-                    "<br><span class=\"upn\">{}</span>",
-                    Text(&u.user_principal_name)
-                )?;
-            }
-            if u.synced {
-                write!(f, " <span class=\"tag\">synced</span>")?;
-            }
-            if !u.account_enabled {
-                write!(f, " <span class=\"tag\">disabled</span>")?;
-            }
-            if !u.admin_roles.is_empty() {
-                write!(
-                    f,
-                    " <span class=\"tag\">admin: {}</span>",
-                    Text(&u.admin_roles.join(", "))
-                )?;
-            }
-        }
-        Ok(())
+    fn input_columns(&self) -> &BTreeMap<String, String> {
+        &self.columns
     }
 }
 
-/// What a status means, in a few words, for the legend.
 fn status_meaning(status: Status) -> &'static str {
     match status {
         Status::Planned => "changes are planned",
@@ -612,306 +329,16 @@ fn status_meaning(status: Status) -> &'static str {
     }
 }
 
-fn status_class(status: Status) -> &'static str {
-    match status {
-        Status::Planned => "s-planned",
-        Status::NoChange => "s-no-change",
-        Status::NotFound => "s-not-found",
-        Status::Invalid => "s-invalid",
-        Status::Duplicate => "s-duplicate",
-        Status::Excluded => "s-excluded",
-        Status::Protected => "s-protected",
-        Status::Blocked => "s-blocked",
-        Status::Error => "s-error",
-    }
-}
-
-/// A method type (its short name) in words, for chart labels.
-pub(super) fn method_words(short_name: &str) -> &str {
-    match MethodType::ALL
-        .into_iter()
-        .find(|t| t.short_name() == short_name)
-    {
-        Some(MethodType::Password) => "password",
-        Some(MethodType::Phone) => "phone number",
-        Some(MethodType::MicrosoftAuthenticator) => "Authenticator app",
-        Some(MethodType::SoftwareOath) => "software OATH token",
-        Some(MethodType::Fido2) => "FIDO2 key",
-        Some(MethodType::WindowsHelloForBusiness) => "Windows Hello",
-        Some(MethodType::Email) => "email method",
-        Some(MethodType::TemporaryAccessPass) => "existing TAP",
-        Some(MethodType::PlatformCredential) => "platform credential",
-        None => short_name,
-    }
-}
-
-/// `1234567` → `1,234,567`.
-pub(super) fn grouped(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// User-supplied text, escaped for HTML text and attribute values. Control characters
-/// become spaces; bidirectional formatting characters (which could make `moc.evil` read
-/// as `evil.com`) become U+FFFD, visibly.
-pub(super) struct Text<'a>(pub(super) &'a str);
-
-impl Display for Text<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        while let Some(at) = rest.find(needs_escape) {
-            f.write_str(&rest[..at])?;
-            let c = rest[at..].chars().next().expect("found a char there");
-            match c {
-                '&' => f.write_str("&amp;")?,
-                '<' => f.write_str("&lt;")?,
-                '>' => f.write_str("&gt;")?,
-                '"' => f.write_str("&quot;")?,
-                '\'' => f.write_str("&#39;")?,
-                c if c.is_control() => f.write_char(' ')?,
-                _ => f.write_char('\u{FFFD}')?,
-            }
-            rest = &rest[at + c.len_utf8()..];
-        }
-        f.write_str(rest)
-    }
-}
-
-fn needs_escape(c: char) -> bool {
-    matches!(c, '&' | '<' | '>' | '"' | '\'')
-        || c.is_control()
-        || matches!(
-            c,
-            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
-        )
-}
-
-/// `sha256-<base64>`, the CSP source that allows exactly this inline style or script.
-pub(super) fn csp_hash(content: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, content.as_bytes());
-    format!(
-        "sha256-{}",
-        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
-    )
-}
-
-/// The stylesheet. The fingerprint goes into the printed page footer, so every sheet of a
-/// printout names the plan it belongs to; only its hex digits and `:` are used.
-fn style(fingerprint: &str) -> String {
-    page_style(STYLE, "mfa-reset PLAN — nothing changed yet", fingerprint)
-}
-
-/// `sheet` followed by the printed page's margins: `top_left` (fixed text of ours, no
-/// `"` or `\\`) in the header of every printed sheet, the plan fingerprint (only its
-/// ASCII letters, digits and `:`) in its footer, and the page numbers.
-pub(super) fn page_style(sheet: &str, top_left: &str, fingerprint: &str) -> String {
-    debug_assert!(!top_left.contains(['"', '\\']));
-    let safe: String = fingerprint
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == ':')
-        .take(80)
-        .collect();
-    format!(
-        "{sheet}@page{{margin:14mm 12mm;@top-left{{content:\"{top_left}\";\
-         font:9pt system-ui,sans-serif}}@bottom-left{{content:\"{safe}\";\
-         font:8pt ui-monospace,monospace}}@bottom-right{{content:\"page \" counter(page) \
-         \" of \" counter(pages);font:9pt system-ui,sans-serif}}}}\n"
-    )
-}
-
-pub(super) const STYLE: &str = r#"
-:root{color-scheme:light;--ink:#111827;--muted:#4b5563;--line:#d1d5db;--soft:#f3f4f6}
-*{box-sizing:border-box}
-body{margin:0 auto;max-width:1200px;padding:24px 32px 48px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#fff}
-h1{font-size:26px;margin:0 0 8px}
-h2{font-size:18px;margin:28px 0 10px;padding-bottom:4px;border-bottom:2px solid var(--ink)}
-figcaption h2{margin-top:20px}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:12.5px;overflow-wrap:anywhere}
-.muted{color:var(--muted)}
-.banner{border:3px solid #b45309;background:#fffbeb;padding:12px 16px;margin:8px 0 18px;font-size:15px}
-.banner strong{display:block;font-size:21px;letter-spacing:.02em;margin-bottom:2px}
-dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:6px 18px;margin:0}
-dl.meta dt{font-weight:600;color:var(--muted)}
-dl.meta dd{margin:0;min-width:0}
-ul.policy{margin:0;padding-left:18px}
-.sign{margin-top:16px;border:1px dashed var(--muted);padding:8px 14px 14px}
-.sign p{margin:0 0 22px}
-.sign-fields{display:grid;grid-template-columns:2fr 2fr 1fr 3fr;gap:18px}
-.sign-fields span{border-top:1px solid var(--ink);padding-top:2px;font-size:12px;color:var(--muted)}
-.figures{display:grid;grid-template-columns:repeat(4,1fr);gap:12px}
-.figure{border:1px solid var(--line);border-radius:6px;padding:10px 14px}
-.figure .l{font-weight:600}
-.figure .n{font-size:32px;font-weight:700;line-height:1.15;font-variant-numeric:tabular-nums}
-.figure .s{color:var(--muted);font-size:12.5px}
-.figure.attention{border:2px solid #b91c1c}
-.charts{display:grid;grid-template-columns:1fr 1fr;gap:28px;align-items:start}
-figure{margin:0;min-width:0}
-svg.chart{display:block;width:100%;max-width:560px;height:auto}
-svg.chart text{font-size:13px;fill:var(--ink)}
-svg.chart text.value{font-weight:600;font-variant-numeric:tabular-nums}
-svg.chart .track{fill:var(--soft)}
-.s-planned{fill:#1d4ed8}.s-no-change{fill:#6b7280}.s-not-found{fill:#b91c1c}.s-invalid{fill:#991b1b}
-.s-duplicate{fill:#9ca3af}.s-excluded{fill:#9ca3af}.s-protected{fill:#7c3aed}.s-blocked{fill:#c2410c}.s-error{fill:#7f1d1d}
-.c-action{fill:#0f766e}.c-remove{fill:#1d4ed8}.c-tap{fill:#7c3aed}
-dl.legend{display:grid;grid-template-columns:max-content 1fr;gap:2px 10px;margin:10px 0 0;font-size:12.5px}
-dl.legend dd{margin:0;color:var(--muted)}
-.badge{display:inline-block;padding:0 6px;border-radius:4px;border:1px solid currentColor;font-size:12px;font-weight:600;white-space:nowrap;background:#fff}
-.badge.s-planned{color:#1e40af;background:#dbeafe}
-.badge.s-no-change,.badge.s-duplicate,.badge.s-excluded{color:#374151;background:#f3f4f6}
-.badge.s-not-found,.badge.s-invalid,.badge.s-error{color:#991b1b;background:#fee2e2}
-.badge.s-blocked{color:#9a3412;background:#ffedd5}
-.badge.s-protected{color:#5b21b6;background:#ede9fe}
-table{border-collapse:collapse;width:100%;font-size:13px;table-layout:fixed}
-.w-line{width:5%}.w-user{width:21%}.w-status{width:12%}.w-why{width:44%}.w-still{width:18%}
-.w-steps{width:27%}.w-notes{width:21%}.w-cols{width:14%}
-th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-thead th{background:var(--soft);position:sticky;top:0;border-bottom:2px solid var(--ink)}
-.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td ol,td ul{margin:0;padding-left:18px}
-td p.reason{margin:0 0 2px}
-.user{font-weight:600}
-.upn{color:var(--muted);font-size:12px}
-.tag{display:inline-block;font-size:11px;border:1px solid var(--line);border-radius:3px;padding:0 4px;color:var(--muted)}
-dl.cols{margin:0;display:grid;grid-template-columns:max-content 1fr;gap:0 6px;font-size:12px}
-dl.cols dt{color:var(--muted)}
-dl.cols dd{margin:0}
-.more{font-weight:600}
-#filter{margin:8px 0;display:flex;gap:14px;align-items:center;flex-wrap:wrap}
-#filter[hidden]{display:none}
-#filter input{font:inherit;padding:3px 6px;width:22em}
-#filter select{font:inherit;padding:2px 4px}
-footer{margin-top:28px;color:var(--muted);font-size:12.5px}
-@media (max-width:900px){.charts{grid-template-columns:1fr}.figures{grid-template-columns:1fr 1fr}}
-@media print{
-body{max-width:none;padding:0;font-size:10pt}
-*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.noprint,#filter{display:none!important}
-tbody tr[hidden]{display:table-row!important}
-thead th{position:static}
-tr,.figure,figure,.sign,dl.meta{break-inside:avoid}
-h2{break-after:avoid}
-.banner{background:#fff}
-th,td{padding:4px 5px}
-.badge{font-size:8pt;padding:0 3px}
-}
-"#;
-
-/// The filter box for the per-user table. It reads an initial filter from the URL
-/// fragment (`#q=text&status=blocked`), so a filtered view can be linked to. It holds no
-/// `</`, so it cannot end its `<script>` early.
-pub(super) const SCRIPT: &str = r#"
-(function () {
-  "use strict";
-  var form = document.getElementById("filter");
-  var table = document.getElementById("users");
-  if (form && table && table.tBodies.length) {
-    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    var texts = rows.map(function (r) { return r.textContent.toLowerCase(); });
-    var query = form.elements.namedItem("q");
-    var status = form.elements.namedItem("status");
-    var count = document.getElementById("filter-count");
-    var apply = function () {
-      var q = query.value.trim().toLowerCase();
-      var s = status.value;
-      var shown = 0;
-      rows.forEach(function (r, i) {
-        var ok = (s === "" || r.getAttribute("data-status") === s) &&
-          (q === "" || texts[i].indexOf(q) !== -1);
-        r.hidden = !ok;
-        if (ok) { shown += 1; }
-      });
-      count.textContent = shown === rows.length ? "" :
-        "Showing " + shown + " of " + rows.length + " rows; a printout shows them all.";
-    };
-    var params = new URLSearchParams(location.hash.replace(/^#/, ""));
-    if (params.has("q")) { query.value = params.get("q"); }
-    if (params.has("status")) { status.value = params.get("status"); }
-    form.addEventListener("input", apply);
-    form.addEventListener("change", apply);
-    form.addEventListener("submit", function (e) { e.preventDefault(); });
-    form.hidden = false;
-    apply();
-  }
-  document.documentElement.setAttribute("data-js", "ready");
-})();
-"#;
-
-/// The plan's input file, its hash, the policy and the fingerprint, as `<dt>`/`<dd>` pairs:
-/// what ties a report to the plan a change board signed.
-pub(super) fn plan_provenance(out: &mut String, plan: &PlanHeader) -> fmt::Result {
-    writeln!(
-        out,
-        "<dt>Input file</dt><dd><code>{}</code> <span class=\"muted\">({} rows)</span></dd>",
-        Text(&plan.input.file),
-        grouped(plan.input.rows)
-    )?;
-    writeln!(
-        out,
-        "<dt>Input SHA-256</dt><dd><code id=\"input-sha256\">{}</code></dd>",
-        Text(&plan.input.sha256)
-    )?;
-    writeln!(out, "<dt>Policy</dt><dd><ul class=\"policy\">")?;
-    for line in plan.policy.summary() {
-        writeln!(out, "<li>{}</li>", Text(&line))?;
-    }
-    writeln!(out, "</ul></dd>")?;
-    writeln!(
-        out,
-        "<dt>Plan fingerprint</dt><dd><code id=\"fingerprint\">{}</code></dd>",
-        Text(&plan.fingerprint)
-    )?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn text_escapes_markup_controls_and_bidi() {
-        assert_eq!(
-            Text("<a href='x'>&\"</a>").to_string(),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
-        );
-        assert_eq!(Text("a\nb\u{1b}c\u{0}").to_string(), "a b c ");
-        assert_eq!(
-            Text("user\u{202E}moc.evil@x").to_string(),
-            "user\u{FFFD}moc.evil@x"
-        );
-        assert_eq!(Text("Zoë ✓").to_string(), "Zoë ✓");
-    }
-
-    #[test]
-    fn numbers_are_grouped() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1_000), "1,000");
-        assert_eq!(grouped(1_234_567), "1,234,567");
-    }
-
-    #[test]
-    fn the_script_cannot_close_its_element_and_the_style_is_fingerprint_safe() {
-        assert!(!SCRIPT.contains("</"));
-        let css = style("sha256:ab\"}body{x:url(http://e)}");
-        assert!(css.contains("content:\"sha256:abbodyx:urlhttp:e\""));
-        assert!(!css.contains("url("));
-    }
-
-    #[test]
-    fn method_words_cover_every_type() {
-        for t in MethodType::ALL
-            .into_iter()
-            .filter(|&t| t != MethodType::Password)
-        {
-            assert_ne!(method_words(t.short_name()), t.short_name(), "{t:?}");
+    fn every_status_has_a_fill_and_a_badge_in_the_style_sheet() {
+        for s in Status::ALL {
+            let class = page::status_class(s.as_str());
+            assert!(page::STYLE.contains(&format!(".{class}{{fill:")), "{s}");
+            assert!(page::STYLE.contains(&format!(".badge.{class}")), "{s}");
         }
-        assert_eq!(method_words("futureThing"), "futureThing");
     }
 }

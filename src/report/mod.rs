@@ -1,17 +1,22 @@
-//! What a run leaves for people: `results.csv` / `results.jsonl` ([`results`]), one row
-//! per input row, and the change board's summary ([`summary`]): counts by status, by
-//! action and by method type, the Graph writes and the least time they take, the blockers,
-//! and the per-user table, as Markdown ([`summary`]) and as a self-contained HTML page
-//! with charts ([`html`]). After `apply`, [`run`] writes the same four files for the run:
-//! what was done to each row beside what was planned, failures with Graph's request ids,
-//! and whether the run finished or must be resumed. Temporary Access Passes are not a
-//! report: the engine writes them only to the private `secrets/tap.csv`.
+//! What a plan and a run leave for people: `results.csv` / `results.jsonl`, one row per
+//! input row, written by the one results writer ([`results::ResultsWriter`]) for plan
+//! entries and run outcomes alike; and the change board's summary — counts by status, by
+//! action and by method type, the Graph writes and the least time they take, the
+//! blockers, and the per-user table — as Markdown ([`summary`]) and as a self-contained
+//! HTML page with charts ([`html`]). After `apply`, [`run`] writes the same four files
+//! for the run: what was done to each row beside what was planned, failures with Graph's
+//! request ids, and whether the run finished or must be resumed. Both HTML reports share
+//! one page frame and one per-user table (`page`), both Markdown reports one set of
+//! escaping rules (`markdown`). Temporary Access Passes are not a report: the engine
+//! writes them only to the private `secrets/tap.csv`.
 //!
 //! None of them needs every row in memory: the summaries render from a bounded
-//! [`PlanDigest`] (and [`run::RunDigest`]) built one row at a time, and the results files
-//! are written a row at a time ([`results::PlanResultsWriter`], [`run::RunResultsWriter`]).
+//! [`PlanDigest`] (and [`run::RunDigest`]) built one row at a time (`new`, then `add`
+//! for each row), and the results files are written a row at a time.
 
 pub mod html;
+mod markdown;
+mod page;
 pub mod results;
 pub mod run;
 pub mod summary;
@@ -19,8 +24,9 @@ pub mod summary;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::plan::{PlanEntry, PlanFile, PlanHeader, Status};
+use crate::plan::{PlanEntry, PlanHeader, Status};
 use crate::policy::Step;
+use crate::wire::MethodType;
 
 /// A report file could not be written. The I/O error is part of the message, not a
 /// separate source, so that a chained display (`{:#}`) says it once.
@@ -40,7 +46,13 @@ impl ReportError {
     }
 }
 
-/// The figures every summary shows, computed once from a plan.
+/// Writes a rendered report to `path`.
+fn write_file(path: &Path, text: String) -> Result<(), ReportError> {
+    std::fs::write(path, text).map_err(|e| ReportError::write(path, e))
+}
+
+/// The figures every summary shows, counted over a plan's entries as a [`PlanDigest`]
+/// takes them in.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
     pub rows: usize,
@@ -57,23 +69,6 @@ pub struct Figures {
 }
 
 impl Figures {
-    pub fn of(plan: &PlanFile) -> Figures {
-        let mut f = Figures::start(plan.writes, plan.minimum_seconds);
-        for e in &plan.entries {
-            f.add(e);
-        }
-        f
-    }
-
-    /// Figures over no entries yet, with the plan's `writes` and `minimum_seconds`.
-    fn start(writes: usize, minimum_seconds: f64) -> Figures {
-        Figures {
-            writes,
-            minimum_seconds,
-            ..Figures::default()
-        }
-    }
-
     /// Counts one more entry.
     fn add(&mut self, e: &PlanEntry) {
         self.rows += 1;
@@ -102,14 +97,43 @@ impl Figures {
     }
 }
 
-/// How many entries of each kind a [`PlanDigest`] keeps: as many as the longest table of
-/// `summary.md` ([`summary::MAX_TABLE_ROWS`]) or `report.html` ([`html::MAX_TABLE_ROWS`])
-/// lists.
-pub const DIGEST_ROWS: usize = if summary::MAX_TABLE_ROWS > html::MAX_TABLE_ROWS {
-    summary::MAX_TABLE_ROWS
-} else {
-    html::MAX_TABLE_ROWS
-};
+/// How many rows of each kind a [`PlanDigest`] or a [`run::RunDigest`] keeps: as many
+/// as the longest table of any report lists.
+pub const DIGEST_ROWS: usize = max(
+    max(summary::MAX_TABLE_ROWS, html::MAX_TABLE_ROWS),
+    max(run::MAX_SUMMARY_ROWS, run::MAX_HTML_ROWS),
+);
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
+
+/// The first [`DIGEST_ROWS`] rows of one kind, in row order, and how many rows of that
+/// kind there are in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstRows<T> {
+    pub rows: Vec<T>,
+    pub total: usize,
+}
+
+impl<T> Default for FirstRows<T> {
+    fn default() -> Self {
+        FirstRows {
+            rows: Vec::new(),
+            total: 0,
+        }
+    }
+}
+
+impl<T: Clone> FirstRows<T> {
+    /// Counts one more row, and keeps it while fewer than [`DIGEST_ROWS`] are kept.
+    fn push(&mut self, row: &T) {
+        self.total += 1;
+        if self.rows.len() < DIGEST_ROWS {
+            self.rows.push(row.clone());
+        }
+    }
+}
 
 /// The statuses of the rows that need attention, listed under "Needs attention" in
 /// both plan reports.
@@ -120,42 +144,40 @@ const ATTENTION: [Status; 4] = [
     Status::Invalid,
 ];
 
-/// A bounded view of a plan for its reports, built one entry at a time in row order:
-/// the figures over every entry, and the few entries the reports' tables show. It holds
-/// at most [`DIGEST_ROWS`] entries of each list, however many the plan has.
+/// A bounded view of a plan for its reports, built one entry at a time in row order
+/// ([`PlanDigest::new`], then [`PlanDigest::add`] for each entry): the figures over every
+/// entry, and the few entries the reports' tables show. It holds at most [`DIGEST_ROWS`]
+/// entries of each list, however many the plan has.
 #[derive(Debug, Clone)]
 pub struct PlanDigest {
     /// The plan without its entries.
     pub header: PlanHeader,
-    /// The same figures as [`Figures::of`] over the whole plan.
+    /// The figures over every entry.
     pub figures: Figures,
     /// Some entry has input columns of its own.
     pub with_columns: bool,
     /// The first [`DIGEST_ROWS`] entries.
     pub first: Vec<PlanEntry>,
-    /// The first [`DIGEST_ROWS`] entries that need attention (blocked, error, not found,
-    /// invalid).
-    pub attention: Vec<PlanEntry>,
-    /// How many entries need attention, in all.
-    pub attention_total: usize,
-    /// The first [`DIGEST_ROWS`] planned entries.
-    pub planned: Vec<PlanEntry>,
-    /// How many entries are planned, in all.
-    pub planned_total: usize,
+    /// The entries that need attention (blocked, error, not found, invalid).
+    pub attention: FirstRows<PlanEntry>,
+    /// The planned entries.
+    pub planned: FirstRows<PlanEntry>,
 }
 
 impl PlanDigest {
     /// A digest of no entries yet.
     pub fn new(header: PlanHeader) -> PlanDigest {
         PlanDigest {
-            figures: Figures::start(header.writes, header.minimum_seconds),
+            figures: Figures {
+                writes: header.writes,
+                minimum_seconds: header.minimum_seconds,
+                ..Figures::default()
+            },
             header,
             with_columns: false,
             first: Vec::new(),
-            attention: Vec::new(),
-            attention_total: 0,
-            planned: Vec::new(),
-            planned_total: 0,
+            attention: FirstRows::default(),
+            planned: FirstRows::default(),
         }
     }
 
@@ -167,26 +189,11 @@ impl PlanDigest {
             self.first.push(entry.clone());
         }
         if ATTENTION.contains(&entry.status) {
-            self.attention_total += 1;
-            if self.attention.len() < DIGEST_ROWS {
-                self.attention.push(entry.clone());
-            }
+            self.attention.push(entry);
         }
         if entry.status == Status::Planned {
-            self.planned_total += 1;
-            if self.planned.len() < DIGEST_ROWS {
-                self.planned.push(entry.clone());
-            }
+            self.planned.push(entry);
         }
-    }
-
-    /// The digest of a whole plan held in memory.
-    pub fn of(plan: &PlanFile) -> PlanDigest {
-        let mut digest = PlanDigest::new(plan.header());
-        for e in &plan.entries {
-            digest.add(e);
-        }
-        digest
     }
 }
 
@@ -197,5 +204,51 @@ pub fn human_duration(seconds: f64) -> String {
         0..=59 => format!("{s} s"),
         60..=3599 => format!("{} min {} s", s / 60, s % 60),
         _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// Where a method type (its short name) comes in [`MethodType::ALL`], for ordering
+/// charts and tables; unknown names last.
+fn method_order(short_name: &str) -> usize {
+    MethodType::ALL
+        .iter()
+        .position(|t| t.short_name() == short_name)
+        .unwrap_or(usize::MAX)
+}
+
+/// A method type (its short name) in words, for labels.
+fn method_words(short_name: &str) -> &str {
+    match MethodType::ALL
+        .into_iter()
+        .find(|t| t.short_name() == short_name)
+    {
+        Some(MethodType::Password) => "password",
+        Some(MethodType::Phone) => "phone number",
+        Some(MethodType::MicrosoftAuthenticator) => "Authenticator app",
+        Some(MethodType::SoftwareOath) => "software OATH token",
+        Some(MethodType::Fido2) => "FIDO2 key",
+        Some(MethodType::WindowsHelloForBusiness) => "Windows Hello",
+        Some(MethodType::Email) => "email method",
+        Some(MethodType::TemporaryAccessPass) => "existing TAP",
+        Some(MethodType::PlatformCredential) => "platform credential",
+        None => short_name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_words_cover_every_type() {
+        for t in MethodType::ALL
+            .into_iter()
+            .filter(|&t| t != MethodType::Password)
+        {
+            assert_ne!(method_words(t.short_name()), t.short_name(), "{t:?}");
+        }
+        assert_eq!(method_words("futureThing"), "futureThing");
+        assert!(method_order("phone") < method_order("fido2"));
+        assert_eq!(method_order("futureThing"), usize::MAX);
     }
 }

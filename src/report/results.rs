@@ -1,26 +1,27 @@
 //! `results.csv` and `results.jsonl`: one row per input row, in input order, whatever
 //! happened to it — the file an administrator filters in Excel and a pipeline reads.
 //!
-//! Columns: the row and line, the user as given, the status and its reason, the user's id
-//! and UPN as Graph knows them, the steps (in words), the Graph writes they need, then the
-//! input's own extra columns (ticket numbers, reasons) as they came. No secret ever goes
-//! here: Temporary Access Passes go only to the protected secrets file.
+//! One writer ([`ResultsWriter`]) writes both files a row at a time, for a plan's entries
+//! ([`PlanResultsWriter`]) and for a run's outcomes ([`super::run::RunResultsWriter`])
+//! alike: each kind of row says what its fixed cells, its input columns and its JSON
+//! record are ([`ResultRow`]), and the writer does the rest. The CSV's columns are the
+//! kind's fixed columns, then the input's own extra columns (ticket numbers, reasons) as
+//! they came, sorted by name; an extra column named like a fixed one is titled
+//! `input.NAME`. For a plan the fixed columns are [`COLUMNS`]: the row and line, the user
+//! as given, the status and its reason, the user's id and UPN as Graph knows them, the
+//! steps (in words) and the Graph writes they need. No secret ever goes here: Temporary
+//! Access Passes go only to the protected secrets file.
 //!
 //! The CSV is safe to open in a spreadsheet: a cell that a spreadsheet would read as a
 //! formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading
-//! `'` ([`csv_safe`]) — the carried input columns come from whoever wrote the input file.
-//! The JSON Lines keep every value exactly. The helpers here ([`extra_columns`],
-//! [`write_csv_table`], [`write_json_lines`]) also write the results of a run
-//! ([`super::run`]).
-//!
-//! A plan too large to hold in memory is written a row at a time with
-//! [`PlanResultsWriter`] (the CSV and JSON Lines together, [`CsvTableWriter`] and
-//! [`JsonLinesWriter`] underneath): the same bytes as [`write_csv`] and [`write_jsonl`].
+//! `'` (`csv_safe`) — the carried input columns come from whoever wrote the input file.
+//! The JSON Lines keep every value exactly.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -28,7 +29,7 @@ use serde_json::{Value, json};
 use super::ReportError;
 use crate::plan::PlanEntry;
 
-/// The fixed columns, before the input's own.
+/// The fixed columns of a plan's `results.csv`, before the input's own.
 pub const COLUMNS: [&str; 9] = [
     "row",
     "line",
@@ -41,18 +42,61 @@ pub const COLUMNS: [&str; 9] = [
     "writes",
 ];
 
-/// The input's extra column names over all rows, sorted (rows keep them in a map).
-pub fn extra_columns<'a>(
-    rows: impl IntoIterator<Item = &'a BTreeMap<String, String>>,
-) -> Vec<String> {
-    let names: BTreeSet<&String> = rows.into_iter().flat_map(|c| c.keys()).collect();
-    names.into_iter().cloned().collect()
+/// A row of a results file: a plan's entry or a run's outcome.
+pub trait ResultRow {
+    /// The CSV's fixed columns, before the input's own.
+    const COLUMNS: &'static [&'static str];
+    /// The fixed cells, one per column of [`ResultRow::COLUMNS`].
+    fn cells(&self) -> Vec<String>;
+    /// The input's own columns of this row, by name.
+    fn input_columns(&self) -> &BTreeMap<String, String>;
+    /// The row as a JSON Lines record, every value exactly as it is.
+    fn record(&self) -> Value;
+}
+
+/// `results.csv` and `results.jsonl`, written together a row at a time in row order, so
+/// that the rows need not be held in memory.
+pub struct ResultsWriter<R> {
+    csv: CsvFile,
+    jsonl: JsonLinesFile,
+    kind: PhantomData<fn(&R)>,
+}
+
+/// A plan's results writer.
+pub type PlanResultsWriter = ResultsWriter<PlanEntry>;
+
+impl<R: ResultRow> ResultsWriter<R> {
+    /// Creates (or truncates) both files and writes the CSV's header; `extra` are the
+    /// input's extra columns over every row, sorted.
+    pub fn create(
+        csv: &Path,
+        jsonl: &Path,
+        extra: &[String],
+    ) -> Result<ResultsWriter<R>, ReportError> {
+        Ok(ResultsWriter {
+            csv: CsvFile::create(csv, R::COLUMNS, extra)?,
+            jsonl: JsonLinesFile::create(jsonl)?,
+            kind: PhantomData,
+        })
+    }
+
+    /// Writes the next row to both files.
+    pub fn write(&mut self, row: &R) -> Result<(), ReportError> {
+        self.csv.write_row(&row.cells(), row.input_columns())?;
+        self.jsonl.write(&row.record())
+    }
+
+    /// Flushes both files and syncs them to disk.
+    pub fn finish(self) -> Result<(), ReportError> {
+        self.csv.finish()?;
+        self.jsonl.finish()
+    }
 }
 
 /// The header of an extra column: its name, prefixed `input.` when that clashes with a
 /// fixed column (again, should `input.x` also be a column of the input that `x` now
 /// clashes with), so that every header is unique.
-pub fn column_title(fixed: &[&str], extra: &[String], name: &str) -> String {
+fn column_title(fixed: &[&str], extra: &[String], name: &str) -> String {
     let mut title = name.to_string();
     while fixed.contains(&title.as_str()) || (title != name && extra.contains(&title)) {
         title = format!("input.{title}");
@@ -64,34 +108,26 @@ pub fn column_title(fixed: &[&str], extra: &[String], name: &str) -> String {
 /// starts with `=`, `+`, `-`, `@`, a tab or a carriage return — `=HYPERLINK(...)`,
 /// `=cmd|' /C calc'!A0`, `@SUM(...)`) gets a leading `'`, so Excel, LibreOffice and
 /// Google Sheets show it as text. Everything else is written as is.
-pub fn csv_safe(cell: &str) -> Cow<'_, str> {
+fn csv_safe(cell: &str) -> Cow<'_, str> {
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{cell}")),
         _ => Cow::Borrowed(cell),
     }
 }
 
-/// A results CSV written a row at a time: the `fixed` columns then the `extra` ones
-/// (titled by [`column_title`]); each row is its fixed values and the map its extra values
-/// come from. Every cell, the header's included, goes through [`csv_safe`]. The header
-/// is written by [`CsvTableWriter::create`], so `extra` must be known up front (all
-/// rows' [`extra_columns`]).
-pub struct CsvTableWriter {
+/// The CSV half: the fixed columns then the `extra` ones (titled by [`column_title`]);
+/// every cell, the header's included, goes through [`csv_safe`].
+struct CsvFile {
     path: PathBuf,
     fixed: usize,
     extra: Vec<String>,
     w: csv::Writer<BufWriter<File>>,
 }
 
-impl CsvTableWriter {
-    /// Creates (or truncates) the file at `path` and writes the header.
-    pub fn create(
-        path: &Path,
-        fixed: &[&str],
-        extra: &[String],
-    ) -> Result<CsvTableWriter, ReportError> {
+impl CsvFile {
+    fn create(path: &Path, fixed: &[&str], extra: &[String]) -> Result<CsvFile, ReportError> {
         let file = File::create(path).map_err(|e| ReportError::write(path, e))?;
-        let mut table = CsvTableWriter {
+        let mut table = CsvFile {
             path: path.to_path_buf(),
             fixed: fixed.len(),
             extra: extra.to_vec(),
@@ -106,31 +142,31 @@ impl CsvTableWriter {
         Ok(table)
     }
 
-    /// Writes one row: its fixed values (one per fixed column) and the map its extra
-    /// values come from (a column it lacks is empty).
-    pub fn write_row(
+    /// Writes one row: its fixed cells and the map its extra cells come from (a column
+    /// it lacks is empty).
+    fn write_row(
         &mut self,
-        values: &[String],
+        cells: &[String],
         columns: &BTreeMap<String, String>,
     ) -> Result<(), ReportError> {
-        debug_assert_eq!(values.len(), self.fixed);
-        let cells = values.iter().map(String::as_str).chain(
-            self.extra
-                .iter()
-                .map(|name| columns.get(name).map_or("", String::as_str)),
-        );
-        csv_record(&mut self.w, &self.path, cells)
+        debug_assert_eq!(cells.len(), self.fixed);
+        let extra = self
+            .extra
+            .iter()
+            .map(|name| columns.get(name).map_or("", String::as_str));
+        csv_record(
+            &mut self.w,
+            &self.path,
+            cells.iter().map(String::as_str).chain(extra),
+        )
     }
 
     /// Flushes the file and syncs it to disk.
-    pub fn finish(mut self) -> Result<(), ReportError> {
+    fn finish(mut self) -> Result<(), ReportError> {
         let path = &self.path;
         self.w.flush().map_err(|e| ReportError::write(path, e))?;
-        self.w
-            .get_ref()
-            .get_ref()
-            .sync_all()
-            .map_err(|e| ReportError::write(path, e))
+        let file = self.w.get_ref().get_ref();
+        file.sync_all().map_err(|e| ReportError::write(path, e))
     }
 }
 
@@ -147,38 +183,23 @@ fn csv_record<'a>(
     w.write_record(None::<&[u8]>).map_err(csv_err)
 }
 
-/// Writes a results CSV at once: [`CsvTableWriter`] over `rows`.
-pub fn write_csv_table<'a>(
-    path: &Path,
-    fixed: &[&str],
-    extra: &[String],
-    rows: impl IntoIterator<Item = (Vec<String>, &'a BTreeMap<String, String>)>,
-) -> Result<(), ReportError> {
-    let mut table = CsvTableWriter::create(path, fixed, extra)?;
-    for (values, columns) in rows {
-        table.write_row(&values, columns)?;
-    }
-    table.finish()
-}
-
-/// JSON Lines written a record at a time: one record a line.
-pub struct JsonLinesWriter {
+/// The JSON Lines half: one record a line.
+struct JsonLinesFile {
     path: PathBuf,
     w: BufWriter<File>,
 }
 
-impl JsonLinesWriter {
-    /// Creates (or truncates) the file at `path`.
-    pub fn create(path: &Path) -> Result<JsonLinesWriter, ReportError> {
+impl JsonLinesFile {
+    fn create(path: &Path) -> Result<JsonLinesFile, ReportError> {
         let file = File::create(path).map_err(|e| ReportError::write(path, e))?;
-        Ok(JsonLinesWriter {
+        Ok(JsonLinesFile {
             path: path.to_path_buf(),
             w: BufWriter::new(file),
         })
     }
 
     /// Writes one record and its newline.
-    pub fn write(&mut self, record: &Value) -> Result<(), ReportError> {
+    fn write(&mut self, record: &Value) -> Result<(), ReportError> {
         serde_json::to_writer(&mut self.w, record)
             .map_err(|err| ReportError::write(&self.path, std::io::Error::other(err)))?;
         self.w
@@ -187,65 +208,11 @@ impl JsonLinesWriter {
     }
 
     /// Flushes the file and syncs it to disk.
-    pub fn finish(mut self) -> Result<(), ReportError> {
-        self.w
-            .flush()
-            .map_err(|e| ReportError::write(&self.path, e))?;
-        self.w
-            .get_ref()
-            .sync_all()
-            .map_err(|e| ReportError::write(&self.path, e))
-    }
-}
-
-/// Writes JSON Lines at once: [`JsonLinesWriter`] over `records`.
-pub fn write_json_lines(
-    path: &Path,
-    records: impl IntoIterator<Item = Value>,
-) -> Result<(), ReportError> {
-    let mut w = JsonLinesWriter::create(path)?;
-    for record in records {
-        w.write(&record)?;
-    }
-    w.finish()
-}
-
-/// A results CSV and its JSON Lines twin, written together a row at a time; what
-/// [`PlanResultsWriter`] and [`super::run::RunResultsWriter`] share.
-pub(super) struct ResultsFiles {
-    csv: CsvTableWriter,
-    jsonl: JsonLinesWriter,
-}
-
-impl ResultsFiles {
-    /// Creates both files; the CSV gets its header.
-    pub(super) fn create(
-        csv: &Path,
-        jsonl: &Path,
-        fixed: &[&str],
-        extra: &[String],
-    ) -> Result<ResultsFiles, ReportError> {
-        Ok(ResultsFiles {
-            csv: CsvTableWriter::create(csv, fixed, extra)?,
-            jsonl: JsonLinesWriter::create(jsonl)?,
-        })
-    }
-
-    /// Writes one row to both.
-    pub(super) fn write(
-        &mut self,
-        values: &[String],
-        columns: &BTreeMap<String, String>,
-        record: &Value,
-    ) -> Result<(), ReportError> {
-        self.csv.write_row(values, columns)?;
-        self.jsonl.write(record)
-    }
-
-    /// Flushes and syncs both.
-    pub(super) fn finish(self) -> Result<(), ReportError> {
-        self.csv.finish()?;
-        self.jsonl.finish()
+    fn finish(mut self) -> Result<(), ReportError> {
+        let path = &self.path;
+        self.w.flush().map_err(|e| ReportError::write(path, e))?;
+        let file = self.w.get_ref();
+        file.sync_all().map_err(|e| ReportError::write(path, e))
     }
 }
 
@@ -259,81 +226,45 @@ pub fn steps_text(entry: &PlanEntry) -> String {
         .join("; ")
 }
 
-fn fixed_values(e: &PlanEntry) -> [String; 9] {
-    [
-        e.row.to_string(),
-        e.line.to_string(),
-        e.input.clone(),
-        e.status.to_string(),
-        e.reason.clone().unwrap_or_default(),
-        e.before.as_ref().map(|u| u.id.clone()).unwrap_or_default(),
-        e.before
-            .as_ref()
-            .map(|u| u.user_principal_name.clone())
-            .unwrap_or_default(),
-        steps_text(e),
-        e.writes().to_string(),
-    ]
-}
+impl ResultRow for PlanEntry {
+    const COLUMNS: &'static [&'static str] = &COLUMNS;
 
-/// A plan's `results.csv` and `results.jsonl`, written an entry at a time in row order,
-/// so that a plan need not be held in memory: given `extra` = [`extra_columns`] over all
-/// entries' columns, the same bytes as [`write_csv`] and [`write_jsonl`].
-pub struct PlanResultsWriter(ResultsFiles);
-
-impl PlanResultsWriter {
-    /// Creates both files; `extra` are the input's extra columns over every entry.
-    pub fn create(
-        csv: &Path,
-        jsonl: &Path,
-        extra: &[String],
-    ) -> Result<PlanResultsWriter, ReportError> {
-        ResultsFiles::create(csv, jsonl, &COLUMNS, extra).map(PlanResultsWriter)
+    fn cells(&self) -> Vec<String> {
+        let user = self.before.as_ref();
+        vec![
+            self.row.to_string(),
+            self.line.to_string(),
+            self.input.clone(),
+            self.status.to_string(),
+            self.reason.clone().unwrap_or_default(),
+            user.map(|u| u.id.clone()).unwrap_or_default(),
+            user.map(|u| u.user_principal_name.clone())
+                .unwrap_or_default(),
+            steps_text(self),
+            self.writes().to_string(),
+        ]
     }
 
-    /// Writes the next entry to both files.
-    pub fn write(&mut self, e: &PlanEntry) -> Result<(), ReportError> {
-        self.0.write(&fixed_values(e), &e.columns, &json_record(e))
+    fn input_columns(&self) -> &BTreeMap<String, String> {
+        &self.columns
     }
 
-    /// Flushes both files and syncs them to disk.
-    pub fn finish(self) -> Result<(), ReportError> {
-        self.0.finish()
+    fn record(&self) -> Value {
+        json!({
+            "row": self.row,
+            "line": self.line,
+            "input": self.input,
+            "status": self.status,
+            "reason": self.reason,
+            "userId": self.before.as_ref().map(|u| &u.id),
+            "userPrincipalName": self.before.as_ref().map(|u| &u.user_principal_name),
+            "steps": self.steps,
+            "stepsText": steps_text(self),
+            "writes": self.writes(),
+            "notes": self.notes,
+            "columns": self.columns,
+        })
     }
-}
-
-/// Writes `results.csv`.
-pub fn write_csv(path: &Path, entries: &[PlanEntry]) -> Result<(), ReportError> {
-    let extra = extra_columns(entries.iter().map(|e| &e.columns));
-    write_csv_table(
-        path,
-        &COLUMNS,
-        &extra,
-        entries.iter().map(|e| (fixed_values(e).into(), &e.columns)),
-    )
-}
-
-/// One entry as a JSON Lines record.
-pub fn json_record(e: &PlanEntry) -> Value {
-    json!({
-        "row": e.row,
-        "line": e.line,
-        "input": e.input,
-        "status": e.status,
-        "reason": e.reason,
-        "userId": e.before.as_ref().map(|u| &u.id),
-        "userPrincipalName": e.before.as_ref().map(|u| &u.user_principal_name),
-        "steps": e.steps,
-        "stepsText": steps_text(e),
-        "writes": e.writes(),
-        "notes": e.notes,
-        "columns": e.columns,
-    })
-}
-
-/// Writes `results.jsonl`.
-pub fn write_jsonl(path: &Path, entries: &[PlanEntry]) -> Result<(), ReportError> {
-    write_json_lines(path, entries.iter().map(json_record))
 }
 
 #[cfg(test)]
@@ -381,27 +312,44 @@ mod tests {
         assert_eq!(column_title(&fixed, &[], "status"), "input.status");
     }
 
+    /// A row kind of two fixed columns, to drive the writer with hostile values.
+    struct Row(Vec<String>, BTreeMap<String, String>);
+
+    impl ResultRow for Row {
+        const COLUMNS: &'static [&'static str] = &["row", "input"];
+        fn cells(&self) -> Vec<String> {
+            self.0.clone()
+        }
+        fn input_columns(&self) -> &BTreeMap<String, String> {
+            &self.1
+        }
+        fn record(&self) -> Value {
+            json!({ "cells": self.0, "columns": self.1 })
+        }
+    }
+
     #[test]
     fn the_csv_neutralises_formulas_in_every_column_and_the_header() {
         let dir = std::env::temp_dir().join(format!("mfa-reset-results-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("results.csv");
         let columns = BTreeMap::from([
             ("=evil()".to_string(), "@x".to_string()),
             ("ticket".to_string(), "=cmd|' /C calc'!A0".to_string()),
         ]);
-        let extra = extra_columns([&columns]);
-        write_csv_table(
-            &path,
-            &["row", "input"],
-            &extra,
-            [(vec!["0".to_string(), "-1".to_string()], &columns)],
-        )
-        .unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
+        let extra: Vec<String> = columns.keys().cloned().collect();
+        let (csv, jsonl) = (dir.join("results.csv"), dir.join("results.jsonl"));
+        let mut w = ResultsWriter::<Row>::create(&csv, &jsonl, &extra).unwrap();
+        w.write(&Row(vec!["0".to_string(), "-1".to_string()], columns))
+            .unwrap();
+        w.finish().unwrap();
         assert_eq!(
-            text,
+            std::fs::read_to_string(&csv).unwrap(),
             "row,input,'=evil(),ticket\n0,'-1,'@x,'=cmd|' /C calc'!A0\n"
+        );
+        // The JSON Lines keep the values exactly.
+        assert_eq!(
+            std::fs::read_to_string(&jsonl).unwrap(),
+            "{\"cells\":[\"0\",\"-1\"],\"columns\":{\"=evil()\":\"@x\",\"ticket\":\"=cmd|' /C calc'!A0\"}}\n"
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

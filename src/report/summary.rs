@@ -1,169 +1,150 @@
 //! `summary.md`: the plan in words and tables, for a change board — what would change,
 //! for whom, how many Graph writes that takes and how long at least, what is blocked and
-//! why, and the per-user table.
+//! why, and the per-user table. Rendered from the plan's [`PlanDigest`].
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::path::Path;
 
-use super::{PlanDigest, ReportError, human_duration, results::steps_text};
-use crate::plan::{PlanFile, Status};
+use super::markdown::{escape, more, short};
+use super::{PlanDigest, ReportError, human_duration, results::steps_text, write_file};
+use crate::plan::{PlanHeader, Status};
 
 /// At most this many users are listed in the Markdown table; `results.csv` has them all.
 pub const MAX_TABLE_ROWS: usize = 500;
 
-/// Renders `summary.md`.
-pub fn render(plan: &PlanFile) -> String {
-    render_digest(&PlanDigest::of(plan))
+/// Writes the plan's `summary.md`.
+pub fn write(path: &Path, digest: &PlanDigest) -> Result<(), ReportError> {
+    write_file(path, render(digest))
 }
 
-/// Renders `summary.md` from a plan's digest: the same text as [`render`] of the plan.
-pub fn render_digest(digest: &PlanDigest) -> String {
+fn render(digest: &PlanDigest) -> String {
+    let mut md = String::new();
+    document(&mut md, digest).expect("writing to a String cannot fail");
+    md
+}
+
+fn document(md: &mut String, digest: &PlanDigest) -> fmt::Result {
+    facts(md, digest)?;
+    statuses(md, digest)?;
+    changes(md, digest)?;
+    attention(md, digest)?;
+    planned(md, digest)
+}
+
+/// The title, where and when the tenant was read, and the plan's facts in a table.
+fn facts(md: &mut String, digest: &PlanDigest) -> fmt::Result {
     let plan = &digest.header;
     let f = &digest.figures;
-    let mut md = String::new();
-    let _ = writeln!(md, "# mfa-reset plan\n");
-    let _ = writeln!(
+    writeln!(md, "# mfa-reset plan\n")?;
+    writeln!(
         md,
         "Read from `{}` on {} by {}. **Nothing has been changed yet.**\n",
         plan.graph, plan.created, plan.tool
-    );
-    let _ = writeln!(md, "| | |\n|---|---|");
-    let _ = writeln!(
+    )?;
+    writeln!(md, "| | |\n|---|---|")?;
+    writeln!(
         md,
         "| Input | `{}` ({} rows, SHA-256 `{}`) |",
         plan.input.file,
         plan.input.rows,
         short(&plan.input.sha256)
-    );
-    let _ = writeln!(
+    )?;
+    writeln!(
         md,
         "| Policy | {} |",
         escape(&plan.policy.summary().join("; "))
-    );
-    let _ = writeln!(md, "| Plan fingerprint | `{}` |", plan.fingerprint);
-    let _ = writeln!(md, "| Users who would change | **{}** |", f.users_affected);
-    let _ = writeln!(
+    )?;
+    writeln!(md, "| Plan fingerprint | `{}` |", plan.fingerprint)?;
+    writeln!(md, "| Users who would change | **{}** |", f.users_affected)?;
+    writeln!(
         md,
         "| Graph writes | **{}**, at least {} at the write budget |\n",
         f.writes,
         human_duration(f.minimum_seconds)
-    );
-    let needed = crate::graph::permissions::for_policy(&plan.policy);
-    let needed: Vec<String> = needed
+    )?;
+    permissions(md, plan)
+}
+
+/// The Graph application permissions the policy needs.
+fn permissions(md: &mut String, plan: &PlanHeader) -> fmt::Result {
+    let needed: Vec<String> = crate::graph::permissions::for_policy(&plan.policy)
         .iter()
         .map(|p| format!("`{}` ({})", p.name, p.why))
         .collect();
-    let _ = writeln!(
+    writeln!(
         md,
         "Graph application permissions the app needs for this policy (least privilege, admin consent): {}.\n",
         needed.join(", ")
-    );
+    )
+}
 
-    let _ = writeln!(md, "## Users by status\n\n| Status | Users |\n|---|---:|");
+fn statuses(md: &mut String, digest: &PlanDigest) -> fmt::Result {
+    let f = &digest.figures;
+    writeln!(md, "## Users by status\n\n| Status | Users |\n|---|---:|")?;
     for status in Status::ALL {
         let n = f.count(status);
         if n > 0 {
-            let _ = writeln!(md, "| {status} | {n} |");
+            writeln!(md, "| {status} | {n} |")?;
         }
     }
-    let _ = writeln!(md, "| **all rows** | **{}** |\n", f.rows);
+    writeln!(md, "| **all rows** | **{}** |\n", f.rows)
+}
 
-    let _ = writeln!(md, "## Changes\n\n| Change | Count |\n|---|---:|");
-    let _ = writeln!(md, "| Revoke sign-in sessions | {} |", f.revoke);
-    let _ = writeln!(md, "| Disable account | {} |", f.disable);
+fn changes(md: &mut String, digest: &PlanDigest) -> fmt::Result {
+    let f = &digest.figures;
+    writeln!(md, "## Changes\n\n| Change | Count |\n|---|---:|")?;
+    writeln!(md, "| Revoke sign-in sessions | {} |", f.revoke)?;
+    writeln!(md, "| Disable account | {} |", f.disable)?;
     for (kind, n) in &f.deletes_by_type {
-        let _ = writeln!(md, "| Remove {kind} method | {n} |");
+        writeln!(md, "| Remove {kind} method | {n} |")?;
     }
-    let _ = writeln!(md, "| Issue Temporary Access Pass | {} |\n", f.issue_pass);
+    writeln!(md, "| Issue Temporary Access Pass | {} |\n", f.issue_pass)
+}
 
+/// The rows that need attention, when there are any.
+fn attention(md: &mut String, digest: &PlanDigest) -> fmt::Result {
     let blockers = &digest.attention;
-    let blockers_total = digest.attention_total;
-    if blockers_total > 0 {
-        let _ = writeln!(
-            md,
-            "## Needs attention ({})\n\n| Line | User | Status | Why |\n|---:|---|---|---|",
-            blockers_total
-        );
-        for e in blockers.iter().take(MAX_TABLE_ROWS) {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                e.line,
-                escape(&e.input),
-                e.status,
-                escape(e.reason.as_deref().unwrap_or(""))
-            );
-        }
-        if blockers_total > MAX_TABLE_ROWS {
-            let _ = writeln!(
-                md,
-                "\n…and {} more in `results.csv`.",
-                blockers_total - MAX_TABLE_ROWS
-            );
-        }
-        let _ = writeln!(md);
+    if blockers.total == 0 {
+        return Ok(());
     }
+    writeln!(
+        md,
+        "## Needs attention ({})\n\n| Line | User | Status | Why |\n|---:|---|---|---|",
+        blockers.total
+    )?;
+    for e in blockers.rows.iter().take(MAX_TABLE_ROWS) {
+        writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            e.line,
+            escape(&e.input),
+            e.status,
+            escape(e.reason.as_deref().unwrap_or(""))
+        )?;
+    }
+    more(md, blockers.total, MAX_TABLE_ROWS, "")?;
+    writeln!(md)
+}
 
+fn planned(md: &mut String, digest: &PlanDigest) -> fmt::Result {
     let planned = &digest.planned;
-    let planned_total = digest.planned_total;
-    let _ = writeln!(
+    writeln!(
         md,
         "## Planned changes per user ({})\n\n| Line | User | Steps, in order |\n|---:|---|---|",
-        planned_total
-    );
-    for e in planned.iter().take(MAX_TABLE_ROWS) {
+        planned.total
+    )?;
+    for e in planned.rows.iter().take(MAX_TABLE_ROWS) {
         let upn = e
             .before
             .as_ref()
             .map_or(e.input.as_str(), |u| u.user_principal_name.as_str());
-        let _ = writeln!(
+        writeln!(
             md,
             "| {} | {} | {} |",
             e.line,
             escape(upn),
             escape(&steps_text(e))
-        );
+        )?;
     }
-    if planned_total > MAX_TABLE_ROWS {
-        let _ = writeln!(
-            md,
-            "\n…and {} more in `results.csv`.",
-            planned_total - MAX_TABLE_ROWS
-        );
-    }
-    md
-}
-
-/// Writes `summary.md`.
-pub fn write(path: &Path, plan: &PlanFile) -> Result<(), ReportError> {
-    write_digest(path, &PlanDigest::of(plan))
-}
-
-/// Writes `summary.md` from a plan's digest.
-pub fn write_digest(path: &Path, digest: &PlanDigest) -> Result<(), ReportError> {
-    std::fs::write(path, render_digest(digest)).map_err(|e| ReportError::write(path, e))
-}
-
-/// The first 16 characters of a hash (a hand-edited plan may hold any text there).
-pub(super) fn short(hash: &str) -> &str {
-    match hash.char_indices().nth(16) {
-        Some((end, _)) => &hash[..end],
-        None => hash,
-    }
-}
-
-/// Keeps user-supplied text from breaking a Markdown table or injecting markup.
-pub(super) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '|' | '\\' | '`' | '*' | '_' | '<' | '>' | '[' | ']' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    more(md, planned.total, MAX_TABLE_ROWS, "")
 }

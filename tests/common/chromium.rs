@@ -1,5 +1,6 @@
 //! Headless Chromium for the report tests: find it (or skip, unless CI requires it), open
-//! a page, and collect its console lines and the DOM it dumped.
+//! a page, and collect its console lines and the DOM it dumped; prove that a network
+//! reference would be seen; take a screenshot.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -111,5 +112,57 @@ impl Chromium {
 
     pub fn dump_dom(&self, page: &Path, fragment: &str) -> Run {
         self.run(page, fragment, &["--dump-dom".to_string()])
+    }
+
+    /// First, the check can fail: `report` with an image from the network added must
+    /// make the page's Content-Security-Policy complain on the console.
+    pub fn assert_sees_network_reference(&self, dir: &Path, report: &str) {
+        let page = dir.join("network.html");
+        std::fs::write(
+            &page,
+            report.replace(
+                "</footer>",
+                "</footer><img src=\"http://127.0.0.1:9/pixel.png\" alt=\"\">",
+            ),
+        )
+        .unwrap();
+        let run = self.dump_dom(&page, "");
+        assert!(
+            run.console
+                .iter()
+                .any(|l| l.contains("Content Security Policy") && l.contains("127.0.0.1:9")),
+            "a network reference must be seen: {:?}",
+            run.console
+        );
+    }
+
+    /// A screenshot of `page` (1280 pixels wide), which must log nothing and be a real
+    /// page, not a blank one; with `MFA_RESET_WRITE_SCREENSHOT=1` it is also copied to
+    /// `samples/SAMPLE`.
+    pub fn screenshot(&self, page: &Path, sample: &str) {
+        let png = self.dir.join(sample);
+        let run = self.run(
+            page,
+            "",
+            &[
+                format!("--screenshot={}", png.display()),
+                "--window-size=1280,2000".to_string(),
+            ],
+        );
+        assert!(run.console.is_empty(), "console output: {:#?}", run.console);
+        let bytes = std::fs::read(&png).expect("chromium wrote the screenshot");
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert!(
+            bytes.len() > 50_000,
+            "a real page, not a blank one: {} bytes",
+            bytes.len()
+        );
+        if std::env::var("MFA_RESET_WRITE_SCREENSHOT").as_deref() == Ok("1") {
+            let to = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("samples")
+                .join(sample);
+            std::fs::copy(&png, &to).unwrap();
+            eprintln!("wrote {}", to.display());
+        }
     }
 }
