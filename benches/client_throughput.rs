@@ -391,15 +391,10 @@ impl Report {
     }
 }
 
-fn run_once(
-    rt: &tokio::runtime::Runtime,
-    settings: &Settings,
-    time_scale: f64,
-    max_in_flight: usize,
-) -> Report {
-    let budget = write_budget(time_scale);
-    let items = settings.items_at(time_scale);
-    let handle = Sim::start_background(SimConfig {
+/// The emulator for one run: the generated tenant, Microsoft's documented quotas for a
+/// large tenant, throttling on, every bucket refilled `time_scale` times faster.
+fn start_emulator(settings: &Settings, time_scale: f64) -> SimHandle {
+    Sim::start_background(SimConfig {
         tenant: TenantSource::Generate {
             users: settings.users,
             seed: 7,
@@ -416,119 +411,185 @@ fn run_once(
         }],
         ..SimConfig::default()
     })
-    .expect("the emulator starts");
-    let (jobs, patches) = build_jobs(&handle, items);
-    println!(
-        "== K={time_scale} (write budget {budget:.0} writes/s), max_in_flight {max_in_flight}: {items} items ({} POST revokeSignInSessions, {patches} PATCH accountEnabled=false) ==",
-        items - patches
-    );
+    .expect("the emulator starts")
+}
 
+/// The client's side of one run, built before the measurement starts.
+struct Client {
+    /// The documented budgets, each scaled by the time scale.
+    pacer: PacerSettings,
+    dispatcher: DispatcherSettings,
+    transport: Timed,
+}
+
+/// The client as tests/engine.rs wires it, and the log its transport times batches into.
+fn build_client(handle: &SimHandle, time_scale: f64, max_in_flight: usize) -> (Client, BatchLog) {
     let documented = PacerSettings::documented(TenantSize::Large);
-    let pacer_settings = PacerSettings {
+    let pacer = PacerSettings {
         resource_units: documented.resource_units.scaled(time_scale),
         writes: documented.writes.scaled(time_scale),
     };
-    let dispatcher_settings = DispatcherSettings {
+    let dispatcher = DispatcherSettings {
         max_in_flight,
         ..DispatcherSettings::default()
     };
     let log: BatchLog = Arc::default();
     let transport = Timed {
-        inner: graph_client(&handle),
+        inner: graph_client(handle),
         log: log.clone(),
     };
-    let submitted = jobs.len();
+    let client = Client {
+        pacer,
+        dispatcher,
+        transport,
+    };
+    (client, log)
+}
 
-    let cpu_before = thread_cpu();
-    let before = handle.stats();
-    // (seconds since the start, writesSpent, throttled), once a second from 1 s on.
-    let mut samples: Vec<(f64, u64, u64)> = Vec::new();
-    let (started, last_completion, completed, counters, rate_factor) = rt.block_on(async {
-        let pacer = Arc::new(Pacer::new(pacer_settings));
-        let (done_tx, mut done_rx) = mpsc::channel(64);
-        let (job_tx, job_rx) = mpsc::channel(1024);
-        let dispatcher = Dispatcher::new(transport, pacer.clone(), dispatcher_settings, done_tx);
-        let counters = dispatcher.counters();
-        let started = Instant::now();
-        let running = tokio::spawn(dispatcher.run(job_rx));
-        let feeding = tokio::spawn(async move {
-            for job in jobs {
-                job_tx.send(job).await.expect("the dispatcher takes jobs");
+/// One reading of the emulator's stats: (seconds since the start, writesSpent, throttled).
+type Sample = (f64, u64, u64);
+
+/// What driving the jobs through the dispatcher gave back.
+struct Driven {
+    started: Instant,
+    last_completion: Instant,
+    completed: usize,
+    counters: Arc<Counters>,
+    /// The pacer's rate factor at the end.
+    rate_factor: f64,
+    /// Once a second from 1 s on.
+    samples: Vec<Sample>,
+}
+
+/// Feeds `jobs` to a dispatcher, collects every completion (panicking on any that did not
+/// end `Done`) and samples the emulator's stats once a second from `WARMUP` on.
+async fn drive(handle: &SimHandle, client: Client, jobs: Vec<Job>) -> Driven {
+    let mut samples: Vec<Sample> = Vec::new();
+    let pacer = Arc::new(Pacer::new(client.pacer));
+    let (done_tx, mut done_rx) = mpsc::channel(64);
+    let (job_tx, job_rx) = mpsc::channel(1024);
+    let dispatcher = Dispatcher::new(client.transport, pacer.clone(), client.dispatcher, done_tx);
+    let counters = dispatcher.counters();
+    let started = Instant::now();
+    let running = tokio::spawn(dispatcher.run(job_rx));
+    let feeding = tokio::spawn(async move {
+        for job in jobs {
+            job_tx.send(job).await.expect("the dispatcher takes jobs");
+        }
+    });
+    let mut ticks = tokio::time::interval_at((started + WARMUP).into(), Duration::from_secs(1));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut completed = 0usize;
+    let mut last_completion = started;
+    loop {
+        tokio::select! {
+            c = done_rx.recv() => {
+                let Some(c) = c else { break };
+                last_completion = Instant::now();
+                completed += 1;
+                if !matches!(c.result, JobResult::Done { .. }) {
+                    panic!(
+                        "client_throughput: {} {} ended {:?} after {} attempt(s); the bench will not measure errors",
+                        c.request.method, c.request.url, c.result, c.attempts
+                    );
+                }
             }
-        });
-        let mut ticks =
-            tokio::time::interval_at((started + WARMUP).into(), Duration::from_secs(1));
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut completed = 0usize;
-        let mut last_completion = started;
-        loop {
-            tokio::select! {
-                c = done_rx.recv() => {
-                    let Some(c) = c else { break };
-                    last_completion = Instant::now();
-                    completed += 1;
-                    if !matches!(c.result, JobResult::Done { .. }) {
-                        panic!(
-                            "client_throughput: {} {} ended {:?} after {} attempt(s); the bench will not measure errors",
-                            c.request.method, c.request.url, c.result, c.attempts
-                        );
-                    }
-                }
-                _ = ticks.tick() => {
-                    let stats = handle.stats();
-                    samples.push((
-                        started.elapsed().as_secs_f64(),
-                        counter(&stats, "writesSpent"),
-                        counter(&stats, "throttled"),
-                    ));
-                }
+            _ = ticks.tick() => {
+                let stats = handle.stats();
+                samples.push((
+                    started.elapsed().as_secs_f64(),
+                    counter(&stats, "writesSpent"),
+                    counter(&stats, "throttled"),
+                ));
             }
         }
-        feeding.await.expect("the feeder finishes");
-        running.await.expect("the dispatcher finishes");
-        (
-            started,
-            last_completion,
-            completed,
-            counters,
-            pacer.rate_factor(),
-        )
-    });
-    let wall = last_completion - started;
+    }
+    feeding.await.expect("the feeder finishes");
+    running.await.expect("the dispatcher finishes");
+    Driven {
+        started,
+        last_completion,
+        completed,
+        counters,
+        rate_factor: pacer.rate_factor(),
+        samples,
+    }
+}
+
+/// One measured run: `drive` on the client runtime, with the process's CPU time and the
+/// emulator's stats read just before it and just after.
+struct Measured {
+    driven: Driven,
+    /// From the start to the last completion.
+    wall: Duration,
+    cpu: CpuSplit,
+    before: Value,
+    after: Value,
+}
+
+impl Measured {
+    /// How much the emulator's counter `name` grew over the run.
+    fn delta(&self, name: &str) -> u64 {
+        counter(&self.after, name) - counter(&self.before, name)
+    }
+}
+
+fn measure(
+    rt: &tokio::runtime::Runtime,
+    handle: &SimHandle,
+    client: Client,
+    jobs: Vec<Job>,
+) -> Measured {
+    let cpu_before = thread_cpu();
+    let before = handle.stats();
+    let driven = rt.block_on(drive(handle, client, jobs));
+    let wall = driven.last_completion - driven.started;
     let cpu = cpu_split(&cpu_before, &thread_cpu());
     let after = handle.stats();
+    Measured {
+        driven,
+        wall,
+        cpu,
+        before,
+        after,
+    }
+}
 
+/// Panics unless every job came back exactly once, ended `Done`, and cost the emulator
+/// exactly one write.
+fn assert_complete(run: &Measured, submitted: usize) {
+    let completed = run.driven.completed;
     assert_eq!(
         completed, submitted,
         "client_throughput: {completed} completions for {submitted} jobs"
     );
-    let done = Counters::get(&counters.done) as usize;
+    let done = Counters::get(&run.driven.counters.done) as usize;
     assert_eq!(
         done, submitted,
         "client_throughput: {done} jobs done of {submitted}"
     );
-    let delta = |name: &str| counter(&after, name) - counter(&before, name);
-    let writes = delta("writesSpent");
+    let writes = run.delta("writesSpent");
     assert_eq!(
         writes, submitted as u64,
         "client_throughput: the emulator spent {writes} writes for {submitted} write jobs"
     );
-    let throttled = delta("throttled");
-    let early_retries = delta("earlyRetries");
+}
 
-    // The steady part: from the sample at 1 s to the last sample taken while writes were
-    // still being spent. Both ends see the emulator's count lag the pacer by the items of
-    // the batch being packed and of the batches in flight, so the lag cancels out. A run
-    // too short for two such samples ends its window at the last completion instead.
-    let base = counter(&before, "writesSpent");
-    let steady = samples.first().and_then(|&(from, spent_from, _)| {
+/// The steady part: from the sample at 1 s to the last sample taken while writes were
+/// still being spent. Both ends see the emulator's count lag the pacer by the items of
+/// the batch being packed and of the batches in flight, so the lag cancels out. A run
+/// too short for two such samples ends its window at the last completion instead.
+fn steady_window(run: &Measured, submitted: usize, budget: f64) -> Option<Steady> {
+    let base = counter(&run.before, "writesSpent");
+    let samples = &run.driven.samples;
+    samples.first().and_then(|&(from, spent_from, _)| {
         let (to, spent_to) = samples
             .iter()
             .rev()
             .find(|&&(at, spent, _)| spent - base < submitted as u64 && at > from)
             .filter(|&&(at, _, _)| at - from >= MIN_STEADY.as_secs_f64())
             .map_or(
-                (wall.as_secs_f64(), counter(&after, "writesSpent")),
+                (run.wall.as_secs_f64(), counter(&run.after, "writesSpent")),
                 |&(at, spent, _)| (at, spent),
             );
         let seconds = to - from;
@@ -543,8 +604,11 @@ fn run_once(
                 share: per_second / budget,
             }
         })
-    });
+    })
+}
 
+/// The transport time of every batch sent, sorted, and how many items they held in all.
+fn batch_latencies(log: &BatchLog) -> (Vec<Duration>, usize) {
     let mut latencies: Vec<Duration> = Vec::new();
     let mut batch_items = 0usize;
     for (took, n) in log.lock().expect("batch log lock").iter() {
@@ -552,20 +616,30 @@ fn run_once(
         batch_items += n;
     }
     latencies.sort_unstable();
-    let batches = latencies.len();
-    let report = Report {
-        time_scale,
-        max_in_flight,
-        items,
-        wall,
-        steady,
-        throttled,
-        early_retries,
-        p50: percentile(&latencies, 0.50),
-        p99: percentile(&latencies, 0.99),
-        cpu,
-    };
+    (latencies, batch_items)
+}
 
+/// The writes/s of each second sampled, with the items throttled in it where there were
+/// any: ` 3000 98(2 thr) 100`.
+fn by_second(run: &Measured) -> String {
+    let mut previous = (0.0, counter(&run.before, "writesSpent"), 0);
+    let mut by_second = String::new();
+    for &(at, spent, thr) in &run.driven.samples {
+        let rate = (spent - previous.1) as f64 / (at - previous.0);
+        by_second.push_str(&format!(" {rate:.0}"));
+        if thr > previous.2 {
+            by_second.push_str(&format!("({} thr)", thr - previous.2));
+        }
+        previous = (at, spent, thr);
+    }
+    by_second
+}
+
+/// Prints the run's rates against the targets: wall time, the steady window and its share
+/// of the budget, the items throttled, early retries and the writes/s of each second.
+fn print_rates(report: &Report, budget: f64, run: &Measured) {
+    let (wall, items) = (report.wall, report.items);
+    let (throttled, early_retries) = (report.throttled, report.early_retries);
     println!("  wall time            {:.2} s", wall.as_secs_f64());
     match &report.steady {
         Some(s) => {
@@ -596,23 +670,24 @@ fn run_once(
         "  early retries        {early_retries} (target 0: {})",
         verdict(early_retries == 0)
     );
-    let mut previous = (0.0, counter(&before, "writesSpent"), 0);
-    let mut by_second = String::new();
-    for &(at, spent, thr) in &samples {
-        let rate = (spent - previous.1) as f64 / (at - previous.0);
-        by_second.push_str(&format!(" {rate:.0}"));
-        if thr > previous.2 {
-            by_second.push_str(&format!("({} thr)", thr - previous.2));
-        }
-        previous = (at, spent, thr);
-    }
+    let by_second = by_second(run);
     println!("  writes/s by second  {by_second}");
+}
+
+/// Prints how the client went about the run and what it cost: the batches and their
+/// latency, the dispatcher's counters, the emulator's stats, the pacer's rate factor at
+/// the end and the CPU time of each side, then a blank line.
+fn print_internals(report: &Report, run: &Measured, latencies: &[Duration], batch_items: usize) {
+    let (wall, cpu, counters) = (run.wall, run.cpu, &run.driven.counters);
+    let (throttled, early_retries) = (report.throttled, report.early_retries);
+    let (writes, rate_factor) = (run.delta("writesSpent"), run.driven.rate_factor);
+    let batches = latencies.len();
     println!(
         "  batches              {batches} sent, {:.1} items per batch, latency p50 {}, p99 {}, max {}",
         batch_items as f64 / batches.max(1) as f64,
         ms(report.p50),
         ms(report.p99),
-        ms(percentile(&latencies, 1.0)),
+        ms(percentile(latencies, 1.0)),
     );
     let c = |v: &std::sync::atomic::AtomicU64| Counters::get(v);
     println!(
@@ -631,12 +706,12 @@ fn run_once(
     );
     println!(
         "  /_sim/stats          httpRequests +{}, batchRequests +{}, batchItems +{}, writesSpent +{writes}, throttled +{throttled}, earlyRetries +{early_retries}, tokensIssued +{}, peakConcurrentRequests {}, batchItemsByStatus {}",
-        delta("httpRequests"),
-        delta("batchRequests"),
-        delta("batchItems"),
-        delta("tokensIssued"),
-        after["peakConcurrentRequests"],
-        after["batchItemsByStatus"],
+        run.delta("httpRequests"),
+        run.delta("batchRequests"),
+        run.delta("batchItems"),
+        run.delta("tokensIssued"),
+        run.after["peakConcurrentRequests"],
+        run.after["batchItemsByStatus"],
     );
     println!("  pacer rate factor    {rate_factor:.2} at the end");
     println!(
@@ -649,6 +724,42 @@ fn run_once(
         std::thread::available_parallelism().map_or(0, usize::from),
     );
     println!();
+}
+
+fn run_once(
+    rt: &tokio::runtime::Runtime,
+    settings: &Settings,
+    time_scale: f64,
+    max_in_flight: usize,
+) -> Report {
+    let budget = write_budget(time_scale);
+    let items = settings.items_at(time_scale);
+    let handle = start_emulator(settings, time_scale);
+    let (jobs, patches) = build_jobs(&handle, items);
+    println!(
+        "== K={time_scale} (write budget {budget:.0} writes/s), max_in_flight {max_in_flight}: {items} items ({} POST revokeSignInSessions, {patches} PATCH accountEnabled=false) ==",
+        items - patches
+    );
+    let (client, log) = build_client(&handle, time_scale, max_in_flight);
+    let submitted = jobs.len();
+
+    let run = measure(rt, &handle, client, jobs);
+    assert_complete(&run, submitted);
+    let (latencies, batch_items) = batch_latencies(&log);
+    let report = Report {
+        time_scale,
+        max_in_flight,
+        items,
+        wall: run.wall,
+        steady: steady_window(&run, submitted, budget),
+        throttled: run.delta("throttled"),
+        early_retries: run.delta("earlyRetries"),
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
+        cpu: run.cpu,
+    };
+    print_rates(&report, budget, &run);
+    print_internals(&report, &run, &latencies, batch_items);
     drop(handle);
     report
 }

@@ -315,7 +315,18 @@ fn check_results(dir: &Path, users: usize) -> String {
         .join(", ")
 }
 
-fn quota_bound(settings: &Settings, root: &Path) -> Vec<Line> {
+/// The quota-bound scenario's folder, input and emulator: documented quotas for a large
+/// tenant at time scale K, throttling on, and the client's budgets scaled the same way.
+struct QuotaRig {
+    dir: PathBuf,
+    input: PathBuf,
+    sim: SimHandle,
+    graph: Vec<String>,
+    /// The app's write quota at time scale K, in writes per second.
+    write_rate: f64,
+}
+
+fn quota_rig(settings: &Settings, root: &Path) -> QuotaRig {
     let k = settings.time_scale;
     let users = settings.quota_users;
     let dir = root.join("quota");
@@ -334,21 +345,33 @@ fn quota_bound(settings: &Settings, root: &Path) -> Vec<Line> {
     let writes = format!("{}/{}ms", APP_WRITES, APP_WRITE_WINDOW_S * 1000.0 / k);
     let graph = graph_args(&sim, settings, &ru, &writes);
     let write_rate = APP_WRITES / APP_WRITE_WINDOW_S * k;
-    println!(
-        "\n== quota-bound: {users} users, device-refresh, time scale {k} (write quota {write_rate:.0}/s, bucket {APP_WRITES:.0}), {} in flight ==",
-        settings.max_in_flight
-    );
+    QuotaRig {
+        dir,
+        input,
+        sim,
+        graph,
+        write_rate,
+    }
+}
 
-    let before_plan = sim.stats();
-    let plan_dir = dir.join("plan");
+/// Runs `plan` with the device-refresh profile and prints its line. Returns the plan's
+/// folder and the emulator's stats after it.
+fn quota_plan(rig: &QuotaRig, users: usize) -> (PathBuf, Value) {
+    let before_plan = rig.sim.stats();
+    let plan_dir = rig.dir.join("plan");
     let plan = run_child(
-        &dir,
+        &rig.dir,
         "plan",
-        &plan_argv(&input, &["--profile", "device-refresh"], &plan_dir, &graph),
+        &plan_argv(
+            &rig.input,
+            &["--profile", "device-refresh"],
+            &plan_dir,
+            &rig.graph,
+        ),
         |_, _| {},
     );
     expect_success(&plan, "plan");
-    let after_plan = sim.stats();
+    let after_plan = rig.sim.stats();
     println!(
         "  plan     {:>8.2} s  {} batch items, {} throttled  [{}]",
         plan.wall.as_secs_f64(),
@@ -356,34 +379,38 @@ fn quota_bound(settings: &Settings, root: &Path) -> Vec<Line> {
         counter(&after_plan, "throttled") - counter(&before_plan, "throttled"),
         check_results(&plan_dir, users)
     );
+    (plan_dir, after_plan)
+}
 
-    // Sample the emulator's writes every 250 ms while apply runs.
-    let apply_dir = dir.join("apply");
-    let w0 = counter(&after_plan, "writesSpent");
+/// Runs `apply` on the plan in `plan_dir`, sampling the emulator's writes every 250 ms
+/// while it runs: (seconds since the start, writesSpent less `w0`), from (0, 0) on.
+fn sampled_apply(
+    rig: &QuotaRig,
+    plan_dir: &Path,
+    apply_dir: &Path,
+    w0: u64,
+) -> (ChildRun, Vec<(f64, u64)>) {
     let mut samples: Vec<(f64, u64)> = vec![(0.0, 0)];
     let mut next_sample = Duration::from_millis(250);
     let apply = run_child(
-        &dir,
+        &rig.dir,
         "apply",
-        &apply_argv(&plan_dir, &apply_dir, &graph),
+        &apply_argv(plan_dir, apply_dir, &rig.graph),
         |t, _| {
             if t >= next_sample {
-                let w = counter(&sim.stats(), "writesSpent") - w0;
+                let w = counter(&rig.sim.stats(), "writesSpent") - w0;
                 samples.push((t.as_secs_f64(), w));
                 next_sample += Duration::from_millis(250);
             }
         },
     );
-    expect_success(&apply, "apply");
-    let after = sim.stats();
-    let writes_total = counter(&after, "writesSpent") - w0;
-    let items = counter(&after, "batchItems") - counter(&after_plan, "batchItems");
-    let throttled = counter(&after, "throttled") - counter(&after_plan, "throttled");
-    let early = counter(&after, "earlyRetries");
-    let results = check_results(&apply_dir, users);
+    (apply, samples)
+}
 
-    // Steady part: from the first sample after the starting bucket was spent to the last
-    // sample taken while writes were still being spent.
+/// Steady part: from the first sample after the starting bucket was spent to the last
+/// sample taken while writes were still being spent. Returns (writes/s, seconds) when it
+/// spans at least 2 s.
+fn steady_rate(samples: &[(f64, u64)]) -> Option<(f64, f64)> {
     let first = samples
         .iter()
         .position(|&(_, w)| w as f64 >= APP_WRITES)
@@ -392,29 +419,71 @@ fn quota_bound(settings: &Settings, root: &Path) -> Vec<Line> {
         .windows(2)
         .rposition(|p| p[1].1 > p[0].1)
         .map(|i| i + 1);
-    let steady = match (first, last) {
+    match (first, last) {
         (Some(a), Some(b)) if b > a && samples[b].0 - samples[a].0 >= 2.0 => {
             let (t0, w0) = samples[a];
             let (t1, w1) = samples[b];
             Some(((w1 - w0) as f64 / (t1 - t0), t1 - t0))
         }
         _ => None,
-    };
-    let ideal_bucket = (writes_total as f64 - APP_WRITES).max(0.0) / write_rate;
+    }
+}
+
+/// What `apply` did in the quota-bound scenario.
+struct QuotaApply {
+    /// The app's write quota, in writes per second.
+    write_rate: f64,
+    wall: Duration,
+    writes_total: u64,
+    items: u64,
+    throttled: u64,
+    early: u64,
+    /// (writes/s, seconds) over the steady part, when it was long enough to judge.
+    steady: Option<(f64, f64)>,
+}
+
+impl QuotaApply {
+    /// The least time the quota allows: the starting bucket at once, then the quota's rate.
+    fn ideal_bucket(&self) -> f64 {
+        (self.writes_total as f64 - APP_WRITES).max(0.0) / self.write_rate
+    }
+
+    fn throttled_share(&self) -> f64 {
+        self.throttled as f64 / self.items.max(1) as f64
+    }
+}
+
+/// Prints `apply`'s line and the ideal's.
+fn print_quota_apply(run: &QuotaApply, results: &str) {
+    let QuotaApply {
+        write_rate,
+        writes_total,
+        items,
+        throttled,
+        early,
+        ..
+    } = *run;
+    let ideal_bucket = run.ideal_bucket();
     let ideal_steady = writes_total as f64 / write_rate;
-    let throttled_share = throttled as f64 / items.max(1) as f64;
     println!(
         "  apply    {:>8.2} s  {writes_total} writes, {items} batch items, {throttled} throttled ({:.3} %), early retries {early}  [{results}]",
-        apply.wall.as_secs_f64(),
-        throttled_share * 100.0
+        run.wall.as_secs_f64(),
+        run.throttled_share() * 100.0
     );
     println!(
         "  ideal    {ideal_bucket:>8.2} s  spending the full bucket of {APP_WRITES:.0} at once, then {write_rate:.0}/s ({ideal_steady:.2} s at {write_rate:.0}/s from the start)"
     );
+}
+
+/// Prints the steady rate and returns the scenario's lines of the final table.
+fn quota_lines(run: &QuotaApply) -> Vec<Line> {
+    let (throttled, items, early) = (run.throttled, run.items, run.early);
+    let throttled_share = run.throttled_share();
+    let ideal_bucket = run.ideal_bucket();
     let mut lines = Vec::new();
-    match steady {
+    match run.steady {
         Some((rate, span)) => {
-            let share = rate / write_rate;
+            let share = rate / run.write_rate;
             println!(
                 "  steady   {rate:>8.1} writes/s over {span:.1} s = {:.2} % of the write quota",
                 share * 100.0
@@ -446,13 +515,13 @@ fn quota_bound(settings: &Settings, root: &Path) -> Vec<Line> {
     let against_ideal = if ideal_bucket > 0.0 {
         format!(
             "apply {:.1} s against the ideal {ideal_bucket:.1} s ({:.1} %)",
-            apply.wall.as_secs_f64(),
-            apply.wall.as_secs_f64() / ideal_bucket * 100.0
+            run.wall.as_secs_f64(),
+            run.wall.as_secs_f64() / ideal_bucket * 100.0
         )
     } else {
         format!(
             "apply {:.1} s; every write fits in the starting bucket",
-            apply.wall.as_secs_f64()
+            run.wall.as_secs_f64()
         )
     };
     lines.push(Line {
@@ -462,6 +531,38 @@ fn quota_bound(settings: &Settings, root: &Path) -> Vec<Line> {
         met: None,
     });
     lines
+}
+
+fn quota_bound(settings: &Settings, root: &Path) -> Vec<Line> {
+    let k = settings.time_scale;
+    let users = settings.quota_users;
+    let rig = quota_rig(settings, root);
+    let write_rate = rig.write_rate;
+    println!(
+        "\n== quota-bound: {users} users, device-refresh, time scale {k} (write quota {write_rate:.0}/s, bucket {APP_WRITES:.0}), {} in flight ==",
+        settings.max_in_flight
+    );
+
+    let (plan_dir, after_plan) = quota_plan(&rig, users);
+
+    // Sample the emulator's writes every 250 ms while apply runs.
+    let apply_dir = rig.dir.join("apply");
+    let w0 = counter(&after_plan, "writesSpent");
+    let (apply, samples) = sampled_apply(&rig, &plan_dir, &apply_dir, w0);
+    expect_success(&apply, "apply");
+    let after = rig.sim.stats();
+    let results = check_results(&apply_dir, users);
+    let run = QuotaApply {
+        write_rate,
+        wall: apply.wall,
+        writes_total: counter(&after, "writesSpent") - w0,
+        items: counter(&after, "batchItems") - counter(&after_plan, "batchItems"),
+        throttled: counter(&after, "throttled") - counter(&after_plan, "throttled"),
+        early: counter(&after, "earlyRetries"),
+        steady: steady_rate(&samples),
+    };
+    print_quota_apply(&run, &results);
+    quota_lines(&run)
 }
 
 fn containment(settings: &Settings, root: &Path) -> Vec<Line> {
