@@ -100,8 +100,8 @@
 //!   `--device-name`.
 //! - `serde_with`: how method and phone types are written in `plan.json`.
 //!
-//! The command-line flags themselves (names, help, parsing) live in
-//! [`cli::args::policy`](crate::cli::args::policy); nothing here depends on the parser.
+//! The command-line flags themselves (names, help, parsing) live among the command line's
+//! argument groups; nothing here depends on the parser.
 
 mod args;
 mod decide;

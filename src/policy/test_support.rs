@@ -1,12 +1,12 @@
 //! Fixtures shared by the policy's unit tests: policies written as command-line flags,
 //! users and methods, and shorthands for reading decisions.
 //!
-//! Policies are written as the flags an operator types and parsed by the real command-line
-//! definition ([`PolicyFlags`]), so the tests also cover what the command line hands to
-//! [`PolicyArgs::into_policy`]. That is the one place the policy layer meets the parser, and
-//! only in tests.
+//! Policies are written as the flags an operator types (`--profile incident --keep
+//! fido2`) and read into [`PolicyArgs`] as the command line does: values after the flag
+//! or after `=`, lists comma-separated. The command line's own parsing of these flags is
+//! tested beside its definition, in the command line's argument groups; the policy layer
+//! does not know the parser.
 
-use clap::Parser;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -14,23 +14,48 @@ use super::decide::delete_step;
 use super::{
     Decision, MethodSnapshot, Policy, PolicyArgs, PolicyError, Profile, Step, UserSnapshot,
 };
-use crate::cli::args::policy::PolicyFlags;
 use crate::wire::{MethodType, PhoneType, fixed_ids};
 
-/// A command line holding only the policy flags.
-#[derive(Debug, Parser)]
-struct Cli {
-    /// The flags.
-    #[command(flatten)]
-    policy: PolicyFlags,
-}
-
-/// Parses policy flags as the command line would.
+/// Reads policy flags into [`PolicyArgs`] as the command line would.
 fn parse(args: &[&str]) -> PolicyArgs {
-    Cli::try_parse_from(std::iter::once("mfa-reset").chain(args.iter().copied()))
-        .expect("flags parse")
-        .policy
-        .into()
+    let mut parsed = PolicyArgs::default();
+    let mut words = args.iter().copied();
+    while let Some(word) = words.next() {
+        let (flag, inline) = match word.split_once('=') {
+            Some((flag, value)) => (flag, Some(value)),
+            None => (word, None),
+        };
+        let mut value = || {
+            inline
+                .or_else(|| words.next())
+                .unwrap_or_else(|| panic!("{flag} needs a value"))
+                .to_string()
+        };
+        let list = |v: String| v.split(',').map(str::to_string).collect::<Vec<_>>();
+        match flag {
+            "--profile" => {
+                let name = value();
+                let profile = [Profile::DeviceRefresh, Profile::Incident, Profile::Offboard]
+                    .into_iter()
+                    .find(|p| p.name() == name)
+                    .unwrap_or_else(|| panic!("no profile {name}"));
+                parsed.profile = Some(profile);
+            }
+            "--remove-methods" => parsed.remove_methods.extend(list(value())),
+            "--keep" => parsed.keep.extend(list(value())),
+            "--registered-after" => parsed.registered_after = Some(value()),
+            "--registered-before" => parsed.registered_before = Some(value()),
+            "--device-name" => parsed.device_name = Some(value()),
+            "--tap-lifetime" => parsed.tap_lifetime = Some(value().parse().expect("minutes")),
+            "--revoke-sessions" => parsed.revoke_sessions = true,
+            "--disable-account" => parsed.disable_account = true,
+            "--issue-tap" => parsed.issue_tap = true,
+            "--tap-once" => parsed.tap_once = true,
+            "--include-admins" => parsed.include_admins = true,
+            other => panic!("not a policy flag: {other}"),
+        }
+    }
+    parsed
 }
 
 /// Parses and validates policy flags.

@@ -170,4 +170,43 @@ mod tests {
         assert!(Cli::try_parse_from(["mfa-reset", "--tap-lifetime", "-5"]).is_err());
         assert_eq!(parse(&[]), PolicyArgs::default());
     }
+
+    #[test]
+    fn every_policy_flag_reaches_the_policy_arguments() {
+        let parsed = parse(&[
+            "--profile=incident",
+            "--remove-methods",
+            "phone,fido2",
+            "--remove-methods=email",
+            "--keep",
+            "fido2",
+            "--registered-after",
+            "2026-01-01",
+            "--registered-before=2026-02-01T00:00:00Z",
+            "--device-name",
+            "iPhone 12*",
+            "--revoke-sessions",
+            "--disable-account",
+            "--issue-tap",
+            "--tap-lifetime",
+            "120",
+            "--tap-once",
+            "--include-admins",
+        ]);
+        let expected = PolicyArgs {
+            profile: Some(Profile::Incident),
+            remove_methods: vec!["phone".into(), "fido2".into(), "email".into()],
+            keep: vec!["fido2".into()],
+            registered_after: Some("2026-01-01".into()),
+            registered_before: Some("2026-02-01T00:00:00Z".into()),
+            device_name: Some("iPhone 12*".into()),
+            revoke_sessions: true,
+            disable_account: true,
+            issue_tap: true,
+            tap_lifetime: Some(120),
+            tap_once: true,
+            include_admins: true,
+        };
+        assert_eq!(parsed, expected);
+    }
 }
