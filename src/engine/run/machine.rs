@@ -137,8 +137,8 @@ impl Ctx<'_> {
     }
 
     /// Records the answer to what the user waited on. `true` when the user goes on to
-    /// their next request; `false` when they were ended, or the answer was a journal
-    /// failure's or a bug's.
+    /// their next request; `false` when the answer ended them, the journal could not take
+    /// it, or the user had no job (a bug, reported).
     fn take_answer(&mut self, index: usize, completed: Completed) -> bool {
         let Some(job) = self.job_or_bug(index) else {
             return false;

@@ -74,6 +74,9 @@ impl Channels {
         }
     }
 
+    /// One pass: fills the window, hands requests over as the dispatcher takes them, and
+    /// takes answers back, until no user of the pass is active and none is left to start
+    /// (or the run stops).
     async fn run_pass(
         &mut self,
         ctx: &mut Ctx<'_>,
