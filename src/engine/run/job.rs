@@ -1,0 +1,284 @@
+//! One user's job: the steps the run carries out for them, what each step came to (from
+//! this run or the journal), where the job stands, and the outcome being built. Only the
+//! job's own bookkeeping lives here; what it sends and how answers move it on are in
+//! [`super::machine`].
+
+use std::collections::BTreeSet;
+
+use super::contain::Pass;
+use crate::engine::dispatcher::Completed;
+use crate::engine::journal::{JournalState, StepOutcome};
+use crate::engine::outcome::{MethodRef, UserOutcome};
+use crate::graph::key::UserKey;
+use crate::graph::request::GraphRequest;
+use crate::plan::PlanEntry;
+use crate::policy::Step;
+
+/// What a job waits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stage {
+    /// Nothing: no request of the user is on its way.
+    Idle,
+    /// The re-read of the user's methods before the first change.
+    DriftRead,
+    /// The answer to step `n`.
+    Step(usize),
+    /// The re-read of the user's methods after the steps (`--verify`).
+    Verify,
+}
+
+pub(super) struct UserJob {
+    /// The plan's entry for the user.
+    pub(super) entry: PlanEntry,
+    pub(super) key: UserKey,
+    pub(super) steps: Vec<Step>,
+    /// Each step's outcome, from this run or the journal.
+    pub(super) done: Vec<Option<StepOutcome>>,
+    /// A TAP creation whose intent is journaled without an outcome.
+    pub(super) intent_unresolved: BTreeSet<usize>,
+    pub(super) begun: bool,
+    pub(super) drift_checked: bool,
+    pub(super) verified: bool,
+    pub(super) stage: Stage,
+    pub(super) outcome: UserOutcome,
+    pub(super) removed_ids: BTreeSet<String>,
+    /// Deletions Graph refused because the method is the default while others remain:
+    /// sent once more after the user's other steps.
+    pub(super) deferred: BTreeSet<usize>,
+    pub(super) default_retried: BTreeSet<usize>,
+    pub(super) finished: bool,
+}
+
+impl UserJob {
+    /// The job of the user of `entry`, with what the journal says an earlier run did.
+    pub(super) fn new(
+        entry: PlanEntry,
+        key: UserKey,
+        state: &JournalState,
+        mut outcome: UserOutcome,
+    ) -> UserJob {
+        // After `--on-drift replan`, the journal holds the steps decided then.
+        let steps = state
+            .replanned
+            .get(&entry.row)
+            .cloned()
+            .unwrap_or_else(|| entry.steps.clone());
+        let mut done = vec![None; steps.len()];
+        let mut removed_ids = BTreeSet::new();
+        for record in state.steps.get(&entry.row).into_iter().flatten() {
+            let Some(step) = steps.get(record.step) else {
+                continue;
+            };
+            if let Some(slot) = done.get_mut(record.step) {
+                *slot = Some(record.outcome);
+            }
+            if let Some(id) = record.request_id.clone() {
+                outcome.request_ids.push(id);
+            }
+            outcome.attempts = outcome.attempts.saturating_add(record.attempts);
+            apply_step_outcome(
+                &mut outcome,
+                &mut removed_ids,
+                step,
+                record.outcome,
+                record.error_code.clone(),
+                record.error_message.clone(),
+            );
+        }
+        let intent_unresolved = state
+            .intents
+            .iter()
+            .filter(|(row, step)| *row == entry.row && done.get(*step).is_some_and(Option::is_none))
+            .map(|(_, step)| *step)
+            .collect();
+        let begun = state.begun.contains(&entry.row);
+        UserJob {
+            entry,
+            key,
+            steps,
+            done,
+            deferred: BTreeSet::new(),
+            default_retried: BTreeSet::new(),
+            intent_unresolved,
+            begun,
+            drift_checked: false,
+            verified: false,
+            stage: Stage::Idle,
+            outcome,
+            removed_ids,
+            finished: false,
+        }
+    }
+
+    /// Steps without an outcome yet.
+    pub(super) fn remaining(&self) -> usize {
+        self.done.iter().filter(|d| d.is_none()).count()
+    }
+
+    /// Counts the attempts of an answered request, and keeps Graph's `request-id`.
+    pub(super) fn count_attempts(&mut self, completed: &Completed) {
+        self.outcome.attempts += completed.attempts;
+        if let Some(id) = &completed.request_id {
+            self.outcome.request_ids.push(id.clone());
+        }
+    }
+
+    /// The next step to send in `pass`, if any.
+    pub(super) fn next_step(&mut self, pass: Pass) -> Option<usize> {
+        let candidate = |job: &UserJob, i: usize| {
+            job.done[i].is_none()
+                && !job.intent_unresolved.contains(&i)
+                && pass.allows(&job.steps[i])
+        };
+        if let Some(i) =
+            (0..self.steps.len()).find(|&i| candidate(self, i) && !self.deferred.contains(&i))
+        {
+            return Some(i);
+        }
+        let i = self
+            .deferred
+            .iter()
+            .copied()
+            .find(|&i| candidate(self, i))?;
+        self.deferred.remove(&i);
+        self.default_retried.insert(i);
+        Some(i)
+    }
+
+    /// Whether a refused deletion should wait for the user's other deletions: Graph
+    /// refuses to delete the default method while others remain, and the plan cannot
+    /// always tell which one is the default (two Authenticator apps, say).
+    pub(super) fn defer_default(&mut self, step: usize, message: Option<&str>) -> bool {
+        let refused_as_default =
+            message.is_some_and(|m| m.to_ascii_lowercase().contains("default method"));
+        let others_left = (0..self.steps.len()).any(|i| {
+            i != step
+                && self.done[i].is_none()
+                && matches!(self.steps[i], Step::DeleteMethod { .. })
+        });
+        if refused_as_default
+            && others_left
+            && matches!(self.steps[step], Step::DeleteMethod { .. })
+            && !self.default_retried.contains(&step)
+        {
+            self.deferred.insert(step);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether the user's methods must be read again before a change: once, before the
+    /// first method is removed or pass created.
+    pub(super) fn needs_drift_check(&self) -> bool {
+        !self.drift_checked
+            && (0..self.steps.len()).any(|i| {
+                self.done[i].is_none()
+                    && matches!(
+                        self.steps[i],
+                        Step::DeleteMethod { .. } | Step::IssueTemporaryAccessPass { .. }
+                    )
+            })
+    }
+
+    /// A step not sent yet that can still be sent (not a TAP creation whose intent is
+    /// unresolved).
+    pub(super) fn has_unsent_steps(&self) -> bool {
+        (0..self.steps.len())
+            .any(|i| self.done[i].is_none() && !self.intent_unresolved.contains(&i))
+    }
+
+    pub(super) fn removes_methods(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::DeleteMethod { .. }))
+    }
+
+    /// Whether this plan's TAP creation ran (or may have: its intent is unresolved).
+    pub(super) fn tap_step_ran(&self) -> bool {
+        self.steps
+            .iter()
+            .zip(&self.done)
+            .any(|(s, d)| matches!(s, Step::IssueTemporaryAccessPass { .. }) && d.is_some())
+            || !self.intent_unresolved.is_empty()
+    }
+
+    /// Records step `step`'s outcome, once it is journaled.
+    pub(super) fn record_step(
+        &mut self,
+        step: usize,
+        result: StepOutcome,
+        error_code: Option<String>,
+        error_message: Option<String>,
+    ) {
+        self.done[step] = Some(result);
+        self.intent_unresolved.remove(&step);
+        apply_step_outcome(
+            &mut self.outcome,
+            &mut self.removed_ids,
+            &self.steps[step],
+            result,
+            error_code,
+            error_message,
+        );
+    }
+
+    /// The Graph request of step `step`.
+    pub(super) fn step_request(&self, step: usize) -> Option<GraphRequest> {
+        let key = &self.key;
+        match &self.steps[step] {
+            Step::RevokeSessions => GraphRequest::revoke_sessions(key),
+            Step::DisableAccount => GraphRequest::set_account_enabled(key, false),
+            Step::DeleteMethod { kind, id, .. } => GraphRequest::delete_method(key, *kind, id),
+            Step::IssueTemporaryAccessPass {
+                lifetime_minutes,
+                usable_once,
+            } => GraphRequest::create_temporary_access_pass(key, *lifetime_minutes, *usable_once),
+        }
+    }
+}
+
+/// Records a step's outcome in the user's result.
+fn apply_step_outcome(
+    outcome: &mut UserOutcome,
+    removed_ids: &mut BTreeSet<String>,
+    step: &Step,
+    result: StepOutcome,
+    error_code: Option<String>,
+    error_message: Option<String>,
+) {
+    match (step, result) {
+        (Step::DeleteMethod { kind, id, label }, StepOutcome::Done) => {
+            removed_ids.insert(id.clone());
+            outcome.removed.push(MethodRef {
+                kind: *kind,
+                id: id.clone(),
+                label: label.clone(),
+            });
+        }
+        (Step::DeleteMethod { kind, id, label }, StepOutcome::AlreadyDone) => {
+            removed_ids.insert(id.clone());
+            outcome.already_removed.push(MethodRef {
+                kind: *kind,
+                id: id.clone(),
+                label: label.clone(),
+            });
+        }
+        (Step::RevokeSessions, StepOutcome::Done | StepOutcome::AlreadyDone) => {
+            outcome.sessions_revoked = true
+        }
+        (Step::DisableAccount, StepOutcome::Done | StepOutcome::AlreadyDone) => {
+            outcome.account_disabled = true
+        }
+        (Step::IssueTemporaryAccessPass { .. }, StepOutcome::Done) => outcome.tap_issued = true,
+        _ => {}
+    }
+    if matches!(result, StepOutcome::Failed | StepOutcome::Unknown) {
+        if error_code.is_some() {
+            outcome.error_code = error_code;
+        }
+        if error_message.is_some() {
+            outcome.error_message = error_message;
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The answer to one of a user's steps: what it comes to ([`StepOutcome`], with Graph's
+//! error when it failed), the `Step` record that journals it, and the user's result that
+//! takes it in. A created Temporary Access Pass goes to `secrets/tap.csv` before its step
+//! is journaled; a deletion Graph refuses because the method is the default waits for
+//! the user's other deletions.
+
+use serde_json::Value;
+
+use super::machine::failure_text;
+use super::{Ctx, RunError};
+use crate::engine::dispatcher::JobResult;
+use crate::engine::journal::{Record, StepOutcome};
+use crate::engine::outcome::UserOutcome;
+use crate::engine::secrets::{TapFile, TapRecord};
+use crate::graph::permissions;
+use crate::policy::Step;
+use crate::secret::Secret;
+
+/// What a step's answer comes to.
+struct StepAnswer {
+    outcome: StepOutcome,
+    /// Graph's error code, when it failed.
+    code: Option<String>,
+    message: Option<String>,
+}
+
+impl StepAnswer {
+    fn of(outcome: StepOutcome) -> StepAnswer {
+        StepAnswer {
+            outcome,
+            code: None,
+            message: None,
+        }
+    }
+
+    fn unknown(message: &str) -> StepAnswer {
+        StepAnswer {
+            message: Some(message.into()),
+            ..StepAnswer::of(StepOutcome::Unknown)
+        }
+    }
+
+    /// A step that did not succeed: failed, or unknown when no answer could be had. A
+    /// refusal for lack of permission names the permission the step needs.
+    fn failed(step: &Step, result: &JobResult) -> StepAnswer {
+        let (code, mut message) = failure_text(result);
+        if let JobResult::Failed {
+            fault: Some(fault), ..
+        } = result
+            && fault.status == 403
+        {
+            message = format!(
+                "{message} — {}",
+                permissions::denied_hint(permissions::for_step(step))
+            );
+        }
+        let outcome = if matches!(result, JobResult::Unknown { .. }) {
+            StepOutcome::Unknown
+        } else {
+            StepOutcome::Failed
+        };
+        StepAnswer {
+            outcome,
+            code,
+            message: Some(message),
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// Takes in the answer to step `step` of a user. `true` when the user goes on;
+    /// `false` when the journal could not take the step (the run stops).
+    pub(super) fn on_step_answer(&mut self, index: usize, step: usize, result: JobResult) -> bool {
+        let Some(job) = self.job_or_bug(index) else {
+            return false;
+        };
+        let step_def = job.steps[step].clone();
+        let answer = self.step_result(index, &step_def, result);
+        if answer.outcome == StepOutcome::Failed {
+            let Some(job) = self.job_or_bug(index) else {
+                return false;
+            };
+            if job.defer_default(step, answer.message.as_deref()) {
+                return true;
+            }
+        }
+        self.record_step(index, step, answer)
+    }
+
+    /// Journals a step's outcome, then takes it into the user's result.
+    fn record_step(&mut self, index: usize, step: usize, answer: StepAnswer) -> bool {
+        let Some(job) = self.job_or_bug(index) else {
+            return false;
+        };
+        let record = Record::Step {
+            row: job.entry.row,
+            step,
+            outcome: answer.outcome,
+            request_id: job.outcome.request_ids.last().cloned(),
+            attempts: job.outcome.attempts,
+            error_code: answer.code.clone(),
+            error_message: answer.message.clone(),
+        };
+        if !self.journal(record) {
+            return false;
+        }
+        self.progress.writes_done += 1;
+        let Some(job) = self.job_or_bug(index) else {
+            return false;
+        };
+        job.record_step(step, answer.outcome, answer.code, answer.message);
+        true
+    }
+
+    /// What the answer to `step` comes to. A TAP's pass goes to the secrets file here,
+    /// before the step is journaled.
+    fn step_result(&mut self, index: usize, step: &Step, result: JobResult) -> StepAnswer {
+        match result {
+            JobResult::Done { body, .. } => match step {
+                Step::IssueTemporaryAccessPass {
+                    lifetime_minutes,
+                    usable_once,
+                } => self.keep_pass(index, body, *lifetime_minutes, *usable_once),
+                _ => StepAnswer::of(StepOutcome::Done),
+            },
+            JobResult::AlreadyDone => StepAnswer::of(StepOutcome::AlreadyDone),
+            JobResult::Failed {
+                fault: Some(fault), ..
+            } if fault.status == 404 && matches!(step, Step::DeleteMethod { .. }) => {
+                // The method is gone already: the end state is what the plan wants.
+                StepAnswer::of(StepOutcome::AlreadyDone)
+            }
+            other => StepAnswer::failed(step, &other),
+        }
+    }
+
+    /// Writes the pass Graph created for a user to `secrets/tap.csv`. Unknown when Graph
+    /// did not return the pass, or it could not be written (then the run stops).
+    fn keep_pass(
+        &mut self,
+        index: usize,
+        body: Option<Value>,
+        lifetime_minutes: u32,
+        usable_once: bool,
+    ) -> StepAnswer {
+        const NOT_WRITTEN: &str = "the pass could not be written to secrets/tap.csv";
+        let body = body.unwrap_or(Value::Null);
+        let Some(pass) = body.get("temporaryAccessPass").and_then(Value::as_str) else {
+            return StepAnswer::unknown(
+                "Graph created a Temporary Access Pass but did not return it; remove it and issue a new one",
+            );
+        };
+        let Some(job) = self.job_or_bug(index) else {
+            return StepAnswer::unknown(NOT_WRITTEN);
+        };
+        let record = tap_record(&job.outcome, pass, &body, lifetime_minutes, usable_once);
+        if let Err(e) = self.write_pass(&record) {
+            self.failure = Some(RunError::Secrets(e));
+            return StepAnswer::unknown(NOT_WRITTEN);
+        }
+        StepAnswer::of(StepOutcome::Done)
+    }
+
+    fn write_pass(&mut self, record: &TapRecord) -> Result<(), String> {
+        if self.taps.is_none() {
+            self.taps = Some(TapFile::open(self.dir).map_err(|e| e.to_string())?);
+        }
+        self.taps
+            .as_mut()
+            .expect("opened above")
+            .append(record)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The line of `secrets/tap.csv` for a pass Graph created: the pass, and its start,
+/// lifetime and single use as Graph answered them (as asked where it did not say).
+fn tap_record(
+    user: &UserOutcome,
+    pass: &str,
+    body: &Value,
+    lifetime_minutes: u32,
+    usable_once: bool,
+) -> TapRecord {
+    TapRecord {
+        user_id: user.user_id.clone().unwrap_or_default(),
+        user_principal_name: user.user_principal_name.clone().unwrap_or_default(),
+        pass: Secret::new(pass),
+        start: body
+            .get("startDateTime")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        lifetime_minutes: body
+            .get("lifetimeInMinutes")
+            .and_then(Value::as_u64)
+            .map(|m| m as u32)
+            .unwrap_or(lifetime_minutes),
+        usable_once: body
+            .get("isUsableOnce")
+            .and_then(Value::as_bool)
+            .unwrap_or(usable_once),
+    }
+}
