@@ -31,13 +31,13 @@ use crate::engine::read::{Target, read_stream};
 use crate::engine::run::now_rfc3339;
 use crate::exit::{CliResult, Exit, UsageContext};
 use crate::graph::client::GraphClient;
-use crate::graph::permissions;
 use crate::input::{InputOptions, RowProblem};
 use crate::plan::Status;
 use crate::plan::build::Row;
 use crate::plan::make::{self, Entries, MakeError, PlanRequest, Prepared};
 use crate::plan::store::PlanStore;
 use crate::policy::PolicyArgs;
+use crate::policy::permissions;
 use crate::report::{self, PlanDigest, results::PlanResultsWriter};
 
 #[derive(Debug, Args)]

@@ -19,10 +19,10 @@ use crate::engine::dispatcher::{
 };
 use crate::engine::pacer::Pacer;
 use crate::graph::key::UserKey;
-use crate::graph::permissions;
 use crate::graph::request::GraphRequest;
 use crate::graph::transport::Transport;
 use crate::plan::build::ReadOutcome;
+use crate::policy::permissions;
 use crate::policy::{DefaultMethod, MethodSnapshot, UserSnapshot};
 use crate::wire::{MethodType, PhoneType};
 

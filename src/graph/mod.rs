@@ -3,9 +3,8 @@
 //! [`endpoints`] says where (cloud, login and Graph hosts, loopback-only plain HTTP);
 //! [`auth`] gets and caches access tokens from the Azure SDK's credentials; [`key`] turns
 //! a user's id, UPN or mail into a validated key that cannot change what a request targets;
-//! [`permissions`] says which Graph permissions a policy needs (and a 403 was missing);
 //! [`request`] describes one Graph request and its cost; [`batch`] encodes `$batch` bodies
-//! and classifies every item's answer. It knows HTTP but not users' stories: what to do to
+//! and classifies every item's answer; [`transport`] is how a batch reaches Graph. It knows HTTP but not users' stories: what to do to
 //! a user is decided elsewhere, and when to send is the engine's business.
 //!
 //! It shares only [`crate::wire`] with the emulator.
@@ -15,6 +14,5 @@ pub mod batch;
 pub mod client;
 pub mod endpoints;
 pub mod key;
-pub mod permissions;
 pub mod request;
 pub mod transport;

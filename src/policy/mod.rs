@@ -99,6 +99,8 @@
 //! - `filters`: times and globs for `--registered-after`, `--registered-before` and
 //!   `--device-name`.
 //! - `serde_with`: how method and phone types are written in `plan.json`.
+//! - [`permissions`]: the Graph application permissions a policy needs (least privilege),
+//!   and the one a refused step was missing.
 //!
 //! The command-line flags themselves (names, help, parsing) live among the command line's
 //! argument groups; nothing here depends on the parser.
@@ -109,6 +111,7 @@ mod error;
 mod filters;
 mod model;
 mod order;
+pub mod permissions;
 mod serde_with;
 mod snapshot;
 #[cfg(test)]

@@ -67,7 +67,7 @@ fn facts(md: &mut String, digest: &PlanDigest) -> fmt::Result {
 
 /// The Graph application permissions the policy needs.
 fn permissions(md: &mut String, plan: &PlanHeader) -> fmt::Result {
-    let needed: Vec<String> = crate::graph::permissions::for_policy(&plan.policy)
+    let needed: Vec<String> = crate::policy::permissions::for_policy(&plan.policy)
         .iter()
         .map(|p| format!("`{}` ({})", p.name, p.why))
         .collect();

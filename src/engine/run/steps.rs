@@ -12,8 +12,8 @@ use crate::engine::dispatcher::JobResult;
 use crate::engine::journal::{Record, StepOutcome};
 use crate::engine::outcome::UserOutcome;
 use crate::engine::secrets::{TapFile, TapRecord};
-use crate::graph::permissions;
 use crate::policy::Step;
+use crate::policy::permissions;
 use crate::secret::Secret;
 
 /// What a step's answer comes to.

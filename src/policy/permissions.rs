@@ -12,7 +12,7 @@
 //! assigned to the app (Privileged Authentication Administrator, Privileged Role
 //! Administrator); a permission alone is refused for them.
 
-use crate::policy::{Policy, Step};
+use super::{Policy, Step};
 
 /// One application permission, and why the policy needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
