@@ -31,7 +31,8 @@ use serde::de::{
 };
 
 use super::keys::{self, KeyPlan};
-use super::pipeline::{Parsed, io_error};
+use super::parsed::Parsed;
+use super::text::{check_utf8, io_error};
 use super::{InputError, RowProblem};
 use crate::graph::key::KeyKind;
 
@@ -574,7 +575,7 @@ pub(crate) fn parse_lines(
     first: bool,
     out: &mut Parsed,
 ) -> Result<(), InputError> {
-    super::table::check_utf8(path, block, line_base)?;
+    check_utf8(path, block, line_base)?;
     let mut first = first;
     for (i, raw) in block.split(|&b| b == b'\n').enumerate() {
         let text = std::str::from_utf8(raw)

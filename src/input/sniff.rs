@@ -18,6 +18,7 @@
 //!    data; anything else is refused with the headers found.
 
 use super::keys::{self, KeyPlan, Want};
+use super::text::{count_newlines, utf8_error};
 use super::{Encoding, Format, InputError, InputOptions, Shape};
 use std::path::Path;
 
@@ -165,10 +166,6 @@ fn describe(plan: &KeyPlan, names: &[String]) -> String {
     out
 }
 
-fn count_newlines(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'\n').count()
-}
-
 /// Decides the layout of a file from its first bytes, decoded to UTF-8. `complete` says
 /// the sample is the whole file.
 pub(crate) fn sniff(
@@ -184,7 +181,7 @@ pub(crate) fn sniff(
             // Cut in the middle of a character at the end of the sample: fine.
             std::str::from_utf8(&sample[..e.valid_up_to()]).unwrap_or_default()
         }
-        Err(e) => return Err(super::table::utf8_error(path, sample, 1, e.valid_up_to())),
+        Err(e) => return Err(utf8_error(path, sample, 1, e.valid_up_to())),
     };
     // Classic Mac line ends: CR only. Read CRs as line ends from here on.
     let cr_only = !text.contains('\n') && text.contains('\r');
