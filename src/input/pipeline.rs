@@ -73,55 +73,38 @@ impl Ctx {
     }
 }
 
-/// One unit of work for a worker.
+/// One unit of work for a worker; `first` for the file's first unit.
 enum Work {
-    /// A block of CSV starting on `line`, holding `lines` line ends.
-    Table {
-        block: Vec<u8>,
-        line: usize,
-        lines: usize,
-    },
-    /// A block of a plain list.
-    Plain {
-        block: Vec<u8>,
-        line: usize,
-        lines: usize,
-    },
-    /// A block of JSON Lines; `first` for the file's first block.
-    JsonLines {
+    /// A block of the file (CSV, a plain list or JSON Lines, as the layout says) starting
+    /// on `line`, holding `lines` line ends.
+    Block {
         block: Vec<u8>,
         line: usize,
         lines: usize,
         first: bool,
     },
-    /// Elements of a JSON document; `first` for the file's first chunk.
+    /// Elements of a JSON document.
     Items { items: Vec<Item>, first: bool },
 }
 
 fn process(ctx: &Ctx, work: Work) -> Result<Parsed, InputError> {
     let path = ctx.path.as_path();
     match work {
-        Work::Table { block, line, lines } => {
-            let Kind::Table(table) = &ctx.layout.kind else {
-                unreachable!("table work for a table layout only")
-            };
-            let mut out = ctx.parsed(lines + 1, block.len());
-            table::parse_table(path, table, &block, line, &mut out)?;
-            Ok(out)
-        }
-        Work::Plain { block, line, lines } => {
-            let mut out = ctx.parsed(lines + 1, block.len());
-            table::parse_plain(path, &block, line, &mut out)?;
-            Ok(out)
-        }
-        Work::JsonLines {
+        Work::Block {
             block,
             line,
             lines,
             first,
         } => {
             let mut out = ctx.parsed(lines + 1, block.len());
-            json::parse_lines(path, column(ctx), &block, line, first, &mut out)?;
+            match &ctx.layout.kind {
+                Kind::Table(table) => table::parse_table(path, table, &block, line, &mut out)?,
+                Kind::Plain => table::parse_plain(path, &block, line, &mut out)?,
+                Kind::JsonLines { column } => {
+                    json::parse_lines(path, column.as_deref(), &block, line, first, &mut out)?
+                }
+                Kind::Json { .. } => unreachable!("a JSON document comes as items, not blocks"),
+            }
             Ok(out)
         }
         Work::Items { items, first } => {
@@ -274,74 +257,35 @@ fn produce(ctx: Arc<Ctx>, data: impl Read, tx: Sender<Msg>, tokens: Receiver<()>
             true
         };
         let path = ctx.path.as_path();
-        let line = ctx.layout.data_line;
-        let cr_only = ctx.layout.cr_only;
-        match &ctx.layout.kind {
-            Kind::Table(t) => {
-                let cutter = Cutter {
-                    delimiter: t.delimiter,
-                    quoting: true,
-                };
-                table::produce_blocks(
-                    path,
-                    data,
-                    cutter,
-                    cr_only,
-                    line,
-                    &mut |block, line, lines| spawn(Work::Table { block, line, lines }),
-                )
-            }
-            Kind::Plain => {
-                let cutter = Cutter {
-                    delimiter: b'\n',
-                    quoting: false,
-                };
-                table::produce_blocks(
-                    path,
-                    data,
-                    cutter,
-                    cr_only,
-                    line,
-                    &mut |block, line, lines| spawn(Work::Plain { block, line, lines }),
-                )
-            }
-            Kind::JsonLines { .. } => {
-                let cutter = Cutter {
-                    delimiter: b'\n',
-                    quoting: false,
-                };
-                let mut first = true;
-                table::produce_blocks(
-                    path,
-                    data,
-                    cutter,
-                    cr_only,
-                    line,
-                    &mut |block, line, lines| {
-                        let work = Work::JsonLines {
-                            block,
-                            line,
-                            lines,
-                            first,
-                        };
-                        first = false;
-                        spawn(work)
-                    },
-                )
-            }
-            Kind::Json { .. } => {
-                let mut first = true;
-                json::produce_document(
-                    path,
-                    data,
-                    &mut |items| {
-                        let work = Work::Items { items, first };
-                        first = false;
-                        spawn(work)
-                    },
-                    &mut notes,
-                )
-            }
+        let mut first = true;
+        match cutter(&ctx.layout.kind) {
+            Some(cutter) => table::produce_blocks(
+                path,
+                data,
+                cutter,
+                ctx.layout.cr_only,
+                ctx.layout.data_line,
+                &mut |block, line, lines| {
+                    let work = Work::Block {
+                        block,
+                        line,
+                        lines,
+                        first,
+                    };
+                    first = false;
+                    spawn(work)
+                },
+            ),
+            None => json::produce_document(
+                path,
+                data,
+                &mut |items| {
+                    let work = Work::Items { items, first };
+                    first = false;
+                    spawn(work)
+                },
+                &mut notes,
+            ),
         }
     };
     let _ = tx.send(Msg::End {
@@ -349,6 +293,23 @@ fn produce(ctx: Arc<Ctx>, data: impl Read, tx: Sender<Msg>, tokens: Receiver<()>
         result,
         notes,
     });
+}
+
+/// Where the reading thread cuts the file into blocks: after a record, outside quotes,
+/// for CSV; after any line end for plain lists and JSON Lines. `None` for a JSON document,
+/// which is streamed element by element instead.
+fn cutter(kind: &Kind) -> Option<Cutter> {
+    match kind {
+        Kind::Table(t) => Some(Cutter {
+            delimiter: t.delimiter,
+            quoting: true,
+        }),
+        Kind::Plain | Kind::JsonLines { .. } => Some(Cutter {
+            delimiter: b'\n',
+            quoting: false,
+        }),
+        Kind::Json { .. } => None,
+    }
 }
 
 /// The caller's thread: puts units back in order, marks duplicates, counts, feeds the sink.
