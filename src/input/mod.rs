@@ -41,7 +41,7 @@
 //! ```text
 //! pipeline  ─► table, json, sniff, dedupe, parsed, keys, text, encoding
 //! table     ─► sniff, parsed, keys, text      (CSV and plain lists, in `sniff`'s layout)
-//! json      ─► parsed, keys, text             (documents and JSON Lines)
+//! json      ─► parsed, keys, text             (documents and JSON Lines: json/{mod,visit,item})
 //! sniff     ─► keys, text                     (the file's format and layout)
 //! dedupe    ─► keys                           (duplicate detection)
 //! parsed    ─► keys                           (a unit's rows, as a worker leaves them)
