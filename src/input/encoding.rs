@@ -10,7 +10,7 @@
 //! - anything else is refused with what to do: UTF-32, UTF-16 without a byte-order mark,
 //!   Excel workbooks (`.xlsx` / `.xls`) and other binary files. Legacy 8-bit code pages
 //!   (Excel's plain "CSV" on Windows) are refused later, at the first byte that is not
-//!   UTF-8 (see `table`), because guessing a code page could silently change a key.
+//!   UTF-8 (see `text`), because guessing a code page could silently change a key.
 
 use std::fmt;
 use std::io::{self, Read};

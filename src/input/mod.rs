@@ -34,6 +34,24 @@
 //! fingerprint and the first row per *distinct* user (about 50 MiB for a million; see
 //! `dedupe`).
 //!
+//! The submodules follow the data (bytes → `encoding` → `sniff` → `table` / `json` rows
+//! → `dedupe` → the sink, driven by `pipeline`), and imports among them run one way only,
+//! down this list; none names one above it:
+//!
+//! ```text
+//! pipeline  ─► table, json, sniff, dedupe, parsed, keys, text, encoding
+//! table     ─► sniff, parsed, keys, text      (CSV and plain lists, in `sniff`'s layout)
+//! json      ─► parsed, keys, text             (documents and JSON Lines: json/{mod,visit,item})
+//! sniff     ─► keys, text                     (the file's format and layout)
+//! dedupe    ─► keys                           (duplicate detection)
+//! parsed    ─► keys                           (a unit's rows, as a worker leaves them)
+//! keys                                        (user columns, key validation)
+//! text      ─► encoding                       (line counts, UTF-8 and read errors)
+//! encoding                                    (byte-order marks, UTF-16 decoding)
+//! ```
+//!
+//! Every submodule may use the types defined here ([`InputError`], [`InputRow`], ...).
+//!
 //! ```no_run
 //! use mfa_reset::input::{self, InputOptions};
 //!
@@ -50,9 +68,11 @@ mod dedupe;
 mod encoding;
 mod json;
 mod keys;
+mod parsed;
 mod pipeline;
 mod sniff;
 mod table;
+mod text;
 
 use std::fmt;
 use std::io::Read;

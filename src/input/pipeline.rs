@@ -26,17 +26,18 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
 
 use super::dedupe::Seen;
-use super::encoding::{self, DecodeError, Sniffed, Utf16Reader};
+use super::encoding::{self, Sniffed, Utf16Reader};
 use super::json::{self, Item};
-use super::keys::{Fingerprint, Fingerprinter};
+use super::keys::Fingerprinter;
+use super::parsed::{Parsed, Pool};
 use super::sniff::{self, Kind, Layout};
 use super::table::{self, Cutter};
-use super::{FirstSeen, InputError, InputOptions, InputRow, InputSummary, KindCounts, RowProblem};
-use crate::graph::key::{KeyKind, UserKey};
+use super::text::io_error;
+use super::{FirstSeen, InputError, InputOptions, InputRow, InputSummary, KindCounts};
 
 /// How many rows' duplicate-detection slots are touched before they are checked.
 const TOUCH_AHEAD: usize = 8;
@@ -57,224 +58,57 @@ const POOL_MAX_ROWS: usize = table::BLOCK / 16;
 const SAMPLE: usize = 64 * 1024;
 
 /// What every worker of one read shares.
-pub(crate) struct Ctx {
-    pub path: PathBuf,
-    pub layout: Layout,
-    pub fp: Fingerprinter,
-    /// Buffers of units the caller's thread is done with, for workers to fill again.
-    pool: Mutex<Vec<Buffers>>,
-}
-
-/// A piece of [`Parsed::text`].
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    start: usize,
-    end: usize,
-}
-
-/// A row as a worker leaves it: its texts live in the unit's [`Parsed::text`]. Kept
-/// small (a problem is boxed: rare, and large), since every row is written on a worker
-/// and read on the caller's thread.
-struct Pending {
-    line: usize,
-    value: Span,
-    /// A valid key's kind and text (see [`Parsed::push`]), or why there is none.
-    key: Result<(KeyKind, Span), Box<RowProblem>>,
-    upn: Option<Span>,
-    /// A range of [`Parsed::extras`].
-    extras: (usize, usize),
-    print: Option<Fingerprint>,
-}
-
-/// The reusable buffers of one unit's [`Parsed`].
-#[derive(Default)]
-struct Buffers {
-    text: String,
-    rows: Vec<Pending>,
-    extras: Vec<(Span, Span)>,
-}
-
-/// The rows of one unit of work, with their fingerprints for duplicate detection.
-///
-/// Workers do not build [`InputRow`]s: they copy each row's texts into one buffer, and the
-/// caller's thread, which hands the rows to the sink and so also drops them, allocates
-/// their strings ([`Parsed::build`]). Allocating a row's eight strings on one thread
-/// and freeing them on another is what the C allocator does worst; this way both happen
-/// on the caller's thread. That includes the key: a worker validates it with
-/// [`UserKey`]'s constructors and keeps its kind and text, and the caller's thread builds
-/// it again from them with the same constructor (which validates it again). The unit's
-/// own buffers go back to a pool once its rows are built, so they are not allocated and
-/// freed again (on two threads) for every unit either.
-pub(crate) struct Parsed {
-    text: String,
-    rows: Vec<Pending>,
-    extras: Vec<(Span, Span)>,
-    /// Where the current row's extras start in `extras`.
-    row_extras: usize,
-    pub notes: Vec<String>,
+struct Ctx {
+    path: PathBuf,
+    layout: Layout,
     fp: Fingerprinter,
-    scratch: String,
+    /// Buffers of units the caller's thread is done with, for workers to fill again.
+    pool: Pool,
 }
 
-impl Parsed {
-    fn new(ctx: &Ctx, rows: usize, text: usize) -> Self {
-        let reused = ctx.pool.lock().ok().and_then(|mut pool| pool.pop());
-        let mut b = reused.unwrap_or_default();
-        b.text.reserve(text);
-        b.rows.reserve(rows);
-        Parsed {
-            text: b.text,
-            rows: b.rows,
-            extras: b.extras,
-            row_extras: 0,
-            notes: Vec::new(),
-            fp: ctx.fp.clone(),
-            scratch: String::new(),
-        }
-    }
-
-    fn span(&mut self, s: &str) -> Span {
-        let start = self.text.len();
-        self.text.push_str(s);
-        Span {
-            start,
-            end: self.text.len(),
-        }
-    }
-
-    /// Adds a carried-through column to the row being built (before its [`Parsed::push`]).
-    pub(crate) fn extra(&mut self, name: &str, value: &str) {
-        let pair = (self.span(name), self.span(value));
-        self.extras.push(pair);
-    }
-
-    /// Finishes a row: its extras are those added since the previous row. Its `row`
-    /// index is set later, in order.
-    pub(crate) fn push(
-        &mut self,
-        line: usize,
-        value: &str,
-        key: Result<UserKey, RowProblem>,
-        upn: Option<&str>,
-    ) {
-        let print = key.as_ref().ok().map(|k| self.fp.of(k, &mut self.scratch));
-        // The key itself is dropped here, on the thread that allocated it.
-        let key = match key {
-            Ok(k) => Ok((k.kind(), self.span(k.as_str()))),
-            Err(problem) => Err(Box::new(problem)),
-        };
-        let value = self.span(value);
-        let upn = upn.map(|u| self.span(u));
-        let extras = (self.row_extras, self.extras.len());
-        self.row_extras = self.extras.len();
-        self.rows.push(Pending {
-            line,
-            value,
-            key,
-            upn,
-            extras,
-            print,
-        });
-    }
-
-    /// Builds one row's [`InputRow`] (on the caller's thread).
-    fn build(
-        text: &str,
-        extras: &[(Span, Span)],
-        p: Pending,
-        row: usize,
-        duplicate_of: Option<FirstSeen>,
-    ) -> InputRow {
-        let str_of = |s: Span| text.get(s.start..s.end).unwrap_or_default();
-        let get = |s: Span| str_of(s).to_string();
-        let key = match p.key {
-            Ok((kind, span)) => Ok(rebuild_key(kind, str_of(span))),
-            Err(problem) => Err(*problem),
-        };
-        let extra = extras
-            .get(p.extras.0..p.extras.1)
-            .unwrap_or_default()
-            .iter()
-            .map(|&(n, v)| (get(n), get(v)))
-            .collect();
-        InputRow {
-            row,
-            line: p.line,
-            value: get(p.value),
-            key,
-            upn: p.upn.map(get),
-            extra,
-            duplicate_of,
-        }
+impl Ctx {
+    /// An empty unit for about `rows` rows and `text` bytes of their texts.
+    fn parsed(&self, rows: usize, text: usize) -> Parsed {
+        Parsed::new(&self.pool, &self.fp, rows, text)
     }
 }
 
-/// The key of `kind` whose text is `text`, built again by the constructor that validated
-/// it on a worker. Validation is a pure function of the text, and a key's text passes
-/// its own kind's constructor unchanged (an id's text is already lower-case), so this
-/// cannot fail.
-fn rebuild_key(kind: KeyKind, text: &str) -> UserKey {
-    let key = match kind {
-        KeyKind::Id => UserKey::id(text),
-        KeyKind::Upn => UserKey::upn(text),
-        KeyKind::Mail => UserKey::mail(text),
-    };
-    key.unwrap_or_else(|e| unreachable!("a key valid on a worker is valid again: {e}"))
-}
-
-/// One unit of work for a worker.
+/// One unit of work for a worker; `first` for the file's first unit.
 enum Work {
-    /// A block of CSV starting on `line`, holding `lines` line ends.
-    Table {
-        block: Vec<u8>,
-        line: usize,
-        lines: usize,
-    },
-    /// A block of a plain list.
-    Plain {
-        block: Vec<u8>,
-        line: usize,
-        lines: usize,
-    },
-    /// A block of JSON Lines; `first` for the file's first block.
-    JsonLines {
+    /// A block of the file (CSV, a plain list or JSON Lines, as the layout says) starting
+    /// on `line`, holding `lines` line ends.
+    Block {
         block: Vec<u8>,
         line: usize,
         lines: usize,
         first: bool,
     },
-    /// Elements of a JSON document; `first` for the file's first chunk.
+    /// Elements of a JSON document.
     Items { items: Vec<Item>, first: bool },
 }
 
 fn process(ctx: &Ctx, work: Work) -> Result<Parsed, InputError> {
     let path = ctx.path.as_path();
     match work {
-        Work::Table { block, line, lines } => {
-            let Kind::Table(table) = &ctx.layout.kind else {
-                unreachable!("table work for a table layout only")
-            };
-            let mut out = Parsed::new(ctx, lines + 1, block.len());
-            table::parse_table(path, table, &block, line, &mut out)?;
-            Ok(out)
-        }
-        Work::Plain { block, line, lines } => {
-            let mut out = Parsed::new(ctx, lines + 1, block.len());
-            table::parse_plain(path, &block, line, &mut out)?;
-            Ok(out)
-        }
-        Work::JsonLines {
+        Work::Block {
             block,
             line,
             lines,
             first,
         } => {
-            let mut out = Parsed::new(ctx, lines + 1, block.len());
-            json::parse_lines(path, column(ctx), &block, line, first, &mut out)?;
+            let mut out = ctx.parsed(lines + 1, block.len());
+            match &ctx.layout.kind {
+                Kind::Table(table) => table::parse_table(path, table, &block, line, &mut out)?,
+                Kind::Plain => table::parse_plain(path, &block, line, &mut out)?,
+                Kind::JsonLines { column } => {
+                    json::parse_lines(path, column.as_deref(), &block, line, first, &mut out)?
+                }
+                Kind::Json { .. } => unreachable!("a JSON document comes as items, not blocks"),
+            }
             Ok(out)
         }
         Work::Items { items, first } => {
-            let mut out = Parsed::new(ctx, items.len(), items.len() * 64);
+            let mut out = ctx.parsed(items.len(), items.len() * 64);
             for (i, item) in items.into_iter().enumerate() {
                 json::item_row(path, column(ctx), item, first && i == 0, &mut out)?;
             }
@@ -287,32 +121,6 @@ fn column(ctx: &Ctx) -> Option<&str> {
     match &ctx.layout.kind {
         Kind::Json { column } | Kind::JsonLines { column } => column.as_deref(),
         _ => None,
-    }
-}
-
-/// Turns an I/O error met while reading into an [`InputError`]: a UTF-16 decoding problem
-/// keeps its position, anything else means the file could not be read.
-pub(crate) fn io_error(path: &Path, error: io::Error) -> InputError {
-    if error
-        .get_ref()
-        .is_some_and(|inner| inner.is::<DecodeError>())
-    {
-        let inner = error
-            .into_inner()
-            .and_then(|e| e.downcast::<DecodeError>().ok());
-        if let Some(d) = inner {
-            return InputError::Encoding {
-                path: path.to_path_buf(),
-                line: d.line,
-                column: d.column,
-                message: d.message,
-            };
-        }
-        unreachable!("checked to be a DecodeError above");
-    }
-    InputError::Unreadable {
-        path: path.to_path_buf(),
-        error,
     }
 }
 
@@ -396,7 +204,7 @@ where
         path: path.to_path_buf(),
         layout,
         fp: Fingerprinter::new(),
-        pool: Mutex::new(Vec::new()),
+        pool: Pool::new(POOL_MAX_TEXT, POOL_MAX_ROWS),
     });
 
     let window = 2 * rayon::current_num_threads() + 2;
@@ -449,74 +257,35 @@ fn produce(ctx: Arc<Ctx>, data: impl Read, tx: Sender<Msg>, tokens: Receiver<()>
             true
         };
         let path = ctx.path.as_path();
-        let line = ctx.layout.data_line;
-        let cr_only = ctx.layout.cr_only;
-        match &ctx.layout.kind {
-            Kind::Table(t) => {
-                let cutter = Cutter {
-                    delimiter: t.delimiter,
-                    quoting: true,
-                };
-                table::produce_blocks(
-                    path,
-                    data,
-                    cutter,
-                    cr_only,
-                    line,
-                    &mut |block, line, lines| spawn(Work::Table { block, line, lines }),
-                )
-            }
-            Kind::Plain => {
-                let cutter = Cutter {
-                    delimiter: b'\n',
-                    quoting: false,
-                };
-                table::produce_blocks(
-                    path,
-                    data,
-                    cutter,
-                    cr_only,
-                    line,
-                    &mut |block, line, lines| spawn(Work::Plain { block, line, lines }),
-                )
-            }
-            Kind::JsonLines { .. } => {
-                let cutter = Cutter {
-                    delimiter: b'\n',
-                    quoting: false,
-                };
-                let mut first = true;
-                table::produce_blocks(
-                    path,
-                    data,
-                    cutter,
-                    cr_only,
-                    line,
-                    &mut |block, line, lines| {
-                        let work = Work::JsonLines {
-                            block,
-                            line,
-                            lines,
-                            first,
-                        };
-                        first = false;
-                        spawn(work)
-                    },
-                )
-            }
-            Kind::Json { .. } => {
-                let mut first = true;
-                json::produce_document(
-                    path,
-                    data,
-                    &mut |items| {
-                        let work = Work::Items { items, first };
-                        first = false;
-                        spawn(work)
-                    },
-                    &mut notes,
-                )
-            }
+        let mut first = true;
+        match cutter(&ctx.layout.kind) {
+            Some(cutter) => table::produce_blocks(
+                path,
+                data,
+                cutter,
+                ctx.layout.cr_only,
+                ctx.layout.data_line,
+                &mut |block, line, lines| {
+                    let work = Work::Block {
+                        block,
+                        line,
+                        lines,
+                        first,
+                    };
+                    first = false;
+                    spawn(work)
+                },
+            ),
+            None => json::produce_document(
+                path,
+                data,
+                &mut |items| {
+                    let work = Work::Items { items, first };
+                    first = false;
+                    spawn(work)
+                },
+                &mut notes,
+            ),
         }
     };
     let _ = tx.send(Msg::End {
@@ -524,6 +293,23 @@ fn produce(ctx: Arc<Ctx>, data: impl Read, tx: Sender<Msg>, tokens: Receiver<()>
         result,
         notes,
     });
+}
+
+/// Where the reading thread cuts the file into blocks: after a record, outside quotes,
+/// for CSV; after any line end for plain lists and JSON Lines. `None` for a JSON document,
+/// which is streamed element by element instead.
+fn cutter(kind: &Kind) -> Option<Cutter> {
+    match kind {
+        Kind::Table(t) => Some(Cutter {
+            delimiter: t.delimiter,
+            quoting: true,
+        }),
+        Kind::Plain | Kind::JsonLines { .. } => Some(Cutter {
+            delimiter: b'\n',
+            quoting: false,
+        }),
+        Kind::Json { .. } => None,
+    }
 }
 
 /// The caller's thread: puts units back in order, marks duplicates, counts, feeds the sink.
@@ -555,17 +341,11 @@ where
     loop {
         while let Some(unit) = pending.remove(&next) {
             next += 1;
-            let Parsed {
-                mut text,
-                rows: mut parsed,
-                mut extras,
-                mut notes,
-                ..
-            } = unit?;
+            let mut unit = unit?;
             // Duplicate detection first, in groups: touching a group's slots before
             // checking them lets their cache misses overlap.
             firsts.clear();
-            for group in parsed.chunks(TOUCH_AHEAD) {
+            for group in unit.rows().chunks(TOUCH_AHEAD) {
                 for print in group.iter().filter_map(|p| p.print) {
                     seen.touch(print);
                 }
@@ -581,11 +361,11 @@ where
                     firsts.push(first);
                 }
             }
+            let mut notes = std::mem::take(&mut unit.notes);
             let mut rows = Vec::with_capacity(SINK_ROWS);
-            for (p, &first) in parsed.drain(..).zip(&firsts) {
-                let row = Parsed::build(&text, &extras, p, summary.rows, first);
+            unit.build_rows(summary.rows, &firsts, &ctx.pool, |row| {
                 summary.rows += 1;
-                match (&row.key, first) {
+                match (&row.key, row.duplicate_of) {
                     (Ok(_), Some(_)) => summary.duplicates += 1,
                     (Ok(key), None) => {
                         summary.valid += 1;
@@ -597,25 +377,12 @@ where
                 if rows.len() == SINK_ROWS {
                     sink(std::mem::replace(&mut rows, Vec::with_capacity(SINK_ROWS)))?;
                 }
-            }
+                Ok::<(), E>(())
+            })?;
             if !rows.is_empty() {
                 sink(rows)?;
             }
             summary.notes.append(&mut notes);
-            // Usual-sized buffers go back to the pool; those a huge record or a block of
-            // tiny lines grew are freed, so that memory stays flat.
-            if text.capacity() <= POOL_MAX_TEXT
-                && parsed.capacity() <= POOL_MAX_ROWS
-                && let Ok(mut pool) = ctx.pool.lock()
-            {
-                text.clear();
-                extras.clear();
-                pool.push(Buffers {
-                    text,
-                    rows: parsed,
-                    extras,
-                });
-            }
             let _ = tokens.try_send(());
         }
         if let Some((units, _, _)) = &end
@@ -644,29 +411,4 @@ where
     result?;
     summary.notes.extend(notes);
     Ok(summary)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::input::keys::{Want, read_key};
-    use proptest::prelude::*;
-
-    proptest! {
-        /// Whatever a worker accepts, the caller's thread builds again, identical.
-        #[test]
-        fn a_valid_key_is_rebuilt_the_same(
-            text in prop_oneof![
-                "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-                "[$(]?[a-zA-Z0-9.'#_-]{1,12}@[a-zA-Z0-9.-]{1,12}",
-                "\\PC{1,12}@\\PC{1,12}",
-                "\\PC{0,40}",
-            ],
-            want in prop::sample::select(vec![Want::Id, Want::Upn, Want::Mail, Want::Any]),
-        ) {
-            if let Ok(key) = read_key(&text, want, 1, 1, None) {
-                prop_assert_eq!(rebuild_key(key.kind(), key.as_str()), key);
-            }
-        }
-    }
 }

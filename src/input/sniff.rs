@@ -18,7 +18,9 @@
 //!    data; anything else is refused with the headers found.
 
 use super::keys::{self, KeyPlan, Want};
+use super::text::{count_newlines, utf8_error};
 use super::{Encoding, Format, InputError, InputOptions, Shape};
+use std::borrow::Cow;
 use std::path::Path;
 
 /// The delimiters sniffed, in order of preference on a tie.
@@ -165,10 +167,6 @@ fn describe(plan: &KeyPlan, names: &[String]) -> String {
     out
 }
 
-fn count_newlines(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'\n').count()
-}
-
 /// Decides the layout of a file from its first bytes, decoded to UTF-8. `complete` says
 /// the sample is the whole file.
 pub(crate) fn sniff(
@@ -178,49 +176,118 @@ pub(crate) fn sniff(
     encoding: Encoding,
     options: &InputOptions,
 ) -> Result<Layout, InputError> {
-    let text = match std::str::from_utf8(sample) {
-        Ok(text) => text,
-        Err(e) if e.error_len().is_none() => {
-            // Cut in the middle of a character at the end of the sample: fine.
-            std::str::from_utf8(&sample[..e.valid_up_to()]).unwrap_or_default()
-        }
-        Err(e) => return Err(super::table::utf8_error(path, sample, 1, e.valid_up_to())),
-    };
+    let text = sample_text(path, sample)?;
     // Classic Mac line ends: CR only. Read CRs as line ends from here on.
     let cr_only = !text.contains('\n') && text.contains('\r');
-    let converted;
     let text = if cr_only {
-        converted = text.replace('\r', "\n");
-        converted.as_str()
+        Cow::Owned(text.replace('\r', "\n"))
     } else {
-        text
+        Cow::Borrowed(text)
     };
-    if keys::trim(text).is_empty() {
-        if complete {
-            return Err(InputError::Empty {
-                path: path.to_path_buf(),
-            });
-        }
-        return Err(InputError::UnknownFormat {
-            path: path.to_path_buf(),
-            detail: "the first 64 KiB are all white space; give a CSV, plain or JSON user list"
-                .to_string(),
-        });
+    if keys::trim(&text).is_empty() {
+        return Err(all_blank(path, complete));
     }
-    let format = |shape, delimiter, header_line, bulk, addressing| Format {
-        shape,
+    let sample = Sample {
+        path,
+        text: &text,
+        lines: lines(&text, complete),
         encoding,
-        delimiter,
-        header_line,
-        bulk_template: bulk,
-        addressing,
+        cr_only,
     };
-
-    let all = lines(text, complete);
-    let mut rest = all.iter().filter(|l| !keys::trim(l.text).is_empty());
-
-    let first_char = keys::trim(text).chars().next().unwrap_or(' ');
+    let first_char = keys::trim(&text).chars().next().unwrap_or(' ');
     if first_char == '[' || first_char == '{' {
+        return Ok(sample.json(options));
+    }
+    sample.delimited(options)
+}
+
+/// The sample as text: UTF-8 up to its end, where a character may be cut in two.
+fn sample_text<'a>(path: &Path, sample: &'a [u8]) -> Result<&'a str, InputError> {
+    match std::str::from_utf8(sample) {
+        Ok(text) => Ok(text),
+        Err(e) if e.error_len().is_none() => {
+            // Cut in the middle of a character at the end of the sample: fine.
+            Ok(std::str::from_utf8(&sample[..e.valid_up_to()]).unwrap_or_default())
+        }
+        Err(e) => Err(utf8_error(path, sample, 1, e.valid_up_to())),
+    }
+}
+
+/// The error for a sample of white space only: an empty file, or a file that starts with
+/// 64 KiB of it.
+fn all_blank(path: &Path, complete: bool) -> InputError {
+    if complete {
+        return InputError::Empty {
+            path: path.to_path_buf(),
+        };
+    }
+    InputError::UnknownFormat {
+        path: path.to_path_buf(),
+        detail: "the first 64 KiB are all white space; give a CSV, plain or JSON user list"
+            .to_string(),
+    }
+}
+
+/// A sample with something in it, its lines cut, and what every layout of it shares.
+struct Sample<'a> {
+    path: &'a Path,
+    /// The sample's text, lone CRs read as line ends.
+    text: &'a str,
+    lines: Vec<Line<'a>>,
+    encoding: Encoding,
+    cr_only: bool,
+}
+
+/// What comes before a CSV header: an Excel `sep=X` line, a bulk template's `version:`
+/// line.
+struct Preamble<'s, 'a> {
+    /// The first non-blank line after them: the header candidate.
+    header: Option<&'s Line<'a>>,
+    /// The delimiter a `sep=` line set.
+    delimiter: Option<u8>,
+    /// Where a `sep=` line ends: data never starts before it.
+    data_floor: usize,
+    /// A `version:` line marked an Entra bulk-operation template.
+    bulk: bool,
+}
+
+impl<'a> Sample<'a> {
+    fn non_blank(&self) -> impl Iterator<Item = &Line<'a>> {
+        self.lines.iter().filter(|l| !keys::trim(l.text).is_empty())
+    }
+
+    fn format(
+        &self,
+        shape: Shape,
+        delimiter: Option<char>,
+        header_line: Option<usize>,
+        bulk: bool,
+        addressing: String,
+    ) -> Format {
+        Format {
+            shape,
+            encoding: self.encoding,
+            delimiter,
+            header_line,
+            bulk_template: bulk,
+            addressing,
+        }
+    }
+
+    /// The layout whose data rows start at byte `data_start` of the sample.
+    fn layout(&self, format: Format, kind: Kind, data_start: usize) -> Layout {
+        Layout {
+            format,
+            kind,
+            data_start,
+            data_line: 1 + count_newlines(&self.text.as_bytes()[..data_start]),
+            cr_only: self.cr_only,
+        }
+    }
+
+    /// Rule 1: a JSON document, or JSON Lines when the first non-blank line is a complete
+    /// JSON value and more lines follow.
+    fn json(&self, options: &InputOptions) -> Layout {
         let column = options.column.clone();
         let addressing = match &column {
             Some(c) => format!("the {c:?} property of each object, or each string"),
@@ -229,6 +296,7 @@ pub(crate) fn sniff(
                 "id / objectId, else userPrincipalName / UPN, else mail / email"
             ),
         };
+        let mut rest = self.non_blank();
         let first = rest.next();
         let more = rest.next().is_some();
         let lines_mode = more
@@ -238,105 +306,120 @@ pub(crate) fn sniff(
         } else {
             (Shape::Json, Kind::Json { column })
         };
-        return Ok(Layout {
-            format: format(shape, None, None, false, addressing),
-            kind,
-            data_start: 0,
-            data_line: 1,
-            cr_only,
-        });
+        self.layout(self.format(shape, None, None, false, addressing), kind, 0)
     }
 
-    let mut header = rest.next();
-    let mut delimiter = None;
-    let mut data_floor = 0;
-    if let Some(line) = header {
-        let t = keys::trim(line.text);
-        if t.len() == 5 && t.as_bytes()[..4].eq_ignore_ascii_case(b"sep=") {
-            delimiter = t.as_bytes().get(4).copied();
-            data_floor = line.start + line.text.len();
-            header = rest.next();
+    /// Rule 2: the `sep=` and `version:` lines, and the header candidate after them.
+    fn preamble(&self) -> Preamble<'_, 'a> {
+        let mut rest = self.non_blank();
+        let mut found = Preamble {
+            header: rest.next(),
+            delimiter: None,
+            data_floor: 0,
+            bulk: false,
+        };
+        if let Some(line) = found.header {
+            let t = keys::trim(line.text);
+            if t.len() == 5 && t.as_bytes()[..4].eq_ignore_ascii_case(b"sep=") {
+                found.delimiter = t.as_bytes().get(4).copied();
+                found.data_floor = line.start + line.text.len();
+                found.header = rest.next();
+            }
         }
+        if let Some(line) = found.header {
+            let t = keys::trim(line.text).trim_start_matches('"');
+            if t.len() >= 8 && t.as_bytes()[..8].eq_ignore_ascii_case(b"version:") {
+                found.bulk = true;
+                found.header = rest.next();
+            }
+        }
+        found
     }
-    let mut bulk = false;
-    if let Some(line) = header {
-        let t = keys::trim(line.text).trim_start_matches('"');
-        if t.len() >= 8 && t.as_bytes()[..8].eq_ignore_ascii_case(b"version:") {
-            bulk = true;
-            header = rest.next();
-        }
-    }
-    let Some(header) = header else {
-        return Err(InputError::NoUserColumn {
-            path: path.to_path_buf(),
-            line: all.last().map_or(1, |l| l.number),
-            headers: Vec::new(),
-            requested: options.column.clone(),
-        });
-    };
-    let following = all
-        .iter()
-        .filter(|l| l.number > header.number)
-        .map(|l| l.text);
-    let delimiter = delimiter.or_else(|| sniff_delimiter(header.text, following));
-    let raw_names = match delimiter {
-        Some(d) => header_cells(header.text, d),
-        None => vec![keys::clean(header.text).into_owned()],
-    };
-    let plan = KeyPlan::new(
-        raw_names.iter().map(String::as_str),
-        options.column.as_deref(),
-    );
-    let Some(plan) = plan else {
-        if options.column.is_none() && delimiter.is_none() && !bulk {
-            // One column, no recognised header: a plain list; its first line is data.
-            let data_start = header.start.max(data_floor);
-            return Ok(Layout {
-                format: format(
-                    Shape::PlainList,
-                    None,
-                    None,
-                    false,
-                    "each line (object id or UPN)".to_string(),
-                ),
-                kind: Kind::Plain,
-                data_start,
-                data_line: 1 + count_newlines(&text.as_bytes()[..data_start]),
-                cr_only,
-            });
-        }
-        return Err(InputError::NoUserColumn {
-            path: path.to_path_buf(),
-            line: header.number,
-            headers: raw_names,
-            requested: options.column.clone(),
-        });
-    };
-    let names: Vec<String> = raw_names.iter().map(|n| keys::display_name(n)).collect();
-    let extras = (0..names.len())
-        .filter(|&c| !plan.uses(c) && !names[c].is_empty())
-        .collect();
-    let data_start = (header.start + header.text.len()).min(text.len());
-    let addressing = describe(&plan, &names);
-    Ok(Layout {
-        format: format(
+
+    /// Rules 2 to 4: a CSV file, a plain list, or a refusal naming the headers found.
+    fn delimited(&self, options: &InputOptions) -> Result<Layout, InputError> {
+        let Preamble {
+            header,
+            delimiter,
+            data_floor,
+            bulk,
+        } = self.preamble();
+        let Some(header) = header else {
+            return Err(self.no_user_column(
+                self.lines.last().map_or(1, |l| l.number),
+                Vec::new(),
+                options,
+            ));
+        };
+        let following = self
+            .lines
+            .iter()
+            .filter(|l| l.number > header.number)
+            .map(|l| l.text);
+        let delimiter = delimiter.or_else(|| sniff_delimiter(header.text, following));
+        let raw_names = match delimiter {
+            Some(d) => header_cells(header.text, d),
+            None => vec![keys::clean(header.text).into_owned()],
+        };
+        let plan = KeyPlan::new(
+            raw_names.iter().map(String::as_str),
+            options.column.as_deref(),
+        );
+        let Some(plan) = plan else {
+            if options.column.is_none() && delimiter.is_none() && !bulk {
+                // One column, no recognised header: a plain list; its first line is data.
+                return Ok(self.plain(header.start.max(data_floor)));
+            }
+            return Err(self.no_user_column(header.number, raw_names, options));
+        };
+        let names: Vec<String> = raw_names.iter().map(|n| keys::display_name(n)).collect();
+        let extras = (0..names.len())
+            .filter(|&c| !plan.uses(c) && !names[c].is_empty())
+            .collect();
+        let data_start = (header.start + header.text.len()).min(self.text.len());
+        let addressing = describe(&plan, &names);
+        let format = self.format(
             Shape::Csv,
             delimiter.map(char::from),
             Some(header.number),
             bulk,
             addressing,
-        ),
-        kind: Kind::Table(TableLayout {
+        );
+        let table = TableLayout {
             delimiter: delimiter.unwrap_or(b','),
             names,
             plan,
             extras,
             bulk,
-        }),
-        data_start,
-        data_line: 1 + count_newlines(&text.as_bytes()[..data_start]),
-        cr_only,
-    })
+        };
+        Ok(self.layout(format, Kind::Table(table), data_start))
+    }
+
+    /// A plain list whose data starts at `data_start`.
+    fn plain(&self, data_start: usize) -> Layout {
+        let format = self.format(
+            Shape::PlainList,
+            None,
+            None,
+            false,
+            "each line (object id or UPN)".to_string(),
+        );
+        self.layout(format, Kind::Plain, data_start)
+    }
+
+    fn no_user_column(
+        &self,
+        line: usize,
+        headers: Vec<String>,
+        options: &InputOptions,
+    ) -> InputError {
+        InputError::NoUserColumn {
+            path: self.path.to_path_buf(),
+            line,
+            headers,
+            requested: options.column.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

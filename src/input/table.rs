@@ -20,8 +20,9 @@ use std::path::Path;
 
 use super::InputError;
 use super::keys::{self, Want};
-use super::pipeline::Parsed;
+use super::parsed::Parsed;
 use super::sniff::TableLayout;
+use super::text::{check_utf8, count_newlines, io_error, utf8_error};
 use crate::graph::key::KeyKind;
 
 /// The size of a block handed to a worker (a few thousand rows).
@@ -114,20 +115,6 @@ fn find_byte(hay: &[u8], from: usize, needle: u8) -> Option<usize> {
         .map(|p| offset + p)
 }
 
-/// Counts line ends (`\n`; a CR LF counts once, a lone CR has been turned into `\n`).
-pub(crate) fn count_newlines(bytes: &[u8]) -> usize {
-    // Byte-wide counters over runs of at most 255 bytes vectorise far better than a
-    // `usize` count per byte.
-    bytes
-        .chunks(255)
-        .map(|run| {
-            run.iter()
-                .fold(0u8, |n, &b| n.wrapping_add(u8::from(b == b'\n')))
-        })
-        .map(usize::from)
-        .sum()
-}
-
 /// Reads `src` to its end, handing blocks cut at record boundaries to `emit` with the line
 /// each starts on and the number of line ends it holds. Stops early, without error, when
 /// `emit` returns false.
@@ -148,7 +135,7 @@ pub(crate) fn produce_blocks(
             let n = (&mut src)
                 .take(limit)
                 .read_to_end(&mut buf)
-                .map_err(|e| super::pipeline::io_error(path, e))?;
+                .map_err(|e| io_error(path, e))?;
             eof = (n as u64) < limit;
         }
         if buf.is_empty() {
@@ -186,38 +173,6 @@ pub(crate) fn produce_blocks(
             }
             _ => want = buf.len() * 2,
         }
-    }
-}
-
-/// The error for text that is not UTF-8 at byte `at` of `bytes`, which starts on line
-/// `line_base`.
-pub(crate) fn utf8_error(path: &Path, bytes: &[u8], line_base: usize, at: usize) -> InputError {
-    let before = &bytes[..at];
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    InputError::Encoding {
-        path: path.to_path_buf(),
-        line: line_base + count_newlines(before),
-        column: 1 + before[line_start..]
-            .iter()
-            .filter(|&&b| b & 0xC0 != 0x80)
-            .count(),
-        message: format!(
-            "byte {:#04X} is not UTF-8 text: the file is probably in a legacy code page such as \
-             Windows-1252 (what Excel's plain \"CSV\" format writes); save it as \"CSV UTF-8\" \
-             (File > Save As in Excel) or as \"Unicode Text\", and run again",
-            bytes[at]
-        ),
-    }
-}
-
-/// Checks a block is UTF-8 text.
-pub(crate) fn check_utf8(path: &Path, block: &[u8], line_base: usize) -> Result<(), InputError> {
-    match std::str::from_utf8(block) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(utf8_error(path, block, line_base, e.valid_up_to())),
     }
 }
 
@@ -540,16 +495,5 @@ mod tests {
         // Whole characters in either field are fine.
         let summary = read("zoë@b,é\n".as_bytes()).unwrap();
         assert_eq!((summary.rows, summary.valid), (10_001, 10_001));
-    }
-
-    #[test]
-    fn utf8_errors_have_positions() {
-        let err = check_utf8(Path::new("f.csv"), b"id\nzo\xEB,x\n", 4).unwrap_err();
-        let msg = err.to_string();
-        assert!(
-            msg.starts_with("f.csv:5:3: byte 0xEB is not UTF-8"),
-            "{msg}"
-        );
-        assert!(msg.contains("CSV UTF-8"), "{msg}");
     }
 }
