@@ -24,25 +24,25 @@ use thiserror::Error;
 // outside RFC 3986 `pchar`, so that a tenant name stays one path segment.
 use super::key::SEGMENT;
 
-/// A Microsoft cloud: which Entra and Graph deployment the tenant lives in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum)]
+/// A Microsoft cloud: which Entra and Graph deployment the tenant lives in. `--cloud`
+/// names it by [`Cloud::as_str`] (the flag itself is parsed in `cli::args::values`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Cloud {
     /// The worldwide service (also GCC moderate tenants).
     #[default]
-    #[value(name = "global")]
     Global,
     /// US Government L4 (GCC High).
-    #[value(name = "usgov")]
     Usgov,
     /// US Government L5 (DoD).
-    #[value(name = "usgov-dod")]
     UsgovDod,
     /// Microsoft Azure operated by 21Vianet (China).
-    #[value(name = "china")]
     China,
 }
 
 impl Cloud {
+    /// Every cloud, in the order `--help` lists them.
+    pub const ALL: [Cloud; 4] = [Cloud::Global, Cloud::Usgov, Cloud::UsgovDod, Cloud::China];
+
     /// The value `--cloud` takes for this cloud.
     pub fn as_str(self) -> &'static str {
         match self {
