@@ -7,8 +7,8 @@
 //! (a throttled request spends its resource units and changes nothing), then the
 //! operation itself, and for a write, possibly a ghost: applied, but answered 504.
 //!
-//! This file is that pipeline; [`table`] says which route a method and path name and what
-//! it costs, and [`handlers`] carries each route out on the tenant.
+//! This file is that pipeline; `routes/table.rs` says which route a method and path name and
+//! what it costs, and `routes/handlers.rs` carries each route out on the tenant.
 
 use std::time::{Duration, Instant};
 
