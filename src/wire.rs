@@ -243,8 +243,9 @@ pub struct InnerError {
 }
 
 /// Tenant size, which sets Entra's resource-unit quota per app and tenant
-/// (`shared/reference/graph-api.md` §5). Both the emulator and the client's pacer use it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// (`shared/reference/graph-api.md` §5). Both the emulator and the client's pacer use it;
+/// `--tenant-size` names it in lower case (the flag is parsed in `cli::args::values`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TenantSize {
     /// Fewer than 50 users: 3,500 RU per 10 s.
     Small,

@@ -20,6 +20,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use super::args::values::tenant_size_parser;
 use super::interrupt::Interrupts;
 use crate::exit::{CliError, CliResult, Exit, UsageContext};
 use crate::secret::Secret;
@@ -49,7 +50,7 @@ pub struct SimArgs {
     #[arg(long, value_name = "FILE")]
     pub dump_tenant: Option<PathBuf>,
     /// Tenant size, which sets the resource-unit quota (3,500 / 5,000 / 8,000 per 10 s).
-    #[arg(long, value_enum, default_value = "large")]
+    #[arg(long, value_parser = tenant_size_parser(), default_value = "large")]
     pub tenant_size: TenantSize,
     /// Refill quotas K times faster (and divide Retry-After by K).
     #[arg(long, value_name = "K", default_value_t = 1.0)]

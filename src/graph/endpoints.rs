@@ -17,28 +17,32 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 use thiserror::Error;
 
-/// A Microsoft cloud: which Entra and Graph deployment the tenant lives in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum)]
+// The tenant segment of the token URL is encoded as a user key's path segment is: everything
+// outside RFC 3986 `pchar`, so that a tenant name stays one path segment.
+use super::key::SEGMENT;
+
+/// A Microsoft cloud: which Entra and Graph deployment the tenant lives in. `--cloud`
+/// names it by [`Cloud::as_str`] (the flag itself is parsed in `cli::args::values`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Cloud {
     /// The worldwide service (also GCC moderate tenants).
     #[default]
-    #[value(name = "global")]
     Global,
     /// US Government L4 (GCC High).
-    #[value(name = "usgov")]
     Usgov,
     /// US Government L5 (DoD).
-    #[value(name = "usgov-dod")]
     UsgovDod,
     /// Microsoft Azure operated by 21Vianet (China).
-    #[value(name = "china")]
     China,
 }
 
 impl Cloud {
+    /// Every cloud, in the order `--help` lists them.
+    pub const ALL: [Cloud; 4] = [Cloud::Global, Cloud::Usgov, Cloud::UsgovDod, Cloud::China];
+
     /// The value `--cloud` takes for this cloud.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -299,67 +303,106 @@ fn is_loopback(host: &str) -> bool {
 
 /// Reads an override: `scheme://host[:port][/]`, returned normalised (scheme and host
 /// lower-case, no trailing slash).
+///
+/// The checks run in this order, and the first that fails is the error: the text itself
+/// (empty, whitespace, controls), the scheme, credentials, the host, the port, anything
+/// after the authority, and last plain `http://` to a host that is not loopback.
 fn parse_root(flag: Flag, value: &str) -> Result<String, EndpointError> {
-    let name = flag.name();
-    let example = flag.example();
-    if value.is_empty() {
-        return Err(EndpointError::Empty {
-            flag: name,
-            example,
-        });
-    }
-    if let Some(ch) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(EndpointError::BadChar {
-            flag: name,
-            value: shown(value),
-            ch,
-            example,
-        });
-    }
-    let Some((scheme, rest)) = value.split_once("://") else {
-        return Err(EndpointError::NotAUrl {
-            flag: name,
-            value: shown(value),
-            example,
-        });
-    };
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "https" && scheme != "http" {
-        return Err(EndpointError::Scheme {
-            flag: name,
-            value: shown(value),
-            scheme,
-            example,
-        });
-    }
+    let given = Given { flag, value };
+    given.check_characters()?;
+    let (scheme, rest) = given.scheme()?;
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     if authority.contains('@') {
         return Err(EndpointError::Userinfo {
-            flag: name,
+            flag: flag.name(),
             value: shown(value),
         });
     }
-
-    let port_error = |reason: String| EndpointError::Port {
-        flag: name,
-        value: shown(value),
-        reason,
+    let (host, port) = given.host_and_port(authority)?;
+    let port = given.port(port)?;
+    let root = match port {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
     };
-    let host_error = |reason: String| EndpointError::Host {
-        flag: name,
-        value: shown(value),
-        reason,
-        example,
-    };
+    given.check_tail(tail, &root)?;
+    if scheme == "http" && !is_loopback(&host) {
+        return Err(EndpointError::PlainHttp {
+            flag: flag.name(),
+            value: shown(value),
+            host,
+        });
+    }
+    Ok(root)
+}
 
-    // Host and port.
-    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+/// An override being read: which flag, and its value as given (errors show it masked).
+#[derive(Clone, Copy)]
+struct Given<'a> {
+    flag: Flag,
+    value: &'a str,
+}
+
+impl<'a> Given<'a> {
+    /// Refuses an empty value, and one holding whitespace or a control character.
+    fn check_characters(self) -> Result<(), EndpointError> {
+        let (flag, example) = (self.flag.name(), self.flag.example());
+        if self.value.is_empty() {
+            return Err(EndpointError::Empty { flag, example });
+        }
+        match self
+            .value
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control())
+        {
+            Some(ch) => Err(EndpointError::BadChar {
+                flag,
+                value: shown(self.value),
+                ch,
+                example,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Splits `scheme://rest`, the scheme lower-cased; only `https` and `http` pass.
+    fn scheme(self) -> Result<(String, &'a str), EndpointError> {
+        let (flag, example) = (self.flag.name(), self.flag.example());
+        let Some((scheme, rest)) = self.value.split_once("://") else {
+            return Err(EndpointError::NotAUrl {
+                flag,
+                value: shown(self.value),
+                example,
+            });
+        };
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "https" && scheme != "http" {
+            return Err(EndpointError::Scheme {
+                flag,
+                value: shown(self.value),
+                scheme,
+                example,
+            });
+        }
+        Ok((scheme, rest))
+    }
+
+    /// The host of `authority` (lower-case; an IPv6 literal in brackets) and the port text
+    /// after its `:`, if any.
+    fn host_and_port(self, authority: &'a str) -> Result<(String, Option<&'a str>), EndpointError> {
+        match authority.strip_prefix('[') {
+            Some(bracketed) => self.ipv6_host(bracketed),
+            None => self.named_host(authority),
+        }
+    }
+
+    /// `[literal]` or `[literal]:port`, the opening bracket already taken off.
+    fn ipv6_host(self, bracketed: &'a str) -> Result<(String, Option<&'a str>), EndpointError> {
         let Some((literal, after)) = bracketed.split_once(']') else {
-            return Err(host_error("an IPv6 address lacks its closing ']'".into()));
+            return Err(self.host_error("an IPv6 address lacks its closing ']'".into()));
         };
         if literal.parse::<Ipv6Addr>().is_err() {
-            return Err(host_error(format!(
+            return Err(self.host_error(format!(
                 "[{literal}] is not an IPv6 address (zone ids are not supported)"
             )));
         }
@@ -368,107 +411,103 @@ fn parse_root(flag: Flag, value: &str) -> Result<String, EndpointError> {
             p => match p.strip_prefix(':') {
                 Some(p) => Some(p),
                 None => {
-                    return Err(host_error(format!(
-                        "unexpected {after:?} after the IPv6 address"
-                    )));
+                    return Err(
+                        self.host_error(format!("unexpected {after:?} after the IPv6 address"))
+                    );
                 }
             },
         };
-        (format!("[{}]", literal.to_ascii_lowercase()), port)
-    } else {
+        Ok((format!("[{}]", literal.to_ascii_lowercase()), port))
+    }
+
+    /// A host name or IPv4 address, with or without `:port`.
+    fn named_host(self, authority: &'a str) -> Result<(String, Option<&'a str>), EndpointError> {
         let (host, port) = match authority.split_once(':') {
             Some((h, p)) => (h, Some(p)),
             None => (authority, None),
         };
         if port.is_some_and(|p| p.contains(':')) {
-            return Err(host_error(
+            return Err(self.host_error(
                 "an IPv6 address must be written in brackets, e.g. http://[::1]:8080".into(),
             ));
         }
         if host.is_empty() {
-            return Err(host_error("the host is empty".into()));
+            return Err(self.host_error("the host is empty".into()));
         }
         if let Some(bad) = host
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
         {
-            return Err(host_error(format!(
+            return Err(self.host_error(format!(
                 "{bad:?} is not allowed in a host name (write international names in their \
                  xn-- form)"
             )));
         }
         if host.starts_with('.') || host.contains("..") {
-            return Err(host_error(format!("{host:?} has an empty label")));
+            return Err(self.host_error(format!("{host:?} has an empty label")));
         }
-        (host.to_ascii_lowercase(), port)
-    };
-    let port = match port {
-        None => None,
-        Some("") => return Err(port_error("nothing follows the ':'".into())),
-        Some(p) if !p.bytes().all(|b| b.is_ascii_digit()) => {
-            return Err(port_error(format!("{p:?} is not a number")));
-        }
-        Some(p) => match p.parse::<u16>() {
-            Ok(0) | Err(_) => return Err(port_error(format!("{p} is out of range"))),
-            Ok(n) => Some(n),
-        },
-    };
-    let root = match port {
-        Some(port) => format!("{scheme}://{host}:{port}"),
-        None => format!("{scheme}://{host}"),
-    };
+        Ok((host.to_ascii_lowercase(), port))
+    }
 
-    if let Some(i) = tail.find(['?', '#']) {
-        return Err(EndpointError::QueryOrFragment {
-            flag: name,
-            value: shown(value),
-            what: if tail[i..].starts_with('?') {
-                "'?…'"
-            } else {
-                "'#…'"
+    /// The port after the `:`: digits only, 1 to 65535.
+    fn port(self, port: Option<&str>) -> Result<Option<u16>, EndpointError> {
+        match port {
+            None => Ok(None),
+            Some("") => Err(self.port_error("nothing follows the ':'".into())),
+            Some(p) if !p.bytes().all(|b| b.is_ascii_digit()) => {
+                Err(self.port_error(format!("{p:?} is not a number")))
+            }
+            Some(p) => match p.parse::<u16>() {
+                Ok(0) | Err(_) => Err(self.port_error(format!("{p} is out of range"))),
+                Ok(n) => Ok(Some(n)),
             },
-            suggestion: root,
-        });
+        }
     }
-    if !tail.is_empty() && tail != "/" {
-        return Err(EndpointError::Path {
-            flag: name,
-            value: shown(value),
-            path: tail.to_string(),
-            suggestion: root,
-            adds: flag.adds(),
-        });
-    }
-    if scheme == "http" && !is_loopback(&host) {
-        return Err(EndpointError::PlainHttp {
-            flag: name,
-            value: shown(value),
-            host,
-        });
-    }
-    Ok(root)
-}
 
-/// Bytes percent-encoded in the tenant segment of the token URL: everything outside RFC
-/// 3986 `pchar`, so that a tenant name stays one path segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'!')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')')
-    .remove(b'*')
-    .remove(b'+')
-    .remove(b',')
-    .remove(b';')
-    .remove(b'=')
-    .remove(b':')
-    .remove(b'@');
+    /// Refuses anything after the authority but a single `/`: a query or fragment, or a
+    /// path; either error suggests `root` instead.
+    fn check_tail(self, tail: &str, root: &str) -> Result<(), EndpointError> {
+        if let Some(i) = tail.find(['?', '#']) {
+            return Err(EndpointError::QueryOrFragment {
+                flag: self.flag.name(),
+                value: shown(self.value),
+                what: if tail[i..].starts_with('?') {
+                    "'?…'"
+                } else {
+                    "'#…'"
+                },
+                suggestion: root.to_string(),
+            });
+        }
+        if !tail.is_empty() && tail != "/" {
+            return Err(EndpointError::Path {
+                flag: self.flag.name(),
+                value: shown(self.value),
+                path: tail.to_string(),
+                suggestion: root.to_string(),
+                adds: self.flag.adds(),
+            });
+        }
+        Ok(())
+    }
+
+    fn host_error(self, reason: String) -> EndpointError {
+        EndpointError::Host {
+            flag: self.flag.name(),
+            value: shown(self.value),
+            reason,
+            example: self.flag.example(),
+        }
+    }
+
+    fn port_error(self, reason: String) -> EndpointError {
+        EndpointError::Port {
+            flag: self.flag.name(),
+            value: shown(self.value),
+            reason,
+        }
+    }
+}
 
 /// The login and Graph service roots a run talks to, and the token scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -549,340 +588,4 @@ impl Default for Endpoints {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::ValueEnum;
-
-    fn ok(cloud: Cloud, login: Option<&str>, graph: Option<&str>) -> Endpoints {
-        Endpoints::new(cloud, login, graph).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn graph_err(url: &str) -> EndpointError {
-        Endpoints::new(Cloud::Global, None, Some(url)).unwrap_err()
-    }
-
-    fn login_err(url: &str) -> EndpointError {
-        Endpoints::new(Cloud::Global, Some(url), None).unwrap_err()
-    }
-
-    #[test]
-    fn clouds_have_their_published_hosts_and_scopes() {
-        let e = ok(Cloud::Global, None, None);
-        assert_eq!(e.login(), "https://login.microsoftonline.com");
-        assert_eq!(e.graph(), "https://graph.microsoft.com");
-        assert_eq!(e.scope(), "https://graph.microsoft.com/.default");
-
-        let e = ok(Cloud::Usgov, None, None);
-        assert_eq!(e.login(), "https://login.microsoftonline.us");
-        assert_eq!(e.graph(), "https://graph.microsoft.us");
-        assert_eq!(e.scope(), "https://graph.microsoft.us/.default");
-
-        let e = ok(Cloud::UsgovDod, None, None);
-        assert_eq!(e.login(), "https://login.microsoftonline.us");
-        assert_eq!(e.graph(), "https://dod-graph.microsoft.us");
-        assert_eq!(e.scope(), "https://dod-graph.microsoft.us/.default");
-
-        let e = ok(Cloud::China, None, None);
-        assert_eq!(e.login(), "https://login.chinacloudapi.cn");
-        assert_eq!(e.graph(), "https://microsoftgraph.chinacloudapi.cn");
-        assert_eq!(
-            e.scope(),
-            "https://microsoftgraph.chinacloudapi.cn/.default"
-        );
-
-        for cloud in Cloud::value_variants() {
-            assert_eq!(Endpoints::for_cloud(*cloud), ok(*cloud, None, None));
-            assert_eq!(cloud.scope(), format!("{}/.default", cloud.graph_url()));
-        }
-        assert_eq!(Endpoints::default(), Endpoints::for_cloud(Cloud::Global));
-    }
-
-    #[test]
-    fn cloud_value_names() {
-        let names: Vec<String> = Cloud::value_variants()
-            .iter()
-            .map(|c| c.to_possible_value().unwrap().get_name().to_string())
-            .collect();
-        assert_eq!(names, ["global", "usgov", "usgov-dod", "china"]);
-        for c in Cloud::value_variants() {
-            assert_eq!(c.to_string(), c.to_possible_value().unwrap().get_name());
-            assert_eq!(Cloud::from_str(c.as_str(), false), Ok(*c));
-        }
-        assert_eq!(Cloud::default(), Cloud::Global);
-    }
-
-    #[test]
-    fn urls() {
-        let e = ok(Cloud::Global, None, None);
-        assert_eq!(
-            e.token_url("contoso.onmicrosoft.com"),
-            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
-        );
-        assert_eq!(
-            e.graph_root(ApiVersion::V1),
-            "https://graph.microsoft.com/v1.0"
-        );
-        assert_eq!(
-            e.graph_root(ApiVersion::Beta),
-            "https://graph.microsoft.com/beta"
-        );
-        assert_eq!(ApiVersion::V1.as_str(), "v1.0");
-        assert_eq!(ApiVersion::Beta.to_string(), "beta");
-        // A tenant cannot add path segments to the token URL.
-        assert_eq!(
-            e.token_url("a/../b?c#d"),
-            "https://login.microsoftonline.com/a%2F..%2Fb%3Fc%23d/oauth2/v2.0/token"
-        );
-        assert_eq!(
-            e.token_url(".."),
-            "https://login.microsoftonline.com/%2E%2E/oauth2/v2.0/token"
-        );
-    }
-
-    #[test]
-    fn overrides_replace_hosts_but_not_the_scope() {
-        let e = ok(
-            Cloud::Usgov,
-            Some("http://127.0.0.1:8080/"),
-            Some("http://127.0.0.1:8080"),
-        );
-        assert_eq!(e.login(), "http://127.0.0.1:8080");
-        assert_eq!(e.graph(), "http://127.0.0.1:8080");
-        assert_eq!(e.scope(), "https://graph.microsoft.us/.default");
-        assert_eq!(
-            e.token_url("sim"),
-            "http://127.0.0.1:8080/sim/oauth2/v2.0/token"
-        );
-        assert_eq!(e.graph_root(ApiVersion::Beta), "http://127.0.0.1:8080/beta");
-
-        let e = ok(
-            Cloud::Global,
-            None,
-            Some("https://graph-proxy.corp.example:8443/"),
-        );
-        assert_eq!(e.graph(), "https://graph-proxy.corp.example:8443");
-        assert_eq!(e.login(), "https://login.microsoftonline.com");
-        assert_eq!(e.scope(), "https://graph.microsoft.com/.default");
-    }
-
-    #[test]
-    fn scheme_and_host_are_normalised() {
-        let e = ok(
-            Cloud::Global,
-            Some("HTTPS://Login.MicrosoftOnline.COM/"),
-            None,
-        );
-        assert_eq!(e.login(), "https://login.microsoftonline.com");
-    }
-
-    #[test]
-    fn plain_http_only_to_loopback() {
-        for url in [
-            "http://127.0.0.1",
-            "http://127.0.0.1:8080",
-            "http://127.1.2.3:9",
-            "http://localhost:3000",
-            "http://LOCALHOST",
-            "http://[::1]:8080",
-            "http://[::1]",
-            "http://[::ffff:127.0.0.1]:80",
-        ] {
-            assert!(
-                Endpoints::new(Cloud::Global, Some(url), Some(url)).is_ok(),
-                "{url}"
-            );
-        }
-        for url in [
-            "http://graph.microsoft.com",
-            "http://10.0.0.1:8080",
-            "http://128.0.0.1",
-            "http://[::2]",
-            "http://localhost.evil.example",
-            "http://127.0.0.1.nip.io",
-            "http://0.0.0.0:8080",
-            "http://127.1",
-        ] {
-            let e = graph_err(url);
-            assert!(matches!(e, EndpointError::PlainHttp { .. }), "{url}: {e}");
-            let msg = e.to_string();
-            assert!(msg.starts_with("--graph-url value"), "{msg}");
-            assert!(msg.contains("use https://"), "{msg}");
-            assert!(matches!(
-                login_err(url),
-                EndpointError::PlainHttp {
-                    flag: "--login-url",
-                    ..
-                }
-            ));
-        }
-        // https is fine anywhere.
-        assert!(Endpoints::new(Cloud::Global, None, Some("https://10.0.0.1:8443")).is_ok());
-        assert!(Endpoints::new(Cloud::Global, None, Some("https://[2001:db8::1]")).is_ok());
-    }
-
-    #[test]
-    fn a_path_is_refused_with_the_root_to_use() {
-        let e = graph_err("https://graph.microsoft.com/v1.0");
-        assert!(matches!(e, EndpointError::Path { .. }), "{e}");
-        let msg = e.to_string();
-        assert!(msg.contains("--graph-url"), "{msg}");
-        assert!(msg.contains("\"/v1.0\""), "{msg}");
-        assert!(msg.contains("e.g. https://graph.microsoft.com "), "{msg}");
-        assert!(msg.contains("adds /v1.0 or /beta itself"), "{msg}");
-
-        let msg =
-            login_err("https://login.microsoftonline.com/contoso/oauth2/v2.0/token").to_string();
-        assert!(msg.contains("--login-url"), "{msg}");
-        assert!(msg.contains("oauth2/v2.0/token itself"), "{msg}");
-
-        for url in [
-            "https://x.example//",
-            "https://x.example/beta/",
-            "http://[::1]:1/a",
-        ] {
-            assert!(
-                matches!(graph_err(url), EndpointError::Path { .. }),
-                "{url}"
-            );
-        }
-    }
-
-    #[test]
-    fn query_and_fragment_are_refused() {
-        for url in [
-            "https://graph.microsoft.com?x=1",
-            "https://graph.microsoft.com/?x=1",
-            "https://graph.microsoft.com#frag",
-            "https://graph.microsoft.com/#",
-        ] {
-            let e = graph_err(url);
-            assert!(
-                matches!(e, EndpointError::QueryOrFragment { .. }),
-                "{url}: {e}"
-            );
-            assert!(e.to_string().contains("give the service root only"), "{e}");
-        }
-        // The query itself is not echoed (it might carry a code or key).
-        let msg = graph_err("https://proxy.example/?key=hunter2").to_string();
-        assert!(!msg.contains("hunter2"), "{msg}");
-    }
-
-    #[test]
-    fn credentials_are_refused_and_not_echoed() {
-        for url in [
-            "https://user:hunter2@graph.example",
-            "https://hunter2@graph.example/",
-            "http://user:hunter2@127.0.0.1:8080",
-        ] {
-            let e = graph_err(url);
-            assert!(matches!(e, EndpointError::Userinfo { .. }), "{url}: {e}");
-            let msg = e.to_string();
-            assert!(!msg.contains("hunter2"), "{msg}");
-            assert!(
-                msg.contains("***@graph.example") || msg.contains("***@127.0.0.1"),
-                "{msg}"
-            );
-        }
-        // An '@' after the authority is a path, not credentials.
-        assert!(matches!(
-            graph_err("https://graph.example/a@b"),
-            EndpointError::Path { .. }
-        ));
-    }
-
-    #[test]
-    fn other_schemes_are_refused() {
-        for url in [
-            "ftp://graph.example",
-            "file:///etc/passwd",
-            "ws://127.0.0.1",
-        ] {
-            assert!(
-                matches!(graph_err(url), EndpointError::Scheme { .. }),
-                "{url}"
-            );
-        }
-        for url in ["graph.microsoft.com", "127.0.0.1:8080", "https:/x.example"] {
-            assert!(
-                matches!(graph_err(url), EndpointError::NotAUrl { .. }),
-                "{url}"
-            );
-        }
-    }
-
-    #[test]
-    fn hosts_and_ports_are_checked() {
-        for url in [
-            "https://",
-            "https:///",
-            "https://:443",
-            "https://graph..example",
-            "https://.graph.example",
-            "https://gräph.example",
-            "https://graph%2eexample",
-            "https://[::1",
-            "https://[not-v6]",
-            "https://[fe80::1%25eth0]",
-            "https://[::1]x",
-            "https://::1",
-            "https://fe80::1:8080",
-        ] {
-            assert!(
-                matches!(graph_err(url), EndpointError::Host { .. }),
-                "{url}: {}",
-                graph_err(url)
-            );
-        }
-        for url in [
-            "https://graph.example:",
-            "https://graph.example:http",
-            "https://graph.example:0",
-            "https://graph.example:65536",
-            "https://graph.example:+443",
-            "http://[::1]:",
-        ] {
-            assert!(
-                matches!(graph_err(url), EndpointError::Port { .. }),
-                "{url}: {}",
-                graph_err(url)
-            );
-        }
-        assert_eq!(
-            ok(Cloud::Global, None, Some("https://graph.example:65535")).graph(),
-            "https://graph.example:65535"
-        );
-        assert_eq!(
-            ok(Cloud::Global, None, Some("http://[0:0:0:0:0:0:0:1]:8080/")).graph(),
-            "http://[0:0:0:0:0:0:0:1]:8080"
-        );
-    }
-
-    #[test]
-    fn whitespace_control_and_empty_are_refused() {
-        assert!(matches!(graph_err(""), EndpointError::Empty { .. }));
-        assert!(
-            login_err("")
-                .to_string()
-                .starts_with("--login-url is empty")
-        );
-        for url in [
-            " https://graph.example",
-            "https://graph.example ",
-            "https://graph.example\n",
-            "https://graph\u{0}.example",
-        ] {
-            assert!(
-                matches!(graph_err(url), EndpointError::BadChar { .. }),
-                "{url:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn shown_masks_credentials_and_query() {
-        assert_eq!(shown("https://a:b@h/x?y"), "https://***@h/x?…");
-        assert_eq!(shown("https://h/a@b"), "https://h/a@b");
-        assert_eq!(shown("h@x"), "***@x");
-        assert_eq!(shown("https://h#frag"), "https://h#…");
-    }
-}
+mod tests;

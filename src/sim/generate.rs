@@ -142,163 +142,226 @@ pub fn generate(count: usize, seed: u64) -> Tenant {
     let dollar_index = count / 2;
     let mut users = Vec::with_capacity(count);
     for i in 0..count {
-        let first = *FIRST.choose(&mut rng).expect("non-empty");
-        let irish = rng.random_bool(0.02);
-        let last = if irish {
-            *IRISH.choose(&mut rng).expect("non-empty")
-        } else {
-            *LAST.choose(&mut rng).expect("non-empty")
-        };
-        let guest = i != dollar_index && rng.random_bool(0.05);
-        let local = format!("{}.{}{i}", first.to_lowercase(), last.to_lowercase());
-        let (upn, mail, user_type) = if i == dollar_index {
-            let upn = format!("$svc-backup{i}@{DOMAIN}");
-            (upn.clone(), Some(upn), "Member")
-        } else if guest {
-            let home = ["fabrikam.example", "adatum.example", "gmail.example"]
-                .choose(&mut rng)
-                .expect("non-empty");
-            let external = format!("{local}@{home}");
-            let upn = format!("{}#EXT#@{DOMAIN}", external.replace('@', "_"));
-            (upn, Some(external), "Guest")
-        } else {
-            let upn = format!("{local}@{DOMAIN}");
-            let mail = rng.random_bool(0.9).then(|| upn.clone());
-            (upn, mail, "Member")
-        };
-        let synced = !guest && i != dollar_index && rng.random_bool(0.15);
-        let mut methods = Vec::new();
-        let mut default = None;
-        if !guest {
-            methods.push(Method::password());
-        }
-        let profile: u32 = rng.random_range(0..100);
-        match profile {
-            // Password only (or nothing, for a guest).
-            0..=19 => {}
-            // One mobile phone.
-            20..=37 => {
-                methods.push(Method::phone(PhoneType::Mobile, phone_number(&mut rng)));
-                default = Some(fixed_ids::MOBILE_PHONE.to_string());
-            }
-            // Mobile with alternate mobile and sometimes an office phone.
-            38..=42 => {
-                methods.push(Method::phone(PhoneType::Mobile, phone_number(&mut rng)));
-                methods.push(Method::phone(
-                    PhoneType::AlternateMobile,
-                    phone_number(&mut rng),
-                ));
-                if rng.random_bool(0.5) {
-                    methods.push(Method::phone(PhoneType::Office, phone_number(&mut rng)));
-                }
-                default = Some(
-                    if rng.random_bool(0.3) {
-                        fixed_ids::ALTERNATE_MOBILE_PHONE
-                    } else {
-                        fixed_ids::MOBILE_PHONE
-                    }
-                    .to_string(),
-                );
-            }
-            // Authenticator and a phone; Authenticator usually the default.
-            43..=72 => {
-                let a = authenticator(&mut rng);
-                let a_id = a.id.clone();
-                methods.push(a);
-                methods.push(Method::phone(PhoneType::Mobile, phone_number(&mut rng)));
-                default = Some(if rng.random_bool(0.75) {
-                    a_id
-                } else {
-                    fixed_ids::MOBILE_PHONE.to_string()
-                });
-                if rng.random_bool(0.1) {
-                    methods.push(authenticator(&mut rng));
-                }
-            }
-            // Authenticator, OATH token and phone.
-            73..=79 => {
-                let a = authenticator(&mut rng);
-                default = Some(a.id.clone());
-                methods.push(a);
-                let mut oath = Method::new(MethodType::SoftwareOath, guid(&mut rng));
-                oath.created_date_time = Some(timestamp(&mut rng));
-                methods.push(oath);
-                methods.push(Method::phone(PhoneType::Mobile, phone_number(&mut rng)));
-            }
-            // FIDO2 key(s) and Authenticator.
-            80..=86 => {
-                let key = named(
-                    MethodType::Fido2,
-                    opaque_id(&mut rng),
-                    format!("{first}'s YubiKey"),
-                    &mut rng,
-                );
-                methods.push(key);
-                if rng.random_bool(0.3) {
-                    methods.push(named(
-                        MethodType::Fido2,
-                        opaque_id(&mut rng),
-                        "Backup key".to_string(),
-                        &mut rng,
-                    ));
-                }
-                let a = authenticator(&mut rng);
-                default = Some(a.id.clone());
-                methods.push(a);
-            }
-            // Windows Hello and Authenticator.
-            87..=92 => {
-                methods.push(named(
-                    MethodType::WindowsHelloForBusiness,
-                    guid(&mut rng),
-                    format!("{first}'s Surface Laptop"),
-                    &mut rng,
-                ));
-                let a = authenticator(&mut rng);
-                default = Some(a.id.clone());
-                methods.push(a);
-            }
-            // Email and phone.
-            93..=96 => {
-                let mut e = Method::new(MethodType::Email, fixed_ids::EMAIL);
-                e.email_address = Some(format!("{}@personal.example", first.to_lowercase()));
-                methods.push(e);
-                methods.push(Method::phone(PhoneType::Mobile, phone_number(&mut rng)));
-                default = Some(fixed_ids::MOBILE_PHONE.to_string());
-            }
-            // Platform credential (a Mac) and Authenticator.
-            _ => {
-                methods.push(named(
-                    MethodType::PlatformCredential,
-                    opaque_id(&mut rng),
-                    format!("{first}'s MacBook Pro"),
-                    &mut rng,
-                ));
-                let a = authenticator(&mut rng);
-                default = Some(a.id.clone());
-                methods.push(a);
-            }
-        }
-        let roles = if !guest && (i == 1 || rng.random_bool(0.004)) {
-            vec![ROLES.choose(&mut rng).expect("non-empty").to_string()]
-        } else {
-            vec![]
-        };
-        users.push(User {
-            id: guid(&mut rng),
-            display_name: format!("{first} {last}"),
-            user_principal_name: upn,
-            mail,
-            account_enabled: !rng.random_bool(0.03),
-            user_type: user_type.to_string(),
-            on_premises_sync_enabled: synced.then_some(true),
-            sign_in_sessions_valid_from_date_time: Some(timestamp(&mut rng)),
-            roles,
-            default_method: default,
-            methods,
-        });
+        users.push(user(&mut rng, i, i == dollar_index));
     }
     Tenant::new(tenant_id, users).expect("generated ids and UPNs are unique")
+}
+
+/// User `i`; `dollar` for the one user whose UPN starts with `$`. Every draw from `rng`
+/// happens in a fixed order, so that a seed always gives the same tenant.
+fn user(rng: &mut ChaCha8Rng, i: usize, dollar: bool) -> User {
+    let who = identity(rng, i, dollar);
+    let synced = !who.guest && !dollar && rng.random_bool(0.15);
+    let mut methods = Vec::new();
+    if !who.guest {
+        methods.push(Method::password());
+    }
+    let default = mfa_methods(rng, who.first, &mut methods);
+    let roles = if !who.guest && (i == 1 || rng.random_bool(0.004)) {
+        vec![ROLES.choose(rng).expect("non-empty").to_string()]
+    } else {
+        vec![]
+    };
+    User {
+        id: guid(rng),
+        display_name: format!("{} {}", who.first, who.last),
+        user_principal_name: who.upn,
+        mail: who.mail,
+        account_enabled: !rng.random_bool(0.03),
+        user_type: who.user_type.to_string(),
+        on_premises_sync_enabled: synced.then_some(true),
+        sign_in_sessions_valid_from_date_time: Some(timestamp(rng)),
+        roles,
+        default_method: default,
+        methods,
+    }
+}
+
+/// Who a generated user is: name, UPN, mail, and whether a guest.
+struct Identity {
+    first: &'static str,
+    last: &'static str,
+    guest: bool,
+    upn: String,
+    mail: Option<String>,
+    user_type: &'static str,
+}
+
+/// User `i`'s name and addresses: a member of [`DOMAIN`], a guest with an `#EXT#` UPN
+/// (one in twenty), or for `dollar` the service account whose UPN starts with `$`.
+fn identity(rng: &mut ChaCha8Rng, i: usize, dollar: bool) -> Identity {
+    let first = *FIRST.choose(rng).expect("non-empty");
+    let irish = rng.random_bool(0.02);
+    let last = if irish {
+        *IRISH.choose(rng).expect("non-empty")
+    } else {
+        *LAST.choose(rng).expect("non-empty")
+    };
+    let guest = !dollar && rng.random_bool(0.05);
+    let local = format!("{}.{}{i}", first.to_lowercase(), last.to_lowercase());
+    let (upn, mail, user_type) = if dollar {
+        let upn = format!("$svc-backup{i}@{DOMAIN}");
+        (upn.clone(), Some(upn), "Member")
+    } else if guest {
+        let home = ["fabrikam.example", "adatum.example", "gmail.example"]
+            .choose(rng)
+            .expect("non-empty");
+        let external = format!("{local}@{home}");
+        let upn = format!("{}#EXT#@{DOMAIN}", external.replace('@', "_"));
+        (upn, Some(external), "Guest")
+    } else {
+        let upn = format!("{local}@{DOMAIN}");
+        let mail = rng.random_bool(0.9).then(|| upn.clone());
+        (upn, mail, "Member")
+    };
+    Identity {
+        first,
+        last,
+        guest,
+        upn,
+        mail,
+        user_type,
+    }
+}
+
+/// Adds a user's MFA methods to `methods`, drawn from one of the profiles a real tenant
+/// holds, and returns the id of the default method (`None` for password only).
+fn mfa_methods(rng: &mut ChaCha8Rng, first: &str, methods: &mut Vec<Method>) -> Option<String> {
+    let profile: u32 = rng.random_range(0..100);
+    match profile {
+        // Password only (or nothing, for a guest).
+        0..=19 => None,
+        20..=37 => one_mobile(rng, methods),
+        38..=42 => mobile_and_alternate(rng, methods),
+        43..=72 => authenticator_and_phone(rng, methods),
+        73..=79 => authenticator_oath_and_phone(rng, methods),
+        80..=86 => fido2_and_authenticator(rng, first, methods),
+        87..=92 => hello_and_authenticator(rng, first, methods),
+        93..=96 => email_and_phone(rng, first, methods),
+        _ => mac_and_authenticator(rng, first, methods),
+    }
+}
+
+/// One mobile phone.
+fn one_mobile(rng: &mut ChaCha8Rng, methods: &mut Vec<Method>) -> Option<String> {
+    methods.push(Method::phone(PhoneType::Mobile, phone_number(rng)));
+    Some(fixed_ids::MOBILE_PHONE.to_string())
+}
+
+/// Mobile with alternate mobile and sometimes an office phone.
+fn mobile_and_alternate(rng: &mut ChaCha8Rng, methods: &mut Vec<Method>) -> Option<String> {
+    methods.push(Method::phone(PhoneType::Mobile, phone_number(rng)));
+    methods.push(Method::phone(PhoneType::AlternateMobile, phone_number(rng)));
+    if rng.random_bool(0.5) {
+        methods.push(Method::phone(PhoneType::Office, phone_number(rng)));
+    }
+    let default = if rng.random_bool(0.3) {
+        fixed_ids::ALTERNATE_MOBILE_PHONE
+    } else {
+        fixed_ids::MOBILE_PHONE
+    };
+    Some(default.to_string())
+}
+
+/// Authenticator and a phone; Authenticator usually the default.
+fn authenticator_and_phone(rng: &mut ChaCha8Rng, methods: &mut Vec<Method>) -> Option<String> {
+    let a = authenticator(rng);
+    let a_id = a.id.clone();
+    methods.push(a);
+    methods.push(Method::phone(PhoneType::Mobile, phone_number(rng)));
+    let default = if rng.random_bool(0.75) {
+        a_id
+    } else {
+        fixed_ids::MOBILE_PHONE.to_string()
+    };
+    if rng.random_bool(0.1) {
+        methods.push(authenticator(rng));
+    }
+    Some(default)
+}
+
+/// Authenticator (the default), OATH token and phone.
+fn authenticator_oath_and_phone(rng: &mut ChaCha8Rng, methods: &mut Vec<Method>) -> Option<String> {
+    let default = default_authenticator(rng, methods);
+    let mut oath = Method::new(MethodType::SoftwareOath, guid(rng));
+    oath.created_date_time = Some(timestamp(rng));
+    methods.push(oath);
+    methods.push(Method::phone(PhoneType::Mobile, phone_number(rng)));
+    default
+}
+
+/// FIDO2 key(s) and Authenticator (the default).
+fn fido2_and_authenticator(
+    rng: &mut ChaCha8Rng,
+    first: &str,
+    methods: &mut Vec<Method>,
+) -> Option<String> {
+    let key_id = opaque_id(rng);
+    methods.push(named(
+        MethodType::Fido2,
+        key_id,
+        format!("{first}'s YubiKey"),
+        rng,
+    ));
+    if rng.random_bool(0.3) {
+        let backup_id = opaque_id(rng);
+        methods.push(named(
+            MethodType::Fido2,
+            backup_id,
+            "Backup key".to_string(),
+            rng,
+        ));
+    }
+    default_authenticator(rng, methods)
+}
+
+/// Windows Hello and Authenticator (the default).
+fn hello_and_authenticator(
+    rng: &mut ChaCha8Rng,
+    first: &str,
+    methods: &mut Vec<Method>,
+) -> Option<String> {
+    let id = guid(rng);
+    methods.push(named(
+        MethodType::WindowsHelloForBusiness,
+        id,
+        format!("{first}'s Surface Laptop"),
+        rng,
+    ));
+    default_authenticator(rng, methods)
+}
+
+/// Email and phone (the default).
+fn email_and_phone(rng: &mut ChaCha8Rng, first: &str, methods: &mut Vec<Method>) -> Option<String> {
+    let mut e = Method::new(MethodType::Email, fixed_ids::EMAIL);
+    e.email_address = Some(format!("{}@personal.example", first.to_lowercase()));
+    methods.push(e);
+    methods.push(Method::phone(PhoneType::Mobile, phone_number(rng)));
+    Some(fixed_ids::MOBILE_PHONE.to_string())
+}
+
+/// Platform credential (a Mac) and Authenticator (the default).
+fn mac_and_authenticator(
+    rng: &mut ChaCha8Rng,
+    first: &str,
+    methods: &mut Vec<Method>,
+) -> Option<String> {
+    let id = opaque_id(rng);
+    methods.push(named(
+        MethodType::PlatformCredential,
+        id,
+        format!("{first}'s MacBook Pro"),
+        rng,
+    ));
+    default_authenticator(rng, methods)
+}
+
+/// Adds an Authenticator registration and returns its id, as the default method.
+fn default_authenticator(rng: &mut ChaCha8Rng, methods: &mut Vec<Method>) -> Option<String> {
+    let a = authenticator(rng);
+    let id = a.id.clone();
+    methods.push(a);
+    Some(id)
 }
 
 #[cfg(test)]
