@@ -7,7 +7,7 @@ use mfa_reset::secret::Secret;
 use mfa_reset::sim::{SimApp, SimConfig, TenantSize};
 use serde_json::{Value, json};
 
-use crate::common::*;
+use crate::support::graph::*;
 
 fn config_with(quotas: mfa_reset::sim::Quotas, time_scale: f64) -> SimConfig {
     SimConfig {

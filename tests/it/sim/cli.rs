@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use crate::common::*;
+use crate::support::graph::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mfa-reset");
 

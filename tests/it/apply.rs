@@ -7,10 +7,7 @@
 //! [`expect`]), not read from the plan, so that the plan and the run cannot agree on a
 //! mistake.
 
-#[path = "common/process.rs"]
-mod process;
-
-use process::{HANG_GUARD, wait};
+use crate::support::process::{HANG_GUARD, wait};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};

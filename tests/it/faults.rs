@@ -8,10 +8,7 @@
 //! These tests take seconds of wall time by design (the outage lasts ten), but they assert
 //! only on outcomes, never on how long anything took.
 
-#[path = "common/process.rs"]
-mod process;
-
-use process::{HANG_GUARD, wait};
+use crate::support::process::{HANG_GUARD, wait};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::common::*;
+use crate::support::graph::*;
 
 async fn delete(g: &Graph, user: &str, collection: &str, id: &str) -> Answer {
     g.send(

@@ -16,10 +16,10 @@
 //!
 //! Cases: 256 per property by default, fewer for properties that go through a server on
 //! 127.0.0.1 or spawn a process; `PROPTEST_CASES=N` scales them all (for example
-//! `PROPTEST_CASES=5000 cargo test --release --test fuzz_parsers`). The seed is fixed unless
+//! `PROPTEST_CASES=5000 cargo test --release --test it fuzz_parsers`). The seed is fixed unless
 //! `FUZZ_SEED` says otherwise (`FUZZ_SEED=random` explores).
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod harness;
 
 use std::fmt::Debug;
@@ -682,19 +682,26 @@ fn encode(text: &str, encoding: Encoding) -> Vec<u8> {
     }
 }
 
+/// A file of `samples/`, built in.
+macro_rules! sample {
+    ($name:literal) => {
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/", $name))
+    };
+}
+
 /// Samples shipped with the crate, as seeds.
 const SAMPLES: &[&[u8]] = &[
-    include_bytes!("../samples/broken.csv"),
-    include_bytes!("../samples/bulk-template.csv"),
-    include_bytes!("../samples/entra-download-users.csv"),
-    include_bytes!("../samples/graph-page.json"),
-    include_bytes!("../samples/users-comma.csv"),
-    include_bytes!("../samples/users-objects.json"),
-    include_bytes!("../samples/users-semicolon.csv"),
-    include_bytes!("../samples/users-strings.json"),
-    include_bytes!("../samples/users-unicode-text.txt"),
-    include_bytes!("../samples/users.jsonl"),
-    include_bytes!("../samples/users.txt"),
+    sample!("broken.csv"),
+    sample!("bulk-template.csv"),
+    sample!("entra-download-users.csv"),
+    sample!("graph-page.json"),
+    sample!("users-comma.csv"),
+    sample!("users-objects.json"),
+    sample!("users-semicolon.csv"),
+    sample!("users-strings.json"),
+    sample!("users-unicode-text.txt"),
+    sample!("users.jsonl"),
+    sample!("users.txt"),
 ];
 
 /// A user list: generated or a sample, encoded, mutated.

@@ -1,0 +1,4 @@
+//! What the test modules share.
+
+pub mod graph;
+pub mod process;
