@@ -22,14 +22,12 @@ use reqwest::header::AUTHORIZATION;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::support::data;
+#[cfg(unix)]
+use crate::support::process::write_script;
+
 const SECRET: &str = "s3cret~value-for-auth-tests";
 const SCOPE: &str = "https://graph.microsoft.com/.default";
-
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
 
 /// A fresh directory under the target's temp dir.
 fn temp_dir(name: &str) -> PathBuf {
@@ -744,7 +742,8 @@ async fn a_ready_token_is_used_until_graph_rejects_it_then_a_fresh_one_is_asked_
 // ---------------------------------------------------------------------------------------
 
 /// Only one test at a time writes and runs scripts: a script still open for writing in
-/// one thread while another forks fails with "text file busy".
+/// one thread while another forks fails with "text file busy" (and [`write_script`] never
+/// opens one for writing in this process, where other modules' tests start children).
 #[cfg(unix)]
 static SCRIPTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -752,15 +751,12 @@ static SCRIPTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// then runs `body`.
 #[cfg(unix)]
 fn fake_az(dir: &Path, body: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
     let path = dir.join("az");
     let log = dir.join("args.log");
-    std::fs::write(
+    write_script(
         &path,
-        format!("#!/bin/sh\necho \"$@\" >> '{}'\n{body}\n", log.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        &format!("#!/bin/sh\necho \"$@\" >> '{}'\n{body}\n", log.display()),
+    );
     path
 }
 

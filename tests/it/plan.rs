@@ -1,55 +1,40 @@
 //! `mfa-reset plan` as an administrator runs it, against `--tenant sim`: every artefact,
 //! every status, each profile, and nothing changed.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mfa-reset");
+use crate::support::folder::Folder;
+use crate::support::process::{Run, mfa_reset};
+use crate::support::users::{is_admin, is_synced, kind, methods, upn};
+use crate::support::{read_json, s, sample, scratch};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mfa-reset-plan-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn mfa_reset(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("AZURE_TENANT_ID")
-        .env_remove("AZURE_CLIENT_ID")
-        .env_remove("AZURE_CLIENT_SECRET")
-        .env_remove("MFA_RESET_ACCESS_TOKEN")
-        .output()
-        .expect("the binary runs")
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+/// `mfa-reset plan INPUT FLAGS --tenant sim --out OUT`: against the emulator's default
+/// tenant, built in.
+fn plan(input: &Path, flags: &[&str], out: &Path) -> Run {
+    let mut cmd = mfa_reset(&["plan", s(input)]);
+    cmd.args(flags).args(["--tenant", "sim", "--out", s(out)]);
+    Run::of(&mut cmd)
 }
 
 /// The emulator's default tenant for `--tenant sim` (1,000 users, seed 7).
 fn sim_tenant(dir: &Path) -> Vec<Value> {
     let file = dir.join("tenant.json");
-    let out = mfa_reset(&[
+    Run::of(&mut mfa_reset(&[
         "sim",
         "--users",
         "1000",
         "--seed",
         "7",
         "--dump-tenant",
-        file.to_str().unwrap(),
-    ]);
-    assert!(out.status.success());
+        s(&file),
+    ]))
+    .expect_code(0);
     read_json(&file)["users"].as_array().unwrap().clone()
 }
 
-fn upn(u: &Value) -> &str {
-    u["userPrincipalName"].as_str().unwrap()
-}
-
+/// The status column of `results.csv`, row by row.
 fn statuses(out: &Path) -> Vec<(String, String)> {
     let mut reader = csv::Reader::from_path(out.join("results.csv")).unwrap();
     reader
@@ -61,64 +46,67 @@ fn statuses(out: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Users of the tenant, one of each kind the statuses need.
+struct Picked {
+    admin: Value,
+    synced: Value,
+    password_only: Value,
+    /// Three users with MFA methods, no role, cloud-only.
+    normal: Vec<Value>,
+}
+
+fn pick(users: &[Value]) -> Picked {
+    let find = |pred: &dyn Fn(&Value) -> bool| users.iter().find(|u| pred(u)).unwrap().clone();
+    let mfa_count = |u: &Value| methods(u).iter().filter(|m| kind(m) != "password").count();
+    Picked {
+        admin: find(&is_admin),
+        synced: find(&|u| is_synced(u) && !is_admin(u)),
+        password_only: find(&|u| mfa_count(u) == 0 && !is_admin(u) && !is_synced(u)),
+        normal: users
+            .iter()
+            .filter(|u| mfa_count(u) > 0 && !is_admin(u) && !is_synced(u))
+            .take(3)
+            .cloned()
+            .collect(),
+    }
+}
+
 #[test]
 fn every_status_is_reported_one_row_per_input_row() {
     let dir = scratch("statuses");
-    let users = sim_tenant(&dir);
-    let find = |pred: &dyn Fn(&Value) -> bool| users.iter().find(|u| pred(u)).unwrap().clone();
-    let has_roles = |u: &Value| !u["roles"].as_array().unwrap().is_empty();
-    let mfa_count = |u: &Value| {
-        u["methods"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["@odata.type"] != "#microsoft.graph.passwordAuthenticationMethod")
-            .count()
-    };
-    let admin = find(&|u| has_roles(u));
-    let synced = find(&|u| u["onPremisesSyncEnabled"] == true && !has_roles(u));
-    let password_only =
-        find(&|u| mfa_count(u) == 0 && !has_roles(u) && u["onPremisesSyncEnabled"] != true);
-    let normal: Vec<Value> = users
-        .iter()
-        .filter(|u| mfa_count(u) > 0 && !has_roles(u) && u["onPremisesSyncEnabled"] != true)
-        .take(3)
-        .cloned()
-        .collect();
-    let excluded = &normal[2];
+    let p = pick(&sim_tenant(&dir));
+    let excluded = &p.normal[2];
 
     // A plain list: each line an id or a UPN, told apart by its shape.
     let input = dir.join("users.txt");
     let rows = [
-        upn(&normal[0]).to_string(),                       // planned
-        upn(&password_only).to_string(),                   // no-change
+        upn(&p.normal[0]).to_string(),                     // planned
+        upn(&p.password_only).to_string(),                 // no-change
         "nobody.here@contoso.example".to_string(),         // not-found
         "alice@contoso.example/../../users/x".to_string(), // invalid
-        upn(&normal[0]).to_uppercase(),                    // duplicate (same UPN)
+        upn(&p.normal[0]).to_uppercase(),                  // duplicate (same UPN)
         upn(excluded).to_string(),                         // excluded
-        upn(&admin).to_string(),                           // protected
-        normal[1]["id"].as_str().unwrap().to_string(),     // planned, by id
-        upn(&normal[1]).to_string(),                       // duplicate (same user)
+        upn(&p.admin).to_string(),                         // protected
+        p.normal[1]["id"].as_str().unwrap().to_string(),   // planned, by id
+        upn(&p.normal[1]).to_string(),                     // duplicate (same user)
     ];
     std::fs::write(&input, rows.join("\n") + "\n").unwrap();
     let exclude = dir.join("break-glass.txt");
     std::fs::write(&exclude, format!("{}\n", excluded["id"].as_str().unwrap())).unwrap();
 
     let out = dir.join("out");
-    let o = mfa_reset(&[
-        "plan",
-        input.to_str().unwrap(),
-        "--profile",
-        "device-refresh",
-        "--skip-invalid",
-        "--exclude",
-        exclude.to_str().unwrap(),
-        "--tenant",
-        "sim",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = plan(
+        &input,
+        &[
+            "--profile",
+            "device-refresh",
+            "--skip-invalid",
+            "--exclude",
+            s(&exclude),
+        ],
+        &out,
+    );
+    run.expect_code(0);
     for artefact in [
         "plan.json",
         "results.csv",
@@ -143,54 +131,40 @@ fn every_status_is_reported_one_row_per_input_row() {
             "duplicate"
         ]
     );
-    let jsonl: Vec<Value> = std::fs::read_to_string(out.join("results.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let jsonl = Folder(out.clone()).rows();
     assert_eq!(jsonl.len(), rows.len());
     assert_eq!(jsonl[6]["status"], "protected");
     assert!(jsonl[3]["reason"].as_str().unwrap().contains("'/'"));
     let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(summary.contains("Nothing has been changed yet"));
     assert!(summary.contains("| protected | 1 |"), "{summary}");
+}
 
-    // Offboarding a synced user: the account cannot be disabled in the cloud.
+/// Offboarding a synced user: the account cannot be disabled in the cloud. Any other
+/// user's account is disabled first, then the sessions revoked, then the methods removed.
+#[test]
+fn offboarding_blocks_a_synced_user_and_disables_the_others_first() {
+    let dir = scratch("offboard");
+    let p = pick(&sim_tenant(&dir));
     let synced_list = dir.join("synced.txt");
     std::fs::write(
         &synced_list,
-        format!("{}\n{}\n", upn(&synced), upn(&normal[0])),
+        format!("{}\n{}\n", upn(&p.synced), upn(&p.normal[0])),
     )
     .unwrap();
     let offboard = dir.join("offboard");
-    let o = mfa_reset(&[
-        "plan",
-        synced_list.to_str().unwrap(),
-        "--profile",
-        "offboard",
-        "--tenant",
-        "sim",
-        "--out",
-        offboard.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    plan(&synced_list, &["--profile", "offboard"], &offboard).expect_code(0);
     let got: Vec<String> = statuses(&offboard).into_iter().map(|(_, s)| s).collect();
     assert_eq!(got, ["blocked", "planned"]);
     let plan = read_json(&offboard.join("plan.json"));
+    let reason = plan["entries"][0]["reason"].as_str().unwrap();
     assert!(
-        plan["entries"][0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("on-premises")
-            || plan["entries"][0]["reason"]
-                .as_str()
-                .unwrap()
-                .contains("synced"),
+        reason.contains("on-premises") || reason.contains("synced"),
         "{}",
         plan["entries"][0]
     );
     let first = &plan["entries"][1];
-    assert_eq!(first["before"]["id"], normal[0]["id"]);
+    assert_eq!(first["before"]["id"], p.normal[0]["id"]);
     let actions: Vec<&str> = first["steps"]
         .as_array()
         .unwrap()
@@ -207,29 +181,19 @@ fn every_status_is_reported_one_row_per_input_row() {
 
 #[test]
 fn every_sample_shape_plans_against_the_emulator() {
-    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples");
     let dir = scratch("samples");
     let mut planned_any = 0;
-    for entry in std::fs::read_dir(&samples).unwrap() {
+    for entry in std::fs::read_dir(sample("")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
         if name == "README.md" || name.ends_with(".png") || name.ends_with(".html") {
             continue;
         }
         let out = dir.join(&name);
-        let o = mfa_reset(&[
-            "plan",
-            path.to_str().unwrap(),
-            "--profile",
-            "device-refresh",
-            "--tenant",
-            "sim",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        let stderr = String::from_utf8_lossy(&o.stderr);
+        let run = plan(&path, &["--profile", "device-refresh"], &out);
+        let stderr = &run.stderr;
         if name.starts_with("broken") {
-            assert_eq!(o.status.code(), Some(2), "{name}: {stderr}");
+            assert_eq!(run.code(), Some(2), "{name}: {stderr}");
             assert!(stderr.contains(&format!("{name}:")), "{name}: {stderr}");
             assert!(
                 !out.join("plan.json").exists(),
@@ -237,7 +201,7 @@ fn every_sample_shape_plans_against_the_emulator() {
             );
             continue;
         }
-        assert!(o.status.success(), "{name}: {stderr}");
+        assert!(run.status.success(), "{name}: {stderr}");
         let results = statuses(&out);
         assert!(!results.is_empty(), "{name}");
         planned_any += results.iter().filter(|(_, s)| s == "planned").count();
@@ -268,54 +232,27 @@ fn a_plan_never_changes_the_tenant_and_bad_flags_are_usage_errors() {
     let input = dir.join("users.txt");
     std::fs::write(&input, "isaiah.wilke0@contoso.example\n").unwrap();
     let out = dir.join("out");
-    let o = mfa_reset(&[
-        "plan",
-        input.to_str().unwrap(),
-        "--remove-methods",
-        "password",
-        "--tenant",
-        "sim",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("password"));
+    let run = plan(&input, &["--remove-methods", "password"], &out);
+    run.expect_code(2);
+    assert!(run.stderr.contains("password"));
 
-    let o = mfa_reset(&[
-        "plan",
-        input.to_str().unwrap(),
-        "--profile",
-        "incident",
-        "--tenant",
-        "sim",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let incident = ["--profile", "incident"];
+    plan(&input, &incident, &out).expect_code(0);
     // A second plan into the same folder is refused rather than overwriting the first.
-    let again = mfa_reset(&[
-        "plan",
-        input.to_str().unwrap(),
-        "--profile",
-        "incident",
-        "--tenant",
-        "sim",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(again.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a plan"));
+    let again = plan(&input, &incident, &out);
+    again.expect_code(2);
+    assert!(again.stderr.contains("already holds a plan"));
 
     // Without --tenant sim and without credentials: a clear error naming the variables.
-    let o = mfa_reset(&[
+    let real = dir.join("real");
+    let run = Run::of(&mut mfa_reset(&[
         "plan",
-        input.to_str().unwrap(),
+        s(&input),
         "--profile",
         "incident",
         "--out",
-        dir.join("real").to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("AZURE_"), "{stderr}");
+        s(&real),
+    ]));
+    run.expect_code(2);
+    assert!(run.stderr.contains("AZURE_"), "{}", run.stderr);
 }

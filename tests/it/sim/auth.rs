@@ -11,6 +11,7 @@ use mfa_reset::sim::{Certificate, SimConfig};
 use serde_json::{Value, json};
 
 use crate::support::graph::*;
+use crate::support::*;
 
 const SECRET: &str = "s3cret~value-for-tests";
 

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::support::graph::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn a_batch_answers_every_item_with_its_own_status_and_correlation_ids() {

@@ -6,8 +6,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::Value;
 
 use crate::support::graph::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_mfa-reset");
+use crate::support::*;
 
 /// Kills the emulator process when the test ends, however it ends.
 struct Running(Child);
@@ -17,12 +16,6 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("mfa-reset-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::support::graph::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn failed_requests_are_503s_504s_or_dropped_connections_and_change_nothing() {

@@ -6,6 +6,7 @@ use mfa_reset::sim::TenantSource;
 use serde_json::{Value, json};
 
 use crate::support::graph::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn stats_count_requests_items_statuses_quota_and_peak_concurrency() {

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::support::graph::*;
+use crate::support::*;
 
 async fn delete(g: &Graph, user: &str, collection: &str, id: &str) -> Answer {
     g.send(

@@ -8,6 +8,7 @@ use mfa_reset::sim::{SimApp, SimConfig, TenantSize};
 use serde_json::{Value, json};
 
 use crate::support::graph::*;
+use crate::support::*;
 
 fn config_with(quotas: mfa_reset::sim::Quotas, time_scale: f64) -> SimConfig {
     SimConfig {
