@@ -280,10 +280,12 @@ async fn no_throttle_turns_throttling_off() {
 
 #[tokio::test]
 async fn a_small_tenant_gets_the_documented_3500_resource_units() {
-    // Time almost stands still (a thousand times slower), so nothing refills meanwhile.
+    // Time almost stands still (ten thousand times slower), so nothing refills meanwhile:
+    // 0.035 units a second, so the 176 batches would have to take a minute to let two
+    // more in (a thousand times slower, ten seconds on a loaded machine let 3,503 in).
     let mut config = rules_config();
     config.tenant_size = TenantSize::Small;
-    config.time_scale = 0.001;
+    config.time_scale = 0.0001;
     let g = Graph::start(config).await;
     let mut ok = 0;
     let mut throttled = 0;
