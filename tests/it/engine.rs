@@ -111,16 +111,9 @@ fn deletable(user: &Value) -> Option<(MethodType, String)> {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thousands_of_items_through_faults_all_end_once_and_nothing_is_retried_early() {
-    let mut config = sim_config(1400, 100.0, 600.0);
-    config.fail_rate = 0.05;
-    config.ghost_write_rate = 0.01;
-    config.token_lifetime = Duration::from_secs(3);
-    let sim = Sim::start(config).await.unwrap();
-    let tenant = serde_json::to_value(sim.state()).unwrap();
-    let users = tenant["users"].as_array().unwrap();
-
+/// For each user (by row): a revocation, a listing of methods and, where there is one, the
+/// removal of a method a reset may delete at once. Also returns those methods by user id.
+fn reset_jobs(users: &[Value]) -> (Vec<Job>, HashMap<String, String>) {
     let mut jobs = Vec::new();
     let mut deletes = HashMap::new();
     for (row, user) in users.iter().enumerate() {
@@ -142,6 +135,20 @@ async fn thousands_of_items_through_faults_all_end_once_and_nothing_is_retried_e
             deletes.insert(user["id"].as_str().unwrap().to_string(), id);
         }
     }
+    (jobs, deletes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_items_through_faults_all_end_once_and_nothing_is_retried_early() {
+    let mut config = sim_config(1400, 100.0, 600.0);
+    config.fail_rate = 0.05;
+    config.ghost_write_rate = 0.01;
+    config.token_lifetime = Duration::from_secs(3);
+    let sim = Sim::start(config).await.unwrap();
+    let tenant = serde_json::to_value(sim.state()).unwrap();
+    let users = tenant["users"].as_array().unwrap();
+
+    let (jobs, deletes) = reset_jobs(users);
     let submitted = jobs.len();
     assert!(submitted > 3000, "{submitted} items");
 

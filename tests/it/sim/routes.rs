@@ -2,7 +2,8 @@
 
 use serde_json::json;
 
-use crate::common::*;
+use crate::support::graph::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn a_user_is_found_by_id_upn_encoded_hash_and_quoted_forms_on_both_versions() {

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::*;
+use crate::support::graph::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn failed_requests_are_503s_504s_or_dropped_connections_and_change_nothing() {

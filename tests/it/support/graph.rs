@@ -1,35 +1,15 @@
 //! Helpers: start an emulator in-process and talk to it over real HTTP on 127.0.0.1.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use mfa_reset::secret::Secret;
 use mfa_reset::sim::{Quotas, Sim, SimConfig, SimHandle, TenantSource};
 use serde_json::{Value, json};
 
+use super::data;
+
 /// The bearer token every test emulator accepts without a token request.
 pub const TOKEN: &str = "test-static-token";
-
-pub const ALICE: &str = "aaaaaaaa-0000-4000-8000-000000000001";
-pub const BOB: &str = "aaaaaaaa-0000-4000-8000-000000000002";
-pub const GUEST: &str = "aaaaaaaa-0000-4000-8000-000000000003";
-pub const SYNCED: &str = "aaaaaaaa-0000-4000-8000-000000000004";
-pub const ADMIN: &str = "aaaaaaaa-0000-4000-8000-000000000005";
-pub const SERVICE: &str = "aaaaaaaa-0000-4000-8000-000000000006";
-pub const CAROL: &str = "aaaaaaaa-0000-4000-8000-000000000007";
-pub const DORA: &str = "aaaaaaaa-0000-4000-8000-000000000008";
-
-pub const MOBILE: &str = "3179e48a-750b-4051-897c-87b9720928f7";
-pub const ALTERNATE_MOBILE: &str = "b6332ec1-7057-4abe-9331-3d72feddfe41";
-pub const OFFICE: &str = "e37fc753-ff3b-4958-9484-eaa9425c82bc";
-pub const PASSWORD: &str = "28c10230-6103-485e-b985-444c60001490";
-pub const EMAIL: &str = "3ddfcfc8-9383-446f-83cc-3ab9be4be18f";
-
-pub fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
 
 /// The rules tenant (`tests/data/tenant-rules.json`), throttling on with documented quotas.
 pub fn rules_config() -> SimConfig {

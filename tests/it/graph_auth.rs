@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -22,27 +21,12 @@ use reqwest::header::AUTHORIZATION;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+#[cfg(unix)]
+use crate::support::process::write_script;
+use crate::support::{data, scratch};
+
 const SECRET: &str = "s3cret~value-for-auth-tests";
 const SCOPE: &str = "https://graph.microsoft.com/.default";
-
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
-
-/// A fresh directory under the target's temp dir.
-fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "graph-auth-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 // ---------------------------------------------------------------------------------------
 // The emulator
@@ -744,7 +728,8 @@ async fn a_ready_token_is_used_until_graph_rejects_it_then_a_fresh_one_is_asked_
 // ---------------------------------------------------------------------------------------
 
 /// Only one test at a time writes and runs scripts: a script still open for writing in
-/// one thread while another forks fails with "text file busy".
+/// one thread while another forks fails with "text file busy" (and [`write_script`] never
+/// opens one for writing in this process, where other modules' tests start children).
 #[cfg(unix)]
 static SCRIPTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -752,15 +737,12 @@ static SCRIPTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// then runs `body`.
 #[cfg(unix)]
 fn fake_az(dir: &Path, body: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
     let path = dir.join("az");
     let log = dir.join("args.log");
-    std::fs::write(
+    write_script(
         &path,
-        format!("#!/bin/sh\necho \"$@\" >> '{}'\n{body}\n", log.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        &format!("#!/bin/sh\necho \"$@\" >> '{}'\n{body}\n", log.display()),
+    );
     path
 }
 
@@ -799,7 +781,7 @@ async fn the_azure_cli_gives_a_token_graph_accepts() {
     let sim = start(config).await;
 
     // A current CLI: `expires_on` in epoch seconds.
-    let dir = temp_dir("az-new");
+    let dir = scratch("az-new");
     let expires_on = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -834,7 +816,7 @@ async fn the_azure_cli_gives_a_token_graph_accepts() {
 
     // An older CLI: only `expiresOn`, in local time (here +05:30) without an offset. The
     // guess errs early, never late.
-    let dir = temp_dir("az-old");
+    let dir = scratch("az-old");
     let script = format!(
         "printf '{{\"accessToken\": \"{cli_token}\", \"expiresOn\": \"%s\", \"tokenType\": \"Bearer\"}}\\n' \"$(TZ=XYZ-5:30 date -d @{expires_on} '+%Y-%m-%d %H:%M:%S.000000')\""
     );
@@ -856,7 +838,7 @@ async fn azure_cli_failures_say_what_happened_without_the_token() {
     let _one = SCRIPTS.lock().await;
 
     // Not signed in: exit 1, the first stderr line, and what to do.
-    let dir = temp_dir("az-fail");
+    let dir = scratch("az-fail");
     let az = fake_az(
         &dir,
         "echo \"ERROR: Please run 'az login' to setup account.\" >&2\necho 'second line' >&2\nexit 1",
@@ -879,7 +861,7 @@ async fn azure_cli_failures_say_what_happened_without_the_token() {
     assert!(!shown.contains("second line"), "{shown}");
 
     // Output that is not the expected JSON: the token in it is not repeated.
-    let dir = temp_dir("az-garbage");
+    let dir = scratch("az-garbage");
     let az = fake_az(&dir, "echo 'accessToken=leaky-token-value-xyz'");
     let error = cli_source(az, None, Duration::from_secs(20))
         .token()
@@ -893,7 +875,7 @@ async fn azure_cli_failures_say_what_happened_without_the_token() {
         }
     ));
     assert!(!format!("{error} {error:?}").contains("leaky-token"));
-    let dir = temp_dir("az-no-expiry");
+    let dir = scratch("az-no-expiry");
     let az = fake_az(&dir, "echo '{\"accessToken\": \"leaky-token-value-xyz\"}'");
     let error = cli_source(az, None, Duration::from_secs(20))
         .token()
@@ -905,7 +887,7 @@ async fn azure_cli_failures_say_what_happened_without_the_token() {
     );
 
     // A CLI that hangs is stopped.
-    let dir = temp_dir("az-hang");
+    let dir = scratch("az-hang");
     let az = fake_az(&dir, "exec sleep 30");
     let started = Instant::now();
     let error = cli_source(az, None, Duration::from_millis(500))
@@ -917,7 +899,7 @@ async fn azure_cli_failures_say_what_happened_without_the_token() {
 
     // No CLI at all.
     let error = cli_source(
-        temp_dir("az-missing").join("az"),
+        scratch("az-missing").join("az"),
         None,
         Duration::from_secs(20),
     )
@@ -1089,7 +1071,7 @@ fn from_env_errors_name_the_missing_variable_and_never_a_value() {
 
 #[test]
 fn certificate_files_that_cannot_work_are_explained() {
-    let dir = temp_dir("certs");
+    let dir = scratch("certs");
     let cert = std::fs::read_to_string(data("app-cert.pem")).unwrap();
     let key = std::fs::read_to_string(data("app-key.pem")).unwrap();
     let forged = std::fs::read_to_string(data("forged-key.pem")).unwrap();

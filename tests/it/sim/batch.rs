@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::common::*;
+use crate::support::graph::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn a_batch_answers_every_item_with_its_own_status_and_correlation_ids() {

@@ -10,13 +10,7 @@ use mfa_reset::input::{
     self, Encoding, FirstSeen, InputError, InputOptions, InputRow, InputSummary, RowStatus, Shape,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_mfa-reset");
-
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-}
+use crate::support::{BIN, sample};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mfa-reset-input-{}", std::process::id()));

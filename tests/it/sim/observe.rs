@@ -5,7 +5,8 @@ use std::time::Duration;
 use mfa_reset::sim::TenantSource;
 use serde_json::{Value, json};
 
-use crate::common::*;
+use crate::support::graph::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn stats_count_requests_items_statuses_quota_and_peak_concurrency() {

@@ -5,9 +5,16 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use crate::common::*;
+use crate::support::graph::*;
+use crate::support::process::{Run, mfa_reset};
+use crate::support::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mfa-reset");
+/// `mfa-reset sim ARGS` run to the end, with no client secret in its environment.
+fn sim(args: &[&str]) -> Run {
+    let mut cmd = mfa_reset(&["sim"]);
+    cmd.args(args).env_remove("MFA_RESET_SIM_CLIENT_SECRET");
+    Run::of(&mut cmd)
+}
 
 /// Kills the emulator process when the test ends, however it ends.
 struct Running(Child);
@@ -17,12 +24,6 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("mfa-reset-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[tokio::test]
@@ -80,16 +81,7 @@ async fn sim_prints_its_service_root_first_and_serves_graph() {
 fn dump_tenant_writes_a_loadable_tenant_file_with_the_realistic_mix() {
     let dir = scratch("dump");
     let file = dir.join("tenant.json");
-    let out = Command::new(BIN)
-        .args(["sim", "--users", "300", "--seed", "7", "--dump-tenant"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sim(&["--users", "300", "--seed", "7", "--dump-tenant", s(&file)]).expect_code(0);
     let tenant: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let users = tenant["users"].as_array().unwrap();
     assert_eq!(users.len(), 300);
@@ -109,18 +101,7 @@ fn dump_tenant_writes_a_loadable_tenant_file_with_the_realistic_mix() {
 
     // Same seed, same tenant; and the file loads back.
     let again = dir.join("again.json");
-    let out = Command::new(BIN)
-        .args(["sim", "--tenant-file"])
-        .arg(&file)
-        .arg("--dump-tenant")
-        .arg(&again)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sim(&["--tenant-file", s(&file), "--dump-tenant", s(&again)]).expect_code(0);
     let reloaded: Value = serde_json::from_slice(&std::fs::read(&again).unwrap()).unwrap();
     assert_eq!(reloaded, tenant);
     std::fs::remove_dir_all(dir).unwrap();
@@ -131,13 +112,9 @@ fn a_broken_tenant_file_is_a_clear_error_with_exit_code_2() {
     let dir = scratch("broken");
     let file = dir.join("tenant.json");
     std::fs::write(&file, "{\n  \"tenantId\": \"9c3e1f57-2d4b-4a8e-b6f1-0e2a7c5d9b13\",\n  \"users\": [\n    {\"id\": 5}\n  ]\n}\n").unwrap();
-    let out = Command::new(BIN)
-        .args(["sim", "--static-token", "t", "--tenant-file"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = sim(&["--static-token", "t", "--tenant-file", s(&file)]);
+    out.expect_code(2);
+    let stderr = &out.stderr;
     assert!(stderr.contains(&file.display().to_string()), "{stderr}");
     assert!(stderr.contains("line 4"), "{stderr}");
     assert!(stderr.contains("column"), "{stderr}");
@@ -170,13 +147,9 @@ fn bad_settings_are_refused_with_exit_code_2() {
         ),
     ];
     for (args, expected) in cases {
-        let out = Command::new(BIN)
-            .args(args)
-            .env_remove("MFA_RESET_SIM_CLIENT_SECRET")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let out = sim(&args[1..]);
+        let stderr = &out.stderr;
+        assert_eq!(out.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
@@ -184,11 +157,7 @@ fn bad_settings_are_refused_with_exit_code_2() {
 
 #[test]
 fn the_client_secret_comes_from_the_environment_never_a_flag() {
-    let out = Command::new(BIN)
-        .args(["sim", "--client-secret", "x"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    sim(&["--client-secret", "x"]).expect_code(2);
 }
 
 #[tokio::test]

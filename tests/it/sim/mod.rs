@@ -5,7 +5,6 @@
 mod auth;
 mod batch;
 mod cli;
-mod common;
 mod faults;
 mod observe;
 mod routes;

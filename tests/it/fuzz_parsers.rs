@@ -16,10 +16,10 @@
 //!
 //! Cases: 256 per property by default, fewer for properties that go through a server on
 //! 127.0.0.1 or spawn a process; `PROPTEST_CASES=N` scales them all (for example
-//! `PROPTEST_CASES=5000 cargo test --release --test fuzz_parsers`). The seed is fixed unless
+//! `PROPTEST_CASES=5000 cargo test --release --test it fuzz_parsers`). The seed is fixed unless
 //! `FUZZ_SEED` says otherwise (`FUZZ_SEED=random` explores).
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod harness;
 
 use std::fmt::Debug;
@@ -86,6 +86,21 @@ where
     if let Err(e) = result {
         panic!("{name}: {e}");
     }
+}
+
+/// Runs `check`, the harness's check behind the fuzz target `target`, on the byte strings
+/// of `strategy`, each watched for hangs.
+fn fuzz_target(
+    name: &'static str,
+    divisor: u32,
+    target: &'static str,
+    strategy: impl Strategy<Value = Bytes>,
+    check: fn(&[u8]),
+) {
+    fuzz(name, divisor, strategy, |bytes| {
+        let _w = watch(target, bytes);
+        check(bytes);
+    });
 }
 
 /// Turns a hang into a failure: a case running longer than `FUZZ_HANG_SECS` (default
@@ -454,6 +469,14 @@ fn json_text(value: &Value, pretty: bool) -> Vec<u8> {
     }
 }
 
+/// `value` with `edits`, as text (pretty or not), then with `bytes` mutated.
+fn edited_text(mut value: Value, edits: &[JsonEdit], pretty: bool, bytes: &[Mutation]) -> Vec<u8> {
+    edit_json(&mut value, edits);
+    let mut text = json_text(&value, pretty);
+    mutate(&mut text, bytes);
+    text
+}
+
 // ---------------------------------------------------------------------------------------
 // User lists
 // ---------------------------------------------------------------------------------------
@@ -682,19 +705,26 @@ fn encode(text: &str, encoding: Encoding) -> Vec<u8> {
     }
 }
 
+/// A file of `samples/`, built in.
+macro_rules! sample {
+    ($name:literal) => {
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/", $name))
+    };
+}
+
 /// Samples shipped with the crate, as seeds.
 const SAMPLES: &[&[u8]] = &[
-    include_bytes!("../samples/broken.csv"),
-    include_bytes!("../samples/bulk-template.csv"),
-    include_bytes!("../samples/entra-download-users.csv"),
-    include_bytes!("../samples/graph-page.json"),
-    include_bytes!("../samples/users-comma.csv"),
-    include_bytes!("../samples/users-objects.json"),
-    include_bytes!("../samples/users-semicolon.csv"),
-    include_bytes!("../samples/users-strings.json"),
-    include_bytes!("../samples/users-unicode-text.txt"),
-    include_bytes!("../samples/users.jsonl"),
-    include_bytes!("../samples/users.txt"),
+    sample!("broken.csv"),
+    sample!("bulk-template.csv"),
+    sample!("entra-download-users.csv"),
+    sample!("graph-page.json"),
+    sample!("users-comma.csv"),
+    sample!("users-objects.json"),
+    sample!("users-semicolon.csv"),
+    sample!("users-strings.json"),
+    sample!("users-unicode-text.txt"),
+    sample!("users.jsonl"),
+    sample!("users.txt"),
 ];
 
 /// A user list: generated or a sample, encoded, mutated.
@@ -834,10 +864,13 @@ fn user_lists_large_across_blocks() {
 
 #[test]
 fn user_list_files_name_the_file() {
-    fuzz("input (file)", 8, user_list(), |bytes| {
-        let _w = watch("input_csv", bytes);
-        harness::check_input_file(bytes);
-    });
+    fuzz_target(
+        "input (file)",
+        8,
+        "input_csv",
+        user_list(),
+        harness::check_input_file,
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -980,28 +1013,31 @@ fn plan_text() -> impl Strategy<Value = Bytes> {
                     map.insert(name.to_string(), leaf);
                 }
             }
-            edit_json(&mut value, &edits);
-            let mut text = json_text(&value, pretty);
-            mutate(&mut text, &bytes);
-            text
+            edited_text(value, &edits, pretty, &bytes)
         })
         .prop_map(Bytes)
 }
 
 #[test]
 fn plan_files_from_arbitrary_bytes() {
-    fuzz("plan_file", 1, raw_bytes(2048), |bytes| {
-        let _w = watch("plan_file", bytes);
-        harness::check_plan(bytes);
-    });
+    fuzz_target(
+        "plan_file",
+        1,
+        "plan_file",
+        raw_bytes(2048),
+        harness::check_plan,
+    );
 }
 
 #[test]
 fn plan_files_mutated_from_valid_ones() {
-    fuzz("plan_file (structured)", 1, plan_text(), |bytes| {
-        let _w = watch("plan_file", bytes);
-        harness::check_plan(bytes);
-    });
+    fuzz_target(
+        "plan_file (structured)",
+        1,
+        "plan_file",
+        plan_text(),
+        harness::check_plan,
+    );
 }
 
 #[test]
@@ -1119,18 +1155,24 @@ fn journal_text() -> impl Strategy<Value = Bytes> {
 
 #[test]
 fn journals_from_arbitrary_bytes() {
-    fuzz("journal", 2, raw_bytes(1024), |bytes| {
-        let _w = watch("journal", bytes);
-        harness::check_journal(bytes);
-    });
+    fuzz_target(
+        "journal",
+        2,
+        "journal",
+        raw_bytes(1024),
+        harness::check_journal,
+    );
 }
 
 #[test]
 fn journals_mutated_from_valid_ones() {
-    fuzz("journal (structured)", 1, journal_text(), |bytes| {
-        let _w = watch("journal", bytes);
-        harness::check_journal(bytes);
-    });
+    fuzz_target(
+        "journal (structured)",
+        1,
+        "journal",
+        journal_text(),
+        harness::check_journal,
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1232,29 +1274,32 @@ fn batch_body() -> impl Strategy<Value = Bytes> {
         mutations(3),
     )
         .prop_map(|(items, edits, pretty, bytes)| {
-            let mut value = json!({"responses": items});
-            edit_json(&mut value, &edits);
-            let mut text = json_text(&value, pretty);
-            mutate(&mut text, &bytes);
-            text
+            let value = json!({"responses": items});
+            edited_text(value, &edits, pretty, &bytes)
         })
         .prop_map(Bytes)
 }
 
 #[test]
 fn batch_answers_from_arbitrary_bytes() {
-    fuzz("batch_response", 1, raw_bytes(2048), |bytes| {
-        let _w = watch("batch_response", bytes);
-        harness::check_batch_body(bytes);
-    });
+    fuzz_target(
+        "batch_response",
+        1,
+        "batch_response",
+        raw_bytes(2048),
+        harness::check_batch_body,
+    );
 }
 
 #[test]
 fn batch_answers_mutated_from_valid_ones() {
-    fuzz("batch_response (structured)", 1, batch_body(), |bytes| {
-        let _w = watch("batch_response", bytes);
-        harness::check_batch_body(bytes);
-    });
+    fuzz_target(
+        "batch_response (structured)",
+        1,
+        "batch_response",
+        batch_body(),
+        harness::check_batch_body,
+    );
 }
 
 #[test]

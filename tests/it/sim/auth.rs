@@ -10,7 +10,8 @@ use mfa_reset::secret::Secret;
 use mfa_reset::sim::{Certificate, SimConfig};
 use serde_json::{Value, json};
 
-use crate::common::*;
+use crate::support::graph::*;
+use crate::support::*;
 
 const SECRET: &str = "s3cret~value-for-tests";
 

@@ -2,7 +2,8 @@
 
 use serde_json::json;
 
-use crate::common::*;
+use crate::support::graph::*;
+use crate::support::*;
 
 async fn delete(g: &Graph, user: &str, collection: &str, id: &str) -> Answer {
     g.send(

@@ -7,7 +7,8 @@ use mfa_reset::secret::Secret;
 use mfa_reset::sim::{SimApp, SimConfig, TenantSize};
 use serde_json::{Value, json};
 
-use crate::common::*;
+use crate::support::graph::*;
+use crate::support::*;
 
 fn config_with(quotas: mfa_reset::sim::Quotas, time_scale: f64) -> SimConfig {
     SimConfig {
@@ -279,10 +280,12 @@ async fn no_throttle_turns_throttling_off() {
 
 #[tokio::test]
 async fn a_small_tenant_gets_the_documented_3500_resource_units() {
-    // Time almost stands still (a thousand times slower), so nothing refills meanwhile.
+    // Time almost stands still (ten thousand times slower), so nothing refills meanwhile:
+    // 0.035 units a second, so the 176 batches would have to take a minute to let two
+    // more in (a thousand times slower, ten seconds on a loaded machine let 3,503 in).
     let mut config = rules_config();
     config.tenant_size = TenantSize::Small;
-    config.time_scale = 0.001;
+    config.time_scale = 0.0001;
     let g = Graph::start(config).await;
     let mut ok = 0;
     let mut throttled = 0;

@@ -1,0 +1,261 @@
+//! kill -9 and resume: a run killed at any moment, and resumed, finishes every row once
+//! and never creates a Temporary Access Pass twice, even when killed while one was in
+//! flight.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::wait_for_journal;
+use crate::support::folder::{Folder, records};
+use crate::support::oracle::{Profile, assert_deleted_once, expect};
+use crate::support::scenario::{Scenario, generated, rules};
+use crate::support::users::{self, by_user, count, id_of, ids_of, method_ids, upn};
+use crate::support::{ALICE, CAROL};
+
+/// Where a kill lands, counted from where each attempt starts: journal lines; users
+/// finished; or a pass's creation in flight (its intent journaled, no outcome yet).
+#[derive(Debug)]
+enum At {
+    Lines(usize),
+    Finished(usize),
+    PassInFlight,
+}
+
+impl At {
+    /// Whether the journal, `start` when the attempt started, has got there.
+    fn reached(&self, start: &[String], lines: &[String]) -> bool {
+        match self {
+            At::Lines(k) => lines.len() >= start.len() + k,
+            At::Finished(k) => {
+                records(lines, "finished").count() >= records(start, "finished").count() + k
+            }
+            At::PassInFlight => {
+                (lines.len() > start.len()
+                    && lines
+                        .last()
+                        .is_some_and(|l| l.contains("\"record\":\"intent\"")))
+                    || lines.len() >= start.len() + 400
+            }
+        }
+    }
+}
+
+/// Runs `apply`, then `resume`, killing each attempt with SIGKILL at the next of `kills`
+/// until one finishes first; then resumes until the run ends. Returns the kills that
+/// landed and the last run.
+fn kill_at_each_then_resume(
+    t: &Scenario,
+    input: &std::path::Path,
+    kills: &[At],
+) -> (usize, crate::support::process::Run) {
+    let budget = "60/1s";
+    let mut killed = 0;
+    for (n, at) in kills.iter().enumerate() {
+        let invocation = if n == 0 {
+            t.apply(input, Profile::DeviceRefresh.with_tap()).yes()
+        } else {
+            t.resume()
+        };
+        let start = t.out().journal();
+        let mut child = invocation.budget(budget).spawn(&format!("attempt-{n}"));
+        let fired = wait_for_journal(&mut child, &t.out(), |lines| at.reached(&start, lines));
+        if fired {
+            child.kill_9();
+            killed += 1;
+        }
+        let status = child.wait();
+        if !fired {
+            // It finished before the kill point: nothing left to kill.
+            assert!(status.code().is_some(), "{at:?}: {status:?}");
+            break;
+        }
+    }
+    // Resume until the run ends (not interrupted).
+    let mut last = None;
+    for _ in 0..3 {
+        let run = t.resume().budget(budget).run();
+        assert!(
+            matches!(run.code(), Some(0 | 1)),
+            "{:?}\n{}",
+            run.status,
+            run.stderr
+        );
+        let pending = t.out().rows().iter().any(|r| r["status"] == "pending");
+        last = Some(run);
+        if !pending {
+            break;
+        }
+    }
+    (killed, last.expect("resumed"))
+}
+
+/// Every input row has exactly one result row, journaled as finished exactly once.
+fn assert_each_row_finished_once(out: &Folder, rows: usize) {
+    assert_eq!(out.rows().len(), rows);
+    let lines = out.journal();
+    let mut finished: BTreeMap<u64, usize> = BTreeMap::new();
+    for l in records(&lines, "finished") {
+        let v: Value = serde_json::from_str(l).unwrap();
+        *finished
+            .entry(v["outcome"]["row"].as_u64().unwrap())
+            .or_default() += 1;
+    }
+    assert_eq!(finished.len(), rows, "every row finished");
+    assert!(
+        finished.values().all(|n| *n == 1),
+        "a row finished twice: {finished:?}"
+    );
+}
+
+/// After kills: every listed user as planned, one pass per user at most and never a
+/// second; a row killed while its pass was being created is `partial`. Returns how many
+/// rows are.
+fn assert_tenant_after_kills(t: &Scenario, listed: &[Value]) -> usize {
+    let rows = t.out().rows();
+    let after = t.users();
+    let mutations = t.mutations();
+    let by_user = by_user(&mutations);
+    let mut partial = 0;
+    for (i, u) in listed.iter().enumerate() {
+        let id = id_of(u);
+        let e = expect(Profile::DeviceRefresh.with_tap(), u);
+        let who = format!("row {i} ({})", upn(u));
+        let row = &rows[i];
+        assert_eq!(row["row"], i);
+        let status = row["status"].as_str().unwrap();
+        if status == "partial" && e.tap {
+            // Killed while the pass was being created: it exists, its pass may be lost,
+            // and it is never created twice.
+            partial += 1;
+            assert!(
+                row["reason"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("Temporary Access Pass"),
+                "{who}: {row}"
+            );
+        } else {
+            assert_eq!(status, e.status, "{who}: {row}");
+        }
+        let mine = by_user.get(id).cloned().unwrap_or_default();
+        let taps = count(&mine, "createTemporaryAccessPass");
+        assert_eq!(taps, usize::from(e.tap), "{who}: passes created");
+        assert_deleted_once(&mine, &e, &who);
+        let left: BTreeSet<String> = method_ids(u).difference(&e.deleted).cloned().collect();
+        let now = method_ids(&after[id]);
+        assert!(now.is_superset(&left), "{who}");
+        assert_eq!(now.len(), left.len() + usize::from(e.tap), "{who}");
+    }
+    let listed_ids: BTreeSet<&str> = listed.iter().map(id_of).collect();
+    assert!(
+        mutations
+            .iter()
+            .all(|m| listed_ids.contains(m["userId"].as_str().unwrap()))
+    );
+    partial
+}
+
+/// Passes after kills: at most one row per user in `tap.csv`, every pass reported there,
+/// none for a user without a pass; and no pass anywhere else. The output of the last run
+/// is `logs`.
+fn assert_passes_after_kills(t: &Scenario, listed: &[Value], logs: &[&str]) {
+    let out = t.out();
+    let taps = out.taps();
+    let by_user = by_user(&t.mutations());
+    let mut per_user: BTreeMap<&str, usize> = BTreeMap::new();
+    for (user, _) in &taps {
+        *per_user.entry(user.as_str()).or_default() += 1;
+    }
+    assert!(per_user.values().all(|n| *n == 1), "{per_user:?}");
+    for (i, row) in out.rows().iter().enumerate() {
+        if row["tapIssued"] == true {
+            assert!(
+                per_user.contains_key(id_of(&listed[i])),
+                "row {i}: issued but not in tap.csv"
+            );
+        }
+    }
+    for user in per_user.keys() {
+        assert!(count(&by_user[*user], "createTemporaryAccessPass") > 0);
+    }
+    let passes: Vec<String> = taps.into_iter().map(|(_, p)| p).collect();
+    out.assert_passes_only_in_tap_file(&passes, logs);
+}
+
+#[test]
+fn kill_9_at_any_moment_then_resume_finishes_every_row_once_and_never_repeats_a_pass() {
+    let t = Scenario::start("kill", generated(220, 41));
+    let listed = users::some(&t.before, 150);
+    let input = t.write_list(&listed);
+    let kills = [
+        At::Lines(3),
+        At::Lines(40),
+        At::PassInFlight,
+        At::Lines(150),
+        At::Lines(1),
+        At::Finished(10),
+        At::PassInFlight,
+        At::Finished(25),
+        At::Lines(60),
+    ];
+    let (killed, last) = kill_at_each_then_resume(&t, &input, &kills);
+    assert!(killed >= 4, "only {killed} kills landed");
+    assert_each_row_finished_once(&t.out(), listed.len());
+    let partial = assert_tenant_after_kills(&t, &listed);
+    assert_eq!(
+        last.code(),
+        Some(if partial > 0 { 1 } else { 0 }),
+        "{}",
+        last.stderr
+    );
+    assert_passes_after_kills(&t, &listed, &[&last.stdout, &last.stderr]);
+}
+
+/// A kill -9 just after a pass's creation reached Graph and before its outcome was
+/// journaled leaves exactly this journal: everything up to the pass's `intent`. The
+/// journal is append-only, so cutting a finished run's journal there is that kill, made
+/// exact. Resume must not create the pass again, must report what was done (the methods
+/// removed) and that the pass may exist - for a user who had no pass before as for one
+/// who had one (which Graph replaced when the new one was created).
+#[test]
+fn a_kill_while_a_pass_was_in_flight_never_creates_it_twice() {
+    for (name, user) in [("alice", ALICE), ("carol", CAROL)] {
+        let t = Scenario::start(&format!("pass-in-flight-{name}"), rules());
+        let listed = t.users_by_id(&[user]);
+        let input = t.write_list(&listed);
+        let policy = Profile::DeviceRefresh.with_tap();
+        t.apply(&input, policy).run().expect_code(0);
+        let changes = t.mutations().len();
+
+        // The kill: the journal up to the intent; no reports.
+        let out = t.out();
+        let lines = out.journal();
+        let intent = lines
+            .iter()
+            .position(|l| l.contains("\"record\":\"intent\""))
+            .expect("an intent");
+        let cut = lines[..=intent].join("\n") + "\n";
+        std::fs::write(out.join("journal.jsonl"), cut).unwrap();
+        for report in ["results.csv", "results.jsonl", "summary.md", "report.html"] {
+            std::fs::remove_file(out.join(report)).unwrap();
+        }
+
+        let run = t.resume().run();
+        let mutations = t.mutations();
+        let more = &mutations[changes..];
+        assert!(more.is_empty(), "{name}: resume changed more: {more:?}");
+        let rows = out.rows();
+        let r = &rows[0];
+        assert_eq!(r["status"], "partial", "{name}: {r}\n{}", run.stderr);
+        let reason = r["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("Temporary Access Pass"), "{name}: {r}");
+        let expected = expect(policy, &listed[0]);
+        let done: BTreeSet<String> = ids_of(&r["removed"])
+            .union(&ids_of(&r["alreadyRemoved"]))
+            .cloned()
+            .collect();
+        assert_eq!(done, expected.deleted, "{name}: {r}");
+        run.expect_code(1);
+    }
+}

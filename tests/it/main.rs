@@ -1,0 +1,21 @@
+//! mfa-reset's integration tests, one test crate (linked once): the binary and the library
+//! against the Graph emulator (`mfa_reset::sim`) over real HTTP on 127.0.0.1.
+//!
+//! Each module covers one part (see its own doc); `support` holds what they share: the
+//! test data's paths, scratch folders, running the binary, an HTTP client for the
+//! emulator, and the scenario builder (tenant, user list, policy → plan → apply → the
+//! tenant's final state and the run folder's results).
+
+mod support;
+
+mod apply;
+mod engine;
+mod faults;
+mod fuzz_parsers;
+mod graph_auth;
+mod graph_key;
+mod hostile;
+mod input;
+mod plan;
+mod secrets;
+mod sim;
