@@ -6,7 +6,7 @@
 //! (`Quotas::documented(TenantSize::Large)`), throttling on, a generated tenant of
 //! `CLIENT_BENCH_USERS` users and `--time-scale` K: every bucket refills K times faster, so
 //! the app's write quota of 3,000 per 150 s becomes 20·K writes/s. The client runs on a
-//! second tokio runtime in this process, wired exactly as `tests/engine.rs` wires it: a
+//! second tokio runtime in this process, wired exactly as `tests/it/engine.rs` wires it: a
 //! `GraphClient` that authenticates with a client secret at the emulator's token endpoint,
 //! a `Pacer` with the documented budgets scaled by the same K
 //! (`PacerSettings::documented(TenantSize::Large)`, each `Budget::scaled(K)`), and a
@@ -186,7 +186,7 @@ fn write_budget(k: f64) -> f64 {
         .per_second()
 }
 
-/// The `GraphClient` as tests/engine.rs builds it: client-secret credential, the emulator
+/// The `GraphClient` as tests/it/engine.rs builds it: client-secret credential, the emulator
 /// as both login and Graph host.
 fn graph_client(sim: &SimHandle) -> GraphClient {
     let endpoints = Endpoints::new(Cloud::Global, Some(sim.base_url()), Some(sim.base_url()))
@@ -422,7 +422,7 @@ struct Client {
     transport: Timed,
 }
 
-/// The client as tests/engine.rs wires it, and the log its transport times batches into.
+/// The client as tests/it/engine.rs wires it, and the log its transport times batches into.
 fn build_client(handle: &SimHandle, time_scale: f64, max_in_flight: usize) -> (Client, BatchLog) {
     let documented = PacerSettings::documented(TenantSize::Large);
     let pacer = PacerSettings {

@@ -1,6 +1,6 @@
 //! Fuzz target `certificate_pem`: the PEM file of `AZURE_CLIENT_CERTIFICATE_PATH` (certificate
 //! and RSA key), as `ClientCertificate::from_pem` reads it. The check is
-//! `mfa_reset_fuzz::certificate_pem` (`fuzz/src/lib.rs`), shared with `tests/fuzz_parsers.rs`.
+//! `mfa_reset_fuzz::certificate_pem` (`fuzz/src/lib.rs`), shared with `tests/it/fuzz_parsers.rs`.
 
 #![no_main]
 

@@ -1,6 +1,6 @@
 //! Fuzz target `journal`: a run folder's `journal.jsonl`, resumed with `Journal::resume`,
 //! appended to and resumed again. The check is `mfa_reset_fuzz::journal` (`fuzz/src/lib.rs`),
-//! shared with `tests/fuzz_parsers.rs`.
+//! shared with `tests/it/fuzz_parsers.rs`.
 
 #![no_main]
 

@@ -1,6 +1,6 @@
 //! Fuzz target `plan_file`: a `plan.json` as `apply` and `resume` read it, then used as they
 //! use it (fingerprint, summaries, result rows). The check is `mfa_reset_fuzz::plan_file`
-//! (`fuzz/src/lib.rs`), shared with `tests/fuzz_parsers.rs`.
+//! (`fuzz/src/lib.rs`), shared with `tests/it/fuzz_parsers.rs`.
 
 #![no_main]
 

@@ -1,7 +1,7 @@
 //! Fuzz target `token_response`: token answers: a token endpoint's answer (from a server on
 //! 127.0.0.1), a ready token (JWT), the Azure CLI's output, or a certificate PEM (the first
 //! byte picks which). The check is `mfa_reset_fuzz::token_response` (`fuzz/src/lib.rs`), shared
-//! with `tests/fuzz_parsers.rs`.
+//! with `tests/it/fuzz_parsers.rs`.
 
 #![no_main]
 

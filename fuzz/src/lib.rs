@@ -1,5 +1,5 @@
 //! The checks behind mfa-reset's fuzzing, shared by the `cargo fuzz` targets in
-//! `fuzz/fuzz_targets/` and by `tests/fuzz_parsers.rs` (its proptest properties and its
+//! `fuzz/fuzz_targets/` and by `tests/it/fuzz_parsers.rs` (its proptest properties and its
 //! regression corpus, `tests/corpus/fuzz/<target>/`), which includes this file as a module.
 //!
 //! Each `check_*` function feeds one input to a parser that takes outside data, through

@@ -25,9 +25,9 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
+use super::args::graph::{Connection, GraphArgs};
 use super::args::policy::PolicyFlags;
 use super::carry_out::{self, Destination, RunPlan, Staged};
-use super::graph_args::{Connection, GraphArgs};
 use super::plan as plan_cmd;
 use crate::engine::journal::{Journal, JournalState, Record};
 use crate::engine::lock::RunLock;

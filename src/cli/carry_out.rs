@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::graph_args::GraphArgs;
+use super::args::graph::GraphArgs;
 use super::interrupt::Interrupts;
 use super::progress::ProgressDisplay;
 use crate::engine::outcome::RunStatus;

@@ -1,6 +1,6 @@
 //! The command line: one file per subcommand, each with its flags, their help and its
 //! `run` — [`check`], [`plan`], [`apply`], [`resume`], [`sim`]. The flags several
-//! subcommands share are defined once ([`graph_args`], [`log`]); what `apply` and `resume`
+//! subcommands share are defined once ([`args`], [`log`]); what `apply` and `resume`
 //! share is [`carry_out`], what the operator sees while they work [`progress`]. Every
 //! command ends in an [`crate::exit::Exit`] or a [`crate::exit::CliError`], which `main` maps to the
 //! process's exit code.
@@ -9,7 +9,6 @@ pub mod apply;
 pub mod args;
 pub mod carry_out;
 pub mod check;
-pub mod graph_args;
 pub mod interrupt;
 pub mod log;
 pub mod plan;

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 
+use super::args::graph::{Connection, GraphArgs};
 use super::args::policy::PolicyFlags;
-use super::graph_args::{Connection, GraphArgs};
 use super::interrupt::Interrupts;
 use super::progress;
 use crate::engine::pacer::Pacer;

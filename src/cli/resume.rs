@@ -14,8 +14,8 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use clap::Args;
 
+use super::args::graph::{Connection, GraphArgs};
 use super::carry_out::{self, Destination, Staged};
-use super::graph_args::{Connection, GraphArgs};
 use crate::engine::journal::{Journal, JournalState, Record};
 use crate::engine::lock::RunLock;
 use crate::engine::run::RunFiles;

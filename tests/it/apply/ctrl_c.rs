@@ -1,5 +1,6 @@
-//! Ctrl-C: a run stops cleanly with exit 4 and names `resume`, keeps every revocation it
-//! made in its results, and resume finishes it; a plan interrupted writes nothing.
+//! Ctrl-C (and SIGTERM, SIGHUP): a run stops cleanly with exit 4 and names `resume`, keeps
+//! every revocation it made in its results, and resume finishes it; a plan interrupted
+//! writes nothing.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -23,6 +24,17 @@ fn interrupt_incident_apply(
     write_budget: &str,
     trigger: impl FnMut(&[String]) -> bool,
 ) {
+    stop_incident_apply(t, input, write_budget, trigger, "INT");
+}
+
+/// [`interrupt_incident_apply`] with the signal `signal` instead of Ctrl-C's.
+fn stop_incident_apply(
+    t: &Scenario,
+    input: &std::path::Path,
+    write_budget: &str,
+    trigger: impl FnMut(&[String]) -> bool,
+    signal: &str,
+) {
     let out = t.out();
     let mut child = t
         .apply(input, Profile::Incident)
@@ -31,7 +43,7 @@ fn interrupt_incident_apply(
         .spawn("apply");
     let fired = wait_for_journal(&mut child, &out, trigger);
     assert!(fired, "the run ended before it could be interrupted");
-    child.ctrl_c();
+    child.signal(signal);
     child.expect_code(4);
     let stderr = child.stderr();
     assert!(
@@ -78,6 +90,30 @@ fn ctrl_c_stops_cleanly_with_exit_4_and_resume_finishes() {
     for l in t.out().journal() {
         serde_json::from_str::<Value>(&l).expect("a whole journal line");
     }
+    resume_to_the_end(&t, &listed);
+}
+
+#[test]
+fn sigterm_stops_a_run_like_ctrl_c_and_resume_finishes() {
+    // A service manager or a CI runner's timeout stops a run with SIGTERM: the same clean
+    // stop as Ctrl-C, never the default death that leaves no results.
+    let t = Scenario::start("sigterm", generated(80, 57));
+    let listed = users::some(&t.before, 60);
+    let input = t.write_list(&listed);
+    stop_incident_apply(
+        &t,
+        &input,
+        "40/1s",
+        |lines| records(lines, "step").count() >= 10,
+        "TERM",
+    );
+    let rows = t.out().csv();
+    assert_eq!(rows.len(), listed.len(), "one row per input row");
+    assert!(
+        rows.iter().any(|r| r["status"] == "pending"),
+        "some users pending"
+    );
+    t.out().assert_no_scratch_files();
     resume_to_the_end(&t, &listed);
 }
 
@@ -134,9 +170,20 @@ fn ctrl_c_while_containing_keeps_every_revocation_in_the_results_and_resume_fini
 #[test]
 fn ctrl_c_while_planning_writes_no_plan_and_leaves_no_scratch_files() {
     // (`apply USERS.csv` plans without this: Ctrl-C there ends the process as usual.)
+    stop_planning("ctrl-c-planning", "INT");
+}
+
+#[test]
+fn a_closed_terminal_while_planning_writes_no_plan_and_leaves_no_scratch_files() {
+    stop_planning("sighup-planning", "HUP");
+}
+
+/// Starts a plan of 1,500 users, sends it `signal` while it reads the tenant, and checks
+/// it stops with exit 4, no plan, no scratch files and no change to the tenant.
+fn stop_planning(name: &str, signal: &str) {
     // 100 ms a request: reading 1,500 users takes seconds, time enough to interrupt.
     let t = Scenario::start(
-        "ctrl-c-planning",
+        name,
         SimConfig {
             latency: Duration::from_millis(100),
             ..generated(1500, 91)
@@ -152,7 +199,7 @@ fn ctrl_c_while_planning_writes_no_plan_and_leaves_no_scratch_files() {
         assert!(reading || child.is_running(), "plan ended first");
         reading
     });
-    child.ctrl_c();
+    child.signal(signal);
     child.expect_code(4);
     let stderr = child.stderr();
     assert!(stderr.contains("no plan was written"), "{stderr}");

@@ -36,6 +36,16 @@ fn policy_flags_with_a_plan_are_refused() {
     let run = t.apply_plan().args(&["--profile", "incident"]).yes().run();
     run.expect_code(2);
     assert!(run.stderr.contains("policy"), "{}", run.stderr);
+    // The flags that only planning reads are refused too, not silently ignored.
+    for flag in [
+        &["--skip-invalid"][..],
+        &["--column", "upn"],
+        &["--exclude", "x.csv"],
+    ] {
+        let run = t.apply_plan().args(flag).yes().run();
+        run.expect_code(2);
+        assert!(run.stderr.contains(flag[0]), "{flag:?}: {}", run.stderr);
+    }
     assert!(t.mutations().is_empty());
 }
 

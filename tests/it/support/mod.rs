@@ -4,10 +4,12 @@
 //! folder's files ([`folder`]), what a profile must do to each user ([`oracle`]), and the
 //! scenario builder ([`scenario`]).
 
+pub mod chromium;
 pub mod folder;
 pub mod graph;
 pub mod oracle;
 pub mod process;
+pub mod report_fixtures;
 pub mod scenario;
 pub mod users;
 

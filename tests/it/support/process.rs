@@ -173,10 +173,10 @@ impl Spawned {
         let _ = self.child.wait();
     }
 
-    /// SIGINT, as Ctrl-C sends it.
-    pub fn ctrl_c(&self) {
+    /// Sends the signal `name`: `INT` as Ctrl-C sends it, `TERM`, `HUP`, ...
+    pub fn signal(&self, name: &str) {
         let sent = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(sent.success());

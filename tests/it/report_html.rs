@@ -15,13 +15,8 @@
 //! it would see them. `MFA_RESET_WRITE_SCREENSHOT=1` also writes the screenshot of a
 //! realistic plan to `samples/report-screenshot.png`.
 
-#[path = "common/chromium.rs"]
-mod chromium;
-#[path = "common/report_fixtures.rs"]
-mod fixtures;
-
-use chromium::chromium_or_skip;
-use fixtures::{
+use crate::support::chromium::chromium_or_skip;
+use crate::support::report_fixtures::{
     HOSTILE_COLUMN, HOSTILE_DEVICE, HOSTILE_UPN, assert_charts, by_id, entry, escaped,
     extra_columns, finish, group, plan_digest, plan_reports, realistic_plan, section, snapshot,
     temp_dir,

@@ -7,19 +7,14 @@
 //! and, when Chromium is installed, in headless Chromium (loads, runs its script, logs
 //! nothing to the console; a screenshot).
 //!
-//! The Chromium check follows `tests/report_html.rs`: it runs when a `chromium` or
+//! The Chromium check follows `tests/it/report_html.rs`: it runs when a `chromium` or
 //! `chromium-browser` binary is on `PATH`, is skipped with a note without one, and fails
 //! instead when `MFA_RESET_REQUIRE_CHROMIUM=1` (as CI sets it).
 //! `MFA_RESET_WRITE_SCREENSHOT=1` also writes the screenshot of a realistic run's report
 //! to `samples/run-report-screenshot.png`.
 
-#[path = "common/chromium.rs"]
-mod chromium;
-#[path = "common/report_fixtures.rs"]
-mod fixtures;
-
-use chromium::chromium_or_skip;
-use fixtures::{
+use crate::support::chromium::chromium_or_skip;
+use crate::support::report_fixtures::{
     HOSTILE_COLUMN, HOSTILE_DEVICE, HOSTILE_UPN, PHONE_ID, assert_charts, by_id, entry, escaped,
     extra_columns, finish, group, method, password, plan_digest, realistic_plan, run_digest,
     run_reports, run_reports_in, section, snapshot, temp_dir,

@@ -1,11 +1,8 @@
-//! What the report tests (`tests/report_html.rs`, `tests/report_run.rs`) share: building
+//! What the report tests (`report_html`, `report_run`) share: building
 //! plan entries and plans, the realistic incident plan of the screenshots, reading pages
 //! back, and writing a plan's or a run's reports the way the binary does — the digests
 //! built with `new` and then `add` a row at a time, the results written a row at a time
 //! by the one results writer, then the same `write` functions `plan` and `apply` call.
-
-// Each test binary uses only part of this.
-#![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
