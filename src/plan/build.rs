@@ -255,9 +255,12 @@ mod tests {
 
     #[test]
     fn read_failures_and_ambiguous_mail_get_their_own_status_and_reason() {
-        let policy = PolicyArgs::for_profile(Profile::Incident)
-            .into_policy()
-            .unwrap();
+        let policy = PolicyArgs {
+            profile: Some(Profile::Incident),
+            ..PolicyArgs::default()
+        }
+        .into_policy()
+        .unwrap();
         let rows = vec![row(0, "a@contoso.example"), row(1, "b@contoso.example")];
         let outcomes = HashMap::from([
             (
@@ -277,9 +280,12 @@ mod tests {
 
     #[test]
     fn two_rows_that_resolve_to_one_user_are_acted_on_once() {
-        let policy = PolicyArgs::for_profile(Profile::Incident)
-            .into_policy()
-            .unwrap();
+        let policy = PolicyArgs {
+            profile: Some(Profile::Incident),
+            ..PolicyArgs::default()
+        }
+        .into_policy()
+        .unwrap();
         let id = "3179e48a-750b-4051-897c-87b9720928f7";
         let rows = vec![row(0, "a@contoso.example"), row(1, id)];
         let outcomes = HashMap::from([

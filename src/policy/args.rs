@@ -53,14 +53,6 @@ pub struct PolicyArgs {
 }
 
 impl PolicyArgs {
-    /// Flags for one profile and nothing else.
-    pub fn for_profile(profile: Profile) -> PolicyArgs {
-        PolicyArgs {
-            profile: Some(profile),
-            ..PolicyArgs::default()
-        }
-    }
-
     /// Validates the flags into a [`Policy`], combining them with the profile as the
     /// [`policy`](super) module documentation describes.
     pub fn into_policy(self) -> Result<Policy, PolicyError> {

@@ -65,9 +65,12 @@ pub(super) fn policy(args: &[&str]) -> Result<Policy, PolicyError> {
 
 /// The policy of one profile alone.
 pub(super) fn profile(p: Profile) -> Policy {
-    PolicyArgs::for_profile(p)
-        .into_policy()
-        .expect("profiles are valid")
+    PolicyArgs {
+        profile: Some(p),
+        ..PolicyArgs::default()
+    }
+    .into_policy()
+    .expect("profiles are valid")
 }
 
 /// An instant from RFC 3339.

@@ -59,11 +59,6 @@ impl Method {
         m
     }
 
-    /// A field of `extra`, if present.
-    pub fn extra_field(&self, name: &str) -> Option<&Value> {
-        self.extra.as_ref().and_then(|e| e.get(name))
-    }
-
     /// The method as Graph returns it: `@odata.type`, `id` and the documented fields of
     /// its type. Secrets (a password, a TAP's pass, an OATH secret key) are always null,
     /// as Graph reads them back.

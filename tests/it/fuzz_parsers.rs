@@ -889,9 +889,12 @@ fn method(kind: MethodType, id: &str, name: Option<&str>) -> MethodSnapshot {
 
 /// A plan as `mfa-reset plan` writes it, with one entry of every status.
 fn valid_plan(profile: Profile) -> PlanFile {
-    let policy = PolicyArgs::for_profile(profile)
-        .into_policy()
-        .expect("a profile's policy");
+    let policy = PolicyArgs {
+        profile: Some(profile),
+        ..PolicyArgs::default()
+    }
+    .into_policy()
+    .expect("a profile's policy");
     let sha256 = "ab".repeat(32);
     let before = UserSnapshot {
         id: "3342c5af-74d0-4868-bd6e-d5dc7e482577".into(),

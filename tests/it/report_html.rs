@@ -32,9 +32,12 @@ use mfa_reset::wire::MethodType;
 const BIDI_UPN: &str = "admin\u{202E}moc.live@contoso.com";
 
 fn incident() -> Policy {
-    PolicyArgs::for_profile(Profile::Incident)
-        .into_policy()
-        .unwrap()
+    PolicyArgs {
+        profile: Some(Profile::Incident),
+        ..PolicyArgs::default()
+    }
+    .into_policy()
+    .unwrap()
 }
 
 fn delete(kind: MethodType, id: &str, label: &str) -> Step {

@@ -62,7 +62,8 @@ fn policy() -> Policy {
     PolicyArgs {
         revoke_sessions: true,
         issue_tap: true,
-        ..PolicyArgs::for_profile(Profile::DeviceRefresh)
+        profile: Some(Profile::DeviceRefresh),
+        ..PolicyArgs::default()
     }
     .into_policy()
     .unwrap()

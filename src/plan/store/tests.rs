@@ -8,9 +8,12 @@ use crate::plan::{InputInfo, PLAN_VERSION, PlanFile, Status, entries_sha256};
 use crate::policy::{PolicyArgs, Profile};
 
 fn plan(rows: usize) -> PlanFile {
-    let policy = PolicyArgs::for_profile(Profile::Incident)
-        .into_policy()
-        .unwrap();
+    let policy = PolicyArgs {
+        profile: Some(Profile::Incident),
+        ..PolicyArgs::default()
+    }
+    .into_policy()
+    .unwrap();
     let entries: Vec<PlanEntry> = (0..rows)
         .map(|row| PlanEntry {
             row,

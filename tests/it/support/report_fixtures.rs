@@ -501,7 +501,8 @@ fn rows_after(i: usize, line: usize) -> Vec<PlanEntry> {
 pub fn realistic_plan() -> PlanFile {
     let policy = PolicyArgs {
         disable_account: true,
-        ..PolicyArgs::for_profile(Profile::Incident)
+        profile: Some(Profile::Incident),
+        ..PolicyArgs::default()
     }
     .into_policy()
     .unwrap();
