@@ -162,14 +162,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
 
     let runtime = super::runtime()?;
     runtime.block_on(async {
-        let Connection { client, sim } = args
-            .graph
-            .connect(|k| std::env::var(k).ok())
-            .await
-            .usage()?;
-        if sim.is_some() {
-            carry_out::sim_banner();
-        }
+        let Connection { client, sim } = super::connect(&args.graph).await?;
         if let Err(e) = client.check_credentials().await {
             return super::credentials_refused(e, ". Nothing was changed.");
         }

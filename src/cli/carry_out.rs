@@ -250,13 +250,6 @@ fn write_reports(
     Ok(())
 }
 
-/// Said before anything runs against the built-in emulator.
-pub fn sim_banner() {
-    eprintln!(
-        "mfa-reset: --tenant sim: running against the built-in Graph emulator. No real tenant is touched."
-    );
-}
-
 /// `path` as a shell word the operator can paste.
 pub fn shell_quote(path: &Path) -> String {
     let text = path.display().to_string();

@@ -91,6 +91,21 @@ fn credentials_refused(error: AuthError, consequence: &str) -> CliResult {
     Ok(Exit::Refused)
 }
 
+/// Connects to the tenant the flags name (credentials from the environment), or starts the
+/// emulator for `--tenant sim` and says so. A failure here is bad usage: nothing was sent.
+async fn connect(graph: &args::graph::GraphArgs) -> Result<args::graph::Connection, CliError> {
+    let connection = graph
+        .connect(|k| std::env::var(k).ok())
+        .await
+        .map_err(CliError::usage)?;
+    if connection.sim.is_some() {
+        eprintln!(
+            "mfa-reset: --tenant sim: running against the built-in Graph emulator. No real tenant is touched."
+        );
+    }
+    Ok(connection)
+}
+
 /// The async runtime a command that talks to Graph runs on.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     use anyhow::Context;

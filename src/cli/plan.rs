@@ -196,11 +196,7 @@ pub fn run(args: PlanArgs) -> CliResult {
     prepare_out_dir(&args.out).usage()?;
     let runtime = super::runtime()?;
     let made = runtime.block_on(async {
-        let Connection { client, sim } = args
-            .graph
-            .connect(|k| std::env::var(k).ok())
-            .await
-            .usage()?;
+        let Connection { client, sim } = super::connect(&args.graph).await?;
         if let Err(e) = client.check_credentials().await {
             return super::credentials_refused(e, "").map(Err);
         }

@@ -60,14 +60,7 @@ pub fn run(args: ResumeArgs) -> CliResult {
     );
     let plan = carry_out::digest_plan(store)?;
     runtime.block_on(async {
-        let Connection { client, sim } = args
-            .graph
-            .connect(|k| std::env::var(k).ok())
-            .await
-            .usage()?;
-        if sim.is_some() {
-            carry_out::sim_banner();
-        }
+        let Connection { client, sim } = super::connect(&args.graph).await?;
         let destination = Destination {
             graph_root: client.endpoints().graph().to_string(),
             sim: sim.is_some(),

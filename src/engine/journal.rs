@@ -502,8 +502,9 @@ fn read_state(path: &Path, file: &File) -> Result<(JournalState, u64), JournalEr
     Ok((state, good))
 }
 
-/// Makes a new file's name in `dir` durable too. Best effort: not every file system can.
-fn sync_dir(dir: &Path) {
+/// Makes a new file's name in `dir` durable too (the journal's, the secrets file's).
+/// Best effort: not every file system can.
+pub(crate) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();

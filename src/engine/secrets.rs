@@ -11,6 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::journal::sync_dir;
 use crate::secret::Secret;
 
 /// The secrets folder inside the run folder.
@@ -251,16 +252,6 @@ fn check_private(path: &Path, meta: &std::fs::Metadata, expected: u32) -> Result
 #[cfg(not(unix))]
 fn check_private(_: &Path, _: &std::fs::Metadata, _: u32) -> Result<(), SecretsError> {
     Ok(())
-}
-
-/// Makes a new name in `dir` durable. Best effort.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
 #[cfg(test)]
