@@ -23,16 +23,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::args::graph::{Connection, GraphArgs};
 use super::args::policy::PolicyFlags;
+use super::args::values::OnDriftChoice;
 use super::carry_out::{self, Destination, RunPlan, Staged};
 use super::plan as plan_cmd;
 use crate::engine::journal::{Journal, JournalState, Record};
 use crate::engine::lock::RunLock;
 use crate::engine::run::{RunFiles, now_rfc3339};
-use crate::engine::settings::{OnDrift, RunOptions, RunSettings};
+use crate::engine::settings::{RunOptions, RunSettings};
 use crate::exit::{CliError, CliResult, Exit, UsageContext};
 use crate::graph::endpoints::is_loopback_url;
 use crate::plan::{PLAN_FORMAT, PlanHeader};
@@ -62,26 +63,6 @@ pub struct ApplyArgs {
     pub run: RunArgs,
     #[command(flatten, next_help_heading = "Tenant, credentials and pacing")]
     pub graph: GraphArgs,
-}
-
-/// What to do when a user's methods differ from the plan (`--on-drift`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum OnDriftChoice {
-    /// Change nothing for that user; report `drifted`.
-    #[default]
-    Skip,
-    /// Decide again from the methods found now, under the plan's policy, and carry that
-    /// out.
-    Replan,
-}
-
-impl From<OnDriftChoice> for OnDrift {
-    fn from(choice: OnDriftChoice) -> OnDrift {
-        match choice {
-            OnDriftChoice::Skip => OnDrift::Skip,
-            OnDriftChoice::Replan => OnDrift::Replan,
-        }
-    }
 }
 
 /// How the run goes, beyond the plan.

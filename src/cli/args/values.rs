@@ -1,5 +1,5 @@
-//! Flag values that are library types: `--cloud` ([`Cloud`]) and `--tenant-size`
-//! ([`TenantSize`]). The library knows nothing of clap, so each has a mirror here that
+//! Flag values that are library types: `--cloud` ([`Cloud`]), `--tenant-size`
+//! ([`TenantSize`]) and `--on-drift` ([`OnDrift`]). The library knows nothing of clap, so each has a mirror here that
 //! derives [`ValueEnum`] with the same variants, value names and docs (clap shows a
 //! variant's doc as that value's help), and converts both ways; the flags parse with
 //! [`cloud_parser`] and [`tenant_size_parser`] straight to the library type.
@@ -10,6 +10,7 @@
 use clap::ValueEnum;
 use clap::builder::{EnumValueParser, TypedValueParser};
 
+use crate::engine::settings::OnDrift;
 use crate::graph::endpoints::Cloud;
 use crate::wire::TenantSize;
 
@@ -93,6 +94,26 @@ pub fn cloud_parser() -> impl TypedValueParser<Value = Cloud> {
 /// `value_enum` would.
 pub fn tenant_size_parser() -> impl TypedValueParser<Value = TenantSize> {
     EnumValueParser::<TenantSizeValue>::new().map(TenantSize::from)
+}
+
+/// What to do when a user's methods differ from the plan (`--on-drift`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OnDriftChoice {
+    /// Change nothing for that user; report `drifted`.
+    #[default]
+    Skip,
+    /// Decide again from the methods found now, under the plan's policy, and carry that
+    /// out.
+    Replan,
+}
+
+impl From<OnDriftChoice> for OnDrift {
+    fn from(choice: OnDriftChoice) -> OnDrift {
+        match choice {
+            OnDriftChoice::Skip => OnDrift::Skip,
+            OnDriftChoice::Replan => OnDrift::Replan,
+        }
+    }
 }
 
 #[cfg(test)]
