@@ -15,7 +15,7 @@ use super::interrupt::Interrupts;
 use super::progress::ProgressDisplay;
 use crate::engine::outcome::RunStatus;
 use crate::engine::pacer::Pacer;
-use crate::engine::run::{self, RunFiles, now_rfc3339};
+use crate::engine::run::{self, RunFiles, TripCause, now_rfc3339};
 use crate::engine::settings::RunOptions;
 use crate::exit::Exit;
 use crate::graph::client::GraphClient;
@@ -217,6 +217,13 @@ pub async fn carry_out(
             Exit::Failures
         });
     }
+    if let Some(stopped) = &result.stopped {
+        return Ok(report_stopped(
+            stopped,
+            dir,
+            outcomes.tally.count(RunStatus::Failed) > 0,
+        ));
+    }
     if result.interrupted {
         eprintln!(
             "mfa-reset: interrupted. Carry on with: mfa-reset resume {}",
@@ -225,6 +232,40 @@ pub async fn carry_out(
         return Ok(Exit::Interrupted);
     }
     Ok(Exit::failures_if(failed))
+}
+
+/// The one message of a run the circuit breaker stopped, and its exit code: 3 when the
+/// credential was refused, 1 otherwise.
+fn report_stopped(stopped: &run::Tripped, dir: &Path, some_failed: bool) -> Exit {
+    let (fix, exit) = match stopped.cause {
+        TripCause::Credentials => (
+            "check the credential (a ready token may have expired: get a new one; a client \
+             secret or certificate may have been removed from the app)",
+            Exit::Refused,
+        ),
+        TripCause::Unreachable => (
+            "check the network and Graph's service health",
+            Exit::Failures,
+        ),
+        TripCause::Refused => (
+            "fix the cause Graph gives (a permission to grant, a tenant policy to change, or \
+             a new plan)",
+            Exit::Failures,
+        ),
+    };
+    let retry = if some_failed {
+        " (add --retry-failed to retry the users that failed)".to_string()
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "mfa-reset: the run stopped: {}. No more users were started; users not finished are \
+         pending, and no user was left without the methods the policy keeps. To finish: {fix}, \
+         then `mfa-reset resume {}`{retry}",
+        stopped.summary,
+        shell_quote(dir)
+    );
+    exit
 }
 
 fn write_reports(

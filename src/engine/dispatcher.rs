@@ -6,7 +6,11 @@
 //! Every submitted [`Job`] comes back exactly once as a [`Completed`]: done, already done
 //! (a DELETE retried after an ambiguous failure that now finds nothing to delete), unknown
 //! (a create whose fate an ambiguous failure hid: the caller must re-read before creating
-//! again), or failed with its last error once its attempts or retry time run out.
+//! again), failed with its last error once its attempts or retry time run out, or
+//! abandoned ([`Abandon`]): Graph refused the credential, Graph could not be reached for
+//! longer than [`DispatcherSettings::max_outage`], or the caller halted the dispatcher
+//! ([`Dispatcher::halt_switch`]) — the job is then not known to have happened, and the
+//! caller leaves it to a resume.
 //!
 //! Shape: one packer task takes jobs and due retries from a queue, spends their cost at the
 //! [`Pacer`], and hands full (or, when nothing else is ready, partial) batches to sender
@@ -15,7 +19,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,6 +48,9 @@ pub struct DispatcherSettings {
     /// First backoff after a failure without `Retry-After`; doubles each attempt.
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
+    /// How long Graph may be unreachable (connections failing, or 5xx answers, with no
+    /// other answer between) before every job that fails that way is abandoned.
+    pub max_outage: Duration,
 }
 
 impl Default for DispatcherSettings {
@@ -55,9 +62,15 @@ impl Default for DispatcherSettings {
             max_retry_time: Duration::from_secs(30 * 60),
             backoff_base: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(60),
+            max_outage: DEFAULT_MAX_OUTAGE,
         }
     }
 }
+
+/// How long Graph may be unreachable before the jobs waiting on it are abandoned, by
+/// default: long enough for a dropped connection or a brief 503 storm, short enough that
+/// a run against a Graph that is down ends within half a minute.
+pub const DEFAULT_MAX_OUTAGE: Duration = Duration::from_secs(20);
 
 /// Batches in flight by default (see BENCHMARKS.md for the measurement behind it).
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
@@ -85,6 +98,20 @@ pub enum JobResult {
         error: String,
         fault: Option<GraphFault>,
     },
+    /// Given up without an answer that settles it (see [`Abandon`]): a write may or may
+    /// not have happened, as for [`JobResult::Unknown`].
+    Abandoned { cause: Abandon, last_error: String },
+}
+
+/// Why a job was abandoned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abandon {
+    /// Graph refused the credential (401 after a fresh token), or no token could be had.
+    Unauthorized,
+    /// Graph could not be reached for longer than [`DispatcherSettings::max_outage`].
+    Unreachable,
+    /// The caller halted the dispatcher before the job was settled.
+    Halted,
 }
 
 impl std::fmt::Debug for JobResult {
@@ -104,6 +131,11 @@ impl std::fmt::Debug for JobResult {
                 .debug_struct("Failed")
                 .field("error", error)
                 .field("fault", fault)
+                .finish(),
+            JobResult::Abandoned { cause, last_error } => f
+                .debug_struct("Abandoned")
+                .field("cause", cause)
+                .field("last_error", last_error)
                 .finish(),
         }
     }
@@ -129,6 +161,7 @@ pub struct Counters {
     pub already_done: AtomicU64,
     pub unknown: AtomicU64,
     pub failed: AtomicU64,
+    pub abandoned: AtomicU64,
     /// Items put back to be sent again.
     pub retried: AtomicU64,
     /// Items (or whole batches) answered 429.
@@ -158,6 +191,8 @@ struct Pending {
     ambiguous: bool,
     last_error: String,
     request_id: Option<String>,
+    /// Graph answered 401 once already: the token was refreshed for the retry.
+    auth_refused: bool,
 }
 
 struct Delayed {
@@ -200,6 +235,10 @@ struct Shared<T> {
     /// Jobs accepted and not yet completed.
     outstanding: AtomicUsize,
     done: mpsc::Sender<Completed>,
+    /// Set by the caller: settle every job not yet answered as abandoned.
+    halt: Arc<AtomicBool>,
+    /// Since when Graph has been unreachable, if it is now.
+    unreachable_since: Mutex<Option<Instant>>,
 }
 
 /// Sends jobs through a transport at the pacer's rate. See the module documentation.
@@ -231,12 +270,21 @@ impl<T: Transport> Dispatcher<T> {
                 wake: Notify::new(),
                 outstanding: AtomicUsize::new(0),
                 done,
+                halt: Arc::new(AtomicBool::new(false)),
+                unreachable_since: Mutex::new(None),
             }),
         }
     }
 
     pub fn counters(&self) -> Arc<Counters> {
         self.shared.counters.clone()
+    }
+
+    /// The switch that halts the dispatcher: once set, jobs waiting to be sent or to be
+    /// retried are completed as [`Abandon::Halted`] instead; batches already posted are
+    /// still answered and settled.
+    pub fn halt_switch(&self) -> Arc<AtomicBool> {
+        self.shared.halt.clone()
     }
 
     /// Runs until `jobs` is closed and every job taken from it has completed.
@@ -313,6 +361,9 @@ async fn next_item<T>(
                 Err(mpsc::error::TryRecvError::Disconnected) => *input_open = false,
             }
         }
+        if shared.halt.load(Ordering::SeqCst) {
+            abandon_queued(shared).await;
+        }
         let next_due = {
             let mut q = shared.queue.lock().expect("queue lock");
             let now = Instant::now();
@@ -364,6 +415,7 @@ fn accept<T>(shared: &Shared<T>, job: Job) {
         ambiguous: false,
         last_error: String::new(),
         request_id: None,
+        auth_refused: false,
     };
     shared
         .queue
@@ -371,6 +423,28 @@ fn accept<T>(shared: &Shared<T>, job: Job) {
         .expect("queue lock")
         .ready
         .push_back(pending);
+}
+
+/// Completes every job waiting in the queue (to be sent, or retried) as halted.
+async fn abandon_queued<T>(shared: &Shared<T>) {
+    let items: Vec<Pending> = {
+        let mut q = shared.queue.lock().expect("queue lock");
+        let mut items: Vec<Pending> = q.ready.drain(..).collect();
+        items.extend(q.delayed.drain().map(|Reverse(d)| d.item));
+        items
+    };
+    for item in items {
+        let last_error = if item.last_error.is_empty() {
+            "not sent: the run was stopping".to_string()
+        } else {
+            item.last_error.clone()
+        };
+        let result = JobResult::Abandoned {
+            cause: Abandon::Halted,
+            last_error,
+        };
+        complete(shared, item, result).await;
+    }
 }
 
 /// Posts one batch and settles every item in it: each is completed, or put back in the
@@ -533,7 +607,7 @@ fn whole_batch_outcome(failure: SendFailure) -> (ItemOutcome, Option<String>) {
             request_id,
         } => (outcome, request_id),
         SendFailure::Auth(message) => (
-            ItemOutcome::Permanent(GraphFault {
+            ItemOutcome::AuthExpired(GraphFault {
                 status: 0,
                 code: "authentication".into(),
                 message,
@@ -567,6 +641,7 @@ async fn settle<T>(shared: &Shared<T>, mut item: Pending, answer: ItemAnswer) {
     let repeat = item.job.request.repeat;
     let is_write = item.job.request.is_write();
     let counters = &shared.counters;
+    shared.note_reachable(&answer.outcome);
     let retry_after = match answer.outcome {
         ItemOutcome::Success {
             status,
@@ -614,14 +689,40 @@ async fn settle<T>(shared: &Shared<T>, mut item: Pending, answer: ItemAnswer) {
                 .max(backoff(&shared.settings, item.attempts))
         }
         ItemOutcome::AuthExpired(fault) => {
-            // The transport refreshes the token; one quick retry.
+            // The transport refreshes the token; one quick retry. Refused again, the
+            // credential itself is refused: nothing of this job happened.
             item.last_error = fault.to_string();
+            if item.auth_refused {
+                let last_error = std::mem::take(&mut item.last_error);
+                let cause = Abandon::Unauthorized;
+                return complete(shared, item, JobResult::Abandoned { cause, last_error }).await;
+            }
+            item.auth_refused = true;
             Duration::ZERO
         }
         ItemOutcome::Dependency => {
             item.last_error = "HTTP 424 failed dependency".into();
             backoff(&shared.settings, item.attempts)
         }
+    };
+    if shared.halt.load(Ordering::SeqCst) {
+        let last_error = std::mem::take(&mut item.last_error);
+        let cause = Abandon::Halted;
+        return complete(shared, item, JobResult::Abandoned { cause, last_error }).await;
+    }
+    let retry_after = match shared.outage_left() {
+        Some(left) if left.is_zero() => {
+            let last_error = format!(
+                "Graph could not be reached for {} s: {}",
+                shared.settings.max_outage.as_secs(),
+                item.last_error
+            );
+            let cause = Abandon::Unreachable;
+            return complete(shared, item, JobResult::Abandoned { cause, last_error }).await;
+        }
+        // Try again when the outage would be over the limit, not later.
+        Some(left) => retry_after.min(left + Duration::from_millis(10)),
+        None => retry_after,
     };
     let out_of_time = item
         .first_sent
@@ -644,6 +745,27 @@ async fn settle<T>(shared: &Shared<T>, mut item: Pending, answer: ItemAnswer) {
     shared.wake.notify_one();
 }
 
+impl<T> Shared<T> {
+    /// Keeps track of whether Graph is reachable: a lost connection or a 5xx answer starts
+    /// (or continues) an outage; any other answer ends it.
+    fn note_reachable(&self, outcome: &ItemOutcome) {
+        let down = matches!(outcome, ItemOutcome::Transient { fault, .. }
+            if fault.status == 0 || fault.status >= 500);
+        let mut since = self.unreachable_since.lock().expect("outage lock");
+        if down {
+            since.get_or_insert_with(Instant::now);
+        } else {
+            *since = None;
+        }
+    }
+
+    /// During an outage, how long is left before jobs are abandoned.
+    fn outage_left(&self) -> Option<Duration> {
+        let since = (*self.unreachable_since.lock().expect("outage lock"))?;
+        Some(self.settings.max_outage.saturating_sub(since.elapsed()))
+    }
+}
+
 async fn complete<T>(shared: &Shared<T>, item: Pending, result: JobResult) {
     let counters = &shared.counters;
     Counters::bump(match &result {
@@ -651,6 +773,7 @@ async fn complete<T>(shared: &Shared<T>, item: Pending, result: JobResult) {
         JobResult::AlreadyDone => &counters.already_done,
         JobResult::Unknown { .. } => &counters.unknown,
         JobResult::Failed { .. } => &counters.failed,
+        JobResult::Abandoned { .. } => &counters.abandoned,
     });
     let completed = Completed {
         user: item.job.user,

@@ -220,7 +220,12 @@ fn advance(reading: &mut Reading, completed: Completed) -> Next {
                 permissions::denied_hint(needed)
             )));
         }
-        JobResult::Failed { error, .. } => return Next::Finished(ReadOutcome::Error(error)),
+        JobResult::Failed { error, .. }
+        | JobResult::Abandoned {
+            last_error: error, ..
+        } => {
+            return Next::Finished(ReadOutcome::Error(error));
+        }
         JobResult::AlreadyDone | JobResult::Unknown { .. } => {
             return Next::Finished(ReadOutcome::Error(
                 "a read came back as a write's outcome".into(),
@@ -233,31 +238,8 @@ fn advance(reading: &mut Reading, completed: Completed) -> Next {
     reading.waiting.retain(|p| *p != part);
     let user = reading.user.as_mut().expect("resolved first");
     match part {
-        Part::Methods => {
-            user.methods = body
-                .get("value")
-                .and_then(Value::as_array)
-                .map(|list| list.iter().filter_map(method_snapshot).collect())
-                .unwrap_or_default();
-        }
-        Part::Roles => {
-            user.admin_roles = body
-                .get("value")
-                .and_then(Value::as_array)
-                .map(|list| {
-                    // Every entry is a directory role (the URL casts to it). Without a
-                    // permission to read roles Graph may return one without its name: it
-                    // still makes the user an administrator, protected unless
-                    // --include-admins.
-                    list.iter()
-                        .map(|r| match r.get("displayName").and_then(Value::as_str) {
-                            Some(name) => name.to_string(),
-                            None => "a directory role (its name is not readable: grant RoleManagement.Read.Directory)".to_string(),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-        }
+        Part::Methods => user.methods = methods_in(&body),
+        Part::Roles => user.admin_roles = admin_roles_in(&body),
         Part::Preferences => {
             user.default_method = body
                 .get("userPreferredMethodForSecondaryAuthentication")
@@ -304,11 +286,8 @@ fn resolved(reading: &mut Reading, body: Value) -> Next {
     reading.user = Some(UserSnapshot {
         id,
         user_principal_name: upn,
-        account_enabled: user
-            .get("accountEnabled")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-        synced: user.get("onPremisesSyncEnabled").and_then(Value::as_bool) == Some(true),
+        account_enabled: account_enabled(&user),
+        synced: synced(&user),
         admin_roles: Vec::new(),
         default_method: None,
         methods: Vec::new(),
@@ -317,6 +296,44 @@ fn resolved(reading: &mut Reading, body: Value) -> Next {
     reading.stage = Stage::Details;
     reading.waiting = Part::ALL.to_vec();
     Next::Send(Part::ALL.iter().map(|p| p.request(&reading.key)).collect())
+}
+
+/// The methods in Graph's answer to a list of a user's methods.
+pub(crate) fn methods_in(body: &Value) -> Vec<MethodSnapshot> {
+    body.get("value")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(method_snapshot).collect())
+        .unwrap_or_default()
+}
+
+/// The directory roles in Graph's answer to `transitiveMemberOf/microsoft.graph.directoryRole`.
+pub(crate) fn admin_roles_in(body: &Value) -> Vec<String> {
+    body.get("value")
+        .and_then(Value::as_array)
+        .map(|list| {
+            // Every entry is a directory role (the URL casts to it). Without a permission
+            // to read roles Graph may return one without its name: it still makes the user
+            // an administrator, protected unless --include-admins.
+            list.iter()
+                .map(|r| match r.get("displayName").and_then(Value::as_str) {
+                    Some(name) => name.to_string(),
+                    None => "a directory role (its name is not readable: grant RoleManagement.Read.Directory)".to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether Graph's user object says the account is enabled (enabled when it does not say).
+pub(crate) fn account_enabled(user: &Value) -> bool {
+    user.get("accountEnabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(true)
+}
+
+/// Whether Graph's user object says the account is synced from on-premises AD.
+pub(crate) fn synced(user: &Value) -> bool {
+    user.get("onPremisesSyncEnabled").and_then(Value::as_bool) == Some(true)
 }
 
 /// One method from Graph's list, or `None` for a type this tool does not know (it is then

@@ -41,7 +41,7 @@ pub struct PolicyArgs {
     pub revoke_sessions: bool,
     /// `--disable-account`: disable the account.
     pub disable_account: bool,
-    /// `--issue-tap`: issue a Temporary Access Pass after the removals.
+    /// `--issue-tap`: issue a Temporary Access Pass before the removals.
     pub issue_tap: bool,
     /// `--tap-lifetime`: the pass's lifetime in minutes, [`TAP_DEFAULT_LIFETIME_MINUTES`]
     /// when not given.

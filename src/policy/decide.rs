@@ -50,6 +50,18 @@ pub enum Step {
 }
 
 impl Step {
+    /// Whether this step must wait for `earlier` (a step before it in the user's list) to
+    /// succeed: a deletion waits for the disable and for the new Temporary Access Pass
+    /// (see the ordering rules of [`assemble`]); when either failed, the deletion is
+    /// withheld.
+    pub fn needs_before(&self, earlier: &Step) -> bool {
+        matches!(self, Step::DeleteMethod { .. })
+            && matches!(
+                earlier,
+                Step::DisableAccount | Step::IssueTemporaryAccessPass { .. }
+            )
+    }
+
     /// The step in a few words, for reports.
     pub fn describe(&self) -> String {
         match self {
@@ -176,6 +188,18 @@ pub fn decide(policy: &Policy, user: &UserSnapshot, excluded: bool) -> Decision 
     }
 
     let tap = tap_step(policy, user, &order, &mut notes);
+    // Creating the new pass replaces the user's existing one (Graph keeps one usable pass
+    // a user): deleting the old pass as well would only be refused with 404.
+    let deletions: Vec<Step> = if tap.is_some() {
+        deletions
+            .into_iter()
+            .filter(|s| {
+                !matches!(s, Step::DeleteMethod { kind, .. } if *kind == MethodType::TemporaryAccessPass)
+            })
+            .collect()
+    } else {
+        deletions
+    };
 
     if disable && user.synced {
         let refused_by_graph = stuck.iter().map(|(i, _)| delete_step(&user.methods[*i]));
@@ -239,12 +263,11 @@ fn tap_step(
         notes.push("no method is removed from this user: no Temporary Access Pass issued".into());
         return None;
     }
-    let existing_kept = user
+    let existing = user
         .methods
         .iter()
-        .enumerate()
-        .any(|(i, m)| m.kind == MethodType::TemporaryAccessPass && !removed.contains(&i));
-    if existing_kept {
+        .any(|m| m.kind == MethodType::TemporaryAccessPass);
+    if existing {
         notes.push("the user's existing Temporary Access Pass is replaced by the new one".into());
     }
     Some(Step::IssueTemporaryAccessPass {
@@ -380,7 +403,25 @@ fn select_methods(policy: &Policy, user: &UserSnapshot, notes: &mut Vec<String>)
     selected
 }
 
-/// Puts a user's actions in the policy's order; a TAP goes last.
+/// Puts a user's actions in the policy's order. The rules, each with its reason (a failure
+/// half-way must never leave the user with fewer ways to sign in than the policy intends):
+///
+/// 1. The account is disabled before any method is removed: an account that stays enabled
+///    without its MFA methods is open to whoever holds its password, who could register
+///    their own. If the disable fails, the removals are withheld (the engine's rule, as for
+///    a synced user whose account Graph cannot disable).
+/// 2. A Temporary Access Pass is issued before the methods it replaces are removed: if it
+///    cannot be issued, the removals are withheld, so the user keeps the methods they sign
+///    in with instead of being left with neither. Creating it also replaces the user's
+///    existing pass, which is therefore never deleted separately.
+/// 3. Deletions go in the order Graph accepts ([`order_deletions`]): the default last.
+/// 4. Sessions are revoked where the profile's [`Sequence`] puts them: first in an
+///    incident (cut live sessions before anything else), after disabling for `offboard`,
+///    after the removals for `device-refresh` (ending every session signed in with an old
+///    method). Revoking never lowers anyone's ways to sign in, so nothing waits on it.
+///
+/// The engine carries out the steps in this order and withholds the deletions when the
+/// disable or the pass before them failed ([`Step::needs_before`]).
 fn assemble(
     sequence: Sequence,
     disable: bool,
@@ -391,24 +432,24 @@ fn assemble(
     let mut out = Vec::new();
     let disable = disable.then_some(Step::DisableAccount);
     let revoke = revoke.then_some(Step::RevokeSessions);
+    let removals = tap.into_iter().chain(deletions);
     match sequence {
         Sequence::RevokeDisableRemove => {
             out.extend(revoke);
             out.extend(disable);
-            out.extend(deletions);
+            out.extend(removals);
         }
         Sequence::DisableRevokeRemove => {
             out.extend(disable);
             out.extend(revoke);
-            out.extend(deletions);
+            out.extend(removals);
         }
         Sequence::DisableRemoveRevoke => {
             out.extend(disable);
-            out.extend(deletions);
+            out.extend(removals);
             out.extend(revoke);
         }
     }
-    out.extend(tap);
     out
 }
 

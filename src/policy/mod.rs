@@ -14,10 +14,10 @@
 //!
 //! | profile          | removes                                        | also             | order                                   |
 //! |------------------|------------------------------------------------|------------------|-----------------------------------------|
-//! | `device-refresh` | phone, microsoftAuthenticator, softwareOath     | —                | remove methods → revoke → TAP           |
-//! | `incident`       | every method but the password                  | revoke           | revoke → disable → remove methods → TAP |
+//! | `device-refresh` | phone, microsoftAuthenticator, softwareOath     | —                | TAP → remove methods → revoke           |
+//! | `incident`       | every method but the password                  | revoke           | revoke → disable → TAP → remove methods |
 //! | `offboard`       | every method but the password                  | disable, revoke  | disable → revoke → remove methods       |
-//! | (none)           | what `--remove-methods` says                   | what flags say   | disable → revoke → remove methods → TAP |
+//! | (none)           | what `--remove-methods` says                   | what flags say   | disable → revoke → TAP → remove methods |
 //!
 //! - `--remove-methods` **replaces** the profile's selection of method types; `--keep`
 //!   **subtracts** from whichever selection applies. Naming one type in both is an error;
@@ -29,7 +29,9 @@
 //!   flag takes a profile's action away. To do less than a profile, spell the flags out
 //!   without it.
 //! - The order is the profile's ([`Sequence`]); flags without a profile use
-//!   [`Sequence::DisableRevokeRemove`]. A TAP is always the last step.
+//!   [`Sequence::DisableRevokeRemove`]. A TAP comes just before the removals, so that a
+//!   pass that cannot be issued withholds them; the disable comes before them too. The
+//!   rules and their reasons are written at `decide`'s `assemble`.
 //! - The password method is never removed, whatever the flags.
 //!
 //! # Why `device-refresh` removes what it removes

@@ -90,7 +90,7 @@ impl fmt::Display for Profile {
 }
 
 /// The order of a user's actions. Each action appears only if the policy asks for it and
-/// the user needs it; a Temporary Access Pass always comes after all of them.
+/// the user needs it; a Temporary Access Pass comes just before the method removals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Sequence {

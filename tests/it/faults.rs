@@ -20,7 +20,10 @@ use crate::support::folder::records;
 use crate::support::oracle::Profile;
 use crate::support::process::{Spawned, wait_until};
 use crate::support::scenario::{Auth, Scenario, app_with_secret, generated};
-use crate::support::users::{by_user, count, deleted, id_of, kind, methods, without_role};
+use crate::support::users::{
+    assert_lost_passes_deleted, by_user, deleted, id_of, kind, live_passes, methods,
+    without_lost_passes, without_role,
+};
 
 const CLIENT_SECRET: &str = "faults-client-secret";
 
@@ -69,7 +72,10 @@ fn assert_end_state(t: &Scenario, listed: &[Value], passes: bool) {
     for (u, row) in listed.iter().zip(&rows) {
         let id = id_of(u);
         assert_eq!(row["userId"], id, "rows in input order");
-        let mine = by_user.get(id).cloned().unwrap_or_default();
+        let all = by_user.get(id).cloned().unwrap_or_default();
+        assert_lost_passes_deleted(&all, id);
+        let taps = live_passes(&all).len();
+        let mine = without_lost_passes(&all);
         let deleted = deleted(&mine);
         let distinct: BTreeSet<&str> = deleted.iter().copied().collect();
         assert_eq!(
@@ -77,7 +83,6 @@ fn assert_end_state(t: &Scenario, listed: &[Value], passes: bool) {
             distinct.len(),
             "{id}: a method deleted twice"
         );
-        let taps = count(&mine, "createTemporaryAccessPass");
         assert!(taps <= 1, "{id}: {taps} passes");
         match row["status"].as_str().unwrap() {
             "done" => {

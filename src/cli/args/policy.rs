@@ -55,7 +55,8 @@ pub struct PolicyFlags {
     #[arg(long)]
     pub disable_account: bool,
 
-    /// Issue a Temporary Access Pass after the removals, so the user can register anew.
+    /// Issue a Temporary Access Pass so the user can register anew. It is issued before
+    /// any method is removed; a user whose pass cannot be issued keeps their methods.
     #[arg(long)]
     pub issue_tap: bool,
 

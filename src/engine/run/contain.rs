@@ -1,7 +1,8 @@
 //! `--contain-first`: a first pass revokes sessions and disables accounts for every user
-//! before any method is removed. Between the passes, a user who did something waits on
-//! disk (`.contained.tmp`) with the steps done so far, so that memory does not grow with
-//! the users contained; the final pass takes them up again.
+//! before any method is removed. Each user is re-read before their first change, in that
+//! pass (a drifted user is not contained either). Between the passes, a user who was
+//! re-read waits on disk (`.contained.tmp`) with their steps and what was done so far, so
+//! that memory does not grow with the users contained; the final pass takes them up again.
 
 use super::Ctx;
 use super::job::{Stage, UserJob};
@@ -35,12 +36,15 @@ impl Pass {
     }
 }
 
-/// A user between the two passes of `--contain-first`: the steps done so far and the
-/// outcome being built.
+/// A user between the two passes of `--contain-first`: their steps (decided again, after
+/// drift with `--on-drift replan`), those done so far, and the outcome being built.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct SetAside {
+    steps: Vec<Step>,
     done: Vec<Option<StepOutcome>>,
     outcome: UserOutcome,
+    blocked: Option<String>,
+    begun: bool,
 }
 
 impl Ctx<'_> {
@@ -54,10 +58,13 @@ impl Ctx<'_> {
         if job.finished || job.stage != Stage::Idle {
             return;
         }
-        if job.begun {
+        if job.rechecked {
             let aside = SetAside {
+                steps: job.steps.clone(),
                 done: job.done.clone(),
                 outcome: job.outcome.clone(),
+                blocked: job.blocked.clone(),
+                begun: job.begun,
             };
             if self.set_aside.is_none() {
                 match EntrySpill::create(self.dir.join(".contained.tmp")) {
@@ -81,14 +88,18 @@ impl Ctx<'_> {
         read_spill(self.set_aside.as_mut(), index, &mut self.failure)
     }
 
-    /// Takes up in `job` what the containment pass did for the user, if it was set aside.
+    /// Takes up in `job` what the containment pass did for the user, if it was set aside:
+    /// the user was re-read there and is not read again.
     pub(super) fn restore_set_aside(&mut self, index: usize, job: &mut UserJob) {
         if let Some(aside) = self.take_set_aside(index)
-            && aside.done.len() == job.done.len()
+            && aside.done.len() == aside.steps.len()
         {
+            job.steps = aside.steps;
             job.done = aside.done;
             job.outcome = aside.outcome;
-            job.begun = true;
+            job.blocked = aside.blocked;
+            job.begun = aside.begun;
+            job.rechecked = true;
         }
     }
 }

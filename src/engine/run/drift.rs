@@ -1,48 +1,42 @@
-//! The re-read of a user's methods before the run changes them: it resolves a TAP
-//! creation an interrupted run left unanswered, and compares the methods with the plan's.
-//! A user whose methods changed since the plan (drift) is left alone (`drifted`), or with
-//! `--on-drift replan` gets their steps decided again from the methods found now.
+//! The comparison of a user as the run re-read them ([`super::recheck`]) with the user as
+//! the plan read them. Any difference a guardrail or a step depends on is drift: the
+//! account enabled or disabled, synced from on-premises or no longer, an admin role
+//! gained (when admins are protected), a method registered or gone. A drifted user is
+//! left alone — not even contained — and their row says what differed; with
+//! `--on-drift replan` their steps are decided again from what was found, under the
+//! plan's policy and its guardrails.
+//!
+//! The same re-read resolves a Temporary Access Pass creation whose answer was lost (an
+//! interrupted run, a lost connection): if the user has a pass the plan did not know of,
+//! its value is known to nobody, so it is deleted and a new pass issued; otherwise the
+//! creation never reached Graph and is sent again.
 
 use std::collections::BTreeSet;
 
 use super::job::UserJob;
-use super::machine::{failure_text, list_of_methods};
+use super::machine::Taken;
+use super::recheck::Found;
 use super::{Ctx, bug};
-use crate::engine::dispatcher::JobResult;
 use crate::engine::journal::{Record, StepOutcome};
 use crate::engine::outcome::RunStatus;
 use crate::engine::settings::OnDrift;
-use crate::policy::{self, MethodSnapshot, Step, UserSnapshot};
+use crate::policy::{self, Decision, MethodSnapshot, Step, UserSnapshot};
 use crate::wire::MethodType;
 
 impl Ctx<'_> {
-    /// Takes in the re-read of a user's methods before the first change. `true` when the
-    /// user goes on to their steps; `false` when they ended here (the read failed, or
-    /// their methods drifted and `--on-drift skip`), or a replan could not be journaled.
-    pub(super) fn on_methods_before_change(&mut self, index: usize, result: JobResult) -> bool {
-        let methods = match result {
-            JobResult::Done { body, .. } => list_of_methods(body.as_ref()),
-            other => {
-                let (code, message) = failure_text(&other);
-                self.finish_user(
-                    index,
-                    RunStatus::Failed,
-                    Some(format!(
-                        "could not re-read the user's methods before changing them: {message}"
-                    )),
-                    code,
-                );
-                return false;
-            }
-        };
+    /// Compares what the re-read found with the plan. The user goes on to their steps
+    /// ([`Taken::GoOn`]) unless they drifted: then they end `drifted`, or with
+    /// `--on-drift replan` go on with the steps decided again.
+    pub(super) fn compare(&mut self, index: usize, found: Found) -> Taken {
         let Some(job) = self.job_or_bug(index) else {
-            return false;
+            return Taken::Ended;
         };
-        job.resolve_intents(&methods);
-        let drift = job.drift(&methods);
-        job.drift_checked = true;
-        let Some(found) = drift else {
-            return true;
+        job.rechecked = true;
+        if let Some(methods) = &found.methods {
+            job.resolve_intents(methods);
+        }
+        let Some(differences) = job.differences(&found) else {
+            return Taken::GoOn;
         };
         match self.options.on_drift {
             OnDrift::Skip => {
@@ -50,42 +44,74 @@ impl Ctx<'_> {
                     index,
                     RunStatus::Drifted,
                     Some(format!(
-                        "the user's methods changed since the plan ({found}); nothing was changed for this user. Plan again, or apply with --on-drift replan"
+                        "the user changed since the plan ({differences}); nothing was changed for this user. Plan again, or apply with --on-drift replan"
                     )),
                     None,
                 );
-                false
+                Taken::Ended
             }
-            OnDrift::Replan => self.replan(index, methods, &found),
+            OnDrift::Replan => self.replan(index, found, &differences),
         }
     }
 
-    /// Decides the user's steps again from the methods found now. Steps already done stay
-    /// done; the new steps are journaled so that a resume runs the same ones.
-    fn replan(&mut self, index: usize, methods: Vec<MethodSnapshot>, found: &str) -> bool {
+    /// Decides the user's steps again from what was found now. Steps already done stay
+    /// done; the new steps are journaled so that a resume runs the same ones. A user the
+    /// new decision protects, or leaves nothing to do, ends here.
+    fn replan(&mut self, index: usize, found: Found, differences: &str) -> Taken {
         let policy = self.policy;
         let Some(job) = self.job_or_bug(index) else {
-            return false;
+            return Taken::Ended;
         };
         let Some(before) = job.planned_user().cloned() else {
-            return false;
+            return Taken::Ended;
         };
-        let snapshot = UserSnapshot { methods, ..before };
+        let (account_enabled, synced) = found
+            .account
+            .unwrap_or((before.account_enabled, before.synced));
+        let snapshot = UserSnapshot {
+            account_enabled,
+            synced,
+            admin_roles: found.roles.unwrap_or_else(|| before.admin_roles.clone()),
+            methods: found.methods.unwrap_or_else(|| before.methods.clone()),
+            ..before
+        };
         let decision = policy::decide(policy, &snapshot, false);
+        let why = format!(
+            "the user changed since the plan ({differences}); decided again from what was found now"
+        );
+        let nothing_done = job.done.iter().all(Option::is_none);
+        let ends = match &decision {
+            Decision::Protected { reason } => Some((RunStatus::Protected, reason.clone())),
+            Decision::Excluded => Some((RunStatus::Excluded, String::new())),
+            Decision::NoChange { .. } if nothing_done => {
+                Some((RunStatus::NoChange, "nothing to change".to_string()))
+            }
+            _ => None,
+        };
+        if let Some((status, reason)) = ends {
+            self.finish_user(index, status, Some(format!("{why}: {reason}")), None);
+            return Taken::Ended;
+        }
         job.adopt_steps(decision.steps());
-        job.outcome.reason = Some(format!(
-            "the user's methods changed since the plan ({found}); decided again from the methods found now"
-        ));
+        job.blocked = match &decision {
+            Decision::Blocked { reason, .. } => Some(reason.clone()),
+            _ => None,
+        };
+        job.outcome.reason = Some(why);
         let row = job.entry.row;
         let steps = job.steps.clone();
-        self.journal(Record::Replanned { row, steps })
+        if self.journal(Record::Replanned { row, steps }) {
+            Taken::GoOn
+        } else {
+            Taken::Ended
+        }
     }
 }
 
 impl UserJob {
     /// The user as the plan read them. Every job has one (its key is their id): a job
     /// without is a bug, reported.
-    fn planned_user(&self) -> Option<&UserSnapshot> {
+    pub(super) fn planned_user(&self) -> Option<&UserSnapshot> {
         let before = self.entry.before.as_ref();
         if before.is_none() {
             bug(format_args!(
@@ -97,24 +123,74 @@ impl UserJob {
     }
 
     /// A TAP creation journaled as intended but never answered (the run was killed while
-    /// it was in flight): if the user has no pass the plan did not know of, it never
-    /// reached Graph and may be sent now; otherwise it was created and its pass is lost,
-    /// and it stays unresolved (never created twice).
+    /// it was in flight, or Graph's answer was lost): if the user has no pass the plan did
+    /// not know of, it never reached Graph and is sent again; otherwise it was created and
+    /// nobody holds its value, so it is deleted first ([`UserJob::clear_pass`]) and a new
+    /// pass issued, recorded in `secrets/tap.csv`.
     fn resolve_intents(&mut self, now: &[MethodSnapshot]) {
+        if self.intent_unresolved.is_empty() {
+            return;
+        }
         let Some(before) = self.planned_user() else {
             return;
         };
         let known: BTreeSet<&str> = before.methods.iter().map(|m| m.id.as_str()).collect();
-        let new_pass = now
+        let unknown_pass = now
             .iter()
-            .any(|m| m.kind == MethodType::TemporaryAccessPass && !known.contains(m.id.as_str()));
-        if !new_pass {
-            self.intent_unresolved.clear();
+            .find(|m| m.kind == MethodType::TemporaryAccessPass && !known.contains(m.id.as_str()));
+        match unknown_pass {
+            Some(pass) => self.clear_pass = Some(pass.id.clone()),
+            None => self.intent_unresolved.clear(),
         }
     }
 
+    /// How the user now differs from the plan, in words, or `None`: the account, the
+    /// roles and the methods, as far as the re-read looked.
+    fn differences(&self, found: &Found) -> Option<String> {
+        let before = self.planned_user()?;
+        let mut parts: Vec<String> = Vec::new();
+        if let Some((enabled, synced)) = found.account {
+            // This plan's own disable, from an interrupted run, is not drift.
+            let disabled_here = self.begun && self.steps.contains(&Step::DisableAccount);
+            if enabled != before.account_enabled && (enabled || !disabled_here) {
+                parts.push(if enabled {
+                    "the account was enabled".into()
+                } else {
+                    "the account was disabled".into()
+                });
+            }
+            if synced != before.synced {
+                parts.push(if synced {
+                    "the account is now synced from on-premises Active Directory".into()
+                } else {
+                    "the account is no longer synced from on-premises Active Directory".into()
+                });
+            }
+        }
+        if let Some(roles) = &found.roles {
+            let gained: Vec<&str> = roles
+                .iter()
+                .filter(|r| !before.admin_roles.contains(r))
+                .map(String::as_str)
+                .collect();
+            if !gained.is_empty() {
+                parts.push(format!(
+                    "now holds the admin role{} {}",
+                    if gained.len() == 1 { "" } else { "s" },
+                    gained.join(", ")
+                ));
+            }
+        }
+        if let Some(methods) = &found.methods
+            && let Some(changed) = self.method_drift(methods)
+        {
+            parts.push(changed);
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
     /// How the user's methods now differ from what the plan expects, in words, or `None`.
-    fn drift(&self, now: &[MethodSnapshot]) -> Option<String> {
+    fn method_drift(&self, now: &[MethodSnapshot]) -> Option<String> {
         let before = self.planned_user()?;
         let planned: BTreeSet<&str> = before.methods.iter().map(|m| m.id.as_str()).collect();
         let current: BTreeSet<&str> = now.iter().map(|m| m.id.as_str()).collect();

@@ -7,12 +7,12 @@ use super::job::{Stage, UserJob};
 use super::{Ctx, now_rfc3339};
 use crate::engine::journal::{Record, StepOutcome};
 use crate::engine::outcome::RunStatus;
-use crate::plan::Status;
 
 /// Why a user whose TAP creation was never answered ends `partial`.
-const UNRESOLVED_TAP: &str = "a Temporary Access Pass may have been created but its pass was not recorded \
-     (the run was interrupted or Graph's answer was lost); it is not created twice. \
-     Check the user's methods and issue a new pass by hand";
+const UNRESOLVED_TAP: &str = "a Temporary Access Pass may exist whose value was not recorded (Graph's \
+     answer to its creation was lost, and the pass could not be deleted or the answer was lost \
+     again); the removals that wait on it were withheld. Check the user's methods, delete the \
+     pass and issue a new one by hand";
 
 impl Ctx<'_> {
     /// Finishes a user whose work in the final pass is over; after the containment pass,
@@ -84,12 +84,13 @@ impl UserJob {
         !self.finished
             && self.stage == Stage::Idle
             && !self.has_unsent_steps()
-            && !self.needs_drift_check()
+            && !self.needs_recheck()
+            && self.clear_pass.is_none()
+            && self.intent_unresolved.is_empty()
     }
 
     /// The status and reason the user's steps add up to.
     fn final_status(&self) -> (RunStatus, Option<String>) {
-        let entry = &self.entry;
         let ok = self
             .done
             .iter()
@@ -109,13 +110,27 @@ impl UserJob {
         if unresolved_tap {
             reasons.push(UNRESOLVED_TAP.into());
         }
+        let withheld = self.withheld();
+        if let Some(&first) = withheld.first()
+            && let super::job::Prerequisites::Failed(needed) = self.prerequisites(first)
+        {
+            let what: Vec<String> = withheld.iter().map(|&i| self.steps[i].describe()).collect();
+            reasons.push(format!(
+                "withheld so that the user keeps their ways to sign in, because \"{}\" did not \
+                 succeed: {}",
+                self.steps[needed].describe(),
+                what.join(", ")
+            ));
+        }
         if let Some(still) = self.still_registered() {
             reasons.push(still);
         }
         let verified_bad = reasons.iter().any(|r| r.starts_with("still registered"));
-        let status = if failed == 0 && !unresolved_tap && !verified_bad {
-            if entry.status == Status::Blocked {
-                reasons.insert(0, entry.reason.clone().unwrap_or_default());
+        let status = if failed == 0 && !unresolved_tap && !verified_bad && withheld.is_empty() {
+            if let Some(blocked) = &self.blocked {
+                if !reasons.contains(blocked) {
+                    reasons.insert(0, blocked.clone());
+                }
                 RunStatus::Blocked
             } else {
                 RunStatus::Done

@@ -1,11 +1,13 @@
 //! One user's job: the steps the run carries out for them, what each step came to (from
-//! this run or the journal), where the job stands, and the outcome being built. Only the
+//! this run or the journal), which steps wait on others and which are withheld because a
+//! step they need failed, where the job stands, and the outcome being built. Only the
 //! job's own bookkeeping lives here; what it sends and how answers move it on are in
 //! [`super::machine`].
 
 use std::collections::BTreeSet;
 
 use super::contain::Pass;
+use super::recheck::Reread;
 use crate::engine::dispatcher::Completed;
 use crate::engine::journal::{JournalState, StepOutcome};
 use crate::engine::outcome::{MethodRef, UserOutcome};
@@ -19,8 +21,12 @@ use crate::policy::Step;
 pub(super) enum Stage {
     /// Nothing: no request of the user is on its way.
     Idle,
-    /// The re-read of the user's methods before the first change.
-    DriftRead,
+    /// The re-read of the user before their first change in this run: account, roles and
+    /// methods, asked for at once ([`super::recheck`]).
+    Recheck,
+    /// The deletion of a Temporary Access Pass whose value nobody holds (its creation's
+    /// answer was lost), before a new pass is issued.
+    ClearPass,
     /// The answer to step `n`.
     Step(usize),
     /// The re-read of the user's methods after the steps (`--verify`).
@@ -37,7 +43,18 @@ pub(super) struct UserJob {
     /// A TAP creation whose intent is journaled without an outcome.
     pub(super) intent_unresolved: BTreeSet<usize>,
     pub(super) begun: bool,
-    pub(super) drift_checked: bool,
+    /// The user was re-read (guardrails and drift) before their first change in this run.
+    pub(super) rechecked: bool,
+    /// The answers of the re-read so far, while it is on its way.
+    pub(super) reread: Option<Box<Reread>>,
+    /// A pass Graph may have created whose value `secrets/tap.csv` does not hold: it is
+    /// deleted before a new pass is issued.
+    pub(super) clear_pass: Option<String>,
+    /// TAP creations of this run whose answer was lost and that were resolved again.
+    pub(super) pass_rechecks: u8,
+    /// Why part of what the policy asks is not done to this user (the plan's, or a
+    /// replan's), when it is blocked.
+    pub(super) blocked: Option<String>,
     pub(super) verified: bool,
     pub(super) stage: Stage,
     pub(super) outcome: UserOutcome,
@@ -92,6 +109,8 @@ impl UserJob {
             .map(|(_, step)| *step)
             .collect();
         let begun = state.begun.contains(&entry.row);
+        let blocked = (entry.status == crate::plan::Status::Blocked)
+            .then(|| entry.reason.clone().unwrap_or_default());
         UserJob {
             entry,
             key,
@@ -101,7 +120,11 @@ impl UserJob {
             default_retried: BTreeSet::new(),
             intent_unresolved,
             begun,
-            drift_checked: false,
+            rechecked: false,
+            reread: None,
+            clear_pass: None,
+            pass_rechecks: 0,
+            blocked,
             verified: false,
             stage: Stage::Idle,
             outcome,
@@ -123,12 +146,47 @@ impl UserJob {
         }
     }
 
+    /// Whether the steps step `i` needs (see [`Step::needs_before`]) all succeeded
+    /// ([`Prerequisites::Met`]), one of them did not ([`Prerequisites::Failed`], with its
+    /// index: step `i` is withheld), or one has no outcome yet.
+    pub(super) fn prerequisites(&self, i: usize) -> Prerequisites {
+        let mut state = Prerequisites::Met;
+        for j in 0..i {
+            if !self.steps[i].needs_before(&self.steps[j]) {
+                continue;
+            }
+            match self.done[j] {
+                Some(StepOutcome::Done | StepOutcome::AlreadyDone) => {}
+                Some(StepOutcome::Failed | StepOutcome::Unknown) => {
+                    return Prerequisites::Failed(j);
+                }
+                None => state = Prerequisites::Waiting,
+            }
+        }
+        state
+    }
+
+    /// Steps without an outcome that will not be sent: a step they need failed.
+    pub(super) fn withheld(&self) -> Vec<usize> {
+        (0..self.steps.len())
+            .filter(|&i| {
+                self.done[i].is_none() && matches!(self.prerequisites(i), Prerequisites::Failed(_))
+            })
+            .collect()
+    }
+
+    /// A step without an outcome that is still to be sent (not withheld).
+    fn open(&self, i: usize) -> bool {
+        self.done[i].is_none() && !matches!(self.prerequisites(i), Prerequisites::Failed(_))
+    }
+
     /// The next step to send in `pass`, if any.
     pub(super) fn next_step(&mut self, pass: Pass) -> Option<usize> {
         let candidate = |job: &UserJob, i: usize| {
             job.done[i].is_none()
                 && !job.intent_unresolved.contains(&i)
                 && pass.allows(&job.steps[i])
+                && job.prerequisites(i) == Prerequisites::Met
         };
         if let Some(i) =
             (0..self.steps.len()).find(|&i| candidate(self, i) && !self.deferred.contains(&i))
@@ -168,12 +226,18 @@ impl UserJob {
         }
     }
 
-    /// Whether the user's methods must be read again before a change: once, before the
-    /// first method is removed or pass created.
-    pub(super) fn needs_drift_check(&self) -> bool {
-        !self.drift_checked
-            && (0..self.steps.len()).any(|i| {
-                self.done[i].is_none()
+    /// Whether the user must be re-read before their next change: once in a run, before
+    /// the first step it sends (a resume re-reads again: time has passed).
+    pub(super) fn needs_recheck(&self) -> bool {
+        !self.rechecked && (0..self.steps.len()).any(|i| self.open(i))
+    }
+
+    /// Whether the re-read must list the user's methods: a method is still to be removed
+    /// or a pass to be issued, or a pass creation's answer was lost.
+    pub(super) fn recheck_reads_methods(&self) -> bool {
+        !self.intent_unresolved.is_empty()
+            || (0..self.steps.len()).any(|i| {
+                self.open(i)
                     && matches!(
                         self.steps[i],
                         Step::DeleteMethod { .. } | Step::IssueTemporaryAccessPass { .. }
@@ -181,11 +245,10 @@ impl UserJob {
             })
     }
 
-    /// A step not sent yet that can still be sent (not a TAP creation whose intent is
-    /// unresolved).
+    /// A step not sent yet that can still be sent (not withheld, not a TAP creation whose
+    /// intent is unresolved).
     pub(super) fn has_unsent_steps(&self) -> bool {
-        (0..self.steps.len())
-            .any(|i| self.done[i].is_none() && !self.intent_unresolved.contains(&i))
+        (0..self.steps.len()).any(|i| self.open(i) && !self.intent_unresolved.contains(&i))
     }
 
     pub(super) fn removes_methods(&self) -> bool {
@@ -223,6 +286,12 @@ impl UserJob {
         );
     }
 
+    /// The Graph request that deletes the pass nobody holds the value of.
+    pub(super) fn clear_pass_request(&self) -> Option<GraphRequest> {
+        let id = self.clear_pass.as_deref()?;
+        GraphRequest::delete_method(&self.key, crate::wire::MethodType::TemporaryAccessPass, id)
+    }
+
     /// The Graph request of step `step`.
     pub(super) fn step_request(&self, step: usize) -> Option<GraphRequest> {
         let key = &self.key;
@@ -236,6 +305,17 @@ impl UserJob {
             } => GraphRequest::create_temporary_access_pass(key, *lifetime_minutes, *usable_once),
         }
     }
+}
+
+/// Where the steps a step needs stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Prerequisites {
+    /// Every one succeeded (or there are none).
+    Met,
+    /// One has no outcome yet.
+    Waiting,
+    /// This one failed: the step is withheld.
+    Failed(usize),
 }
 
 /// Records a step's outcome in the user's result.

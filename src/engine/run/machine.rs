@@ -1,10 +1,14 @@
 //! A user's job as a state machine: what the user sends next ([`Ctx::start`],
-//! [`Ctx::next_request`]), the journal records that must be on disk before it is sent
+//! [`Ctx::next_requests`]), the journal records that must be on disk before it is sent
 //! (`Begin`, and the `Intent` of a TAP creation), and how an answer moves the user on
 //! ([`Ctx::advance`]): the answer goes to the handler of what the user waited on — the
-//! re-read before the first change ([`super::drift`]), a step ([`super::steps`]) or the
-//! re-read after the steps ([`super::verify`]) — and the user sends their next request
-//! unless the handler ended them or the run is stopping.
+//! re-read before the first change ([`super::recheck`]), the deletion of a pass nobody
+//! holds, a step ([`super::steps`]) or the re-read after the steps ([`super::verify`]) —
+//! and the user sends their next requests unless the handler ended them or the run is
+//! stopping.
+//!
+//! A user has one request on its way at a time, except the re-read, whose reads go at
+//! once.
 
 use serde_json::Value;
 
@@ -15,24 +19,53 @@ use super::{Ctx, bug, now_rfc3339};
 use crate::engine::dispatcher::{Completed, JobResult};
 use crate::engine::journal::Record;
 use crate::engine::outcome::UserOutcome;
-use crate::engine::read::method_snapshot;
 use crate::graph::request::GraphRequest;
 use crate::policy::{MethodSnapshot, Step};
 
+/// What an answer did to a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Taken {
+    /// The user goes on to their next request.
+    GoOn,
+    /// The user waits for more answers (the other reads of a re-read).
+    Wait,
+    /// The user sends nothing more now: they ended, wait for a resume, or the journal
+    /// could not take the answer.
+    Ended,
+}
+
+/// What the user does after an answer.
+pub(super) enum Next {
+    /// Sends these requests.
+    Send(Vec<GraphRequest>),
+    /// Waits for more answers.
+    Wait,
+    /// Leaves the pass (finished or not).
+    Over,
+}
+
 impl Ctx<'_> {
-    /// The first request of a user in `pass`, or `None` when there is nothing to send.
-    pub(super) fn start(&mut self, index: usize, pass: Pass) -> Option<GraphRequest> {
+    /// The first requests of a user in `pass`; empty when there is nothing to send. A user
+    /// this run finished already (in the containment pass) sends nothing.
+    pub(super) fn start(&mut self, index: usize, pass: Pass) -> Vec<GraphRequest> {
         let now = now_rfc3339();
+        if self.finished.contains(index) {
+            return Vec::new();
+        }
         if !self.jobs.contains_key(&index) {
-            let job = self.new_job(index)?;
+            let Some(job) = self.new_job(index) else {
+                return Vec::new();
+            };
             self.jobs.insert(index, job);
         }
-        let job = self.job_or_bug(index)?;
+        let Some(job) = self.job_or_bug(index) else {
+            return Vec::new();
+        };
         if job.finished {
-            return None;
+            return Vec::new();
         }
         job.outcome.started.get_or_insert(now);
-        self.next_request(index, pass)
+        self.next_requests(index, pass)
     }
 
     /// A job for the user of entry `index`, read from the plan, with what the journal and
@@ -57,23 +90,33 @@ impl Ctx<'_> {
         Some(job)
     }
 
-    /// What the user sends next in `pass`, journaling `Begin` first; `None` when the user
-    /// has nothing more to send in `pass` (or the journal cannot be written).
-    pub(super) fn next_request(&mut self, index: usize, pass: Pass) -> Option<GraphRequest> {
+    /// What the user sends next in `pass`, journaling `Begin` before their first step;
+    /// empty when the user has nothing more to send in `pass` (or the journal cannot be
+    /// written).
+    pub(super) fn next_requests(&mut self, index: usize, pass: Pass) -> Vec<GraphRequest> {
         let verify = self.options.verify;
-        let job = self.job_or_bug(index)?;
-        if pass == Pass::All && job.needs_drift_check() {
-            job.stage = Stage::DriftRead;
-            return read_methods(job);
+        let Some(job) = self.job_or_bug(index) else {
+            return Vec::new();
+        };
+        if job.needs_recheck() {
+            return self.recheck_requests(index);
+        }
+        if job.clear_pass.is_some() {
+            job.stage = Stage::ClearPass;
+            let request = job.clear_pass_request();
+            if request.is_none() {
+                bug(format_args!("entry {index} has no URL for its pass"));
+            }
+            return request.into_iter().collect();
         }
         let Some(step) = job.next_step(pass) else {
             if pass == Pass::All && job.wants_verification(verify) {
                 job.verified = true;
                 job.stage = Stage::Verify;
-                return read_methods(job);
+                return read_methods(job).into_iter().collect();
             }
             job.stage = Stage::Idle;
-            return None;
+            return Vec::new();
         };
         let row = job.entry.row;
         let needs_begin = !job.begun;
@@ -81,7 +124,10 @@ impl Ctx<'_> {
         job.stage = Stage::Step(step);
         if needs_begin {
             if !self.journal(Record::Begin { row }) {
-                return None;
+                if let Some(job) = self.job_or_bug(index) {
+                    job.stage = Stage::Idle;
+                }
+                return Vec::new();
             }
             if let Some(job) = self.job_or_bug(index) {
                 job.begun = true;
@@ -90,58 +136,53 @@ impl Ctx<'_> {
         if request.is_none() {
             bug(format_args!("step {step} of entry {index} has no request"));
         }
-        request
+        request.into_iter().collect()
     }
 
-    /// Journals the intent to send a user's TAP creation, if that is what the user sends
-    /// next. `false` when the journal cannot be written: then nothing is sent. A user
-    /// without a job sends nothing either.
-    pub(super) fn journal_intent(&mut self, index: usize) -> bool {
+    /// Journals the intent to send a user's TAP creation, if that is what `request` is.
+    /// `false` when the journal cannot be written: then nothing is sent. A user without a
+    /// job sends nothing either.
+    pub(super) fn journal_intent(&mut self, index: usize, request: &GraphRequest) -> bool {
         let Some(job) = self.job_or_bug(index) else {
             return false;
         };
         let Stage::Step(step) = job.stage else {
             return true;
         };
-        if !matches!(job.steps[step], Step::IssueTemporaryAccessPass { .. }) {
+        if !matches!(job.steps[step], Step::IssueTemporaryAccessPass { .. }) || !request.is_write()
+        {
             return true;
         }
         let row = job.entry.row;
         self.journal(Record::Intent { row, step })
     }
 
-    /// Parks a user whose next job was never handed to the dispatcher.
-    pub(super) fn park(&mut self, index: usize) {
-        if let Some(job) = self.job_or_bug(index) {
-            job.stage = Stage::Idle;
+    /// Takes an answer while stopping: records it, sends nothing more. `true` while the
+    /// user still waits for other answers.
+    pub(super) fn absorb(&mut self, index: usize, completed: Completed) -> bool {
+        self.take_answer(index, completed) == Taken::Wait
+    }
+
+    /// Takes an answer, and says what the user does next.
+    pub(super) fn advance(&mut self, index: usize, completed: Completed, pass: Pass) -> Next {
+        match self.take_answer(index, completed) {
+            Taken::GoOn => {
+                let requests = self.next_requests(index, pass);
+                if requests.is_empty() {
+                    Next::Over
+                } else {
+                    Next::Send(requests)
+                }
+            }
+            Taken::Wait => Next::Wait,
+            Taken::Ended => Next::Over,
         }
     }
 
-    /// Takes a completion while stopping: records it, sends nothing more.
-    pub(super) fn absorb(&mut self, index: usize, completed: Completed) {
-        self.take_answer(index, completed);
-    }
-
-    /// Takes a completion: records it, and returns what the user sends next, if anything.
-    pub(super) fn advance(
-        &mut self,
-        index: usize,
-        completed: Completed,
-        pass: Pass,
-    ) -> Option<GraphRequest> {
-        if self.take_answer(index, completed) {
-            self.next_request(index, pass)
-        } else {
-            None
-        }
-    }
-
-    /// Records the answer to what the user waited on. `true` when the user goes on to
-    /// their next request; `false` when the answer ended them, the journal could not take
-    /// it, or the user had no job (a bug, reported).
-    fn take_answer(&mut self, index: usize, completed: Completed) -> bool {
+    /// Records the answer to what the user waited on.
+    fn take_answer(&mut self, index: usize, completed: Completed) -> Taken {
         let Some(job) = self.job_or_bug(index) else {
-            return false;
+            return Taken::Ended;
         };
         let stage = std::mem::replace(&mut job.stage, Stage::Idle);
         job.count_attempts(&completed);
@@ -150,13 +191,14 @@ impl Ctx<'_> {
                 bug(format_args!(
                     "entry {index} was answered while it waited on nothing"
                 ));
-                false
+                Taken::Ended
             }
-            Stage::DriftRead => self.on_methods_before_change(index, completed.result),
+            Stage::Recheck => self.on_reread(index, completed),
+            Stage::ClearPass => self.on_pass_cleared(index, completed.result),
             Stage::Step(step) => self.on_step_answer(index, step, completed.result),
             Stage::Verify => {
                 job.record_verification(completed.result);
-                false
+                Taken::Ended
             }
         }
     }
@@ -173,9 +215,7 @@ fn read_methods(job: &UserJob) -> Option<GraphRequest> {
 
 /// The methods in the answer to a read of a user's methods.
 pub(super) fn list_of_methods(body: Option<&Value>) -> Vec<MethodSnapshot> {
-    body.and_then(|b| b.get("value"))
-        .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(method_snapshot).collect())
+    body.map(crate::engine::read::methods_in)
         .unwrap_or_default()
 }
 
@@ -193,6 +233,10 @@ pub(super) fn failure_text(result: &JobResult) -> (Option<String>, String) {
         JobResult::Unknown { last_error } => (
             None,
             format!("no answer could be had ({last_error}); it may or may not have happened"),
+        ),
+        JobResult::Abandoned { last_error, .. } => (
+            None,
+            format!("given up without an answer ({last_error}); it may or may not have happened"),
         ),
         JobResult::AlreadyDone => (None, "answered as already done".into()),
         JobResult::Done { status, .. } => (None, format!("answered {status}")),

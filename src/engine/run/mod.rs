@@ -2,26 +2,33 @@
 //! plan's order, one Graph request at a time, while the dispatcher packs many users'
 //! requests into each paced `$batch`.
 //!
-//! A user's job: re-read the methods and compare them with the plan (drift) → `Begin` in
-//! the journal → each step (a TAP creation is preceded by an `Intent` record and its pass
-//! goes to `secrets/tap.csv` before the step is journaled) → `--verify` re-read → the
-//! `Finished` record, fsynced before the outcome is reported. With `--contain-first`, a
-//! first pass revokes sessions and disables accounts for every user before any method is
-//! removed.
+//! A user's job: re-read the account, roles and methods and compare them with the plan
+//! (drift: a drifted user gets nothing) → `Begin` in the journal → each step in the
+//! plan's order (a TAP creation is preceded by an `Intent` record and its pass goes to
+//! `secrets/tap.csv` before the step is journaled; a removal whose disable or pass before
+//! it failed is withheld) → `--verify` re-read → the `Finished` record, fsynced before the
+//! outcome is reported. With `--contain-first`, a first pass revokes sessions and disables
+//! accounts for every user before any method is removed.
 //!
 //! On resume the journal says which steps already finished; they are not sent again. A
-//! TAP whose `Intent` is journaled without an outcome may exist with a pass nobody saw: it
-//! is never created twice, and the user ends `partial` with a reason.
+//! TAP whose `Intent` is journaled without an outcome may exist with a pass nobody saw:
+//! the re-read finds it, it is deleted, and a new pass is issued and recorded.
+//!
+//! A failure that is not about one user (the credential refused, Graph out of reach, the
+//! same refusal user after user) trips the circuit breaker (`breaker`): the run starts no
+//! more users and ends resumable, with [`RunResult::stopped`] saying why.
 //!
 //! # Layout
 //!
 //! [`run_plan`] reads the plan's rows once (`rows`), runs one or two passes over the
 //! users to run (`passes`, and `contain` for `--contain-first`), then writes every row's
 //! outcome (`outcomes`). One user's job is a state machine: its state (`job`); what it
-//! sends next and how an answer moves it on (`machine`); the answers to the re-read
-//! before the first change (`drift`), to its steps (`steps`) and to the re-read after
-//! them (`verify`); and how it ends (`finish`).
+//! sends next and how an answer moves it on (`machine`); the re-read before the first
+//! change (`recheck`) and its comparison with the plan (`drift`); the answers to its steps
+//! (`steps`) and to the re-read after them (`verify`); and how it ends (`finish`). The
+//! circuit breaker (`breaker`) watches every answer.
 
+mod breaker;
 mod contain;
 mod drift;
 mod finish;
@@ -29,6 +36,7 @@ mod job;
 mod machine;
 mod outcomes;
 mod passes;
+mod recheck;
 mod rows;
 mod steps;
 mod verify;
@@ -46,6 +54,8 @@ use super::settings::RunOptions;
 use crate::graph::transport::Transport;
 use crate::plan::store::{EntrySpill, PlanStore, StoreError};
 use crate::policy::Policy;
+use breaker::Breaker;
+pub use breaker::{STREAK, TripCause, Tripped};
 use job::UserJob;
 use outcomes::FinishedOutcomes;
 use passes::Channels;
@@ -76,10 +86,12 @@ pub struct Progress {
 /// order; unfinished users as `pending`.
 #[derive(Debug)]
 pub struct RunResult {
-    /// The run stopped before every user finished (Ctrl-C).
+    /// The run stopped before every user finished (Ctrl-C, SIGTERM, SIGHUP).
     pub interrupted: bool,
     /// A journal or secrets-file write failed: the run stopped there.
     pub failure: Option<RunError>,
+    /// The circuit breaker stopped the run: a failure that is not about one user.
+    pub stopped: Option<Tripped>,
     pub writes_sent: u64,
     pub throttled: u64,
     pub retried: u64,
@@ -125,6 +137,7 @@ pub async fn run_plan<T: Transport>(
     let (done_tx, done_rx) = mpsc::channel::<Completed>(1024);
     let dispatcher = Dispatcher::new(transport, pacer, settings.clone(), done_tx);
     let counters = dispatcher.counters();
+    let halt = dispatcher.halt_switch();
     let (job_tx, job_rx) = mpsc::channel::<Job>(1024);
     let running = tokio::spawn(dispatcher.run(job_rx));
 
@@ -132,7 +145,7 @@ pub async fn run_plan<T: Transport>(
     let to_run = ctx.survey_rows();
     on_progress(&ctx.progress);
 
-    let mut channels = Channels::new(job_tx, done_rx, stop);
+    let mut channels = Channels::new(job_tx, done_rx, stop, halt);
     let max_active = (settings.max_in_flight * settings.batch_size * 4).max(64);
     channels
         .run_passes(&mut ctx, &to_run, max_active, &counters, &mut on_progress)
@@ -143,6 +156,7 @@ pub async fn run_plan<T: Transport>(
     ctx.emit_all(&mut emit);
     RunResult {
         interrupted: interrupted || ctx.failure.is_some(),
+        stopped: ctx.breaker.into_tripped(),
         failure: ctx.failure,
         writes_sent: Counters::get(&counters.writes_sent),
         throttled: Counters::get(&counters.throttled),
@@ -172,6 +186,8 @@ struct Ctx<'a> {
     progress: Progress,
     /// A journal, secrets-file or plan-file failure: the run takes no new work.
     failure: Option<RunError>,
+    /// Watches for a failure that is not about one user.
+    breaker: Breaker,
 }
 
 impl<'a> Ctx<'a> {
@@ -199,6 +215,7 @@ impl<'a> Ctx<'a> {
             jobs: std::collections::HashMap::new(),
             progress: Progress::default(),
             failure,
+            breaker: Breaker::default(),
         }
     }
 

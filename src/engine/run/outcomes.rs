@@ -16,6 +16,8 @@ use crate::plan::store::{EntrySpill, StoreError};
 pub(super) struct FinishedOutcomes {
     spill: Option<EntrySpill>,
     unspilled: BTreeMap<usize, UserOutcome>,
+    /// Which entries finished in this run, a bit each.
+    finished: Vec<u64>,
 }
 
 impl FinishedOutcomes {
@@ -26,6 +28,7 @@ impl FinishedOutcomes {
         Ok(FinishedOutcomes {
             spill: Some(spill),
             unspilled: BTreeMap::new(),
+            finished: Vec::new(),
         })
     }
 
@@ -34,10 +37,23 @@ impl FinishedOutcomes {
         FinishedOutcomes {
             spill: None,
             unspilled: BTreeMap::new(),
+            finished: Vec::new(),
         }
     }
 
+    /// Whether entry `index` finished in this run.
+    pub(super) fn contains(&self, index: usize) -> bool {
+        self.finished
+            .get(index / 64)
+            .is_some_and(|bits| bits & (1 << (index % 64)) != 0)
+    }
+
     pub(super) fn put(&mut self, index: usize, outcome: UserOutcome) {
+        let word = index / 64;
+        if self.finished.len() <= word {
+            self.finished.resize(word + 1, 0);
+        }
+        self.finished[word] |= 1 << (index % 64);
         let spilled = self
             .spill
             .as_mut()
@@ -119,7 +135,13 @@ impl Ctx<'_> {
                 .unwrap_or_else(|| UserOutcome::from_plan(entry)),
         };
         outcome.status = Some(RunStatus::Pending);
-        outcome.reason = Some("not finished: the run was interrupted; resume to finish".into());
+        outcome.reason = Some(match self.breaker.tripped() {
+            Some(tripped) => format!(
+                "not finished: the run stopped ({}); resume to finish",
+                tripped.summary
+            ),
+            None => "not finished: the run was interrupted; resume to finish".into(),
+        });
         outcome
     }
 }

@@ -1,17 +1,22 @@
-//! The passes of a run over its users: a window of users runs at once, each with at most
-//! one request on its way; the loop hands their requests to the dispatcher (a TAP
-//! creation's `Intent` journaled first), takes the answers back, and stops taking new
-//! work on Ctrl-C or a failure while the requests in flight finish.
+//! The passes of a run over its users: a window of users runs at once, each with one
+//! request on its way (or the reads of its re-read); the loop hands their requests to the
+//! dispatcher (a TAP creation's `Intent` journaled first), takes the answers back, and
+//! stops taking new work on Ctrl-C, SIGTERM or SIGHUP, a failure, or when the circuit
+//! breaker trips: then requests not yet sent are not sent, the dispatcher is halted (jobs
+//! waiting to be retried are given up, for a resume), and the requests in flight finish.
 
 use std::collections::VecDeque;
 use std::iter::Copied;
 use std::slice::Iter;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{mpsc, watch};
 
 use super::contain::Pass;
+use super::machine::Next;
 use super::{Ctx, Progress};
-use crate::engine::dispatcher::{Completed, Counters, Job};
+use crate::engine::dispatcher::{Abandon, Completed, Counters, Job, JobResult};
 
 /// The run's ends of the dispatcher's channels, and of the stop signal.
 pub(super) struct Channels {
@@ -22,6 +27,8 @@ pub(super) struct Channels {
     stop_open: bool,
     /// The run was asked to stop.
     interrupted: bool,
+    /// Halts the dispatcher once the run stops.
+    halt: Arc<AtomicBool>,
 }
 
 impl Channels {
@@ -29,6 +36,7 @@ impl Channels {
         jobs: mpsc::Sender<Job>,
         done: mpsc::Receiver<Completed>,
         stop: watch::Receiver<bool>,
+        halt: Arc<AtomicBool>,
     ) -> Channels {
         let interrupted = *stop.borrow();
         Channels {
@@ -37,7 +45,14 @@ impl Channels {
             stop,
             stop_open: true,
             interrupted,
+            halt,
         }
+    }
+
+    /// Whether the run takes no new work: asked to stop, failed, or stopped by the
+    /// circuit breaker.
+    fn stopping(&self, ctx: &Ctx<'_>) -> bool {
+        self.interrupted || ctx.failure.is_some() || ctx.breaker.tripped().is_some()
     }
 
     /// Closes the channels, so that the dispatcher ends; whether the run was asked to
@@ -65,7 +80,7 @@ impl Channels {
         on_progress: &mut impl FnMut(&Progress),
     ) {
         for &pass in Pass::sequence(ctx.options.contain_first) {
-            if self.interrupted || ctx.failure.is_some() {
+            if self.stopping(ctx) {
                 break;
             }
             let window = Window::new(to_run, max_active);
@@ -86,8 +101,11 @@ impl Channels {
         on_progress: &mut impl FnMut(&Progress),
     ) {
         loop {
-            let stopping = self.interrupted || ctx.failure.is_some();
-            if !stopping {
+            let stopping = self.stopping(ctx);
+            if stopping {
+                self.halt.store(true, Ordering::SeqCst);
+                window.park_outbox(ctx, pass);
+            } else {
                 window.fill(ctx, pass);
             }
             if window.is_over(stopping) {
@@ -97,13 +115,13 @@ impl Channels {
             tokio::select! {
                 permit = async { sender.expect("guarded").reserve().await }, if sender.is_some() => {
                     match permit {
-                        Ok(permit) => window.hand_over(ctx, permit),
+                        Ok(permit) => window.hand_over(ctx, permit, pass),
                         Err(_) => break,
                     }
                 }
                 completed = self.done.recv() => {
                     let Some(completed) = completed else { break };
-                    let stopping = self.interrupted || ctx.failure.is_some();
+                    let stopping = self.stopping(ctx);
                     window.on_answer(ctx, completed, pass, stopping);
                     ctx.progress.throttled = Counters::get(&counters.throttled);
                     ctx.progress.retried = Counters::get(&counters.retried);
@@ -114,7 +132,6 @@ impl Channels {
                         self.stop_open = false;
                     } else if *self.stop.borrow() {
                         self.interrupted = true;
-                        window.park_outbox(ctx);
                     }
                 }
             }
@@ -152,17 +169,22 @@ impl<'a> Window<'a> {
                 self.waiting_left = false;
                 break;
             };
-            match ctx.start(index, pass) {
-                Some(request) => {
-                    self.active += 1;
-                    self.outbox.push_back(Job {
-                        user: index as u64,
-                        request,
-                    });
-                }
-                None => ctx.settle_if_finished(index, pass),
+            let requests = ctx.start(index, pass);
+            if requests.is_empty() {
+                ctx.settle_if_finished(index, pass);
+                continue;
             }
+            self.active += 1;
+            self.send(index, requests);
         }
+    }
+
+    /// Puts a user's requests in the outbox.
+    fn send(&mut self, index: usize, requests: Vec<crate::graph::request::GraphRequest>) {
+        self.outbox.extend(requests.into_iter().map(|request| Job {
+            user: index as u64,
+            request,
+        }));
     }
 
     /// The pass is over: no user active, and none left to start (or the run stops).
@@ -172,13 +194,13 @@ impl<'a> Window<'a> {
 
     /// Hands the first request of the outbox to the dispatcher. A pass is created at most
     /// once: the intent is on disk before the request can reach Graph.
-    fn hand_over(&mut self, ctx: &mut Ctx<'_>, permit: mpsc::Permit<'_, Job>) {
+    fn hand_over(&mut self, ctx: &mut Ctx<'_>, permit: mpsc::Permit<'_, Job>, pass: Pass) {
         let job = self.outbox.pop_front().expect("guarded");
-        if ctx.journal_intent(job.user as usize) {
+        if ctx.journal_intent(job.user as usize, &job.request) {
             permit.send(job);
         } else {
-            self.active -= 1;
-            ctx.park(job.user as usize);
+            // The journal failed: the run stops, and the request is not sent.
+            self.on_answer(ctx, not_sent(job), pass, true);
         }
     }
 
@@ -187,29 +209,44 @@ impl<'a> Window<'a> {
     fn on_answer(&mut self, ctx: &mut Ctx<'_>, completed: Completed, pass: Pass, stopping: bool) {
         let index = completed.user as usize;
         let next = if stopping {
-            ctx.absorb(index, completed);
-            None
+            if ctx.absorb(index, completed) {
+                Next::Wait
+            } else {
+                Next::Over
+            }
         } else {
             ctx.advance(index, completed, pass)
         };
         match next {
-            Some(request) => self.outbox.push_back(Job {
-                user: index as u64,
-                request,
-            }),
-            None => {
+            Next::Send(requests) if !requests.is_empty() => self.send(index, requests),
+            Next::Wait => {}
+            Next::Send(_) | Next::Over => {
                 self.active -= 1;
                 ctx.settle_if_finished(index, pass);
             }
         }
     }
 
-    /// Parks the users whose requests were not yet handed to the dispatcher: they are not
-    /// sent.
-    fn park_outbox(&mut self, ctx: &mut Ctx<'_>) {
-        for job in self.outbox.drain(..) {
-            self.active -= 1;
-            ctx.park(job.user as usize);
+    /// The requests not yet handed to the dispatcher are not sent: each is answered as
+    /// given up, and its user waits for a resume.
+    fn park_outbox(&mut self, ctx: &mut Ctx<'_>, pass: Pass) {
+        while let Some(job) = self.outbox.pop_front() {
+            self.on_answer(ctx, not_sent(job), pass, true);
         }
+    }
+}
+
+/// The answer of a request the run did not send.
+fn not_sent(job: Job) -> Completed {
+    Completed {
+        user: job.user,
+        request: job.request,
+        result: JobResult::Abandoned {
+            cause: Abandon::Halted,
+            last_error: "not sent: the run was stopping".into(),
+        },
+        attempts: 0,
+        client_request_id: String::new(),
+        request_id: None,
     }
 }

@@ -2,12 +2,17 @@
 //! error when it failed), the `Step` record that journals it, and the user's result that
 //! takes it in. A created Temporary Access Pass goes to `secrets/tap.csv` before its step
 //! is journaled; a deletion Graph refuses because the method is the default waits for
-//! the user's other deletions.
+//! the user's other deletions. Every answer also goes to the circuit breaker.
+//!
+//! Two answers leave the step without an outcome: a job given up without an answer
+//! (Graph out of reach, the credential refused, the run stopping), which a resume sends
+//! again; and a pass creation whose answer was lost, after which the user is re-read and
+//! a pass nobody holds the value of is deleted before a new one is issued.
 
 use serde_json::Value;
 
-use super::machine::failure_text;
-use super::{Ctx, RunError};
+use super::machine::{Taken, failure_text};
+use super::{Ctx, RunError, bug};
 use crate::engine::dispatcher::JobResult;
 use crate::engine::journal::{Record, StepOutcome};
 use crate::engine::outcome::UserOutcome;
@@ -68,23 +73,105 @@ impl StepAnswer {
 }
 
 impl Ctx<'_> {
-    /// Takes in the answer to step `step` of a user. `true` when the user goes on;
-    /// `false` when the journal could not take the step (the run stops).
-    pub(super) fn on_step_answer(&mut self, index: usize, step: usize, result: JobResult) -> bool {
+    /// Takes in the answer to step `step` of a user.
+    pub(super) fn on_step_answer(&mut self, index: usize, step: usize, result: JobResult) -> Taken {
         let Some(job) = self.job_or_bug(index) else {
-            return false;
+            return Taken::Ended;
         };
         let step_def = job.steps[step].clone();
+        let action = action_of(&step_def);
+        match &result {
+            JobResult::Done { .. } | JobResult::AlreadyDone => self.breaker.success(action),
+            JobResult::Abandoned { .. } => {
+                // Not known to have happened: left for a resume, which sends it again (a
+                // pass creation's intent is journaled and is resolved by a re-read).
+                self.breaker.failure(index, action, &result);
+                return Taken::Ended;
+            }
+            JobResult::Unknown { .. }
+                if matches!(step_def, Step::IssueTemporaryAccessPass { .. })
+                    && job.pass_rechecks == 0 =>
+            {
+                // The pass may exist with a value nobody saw: read the user again, delete
+                // such a pass and issue a new one.
+                job.pass_rechecks += 1;
+                job.intent_unresolved.insert(step);
+                job.rechecked = false;
+                return Taken::GoOn;
+            }
+            JobResult::Failed { .. } | JobResult::Unknown { .. } => {}
+        }
+        let refusal = matches!(result, JobResult::Failed { .. }).then(|| result.clone());
         let answer = self.step_result(index, &step_def, result);
         if answer.outcome == StepOutcome::Failed {
             let Some(job) = self.job_or_bug(index) else {
-                return false;
+                return Taken::Ended;
             };
             if job.defer_default(step, answer.message.as_deref()) {
-                return true;
+                return Taken::GoOn;
+            }
+            // Graph's refusal to delete a user's default method is about that user.
+            let about_the_default = answer
+                .message
+                .as_deref()
+                .is_some_and(|m| m.to_ascii_lowercase().contains("default method"));
+            if let Some(refusal) = refusal.filter(|_| !about_the_default) {
+                self.breaker.failure(index, action, &refusal);
             }
         }
-        self.record_step(index, step, answer)
+        if self.record_step(index, step, answer) {
+            Taken::GoOn
+        } else {
+            Taken::Ended
+        }
+    }
+
+    /// Takes in the answer to the deletion of a pass nobody holds the value of: gone, the
+    /// creation is sent again; still there, the creation ends unknown (and the removals
+    /// that wait on it are withheld); given up without an answer, it is left for a resume.
+    pub(super) fn on_pass_cleared(&mut self, index: usize, result: JobResult) -> Taken {
+        let Some(job) = self.job_or_bug(index) else {
+            return Taken::Ended;
+        };
+        let cleared = match &result {
+            JobResult::Done { .. } | JobResult::AlreadyDone => true,
+            JobResult::Failed { fault: Some(f), .. } => f.status == 404,
+            _ => false,
+        };
+        if cleared {
+            job.clear_pass = None;
+            job.intent_unresolved.clear();
+            self.breaker.success(CLEAR_PASS);
+            return Taken::GoOn;
+        }
+        let step = job.intent_unresolved.iter().next().copied();
+        let id = job.clear_pass.clone().unwrap_or_default();
+        self.breaker.failure(index, CLEAR_PASS, &result);
+        if matches!(result, JobResult::Abandoned { .. }) {
+            return Taken::Ended;
+        }
+        let Some(step) = step else {
+            bug(format_args!(
+                "entry {index} cleared a pass without a pass step"
+            ));
+            return Taken::Ended;
+        };
+        if let Some(job) = self.job_or_bug(index) {
+            job.clear_pass = None;
+        }
+        let (_, message) = failure_text(&result);
+        let answer = StepAnswer {
+            outcome: StepOutcome::Unknown,
+            code: None,
+            message: Some(format!(
+                "a Temporary Access Pass (method id {id}) was created but its value was lost,                  and it could not be deleted ({message}): delete it by hand and issue a new one"
+            )),
+        };
+        if self.record_step(index, step, answer) {
+            Taken::GoOn
+        } else {
+            Taken::Ended
+        }
     }
 
     /// Journals a step's outcome, then takes it into the user's result.
@@ -170,6 +257,19 @@ impl Ctx<'_> {
             .expect("opened above")
             .append(record)
             .map_err(|e| e.to_string())
+    }
+}
+
+/// The deletion of a pass nobody holds the value of, for the circuit breaker.
+const CLEAR_PASS: &str = "delete a Temporary Access Pass whose value was lost";
+
+/// What a step does, for the circuit breaker's message ("Graph refused to ...").
+fn action_of(step: &Step) -> &'static str {
+    match step {
+        Step::RevokeSessions => "revoke sign-in sessions",
+        Step::DisableAccount => "disable accounts",
+        Step::DeleteMethod { .. } => "remove methods",
+        Step::IssueTemporaryAccessPass { .. } => "issue Temporary Access Passes",
     }
 }
 

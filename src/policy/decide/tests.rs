@@ -24,13 +24,13 @@ fn device_refresh_on_a_user_with_every_method() {
 }
 
 #[test]
-fn device_refresh_with_a_tap_issues_it_after_the_removals_and_keeps_the_old_one() {
+fn device_refresh_with_a_tap_issues_it_before_the_removals_and_keeps_the_old_one() {
     let u = everything();
     let p = policy(&["--profile", "device-refresh", "--issue-tap", "--tap-once"]).unwrap();
     let d = decide(&p, &u, false);
     let steps = planned(&d);
     assert_eq!(
-        steps.last(),
+        steps.first(),
         Some(&Step::IssueTemporaryAccessPass {
             lifetime_minutes: 60,
             usable_once: true
@@ -45,7 +45,7 @@ fn device_refresh_with_a_tap_issues_it_after_the_removals_and_keeps_the_old_one(
 }
 
 #[test]
-fn device_refresh_with_revoke_revokes_after_the_removals_and_before_the_tap() {
+fn device_refresh_with_revoke_issues_the_tap_then_removes_then_revokes() {
     let u = user(vec![
         phone(PhoneType::Mobile),
         authenticator("a", "iPhone 12"),
@@ -61,13 +61,13 @@ fn device_refresh_with_revoke_revokes_after_the_removals_and_before_the_tap() {
     assert_eq!(
         planned(&d),
         &[
-            del(&u, MOBILE),
-            del(&u, "a"),
-            Step::RevokeSessions,
             Step::IssueTemporaryAccessPass {
                 lifetime_minutes: 60,
                 usable_once: false
             },
+            del(&u, MOBILE),
+            del(&u, "a"),
+            Step::RevokeSessions,
         ]
     );
 }
@@ -118,20 +118,17 @@ fn incident_revokes_first_then_removes_everything_non_default_capable_first() {
     let d = decide(&p, &u, false);
     let steps = planned(&d);
     assert_eq!(steps[0], Step::RevokeSessions);
+    // The new pass comes before every deletion, so a pass that cannot be issued withholds
+    // them; it replaces the old pass, which is not deleted on its own.
+    assert!(matches!(steps[1], Step::IssueTemporaryAccessPass { .. }));
     assert_eq!(
         deleted(steps),
         vec![
-            "tap-1", "fido-1", "whfb-1", EMAIL_ID, "plat-1", "oath-1", ALT, OFFICE, MOBILE,
-            "auth-1"
+            "fido-1", "whfb-1", EMAIL_ID, "plat-1", "oath-1", ALT, OFFICE, MOBILE, "auth-1"
         ]
     );
-    // The new pass comes after every deletion, so the reset never deletes it.
-    assert!(matches!(
-        steps.last(),
-        Some(Step::IssueTemporaryAccessPass { .. })
-    ));
-    assert_eq!(steps.len(), 12);
-    assert!(!d.notes().iter().any(|n| n.contains("replaced")));
+    assert_eq!(steps.len(), 11);
+    assert!(d.notes().iter().any(|n| n.contains("replaced")));
 }
 
 #[test]

@@ -280,9 +280,9 @@ pub fn assert_tenant_after(
     expected
 }
 
-/// Checks the order of each user's changes: the profile's sequence, the default method
-/// last of the removals, a TAP last of all, the alternate mobile phone before the mobile
-/// one.
+/// Checks the order of each user's changes: the profile's sequence, a TAP before the
+/// removals, the default method last of the removals, the alternate mobile phone before
+/// the mobile one.
 pub fn assert_order(mutations: &[Value], profile: Profile) {
     for (id, mine) in by_user(mutations) {
         let ops: Vec<&str> = mine.iter().map(op).collect();
@@ -290,9 +290,10 @@ pub fn assert_order(mutations: &[Value], profile: Profile) {
             (Profile::Incident, "revokeSignInSessions") => 0,
             (Profile::Offboard, "updateUser") => 0,
             (Profile::Offboard, "revokeSignInSessions") => 1,
-            (_, "deleteMethod") => 2,
-            (Profile::DeviceRefresh, "revokeSignInSessions") => 3,
-            (_, "createTemporaryAccessPass") => 4,
+            // The pass before the removals: one that cannot be issued withholds them.
+            (_, "createTemporaryAccessPass") => 2,
+            (_, "deleteMethod") => 3,
+            (Profile::DeviceRefresh, "revokeSignInSessions") => 4,
             _ => panic!("{id}: unexpected {o}"),
         };
         assert!(

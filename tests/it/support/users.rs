@@ -148,3 +148,64 @@ pub fn deleted(mutations: &[Value]) -> Vec<&str> {
 pub fn count(mutations: &[Value], name: &str) -> usize {
     mutations.iter().filter(|m| op(m) == name).count()
 }
+
+/// The passes of one user's `mutations` that are still in the tenant: created and not
+/// deleted (nor replaced) after. A pass whose creation's answer was lost is deleted before
+/// a new one is issued, so a user never keeps more than one, and never one whose value
+/// `tap.csv` does not hold.
+pub fn live_passes(mutations: &[Value]) -> Vec<&str> {
+    let mut live: Vec<&str> = Vec::new();
+    for m in mutations {
+        let id = m["methodId"].as_str().unwrap_or_default();
+        match op(m) {
+            "createTemporaryAccessPass" => {
+                // Graph keeps one usable pass a user: a new one replaces the old.
+                live.clear();
+                live.push(id);
+            }
+            "deleteMethod" => live.retain(|p| *p != id),
+            _ => {}
+        }
+    }
+    live
+}
+
+/// Checks that every pass of one user's `mutations` but the last was deleted before the
+/// next was created: a lost pass is never left behind.
+pub fn assert_lost_passes_deleted(mutations: &[Value], who: &str) {
+    let mut created: Option<&str> = None;
+    for m in mutations {
+        let id = m["methodId"].as_str().unwrap_or_default();
+        match op(m) {
+            "createTemporaryAccessPass" => {
+                assert!(
+                    created.is_none(),
+                    "{who}: a pass was created while an earlier one ({created:?}) was not deleted"
+                );
+                created = Some(id);
+            }
+            "deleteMethod" if created == Some(id) => created = None,
+            _ => {}
+        }
+    }
+}
+
+/// One user's `mutations` without the deletions of passes the run itself created (a pass
+/// whose value was lost is deleted before a new one is issued): what the plan asked for.
+pub fn without_lost_passes(mutations: &[Value]) -> Vec<Value> {
+    let created: std::collections::BTreeSet<&str> = mutations
+        .iter()
+        .filter(|m| op(m) == "createTemporaryAccessPass")
+        .filter_map(|m| m["methodId"].as_str())
+        .collect();
+    mutations
+        .iter()
+        .filter(|m| {
+            !(op(m) == "deleteMethod"
+                && m["methodId"]
+                    .as_str()
+                    .is_some_and(|id| created.contains(id)))
+        })
+        .cloned()
+        .collect()
+}

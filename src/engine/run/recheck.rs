@@ -1,0 +1,175 @@
+//! The re-read before a user's first change in a run: what the plan's guardrails and
+//! steps depend on may have changed since the plan. The account (enabled, synced from
+//! on-premises), the directory roles (when admins are protected) and the methods (when a
+//! method is removed or a pass issued) are asked for at once, one round trip; the answers
+//! go to the drift comparison ([`super::drift`]). A user whose re-read fails is not
+//! changed; one the re-read could not reach (Graph out of reach, the credential refused,
+//! the run stopping) stays unfinished for a resume.
+
+use serde_json::Value;
+
+use super::job::{Stage, UserJob};
+use super::machine::{Taken, failure_text};
+use super::{Ctx, bug};
+use crate::engine::dispatcher::{Completed, JobResult};
+use crate::engine::outcome::RunStatus;
+use crate::engine::read::{account_enabled, admin_roles_in, methods_in, synced};
+use crate::graph::request::GraphRequest;
+use crate::policy::MethodSnapshot;
+
+/// One of the reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Account,
+    Roles,
+    Methods,
+}
+
+impl Part {
+    fn request(self, job: &UserJob) -> Option<GraphRequest> {
+        match self {
+            Part::Account => Some(GraphRequest::get_user(&job.key)),
+            Part::Roles => GraphRequest::directory_roles(&job.key),
+            Part::Methods => GraphRequest::list_methods(&job.key),
+        }
+    }
+
+    /// Which read `request` is: the path's end tells them apart.
+    fn of(request: &GraphRequest) -> Part {
+        let path = request.url.split('?').next().unwrap_or_default();
+        if path.ends_with("/authentication/methods") {
+            Part::Methods
+        } else if path.ends_with("/transitiveMemberOf/microsoft.graph.directoryRole") {
+            Part::Roles
+        } else {
+            Part::Account
+        }
+    }
+}
+
+/// The answers of a re-read so far.
+#[derive(Default)]
+pub(super) struct Reread {
+    waiting: Vec<Part>,
+    pub(super) found: Found,
+    /// The first read that did not succeed, and its answer.
+    failed: Option<(Part, JobResult)>,
+}
+
+/// What the re-read found: `None` for what it did not read.
+#[derive(Default)]
+pub(super) struct Found {
+    /// `accountEnabled` and `onPremisesSyncEnabled`.
+    pub(super) account: Option<(bool, bool)>,
+    pub(super) roles: Option<Vec<String>>,
+    pub(super) methods: Option<Vec<MethodSnapshot>>,
+}
+
+impl Ctx<'_> {
+    /// The reads of a user's re-read, all sent at once; the job waits on them.
+    pub(super) fn recheck_requests(&mut self, index: usize) -> Vec<GraphRequest> {
+        let protect_admins = !self.policy.include_admins();
+        let Some(job) = self.job_or_bug(index) else {
+            return Vec::new();
+        };
+        let mut parts = vec![Part::Account];
+        if protect_admins {
+            parts.push(Part::Roles);
+        }
+        if job.recheck_reads_methods() {
+            parts.push(Part::Methods);
+        }
+        let requests: Vec<GraphRequest> = parts.iter().filter_map(|p| p.request(job)).collect();
+        if requests.len() != parts.len() {
+            bug(format_args!("row {} has no read URL", job.entry.row));
+            return Vec::new();
+        }
+        job.reread = Some(Box::new(Reread {
+            waiting: parts,
+            ..Reread::default()
+        }));
+        job.stage = Stage::Recheck;
+        requests
+    }
+
+    /// Takes one answer of a user's re-read: waits for the others, then compares.
+    pub(super) fn on_reread(&mut self, index: usize, completed: Completed) -> Taken {
+        let Some(job) = self.job_or_bug(index) else {
+            return Taken::Ended;
+        };
+        let Some(reread) = job.reread.as_mut() else {
+            bug(format_args!("entry {index} was re-read without a re-read"));
+            return Taken::Ended;
+        };
+        let part = Part::of(&completed.request);
+        reread.waiting.retain(|p| *p != part);
+        match completed.result {
+            JobResult::Done { body, .. } => {
+                let body = body.unwrap_or(Value::Null);
+                let found = &mut reread.found;
+                match part {
+                    Part::Account => found.account = Some((account_enabled(&body), synced(&body))),
+                    Part::Roles => found.roles = Some(admin_roles_in(&body)),
+                    Part::Methods => found.methods = Some(methods_in(&body)),
+                }
+            }
+            other => {
+                reread.failed.get_or_insert((part, other));
+            }
+        }
+        if !reread.waiting.is_empty() {
+            job.stage = Stage::Recheck;
+            return Taken::Wait;
+        }
+        let reread = job.reread.take().expect("checked above");
+        job.stage = Stage::Idle;
+        match reread.failed {
+            Some((part, failure)) => self.reread_failed(index, part, failure),
+            None => {
+                self.breaker.success(READ);
+                self.compare(index, reread.found)
+            }
+        }
+    }
+
+    /// A re-read that did not succeed: the user is not changed. Given up without an
+    /// answer, the user stays unfinished (a resume reads them again).
+    fn reread_failed(&mut self, index: usize, part: Part, failure: JobResult) -> Taken {
+        self.breaker.failure(index, READ, &failure);
+        if matches!(failure, JobResult::Abandoned { .. }) {
+            return Taken::Ended;
+        }
+        let (code, message) = failure_text(&failure);
+        let gone = part == Part::Account
+            && matches!(&failure, JobResult::Failed { fault: Some(f), .. } if f.status == 404);
+        let (status, reason) = if gone {
+            (
+                RunStatus::NotFound,
+                "the user no longer exists in the tenant (Graph answered 404 when the run \
+                 read them again); nothing was changed for this user in this run"
+                    .to_string(),
+            )
+        } else {
+            let earlier = self
+                .jobs
+                .get(&index)
+                .is_some_and(|job| job.done.iter().any(Option::is_some));
+            (
+                if earlier {
+                    RunStatus::Partial
+                } else {
+                    RunStatus::Failed
+                },
+                format!(
+                    "could not read the user again before changing them ({message}); nothing \
+                     was changed for this user in this run"
+                ),
+            )
+        };
+        self.finish_user(index, status, Some(reason), code);
+        Taken::Ended
+    }
+}
+
+/// The action a re-read is, for the circuit breaker.
+const READ: &str = "read users";
