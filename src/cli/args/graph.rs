@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::values::{cloud_parser, tenant_size_parser};
-use crate::engine::dispatcher::{DEFAULT_MAX_IN_FLIGHT, DispatcherSettings};
+use crate::engine::dispatcher::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_OUTAGE, DispatcherSettings};
 use crate::engine::pacer::{Budget, PacerSettings};
 use crate::graph::auth::{AuthMode, Credential, TokenEndpoint, TokenSource};
 use crate::graph::client::GraphClient;
@@ -83,6 +83,11 @@ pub struct GraphArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_IN_FLIGHT,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     pub max_in_flight: usize,
+    /// Seconds Graph may be out of reach (connections failing, or 5xx answers) before the
+    /// run stops, resumable, instead of retrying on.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MAX_OUTAGE.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub max_outage: u64,
 }
 
 impl GraphArgs {
@@ -105,6 +110,7 @@ impl GraphArgs {
     pub fn dispatcher_settings(&self) -> DispatcherSettings {
         DispatcherSettings {
             max_in_flight: self.max_in_flight,
+            max_outage: std::time::Duration::from_secs(self.max_outage),
             ..DispatcherSettings::default()
         }
     }

@@ -34,6 +34,10 @@ impl Ctx<'_> {
         job.rechecked = true;
         if let Some(methods) = &found.methods {
             job.resolve_intents(methods);
+            if job.pass_given_up && job.clear_pass.is_none() {
+                // Nothing to delete: the creation never reached Graph.
+                return self.give_up_pass(index);
+            }
         }
         let Some(differences) = job.differences(&found) else {
             return Taken::GoOn;
@@ -140,7 +144,9 @@ impl UserJob {
             .find(|m| m.kind == MethodType::TemporaryAccessPass && !known.contains(m.id.as_str()));
         match unknown_pass {
             Some(pass) => self.clear_pass = Some(pass.id.clone()),
-            None => self.intent_unresolved.clear(),
+            // Never reached Graph: sent again, unless it is given up.
+            None if !self.pass_given_up => self.intent_unresolved.clear(),
+            None => {}
         }
     }
 

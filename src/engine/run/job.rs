@@ -52,6 +52,9 @@ pub(super) struct UserJob {
     pub(super) clear_pass: Option<String>,
     /// TAP creations of this run whose answer was lost and that were resolved again.
     pub(super) pass_rechecks: u8,
+    /// Too many answers to the pass creation were lost: a pass found is deleted, and no
+    /// new one is issued (the removals that wait on it are withheld).
+    pub(super) pass_given_up: bool,
     /// Why part of what the policy asks is not done to this user (the plan's, or a
     /// replan's), when it is blocked.
     pub(super) blocked: Option<String>,
@@ -124,6 +127,7 @@ impl UserJob {
             reread: None,
             clear_pass: None,
             pass_rechecks: 0,
+            pass_given_up: false,
             blocked,
             verified: false,
             stage: Stage::Idle,

@@ -89,12 +89,13 @@ impl Ctx<'_> {
                 return Taken::Ended;
             }
             JobResult::Unknown { .. }
-                if matches!(step_def, Step::IssueTemporaryAccessPass { .. })
-                    && job.pass_rechecks == 0 =>
+                if matches!(step_def, Step::IssueTemporaryAccessPass { .. }) =>
             {
                 // The pass may exist with a value nobody saw: read the user again, delete
-                // such a pass and issue a new one.
+                // such a pass and issue a new one — or, once too many answers were lost,
+                // only delete it.
                 job.pass_rechecks += 1;
+                job.pass_given_up = job.pass_rechecks > PASS_RETRIES;
                 job.intent_unresolved.insert(step);
                 job.rechecked = false;
                 return Taken::GoOn;
@@ -140,9 +141,16 @@ impl Ctx<'_> {
         };
         if cleared {
             job.clear_pass = None;
-            job.intent_unresolved.clear();
+            let given_up = job.pass_given_up;
+            if !given_up {
+                job.intent_unresolved.clear();
+            }
             self.breaker.success(CLEAR_PASS);
-            return Taken::GoOn;
+            return if given_up {
+                self.give_up_pass(index)
+            } else {
+                Taken::GoOn
+            };
         }
         let step = job.intent_unresolved.iter().next().copied();
         let id = job.clear_pass.clone().unwrap_or_default();
@@ -165,6 +173,35 @@ impl Ctx<'_> {
             code: None,
             message: Some(format!(
                 "a Temporary Access Pass (method id {id}) was created but its value was lost,                  and it could not be deleted ({message}): delete it by hand and issue a new one"
+            )),
+        };
+        if self.record_step(index, step, answer) {
+            Taken::GoOn
+        } else {
+            Taken::Ended
+        }
+    }
+
+    /// Ends a pass creation whose answers were lost too often: no pass of it is left (the
+    /// one found was deleted, or none was there), and none is issued.
+    pub(super) fn give_up_pass(&mut self, index: usize) -> Taken {
+        let Some(job) = self.job_or_bug(index) else {
+            return Taken::Ended;
+        };
+        let step = job.intent_unresolved.iter().next().copied();
+        let Some(step) = step else {
+            bug(format_args!(
+                "entry {index} gave up a pass without a pass step"
+            ));
+            return Taken::Ended;
+        };
+        let answer = StepAnswer {
+            outcome: StepOutcome::Failed,
+            code: None,
+            message: Some(format!(
+                "Graph's answer to the Temporary Access Pass's creation was lost {} times; no \
+                 pass whose value is unknown was left, and none was issued",
+                job.pass_rechecks
             )),
         };
         if self.record_step(index, step, answer) {
@@ -259,6 +296,9 @@ impl Ctx<'_> {
             .map_err(|e| e.to_string())
     }
 }
+
+/// How many times a pass creation whose answer was lost is issued again in a run.
+const PASS_RETRIES: u8 = 3;
 
 /// The deletion of a pass nobody holds the value of, for the circuit breaker.
 const CLEAR_PASS: &str = "delete a Temporary Access Pass whose value was lost";

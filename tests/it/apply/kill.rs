@@ -44,6 +44,15 @@ impl At {
     }
 }
 
+/// How an attempt is stopped.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// SIGKILL: the process dies at once.
+    Kill9,
+    /// A signal the run handles (TERM, HUP, INT): it stops cleanly with exit 4.
+    Signal(&'static str),
+}
+
 /// Runs `apply`, then `resume`, killing each attempt with SIGKILL at the next of `kills`
 /// until one finishes first; then resumes until the run ends. Returns the kills that
 /// landed and the last run.
@@ -51,6 +60,16 @@ fn kill_at_each_then_resume(
     t: &Scenario,
     input: &std::path::Path,
     kills: &[At],
+) -> (usize, crate::support::process::Run) {
+    stop_at_each_then_resume(t, input, kills, Stop::Kill9)
+}
+
+/// [`kill_at_each_then_resume`], stopping each attempt the way `how` says.
+fn stop_at_each_then_resume(
+    t: &Scenario,
+    input: &std::path::Path,
+    kills: &[At],
+    how: Stop,
 ) -> (usize, crate::support::process::Run) {
     let budget = "60/1s";
     let mut killed = 0;
@@ -64,10 +83,28 @@ fn kill_at_each_then_resume(
         let mut child = invocation.budget(budget).spawn(&format!("attempt-{n}"));
         let fired = wait_for_journal(&mut child, &t.out(), |lines| at.reached(&start, lines));
         if fired {
-            child.kill_9();
+            match how {
+                Stop::Kill9 => child.kill_9(),
+                Stop::Signal(name) => child.signal(name),
+            }
             killed += 1;
         }
         let status = child.wait();
+        if fired && let Stop::Signal(name) = how {
+            // Stopped cleanly, unless it had just finished when the signal came.
+            assert!(
+                matches!(status.code(), Some(4 | 0 | 1)),
+                "SIG{name} at {at:?}: {status:?}\n{}",
+                child.stderr()
+            );
+            if status.code() == Some(4) {
+                assert!(
+                    child.stderr().contains("mfa-reset resume"),
+                    "{}",
+                    child.stderr()
+                );
+            }
+        }
         if !fired {
             // It finished before the kill point: nothing left to kill.
             assert!(status.code().is_some(), "{at:?}: {status:?}");
@@ -209,6 +246,35 @@ fn kill_9_at_any_moment_then_resume_finishes_every_row_once_and_never_repeats_a_
         "{}",
         last.stderr
     );
+    assert_passes_after_kills(&t, &listed, &[&last.stdout, &last.stderr]);
+}
+
+/// SIGTERM (what `timeout`, CI cancellation and systemd send) at ten points of a run, then
+/// resume: the same guarantees as Ctrl-C — every row finished once, every user as planned,
+/// one live pass each whose value is in `tap.csv`.
+#[test]
+fn sigterm_at_ten_points_then_resume_ends_as_one_clean_run() {
+    let t = Scenario::start("sigterm", generated(220, 43));
+    let listed = users::some(&t.before, 150);
+    let input = t.write_list(&listed);
+    let stops = [
+        At::Lines(2),
+        At::Lines(30),
+        At::PassInFlight,
+        At::Finished(5),
+        At::Lines(120),
+        At::PassInFlight,
+        At::Lines(1),
+        At::Finished(20),
+        At::Lines(60),
+        At::PassInFlight,
+    ];
+    let (stopped, last) = stop_at_each_then_resume(&t, &input, &stops, Stop::Signal("TERM"));
+    assert!(stopped >= 4, "only {stopped} signals landed");
+    assert_each_row_finished_once(&t.out(), listed.len());
+    let partial = assert_tenant_after_kills(&t, &listed);
+    assert_eq!(partial, 0);
+    last.expect_code(0);
     assert_passes_after_kills(&t, &listed, &[&last.stdout, &last.stderr]);
 }
 
