@@ -404,10 +404,8 @@ fn start_emulator(settings: &Settings, time_scale: f64) -> SimHandle {
         quotas: Some(Quotas::documented(TenantSize::Large)),
         throttling: true,
         apps: vec![SimApp {
-            client_id: mfa_reset::sim::DEFAULT_CLIENT_ID.into(),
             client_secret: Some(Secret::new(SECRET)),
-            certificate: None,
-            privileged: false,
+            ..SimApp::default()
         }],
         ..SimConfig::default()
     })

@@ -4,6 +4,8 @@
 //! mfa-reset sim --users 10000 --seed 7 --static-token demo
 //! mfa-reset sim --tenant-file tenant.json --client-cert app.pem --time-scale 20
 //! mfa-reset sim --users 50 --dump-tenant tenant.json     # write the tenant and exit
+//! mfa-reset sim --static-token demo --deny-permission User.EnableDisableAccount.All \
+//!     --deny-permission User.ReadWrite.All                 # an app that cannot disable
 //! ```
 //!
 //! The first line on stdout is the service root (`http://127.0.0.1:PORT`, no version), so
@@ -85,6 +87,12 @@ pub struct SimArgs {
     /// The app holds a privileged directory role, so it may change admin-role holders.
     #[arg(long)]
     pub app_has_privileged_role: bool,
+    /// Do not grant the app this Graph application permission (repeatable; every other
+    /// one is granted). A request is refused with 403 only when every permission that
+    /// allows it is denied: deny User.RevokeSessions.All and User.ReadWrite.All to refuse
+    /// revoking sessions.
+    #[arg(long, value_name = "NAME")]
+    pub deny_permission: Vec<String>,
 }
 
 impl SimArgs {
@@ -122,9 +130,11 @@ impl SimArgs {
                 client_secret,
                 certificate,
                 privileged: self.app_has_privileged_role,
+                denied_permissions: self.deny_permission.clone(),
             }],
             static_token: self.static_token.clone().map(Secret::new),
             token_lifetime: Duration::from_secs(self.token_lifetime),
+            expire_tokens_after_writes: None,
         })
     }
 }

@@ -7,6 +7,12 @@
 //! and RS256 with `x5t` as older clients send. Wrong credentials get Entra's
 //! `invalid_client` answers with their `AADSTS` codes. Issued tokens are opaque, expire
 //! after the configured lifetime, and name the app that the throttling buckets charge.
+//!
+//! Tokens can also be expired on demand ([`TokenStore::expire_all`], behind
+//! `SimHandle::expire_tokens` and `SimConfig::expire_tokens_after_writes`): every token
+//! issued so far, and the static token, are from then on answered as an expired token is,
+//! `401 InvalidAuthenticationToken` "Lifetime validation failed, the token is expired.";
+//! tokens the endpoint issues afterwards work.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,6 +27,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::errors::{GraphFailure, SimError};
+use super::permissions::{self, Access};
 use crate::secret::Secret;
 
 /// The login host whose token-endpoint URL an assertion may name as audience, besides
@@ -86,6 +93,9 @@ impl Certificate {
 }
 
 /// An app registration the emulator knows.
+///
+/// `SimApp::default()` is the emulator's default app ([`super::DEFAULT_CLIENT_ID`]) with no
+/// credential, no privileged role and every Graph permission granted.
 #[derive(Debug, Clone)]
 pub struct SimApp {
     pub client_id: String,
@@ -93,6 +103,29 @@ pub struct SimApp {
     pub certificate: Option<Certificate>,
     /// The app holds a privileged directory role, so it may change admin-role holders.
     pub privileged: bool,
+    /// Graph application permissions the app was *not* granted (every other one is). A
+    /// request is refused with 403 only when every permission that would allow it is
+    /// denied: see [`super::permissions`].
+    pub denied_permissions: Vec<String>,
+}
+
+impl Default for SimApp {
+    fn default() -> Self {
+        SimApp {
+            client_id: super::DEFAULT_CLIENT_ID.into(),
+            client_secret: None,
+            certificate: None,
+            privileged: false,
+            denied_permissions: Vec::new(),
+        }
+    }
+}
+
+impl SimApp {
+    /// Whether the app's permissions allow `access`.
+    pub fn allows(&self, access: Access) -> bool {
+        permissions::allows(&self.denied_permissions, access)
+    }
 }
 
 /// An error answer of the token endpoint.
@@ -145,7 +178,12 @@ struct AssertionClaims {
 struct IssuedToken {
     app: String,
     expires: Instant,
+    /// The store's epoch when the token was issued; a later epoch has expired it.
+    epoch: u64,
 }
+
+/// The message Graph gives a request whose token has expired.
+const EXPIRED: &str = "Lifetime validation failed, the token is expired.";
 
 /// Issued tokens and the apps they belong to.
 pub struct TokenStore {
@@ -153,6 +191,9 @@ pub struct TokenStore {
     static_token: Option<Secret>,
     lifetime: Duration,
     issued: HashMap<String, IssuedToken>,
+    /// Bumped by [`TokenStore::expire_all`]: tokens of an earlier epoch, and the static
+    /// token once the epoch is past 0, are expired.
+    epoch: u64,
 }
 
 impl TokenStore {
@@ -162,7 +203,14 @@ impl TokenStore {
             static_token,
             lifetime,
             issued: HashMap::new(),
+            epoch: 0,
         }
+    }
+
+    /// Expires every token issued so far and the static token; tokens issued from now on
+    /// are not affected.
+    pub fn expire_all(&mut self) {
+        self.epoch += 1;
     }
 
     pub fn app(&self, client_id: &str) -> Option<&SimApp> {
@@ -189,14 +237,15 @@ impl TokenStore {
         if let Some(static_token) = &self.static_token
             && static_token.constant_time_eq(token)
         {
-            return Ok(self.apps[0].client_id.clone());
+            return match self.epoch {
+                0 => Ok(self.apps[0].client_id.clone()),
+                _ => Err(invalid(EXPIRED)),
+            };
         }
+        // An expired token stays known, so that it keeps being answered as expired.
         match self.issued.get(token) {
-            Some(t) if t.expires > now => Ok(t.app.clone()),
-            Some(_) => {
-                self.issued.remove(token);
-                Err(invalid("Lifetime validation failed, the token is expired."))
-            }
+            Some(t) if t.expires > now && t.epoch == self.epoch => Ok(t.app.clone()),
+            Some(_) => Err(invalid(EXPIRED)),
             None => Err(invalid(
                 "Access token validation failure. Invalid audience.",
             )),
@@ -303,13 +352,16 @@ impl TokenStore {
         rand::rng().fill_bytes(&mut bytes);
         let token = format!("sim.{}", URL_SAFE_NO_PAD.encode(bytes));
         if self.issued.len() > 100_000 {
-            self.issued.retain(|_, t| t.expires > now);
+            let epoch = self.epoch;
+            self.issued
+                .retain(|_, t| t.expires > now && t.epoch == epoch);
         }
         self.issued.insert(
             token.clone(),
             IssuedToken {
                 app: app.client_id.clone(),
                 expires: now + self.lifetime,
+                epoch: self.epoch,
             },
         );
         let seconds = self.lifetime.as_secs();

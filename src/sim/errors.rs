@@ -89,6 +89,12 @@ pub enum SimError {
     InvalidTenant { path: PathBuf, message: String },
     #[error("invalid tenant: {0}")]
     Tenant(String),
+    #[error(
+        "no user {0:?} in the emulated tenant\n  hint: name a user by object id or userPrincipalName"
+    )]
+    UnknownUser(String),
+    #[error("cannot change user {user:?}: {message}")]
+    Change { user: String, message: String },
     #[error("cannot read client certificate {path}: {message}")]
     Certificate { path: PathBuf, message: String },
     #[error("invalid emulator setting: {0}")]

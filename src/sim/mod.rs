@@ -4,9 +4,12 @@
 //! its fidelity decides whether green tests mean anything. It serves the Graph routes a
 //! bulk MFA reset needs under `/v1.0` and `/beta` ([`routes`]), `$batch` exactly as Graph
 //! does it ([`batch`]), Entra's rules on what may be deleted or changed ([`tenant`]), the
-//! documented identity throttling ([`throttle`]), seeded faults, a token endpoint that
-//! verifies client secrets and certificate assertions ([`auth`]), and observation
-//! endpoints under `/_sim/` ([`observe`]).
+//! Graph application permissions each route needs ([`permissions`]), the documented
+//! identity throttling ([`throttle`]), seeded faults, a token endpoint that verifies client
+//! secrets and certificate assertions and whose tokens can be expired on demand
+//! ([`auth`]), and observation endpoints under `/_sim/` ([`observe`]). A test can change
+//! the tenant as another administrator would while a plan waits ([`SimHandle::grant_role`]
+//! and its siblings).
 //!
 //! It shares only [`crate::wire`] with the client: it must never call client code, or the
 //! two could agree on a mistake.
@@ -22,6 +25,7 @@ pub mod generate;
 pub mod model;
 pub mod observe;
 pub mod odata;
+pub mod permissions;
 pub mod routes;
 pub mod server;
 pub mod tenant;
@@ -41,6 +45,7 @@ use tokio::sync::watch;
 pub use auth::{Certificate, SimApp};
 pub use errors::{GraphFailure, SimError};
 pub use model::{Method, TenantRecord, User};
+pub use permissions::Access;
 pub use tenant::Tenant;
 pub use throttle::{Quotas, TenantSize};
 
@@ -86,6 +91,10 @@ pub struct SimConfig {
     /// A bearer token accepted without a token request.
     pub static_token: Option<Secret>,
     pub token_lifetime: Duration,
+    /// Once this many Graph writes have been applied (ghost writes included), every token
+    /// issued so far and the static token expire, as [`SimHandle::expire_tokens`] does:
+    /// a run that outlives its token, at a point a test can name.
+    pub expire_tokens_after_writes: Option<u64>,
 }
 
 impl Default for SimConfig {
@@ -105,14 +114,10 @@ impl Default for SimConfig {
             ghost_write_rate: 0.0,
             latency: Duration::ZERO,
             jitter: Duration::ZERO,
-            apps: vec![SimApp {
-                client_id: DEFAULT_CLIENT_ID.into(),
-                client_secret: None,
-                certificate: None,
-                privileged: false,
-            }],
+            apps: vec![SimApp::default()],
             static_token: None,
             token_lifetime: Duration::from_secs(3599),
+            expire_tokens_after_writes: None,
         }
     }
 }
@@ -145,6 +150,23 @@ impl SimConfig {
             return Err(SimError::Config(
                 "--token-lifetime must be at least 1 second".into(),
             ));
+        }
+        if self.expire_tokens_after_writes == Some(0) {
+            return Err(SimError::Config(
+                "expire_tokens_after_writes must be at least 1 (to expire tokens now, call SimHandle::expire_tokens)".into(),
+            ));
+        }
+        for app in &self.apps {
+            if let Some(unknown) = app
+                .denied_permissions
+                .iter()
+                .find(|p| permissions::known(p).is_none())
+            {
+                return Err(SimError::Config(format!(
+                    "--deny-permission {unknown:?}: not a permission the emulator checks; use one of {}",
+                    permissions::KNOWN.join(", ")
+                )));
+            }
         }
         Ok(())
     }
@@ -228,11 +250,49 @@ impl SimState {
         self.rng.lock().expect("rng lock").random_bool(p.min(1.0))
     }
 
-    pub(crate) fn privileged(&self, app: &str) -> bool {
+    fn app(&self, app: &str) -> Option<&SimApp> {
         self.config
             .apps
             .iter()
-            .any(|a| a.client_id.eq_ignore_ascii_case(app) && a.privileged)
+            .find(|a| a.client_id.eq_ignore_ascii_case(app))
+    }
+
+    pub(crate) fn privileged(&self, app: &str) -> bool {
+        self.app(app).is_some_and(|a| a.privileged)
+    }
+
+    /// Whether `app`'s permissions allow `access` (an app the emulator does not know has
+    /// none: its token could not have been issued).
+    pub(crate) fn allows(&self, app: &str, access: Access) -> bool {
+        self.app(app).is_some_and(|a| a.allows(access))
+    }
+
+    /// Counts an applied write (`applied` is how many there have been); the write that
+    /// reaches `expire_tokens_after_writes` expires the tokens.
+    pub(crate) fn applied_write(&self, applied: usize) {
+        if self
+            .config
+            .expire_tokens_after_writes
+            .is_some_and(|n| u64::try_from(applied).is_ok_and(|a| a == n))
+        {
+            self.tokens.lock().expect("token lock").expire_all();
+        }
+    }
+
+    /// Runs `change` on the user `user` names (id or UPN).
+    fn change_user<T>(
+        &self,
+        user: &str,
+        change: impl FnOnce(&mut Tenant, usize) -> Result<T, String>,
+    ) -> Result<T, SimError> {
+        let mut tenant = self.tenant.lock().expect("tenant lock");
+        let index = tenant
+            .find_user(user)
+            .ok_or_else(|| SimError::UnknownUser(user.to_string()))?;
+        change(&mut tenant, index).map_err(|message| SimError::Change {
+            user: user.to_string(),
+            message,
+        })
     }
 }
 
@@ -389,6 +449,52 @@ impl SimHandle {
     /// The same JSON `/_sim/mutations` serves.
     pub fn mutations(&self) -> Value {
         self.state.mutations.to_json()
+    }
+
+    /// Expires every access token issued so far and the static token: from now on they
+    /// are answered `401 InvalidAuthenticationToken` ("Lifetime validation failed, the
+    /// token is expired."), a `$batch` as a whole. Tokens the token endpoint issues after
+    /// this work.
+    pub fn expire_tokens(&self) {
+        self.state.tokens.lock().expect("token lock").expire_all();
+    }
+
+    // What another administrator does meanwhile. These change the tenant directly, not
+    // through Graph: they are not in the mutation log and spend no quota. `user` is an
+    // object id or a userPrincipalName; an unknown one is `SimError::UnknownUser`.
+
+    /// Makes `user` an active holder of the directory role `role_display_name` (e.g.
+    /// `Global Administrator`): listed in their `transitiveMemberOf` and in
+    /// `/directoryRoles?$expand=members`, and from then on changeable only by an app with
+    /// a privileged role.
+    pub fn grant_role(&self, user: &str, role_display_name: &str) -> Result<(), SimError> {
+        self.state
+            .change_user(user, |t, i| t.grant_role(i, role_display_name))
+    }
+
+    /// Puts `user` under on-premises sync (`onPremisesSyncEnabled: true`, so the cloud may
+    /// no longer change `accountEnabled`), or makes them cloud-only again (`null`).
+    pub fn set_synced(&self, user: &str, synced: bool) -> Result<(), SimError> {
+        self.state.change_user(user, |t, i| {
+            t.set_synced(i, synced);
+            Ok(())
+        })
+    }
+
+    /// Enables or disables `user`'s account.
+    pub fn set_account_enabled(&self, user: &str, enabled: bool) -> Result<(), SimError> {
+        self.state.change_user(user, |t, i| {
+            t.set_account_enabled(i, enabled);
+            Ok(())
+        })
+    }
+
+    /// Registers a method for `user`, Graph-shaped as in a tenant file, e.g.
+    /// `{"@odata.type": "#microsoft.graph.fido2AuthenticationMethod", "id": "key-2",
+    /// "displayName": "YubiKey"}`. Refused (`SimError::Change`) when Entra would refuse it:
+    /// a duplicate id, an alternate mobile phone without a mobile one, a second TAP.
+    pub fn add_method(&self, user: &str, method: &Value) -> Result<(), SimError> {
+        self.state.change_user(user, |t, i| t.add_method(i, method))
     }
 
     /// Stops the emulator and waits until it has stopped listening.

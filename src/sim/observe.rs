@@ -127,8 +127,11 @@ pub struct MutationLog {
 }
 
 impl MutationLog {
-    pub fn push(&self, m: Mutation) {
-        self.entries.lock().expect("mutation lock").push(m);
+    /// Appends `m`; how many changes the log holds now.
+    pub fn push(&self, m: Mutation) -> usize {
+        let mut entries = self.entries.lock().expect("mutation lock");
+        entries.push(m);
+        entries.len()
     }
 
     pub fn len(&self) -> usize {

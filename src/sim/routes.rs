@@ -3,9 +3,11 @@
 //!
 //! A request sent on its own and an item inside a `$batch` take exactly this path, so the
 //! two can never disagree. The order is Graph's: a seeded fault (the request never reached
-//! the directory), then routing and query validation, then admission against the quotas
-//! (a throttled request spends its resource units and changes nothing), then the
-//! operation itself, and for a write, possibly a ghost: applied, but answered 504.
+//! the directory), then routing and query validation, then the app's permissions (a
+//! request no granted permission allows is `403 Authorization_RequestDenied`, spends no
+//! quota and changes nothing), then admission against the quotas (a throttled request
+//! spends its resource units and changes nothing), then the operation itself, and for a
+//! write, possibly a ghost: applied, but answered 504.
 //!
 //! This file is that pipeline; `routes/table.rs` says which route a method and path name and
 //! what it costs, and `routes/handlers.rs` carries each route out on the tenant.
@@ -220,6 +222,9 @@ fn execute_inner(state: &SimState, req: &ItemRequest<'_>, corr: &Correlation) ->
         let f = GraphFailure::no_route(req.method, path_only(url));
         return failure(&f, corr);
     }
+    if !state.allows(req.app, route.access()) {
+        return failure(&GraphFailure::insufficient_privileges(), corr);
+    }
     let limit_percentage = match admit(state, req, url, cost) {
         Verdict::Throttled {
             retry_after,
@@ -306,7 +311,7 @@ fn answer(
         if ghost {
             Stats::bump(&state.stats.ghost_writes, 1);
         }
-        state.mutations.push(Mutation {
+        let applied = state.mutations.push(Mutation {
             time: now_rfc3339(),
             app_id: req.app.to_string(),
             request_id: corr.request_id.clone(),
@@ -316,6 +321,7 @@ fn answer(
             change,
             ghost,
         });
+        state.applied_write(applied);
     }
     if ghost {
         return gateway_timeout(&corr.request_id, &corr.client_request_id);

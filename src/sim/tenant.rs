@@ -7,6 +7,11 @@
 //! phone cannot be deleted while an alternateMobile exists; one Temporary Access Pass per
 //! user, lifetime 60–480 minutes; `accountEnabled` of a synced user cannot be changed in
 //! the cloud; an app without a privileged role cannot change an admin-role holder.
+//!
+//! `console` adds the changes an administrator makes outside these routes (a role granted,
+//! sync turned on, a method registered), for tests of a tenant that moves under a plan.
+
+mod console;
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};

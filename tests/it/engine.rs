@@ -34,10 +34,8 @@ fn sim_config(users: usize, time_scale: f64, app_writes: f64) -> SimConfig {
             tenant_write_window: Duration::from_secs(300),
         }),
         apps: vec![SimApp {
-            client_id: mfa_reset::sim::DEFAULT_CLIENT_ID.into(),
             client_secret: Some(Secret::new(SECRET)),
-            certificate: None,
-            privileged: false,
+            ..SimApp::default()
         }],
         ..SimConfig::default()
     }

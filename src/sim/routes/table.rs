@@ -2,10 +2,12 @@
 //!
 //! [`route`] matches the path's shape to a handler, one per resource; each handler checks
 //! the method (answering `405` as Graph does) and the query options the route reads, and
-//! prices the request with Graph's resource-unit modifiers. Nothing here touches the tenant.
+//! prices the request with Graph's resource-unit modifiers; [`Route::access`] names the
+//! permission-checked access it needs. Nothing here touches the tenant.
 
 use super::super::errors::GraphFailure;
 use super::super::odata::{self, Filter, GraphPath, QueryOptions};
+use super::super::permissions::Access;
 use super::super::throttle::Cost;
 use crate::wire::MethodType;
 
@@ -41,6 +43,23 @@ pub(super) enum Route {
 }
 
 impl Route {
+    /// The permission-checked access the route needs (see [`Access::satisfied_by`]).
+    pub(super) fn access(&self) -> Access {
+        match self {
+            Route::GetUser
+            | Route::ListUsers { .. }
+            | Route::UserRoles
+            | Route::DirectoryRoles { .. }
+            | Route::RoleMembers { .. } => Access::ReadUsers,
+            Route::ListMethods { .. } | Route::GetMethod { .. } | Route::SignInPreferences => {
+                Access::ReadMethods
+            }
+            Route::DeleteMethod { .. } | Route::CreateTemporaryAccessPass => Access::WriteMethods,
+            Route::RevokeSessions => Access::RevokeSessions,
+            Route::UpdateUser => Access::EnableDisableAccount,
+        }
+    }
+
     pub(super) fn is_write(&self) -> bool {
         matches!(
             self,

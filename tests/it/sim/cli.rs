@@ -125,7 +125,7 @@ fn a_broken_tenant_file_is_a_clear_error_with_exit_code_2() {
 
 #[test]
 fn bad_settings_are_refused_with_exit_code_2() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (
             &["sim", "--static-token", "t", "--fail-rate", "1.5"],
             "--fail-rate",
@@ -144,6 +144,16 @@ fn bad_settings_are_refused_with_exit_code_2() {
                 "/nonexistent/app.pem",
             ],
             "/nonexistent/app.pem",
+        ),
+        (
+            &[
+                "sim",
+                "--static-token",
+                "t",
+                "--deny-permission",
+                "User.Read.Everything",
+            ],
+            "User.Read.Everything",
         ),
     ];
     for (args, expected) in cases {

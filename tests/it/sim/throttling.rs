@@ -222,8 +222,7 @@ async fn the_tenant_write_bucket_is_shared_by_every_app() {
     config.apps.push(SimApp {
         client_id: second_app.into(),
         client_secret: Some(Secret::new("second-app-secret")),
-        certificate: None,
-        privileged: false,
+        ..SimApp::default()
     });
     let mut g = Graph::start(config).await;
     let a = g.batch(revokes(&CHANGEABLE[..3])).await;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mfa_reset::secret::Secret;
-use mfa_reset::sim::{DEFAULT_CLIENT_ID, Quotas, Sim, SimApp, SimConfig, SimHandle, TenantSource};
+use mfa_reset::sim::{Quotas, Sim, SimApp, SimConfig, SimHandle, TenantSource};
 use serde_json::Value;
 
 use super::folder::Folder;
@@ -57,10 +57,8 @@ pub fn generated(users: usize, seed: u64) -> SimConfig {
 /// The default app with a client secret (for `AZURE_CLIENT_SECRET`).
 pub fn app_with_secret(secret: &str) -> SimApp {
     SimApp {
-        client_id: DEFAULT_CLIENT_ID.into(),
         client_secret: Some(Secret::new(secret)),
-        certificate: None,
-        privileged: false,
+        ..SimApp::default()
     }
 }
 
