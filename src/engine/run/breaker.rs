@@ -47,6 +47,8 @@ struct Streak {
     status: u16,
     code: String,
     message: String,
+    /// What to do about it, when known (the permission to grant).
+    hint: Option<String>,
     users: BTreeSet<usize>,
 }
 
@@ -76,8 +78,14 @@ impl Breaker {
 
     /// `action` for user `index` did not succeed with `result`. A job given up without an
     /// answer trips the breaker when the credential was refused or Graph was out of reach;
-    /// a refusal counts towards a streak.
-    pub(super) fn failure(&mut self, index: usize, action: &'static str, result: &JobResult) {
+    /// a refusal counts towards a streak. `hint` says what to do about a refusal (403).
+    pub(super) fn failure(
+        &mut self,
+        index: usize,
+        action: &'static str,
+        result: &JobResult,
+        hint: Option<String>,
+    ) {
         if self.tripped.is_some() {
             return;
         }
@@ -102,7 +110,8 @@ impl Breaker {
                 if status == 404 {
                     return;
                 }
-                self.refused(index, action, status, code, message);
+                let hint = hint.filter(|_| status == 403);
+                self.refused(index, action, (status, code, message), hint);
             }
             JobResult::Done { .. } | JobResult::AlreadyDone | JobResult::Unknown { .. } => {}
         }
@@ -124,9 +133,8 @@ impl Breaker {
         &mut self,
         index: usize,
         action: &'static str,
-        status: u16,
-        code: String,
-        message: String,
+        (status, code, message): (u16, String, String),
+        hint: Option<String>,
     ) {
         let same = self
             .streak
@@ -138,6 +146,7 @@ impl Breaker {
                 status,
                 code,
                 message,
+                hint,
                 users: BTreeSet::new(),
             });
         }
@@ -151,10 +160,13 @@ impl Breaker {
                 (status, "") => format!("{status}: {}", streak.message),
                 (status, code) => format!("{status} {code}: {}", streak.message),
             };
-            let summary = format!(
+            let mut summary = format!(
                 "Graph refused to {action} for {} users in a row ({answer})",
                 streak.users.len()
             );
+            if let Some(hint) = &streak.hint {
+                summary.push_str(&format!(" — {hint}"));
+            }
             self.trip(TripCause::Refused, summary);
         }
     }
@@ -188,6 +200,7 @@ mod tests {
                 user,
                 "issue a Temporary Access Pass",
                 &refusal(400, "badRequest"),
+                None,
             );
         }
         // The same user again does not count twice.
@@ -195,12 +208,14 @@ mod tests {
             0,
             "issue a Temporary Access Pass",
             &refusal(400, "badRequest"),
+            None,
         );
         assert!(b.tripped().is_none());
         b.failure(
             9,
             "issue a Temporary Access Pass",
             &refusal(400, "badRequest"),
+            None,
         );
         let tripped = b.tripped().expect("tripped");
         assert_eq!(tripped.cause, TripCause::Refused);
@@ -220,6 +235,7 @@ mod tests {
                 user,
                 "disable the account",
                 &refusal(403, "Authorization_RequestDenied"),
+                None,
             );
         }
         b.success("disable the account");
@@ -228,15 +244,17 @@ mod tests {
                 user,
                 "disable the account",
                 &refusal(403, "Authorization_RequestDenied"),
+                None,
             );
         }
         b.failure(
             20,
             "disable the account",
             &refusal(400, "Request_BadRequest"),
+            None,
         );
         for user in 30..40 {
-            b.failure(user, "remove a method", &refusal(404, "itemNotFound"));
+            b.failure(user, "remove a method", &refusal(404, "itemNotFound"), None);
         }
         assert!(b.tripped().is_none());
     }
@@ -248,6 +266,7 @@ mod tests {
             0,
             "revoke sessions",
             &refusal(401, "InvalidAuthenticationToken"),
+            None,
         );
         assert_eq!(b.tripped().unwrap().cause, TripCause::Credentials);
 
@@ -256,7 +275,7 @@ mod tests {
             cause: Abandon::Unreachable,
             last_error: "Graph could not be reached for 20 s".into(),
         };
-        b.failure(0, "revoke sessions", &down);
+        b.failure(0, "revoke sessions", &down, None);
         assert_eq!(b.tripped().unwrap().cause, TripCause::Unreachable);
 
         let mut b = Breaker::default();
@@ -264,7 +283,7 @@ mod tests {
             cause: Abandon::Halted,
             last_error: String::new(),
         };
-        b.failure(0, "revoke sessions", &halted);
+        b.failure(0, "revoke sessions", &halted, None);
         assert!(b.tripped().is_none());
     }
 }

@@ -89,6 +89,14 @@ impl UserJob {
             let Some(step) = steps.get(record.step) else {
                 continue;
             };
+            // The user did not finish: a step that failed (or whose answer was lost) is
+            // tried again, once the cause may be fixed (a permission granted, Graph back).
+            // Sending it again is safe: revoking, disabling and deleting are idempotent,
+            // and a pass creation is resolved by the re-read first (its intent stands).
+            if matches!(record.outcome, StepOutcome::Failed | StepOutcome::Unknown) {
+                outcome.attempts = outcome.attempts.saturating_add(record.attempts);
+                continue;
+            }
             if let Some(slot) = done.get_mut(record.step) {
                 *slot = Some(record.outcome);
             }

@@ -135,7 +135,7 @@ impl Ctx<'_> {
     /// A re-read that did not succeed: the user is not changed. Given up without an
     /// answer, the user stays unfinished (a resume reads them again).
     fn reread_failed(&mut self, index: usize, part: Part, failure: JobResult) -> Taken {
-        self.breaker.failure(index, READ, &failure);
+        self.breaker.failure(index, READ, &failure, None);
         if matches!(failure, JobResult::Abandoned { .. }) {
             return Taken::Ended;
         }

@@ -85,7 +85,7 @@ impl Ctx<'_> {
             JobResult::Abandoned { .. } => {
                 // Not known to have happened: left for a resume, which sends it again (a
                 // pass creation's intent is journaled and is resolved by a re-read).
-                self.breaker.failure(index, action, &result);
+                self.breaker.failure(index, action, &result, None);
                 return Taken::Ended;
             }
             JobResult::Unknown { .. }
@@ -117,7 +117,8 @@ impl Ctx<'_> {
                 .as_deref()
                 .is_some_and(|m| m.to_ascii_lowercase().contains("default method"));
             if let Some(refusal) = refusal.filter(|_| !about_the_default) {
-                self.breaker.failure(index, action, &refusal);
+                let hint = permissions::denied_hint(permissions::for_step(&step_def));
+                self.breaker.failure(index, action, &refusal, Some(hint));
             }
         }
         if self.record_step(index, step, answer) {
@@ -154,7 +155,7 @@ impl Ctx<'_> {
         }
         let step = job.intent_unresolved.iter().next().copied();
         let id = job.clear_pass.clone().unwrap_or_default();
-        self.breaker.failure(index, CLEAR_PASS, &result);
+        self.breaker.failure(index, CLEAR_PASS, &result, None);
         if matches!(result, JobResult::Abandoned { .. }) {
             return Taken::Ended;
         }

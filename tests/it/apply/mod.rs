@@ -10,6 +10,7 @@
 
 mod ctrl_c;
 mod edited;
+mod fail_safe;
 mod faults_and_drift;
 mod guardrails;
 mod kill;
