@@ -156,7 +156,9 @@ pub fn run(args: ApplyArgs) -> CliResult {
                 // Ctrl-C here ends the process as usual: a listener would outlive the
                 // planning and swallow a Ctrl-C at the confirmation prompt.
                 let made =
-                    plan_cmd::make_plan(prepared, client.clone(), &args.graph, &plan_dir).await?;
+                    plan_cmd::make_plan(prepared, client.clone(), &args.graph, &plan_dir)
+                        .await
+                        .map_err(plan_cmd::stopped_reads)?;
                 plan_cmd::write_reports(&plan_dir, &made.digest)?;
                 plan_cmd::describe_plan(&plan_dir, &made.digest);
                 carry_out::import_plan(made.store.path(), staged.path())?

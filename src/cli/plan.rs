@@ -27,7 +27,7 @@ use super::args::policy::PolicyFlags;
 use super::interrupt::Interrupts;
 use super::progress;
 use crate::engine::pacer::Pacer;
-use crate::engine::read::{Target, read_stream};
+use crate::engine::read::{ReadsStopped, Target, read_stream};
 use crate::engine::run::now_rfc3339;
 use crate::exit::{CliResult, Exit, UsageContext};
 use crate::graph::client::GraphClient;
@@ -118,7 +118,7 @@ pub async fn make_plan(
     let pacer = Arc::new(Pacer::new(graph.pacer_settings()));
     let bar = progress::reading_bar(prepared.targets);
     let mut failure: Option<MakeError> = None;
-    read_stream(
+    let stopped = read_stream(
         client,
         pacer,
         graph.dispatcher_settings(),
@@ -137,6 +137,12 @@ pub async fn make_plan(
         .map_err(|_| anyhow::anyhow!("reading {} failed", prepared.input.display()))??;
     if let Some(failure) = failure {
         return Err(failure.into());
+    }
+    if let Some(stopped) = stopped {
+        // Every user not read by then would be an error row: no plan is worth writing.
+        drop(entries);
+        make::remove_scratch(out);
+        return Err(stopped.into());
     }
     let entries = Arc::try_unwrap(entries)
         .map_err(|_| anyhow::anyhow!("the plan's rows are still in use"))?;
@@ -201,7 +207,8 @@ pub fn run(args: PlanArgs) -> CliResult {
             return super::credentials_refused(e, "").map(Err);
         }
         let made = make_plan_unless_interrupted(prepared, Arc::new(client), &args.graph, &args.out)
-            .await?;
+            .await
+            .map_err(stopped_reads)?;
         drop(sim);
         Ok::<_, crate::exit::CliError>(made.ok_or(Exit::Interrupted))
     })?;
@@ -221,6 +228,29 @@ pub fn run(args: PlanArgs) -> CliResult {
     Ok(Exit::failures_if(
         made.digest.figures.count(Status::Error) > 0,
     ))
+}
+
+/// A plan whose reads stopped (the credential refused mid-plan: exit 3; Graph out of
+/// reach: exit 1), with what to do; any other error as it is.
+pub fn stopped_reads(error: anyhow::Error) -> crate::exit::CliError {
+    match error.downcast::<ReadsStopped>() {
+        Ok(stopped) => crate::exit::CliError {
+            exit: if stopped.credentials {
+                Exit::Refused
+            } else {
+                Exit::Failures
+            },
+            error: anyhow::anyhow!(
+                "{stopped}. No plan was written, and nothing in the tenant was changed (a plan only reads); {}",
+                if stopped.credentials {
+                    "check the credential, then plan again"
+                } else {
+                    "plan again when Graph can be reached"
+                }
+            ),
+        },
+        Err(error) => error.into(),
+    }
 }
 
 /// One line on the terminal about a written plan.

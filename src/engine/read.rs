@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::engine::dispatcher::{
-    Completed, Counters, Dispatcher, DispatcherSettings, Job, JobResult,
+    Abandon, Completed, Counters, Dispatcher, DispatcherSettings, Job, JobResult,
 };
 use crate::engine::pacer::Pacer;
 use crate::graph::key::UserKey;
@@ -83,25 +83,43 @@ struct Reading {
     user: Option<UserSnapshot>,
     /// Reads of [`Stage::Details`] not answered yet.
     waiting: Vec<Part>,
+    /// Requests handed to the dispatcher and not answered yet.
+    in_flight: u16,
+}
+
+/// Why the reads stopped before every user was read: Graph refused the credential, or
+/// could not be reached for longer than the dispatcher's bound. Every user not read by
+/// then is an error; the plan made of them is not worth writing.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the plan stopped: {message}")]
+pub struct ReadsStopped {
+    /// The credential was refused (rather than Graph out of reach).
+    pub credentials: bool,
+    pub message: String,
 }
 
 /// Reads every target that arrives on `targets` until it closes, handing each one's
 /// outcome to `on_outcome` with the payload that came with it, as users finish (not in
 /// row order). Only a window of users is read at once, so memory follows the window, not
 /// the list: a million users are read with the memory of a few thousand.
+///
+/// When Graph refuses the credential or stays out of reach, the reads stop at once
+/// ([`ReadsStopped`]): the users not read yet end as errors without a request.
 pub async fn read_stream<T: Transport, P>(
     transport: T,
     pacer: Arc<Pacer>,
     settings: DispatcherSettings,
     mut targets: mpsc::Receiver<(Target, P)>,
     mut on_outcome: impl FnMut(usize, P, ReadOutcome, &Counters),
-) {
+) -> Option<ReadsStopped> {
     let (done_tx, mut done_rx) = mpsc::channel::<Completed>(256);
     let max_in_flight = settings.max_in_flight;
     let dispatcher = Dispatcher::new(transport, pacer, settings, done_tx);
     let counters = dispatcher.counters();
+    let halt = dispatcher.halt_switch();
     let (job_tx, job_rx) = mpsc::channel::<Job>(256);
     let running = tokio::spawn(dispatcher.run(job_rx));
+    let mut stopped: Option<ReadsStopped> = None;
 
     // Enough users at once to keep every batch in flight full while finished users make
     // room.
@@ -123,6 +141,7 @@ pub async fn read_stream<T: Transport, P>(
                     stage: Stage::Resolve,
                     user: None,
                     waiting: Vec::new(),
+                    in_flight: 0,
                 },
                 payload,
             ),
@@ -131,6 +150,23 @@ pub async fn read_stream<T: Transport, P>(
     let mut source_open = true;
     let mut job_tx = Some(job_tx);
     loop {
+        if let Some(stop) = &stopped {
+            // Not sent: the users waiting and those still to come end unread.
+            to_send.clear();
+            let waiting: Vec<u64> = readings
+                .iter()
+                .filter(|(_, (r, _))| r.in_flight == 0)
+                .map(|(row, _)| *row)
+                .collect();
+            for row in waiting {
+                if let Some((_, payload)) = readings.remove(&row) {
+                    on_outcome(row as usize, payload, not_read(stop), &counters);
+                }
+            }
+            while let Ok((t, payload)) = targets.try_recv() {
+                on_outcome(t.row, payload, not_read(stop), &counters);
+            }
+        }
         while source_open && readings.len() < window {
             match targets.try_recv() {
                 Ok(target) => admit(&mut readings, &mut to_send, target),
@@ -146,7 +182,13 @@ pub async fn read_stream<T: Transport, P>(
         tokio::select! {
             permit = async { sender.expect("guarded").reserve().await }, if sender.is_some() => {
                 match permit {
-                    Ok(permit) => permit.send(to_send.pop_front().expect("guarded")),
+                    Ok(permit) => {
+                        let job = to_send.pop_front().expect("guarded");
+                        if let Some((reading, _)) = readings.get_mut(&job.user) {
+                            reading.in_flight += 1;
+                        }
+                        permit.send(job);
+                    }
                     Err(_) => break,
                 }
             }
@@ -157,7 +199,26 @@ pub async fn read_stream<T: Transport, P>(
             completed = done_rx.recv() => {
                 let Some(completed) = completed else { break };
                 let row = completed.user;
+                if let JobResult::Abandoned { cause, last_error } = &completed.result
+                    && *cause != Abandon::Halted
+                    && stopped.is_none()
+                {
+                    halt.store(true, std::sync::atomic::Ordering::SeqCst);
+                    stopped = Some(ReadsStopped {
+                        credentials: *cause == Abandon::Unauthorized,
+                        message: last_error.clone(),
+                    });
+                }
                 let Some((reading, _)) = readings.get_mut(&row) else { continue };
+                reading.in_flight = reading.in_flight.saturating_sub(1);
+                if let Some(stop) = &stopped {
+                    if reading.in_flight == 0
+                        && let Some((_, payload)) = readings.remove(&row)
+                    {
+                        on_outcome(row as usize, payload, not_read(stop), &counters);
+                    }
+                    continue;
+                }
                 match advance(reading, completed) {
                     Next::Send(requests) => to_send
                         .extend(requests.into_iter().map(|request| Job { user: row, request })),
@@ -175,6 +236,12 @@ pub async fn read_stream<T: Transport, P>(
     job_tx.take();
     drop(done_rx);
     let _ = running.await;
+    stopped
+}
+
+/// The outcome of a user the reads stopped before.
+fn not_read(stop: &ReadsStopped) -> ReadOutcome {
+    ReadOutcome::Error(format!("not read: {stop}"))
 }
 
 /// Users read at once for `max_in_flight` batches: eight batches' worth per batch in
@@ -381,6 +448,7 @@ mod tests {
             stage: Stage::Resolve,
             user: None,
             waiting: Vec::new(),
+            in_flight: 0,
         };
         let user = serde_json::json!({"id": ID, "userPrincipalName": "a@contoso.example"});
         let Next::Send(requests) = answer(&mut reading, GraphRequest::get_user(&key), user) else {
@@ -446,6 +514,7 @@ mod tests {
                 methods: Vec::new(),
             }),
             waiting: vec![Part::Roles, Part::Preferences],
+            in_flight: 0,
         };
         // Without a permission to read roles, Graph may answer with ids only.
         let body = serde_json::json!({"value": [
