@@ -38,6 +38,8 @@ pub(super) enum Route {
     RoleMembers {
         role_id: String,
     },
+    /// The tenant's Temporary Access Pass policy.
+    TapPolicy,
 }
 
 impl Route {
@@ -85,6 +87,15 @@ pub(super) fn route(method: &str, path: &GraphPath, q: &QueryOptions) -> Routed 
         ) => r.user_roles(),
         (["directoryRoles"], false) => r.directory_roles(),
         (["directoryRoles", role_id, "members"], false) => r.role_members(role_id),
+        (
+            [
+                "policies",
+                "authenticationMethodsPolicy",
+                "authenticationMethodConfigurations",
+                id,
+            ],
+            false,
+        ) if id.eq_ignore_ascii_case("TemporaryAccessPass") => r.get_only(Route::TapPolicy),
         _ => Err(r.no_route()),
     }
 }

@@ -9,4 +9,5 @@ mod faults;
 mod observe;
 mod routes;
 mod rules;
+mod tap_policy;
 mod throttling;
