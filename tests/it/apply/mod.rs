@@ -13,6 +13,7 @@ mod edited;
 mod faults_and_drift;
 mod guardrails;
 mod kill;
+mod preflight;
 mod profiles;
 
 use crate::support::folder::Folder;
