@@ -377,3 +377,119 @@ fn a_policy_the_app_may_not_read_is_noted_in_the_plan_and_its_reports() {
     let summary = std::fs::read_to_string(t.out().join("summary.md")).unwrap();
     assert!(summary.contains("Not checked"), "{summary}");
 }
+
+// ---- the preflight itself, through the library against an emulator ----
+
+mod library {
+    use std::time::{Duration, Instant};
+
+    use mfa_reset::graph::auth::{Credential, TokenEndpoint, TokenSource};
+    use mfa_reset::graph::client::GraphClient;
+    use mfa_reset::graph::endpoints::{Cloud, Endpoints};
+    use mfa_reset::graph::preflight::{
+        PreflightBounds, PreflightError, PreflightFailure, TapPolicyRead,
+    };
+    use mfa_reset::secret::Secret;
+    use mfa_reset::sim::{Sim, SimConfig, SimHandle, TapPolicy};
+
+    use crate::support::scenario::app_with_secret;
+
+    const SECRET: &str = "preflight-client-secret";
+
+    fn client(sim: &SimHandle, credential: Credential, total: Duration) -> GraphClient {
+        let endpoints =
+            Endpoints::new(Cloud::Global, Some(sim.base_url()), Some(sim.base_url())).unwrap();
+        let http = GraphClient::http_client().unwrap();
+        let tokens = TokenSource::new(
+            credential,
+            TokenEndpoint {
+                token_url: endpoints.token_url(sim.tenant_id()),
+                scope: endpoints.scope().to_string(),
+            },
+            http.clone(),
+        )
+        .unwrap();
+        GraphClient::new(http, endpoints, tokens)
+            .with_preflight_bounds(PreflightBounds::within(total))
+    }
+
+    fn app_secret(sim: &SimHandle) -> Credential {
+        Credential::ClientSecret {
+            tenant: sim.tenant_id().to_string(),
+            client_id: sim.client_id().to_string(),
+            secret: Secret::new(SECRET),
+        }
+    }
+
+    async fn sim(fail_rate: f64) -> SimHandle {
+        Sim::start(SimConfig {
+            apps: vec![app_with_secret(SECRET)],
+            static_token: Some(Secret::new("good")),
+            fail_rate,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_app_credential_passes_and_reads_the_tap_policy_in_one_preflight() {
+        let sim = sim(0.0).await;
+        sim.set_tap_policy(TapPolicy {
+            maximum_lifetime_in_minutes: 1440,
+            ..TapPolicy::default()
+        })
+        .unwrap();
+        let client = client(&sim, app_secret(&sim), Duration::from_secs(5));
+        let checks = client.preflight();
+        checks.check_access().await.unwrap();
+        let TapPolicyRead::Read(policy) = checks.read_tap_policy().await.unwrap() else {
+            panic!("the policy is readable")
+        };
+        assert_eq!(policy.maximum_lifetime_minutes, 1440);
+        assert!(policy.enabled && !policy.one_time_only);
+        sim.deny_tap_policy_read(true);
+        assert!(matches!(
+            client.preflight().read_tap_policy().await.unwrap(),
+            TapPolicyRead::Unreadable { denied: true, .. }
+        ));
+        assert!(sim.mutations()["value"].as_array().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_graph_answering_only_5xx_or_dropping_is_given_up_at_the_bound() {
+        let sim = sim(1.0).await;
+        let client = client(
+            &sim,
+            Credential::AccessToken(Secret::new("good")),
+            Duration::from_secs(1),
+        );
+        let started = Instant::now();
+        let e = client.check_credentials().await.unwrap_err();
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(3), "took {took:?}");
+        assert_eq!(e.failure(), PreflightFailure::Failed, "{e}");
+        let PreflightError::Unreachable { attempts, .. } = &e else {
+            panic!("unreachable: {e}")
+        };
+        assert!(*attempts >= 2, "tried again: {e}");
+        assert!(e.to_string().contains(sim.base_url()), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_wrong_client_secret_is_refused_by_the_token_endpoint_not_retried() {
+        let sim = sim(0.0).await;
+        let wrong = Credential::ClientSecret {
+            tenant: sim.tenant_id().to_string(),
+            client_id: sim.client_id().to_string(),
+            secret: Secret::new("not-the-secret"),
+        };
+        let client = client(&sim, wrong, Duration::from_secs(20));
+        let started = Instant::now();
+        let e = client.check_credentials().await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(e.failure(), PreflightFailure::Refused, "{e}");
+        assert!(matches!(e, PreflightError::Credential(_)), "{e:?}");
+        assert!(!format!("{e} {e:?}").contains("not-the-secret"));
+    }
+}
