@@ -11,12 +11,18 @@
 //! writing the plan and its reports to `DIR/plan/`, then applies it. Either way `DIR`
 //! receives `plan.json` (the plan carried out), `run.json` (how), `journal.jsonl`,
 //! `results.csv`, `results.jsonl`, `summary.md`, `report.html` and, when passes are
-//! issued, `secrets/tap.csv` (mode 0600).
+//! issued, `secrets/tap.csv` (mode 0600 in a 0700 folder, readied before the first write).
+//!
+//! Before anything is read or written, one request proves the credential and Graph, and
+//! the tenant's Temporary Access Pass policy is read (again, for a plan: it may have
+//! changed since) and the passes checked against it (`super::preflight`). A command that
+//! ends before its run starts leaves the folder as it found it.
 //!
 //! Exit codes: 0 every user reached the planned state or was skipped by rule; 1 some
-//! failed, ended partly done or drifted; 2 bad usage or input, or not confirmed (nothing
-//! changed); 3 credentials refused (nothing changed); 4 interrupted (`mfa-reset resume
-//! DIR` carries on).
+//! failed, ended partly done or drifted, or Graph could not be reached (nothing changed);
+//! 2 bad usage or input, passes the tenant's policy would refuse, a secrets folder others
+//! can read, or not confirmed (nothing changed); 3 credentials or a permission refused
+//! (nothing changed); 4 interrupted (`mfa-reset resume DIR` carries on).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -31,8 +37,9 @@ use super::args::values::OnDriftChoice;
 use super::carry_out::{self, Destination, RunPlan, Staged};
 use super::plan as plan_cmd;
 use crate::engine::journal::{Journal, JournalState, Record};
-use crate::engine::lock::RunLock;
+use crate::engine::lock::{LOCK_FILE, RunLock};
 use crate::engine::run::{RunFiles, now_rfc3339};
+use crate::engine::secrets::TapFile;
 use crate::engine::settings::{RunOptions, RunSettings};
 use crate::exit::{CliError, CliResult, Exit, UsageContext};
 use crate::graph::endpoints::is_loopback_url;
@@ -115,7 +122,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
     if given_plan {
         refuse_planning_flags(&args).usage()?;
     }
-    prepare_run_dir(&args.out).usage()?;
+    check_run_dir(&args.out).usage()?;
     let prepared = if given_plan {
         None
     } else {
@@ -130,6 +137,8 @@ pub fn run(args: ApplyArgs) -> CliResult {
             .usage()?,
         )
     };
+    // Left as it was found unless the run starts.
+    let mut folder = RunFolder::prepare(&args.out).usage()?;
     // Nothing is written to the folder before the run holds it.
     let _lock = RunLock::acquire(&args.out).usage()?;
     // The plan is copied into the run's folder (checked on the way) under a staging
@@ -140,13 +149,39 @@ pub fn run(args: ApplyArgs) -> CliResult {
     } else {
         None
     };
+    let tap = match (&imported, &prepared) {
+        (Some(plan), _) => plan.store.header.policy.tap(),
+        (None, Some(prepared)) => prepared.policy.tap(),
+        (None, None) => None,
+    };
+    if tap.is_some() {
+        // A secrets folder left open is refused before the tenant is read.
+        TapFile::check_existing(&args.out).usage()?;
+    }
 
     let runtime = super::runtime()?;
     runtime.block_on(async {
         let Connection { client, sim } = super::connect(&args.graph).await?;
-        if let Err(e) = client.check_credentials().await {
-            return super::credentials_refused(e, ". Nothing was changed.");
+        let destination = Destination {
+            graph_root: client.endpoints().graph().to_string(),
+            sim: sim.is_some(),
+        };
+        if let Some(plan) = &imported
+            && given_plan_targets_elsewhere(&plan.store.header, &destination)
+        {
+            return Err(CliError::usage(anyhow::anyhow!(
+                "the plan was read from {} but this run would go to {}; apply a plan to the tenant it was made from",
+                plan.store.header.graph,
+                destination.graph_root
+            )));
         }
+        // The credential, Graph, and the tenant's TAP policy (which may have changed since
+        // the plan was made), before anything is read or written.
+        let notes = match super::preflight(&client, tap, ". Nothing was changed.", given_plan).await
+        {
+            Ok(notes) => notes,
+            Err(end) => return end,
+        };
         let client = Arc::new(client);
         let mut plan = match (imported, prepared) {
             (Some(plan), _) => plan,
@@ -155,32 +190,30 @@ pub fn run(args: ApplyArgs) -> CliResult {
                 plan_cmd::prepare_out_dir(&plan_dir).usage()?;
                 // Ctrl-C here ends the process as usual: a listener would outlive the
                 // planning and swallow a Ctrl-C at the confirmation prompt.
-                let made =
-                    plan_cmd::make_plan(prepared, client.clone(), &args.graph, &plan_dir)
-                        .await
-                        .map_err(plan_cmd::stopped_reads)?;
+                let made = plan_cmd::make_plan(
+                    prepared,
+                    client.clone(),
+                    &args.graph,
+                    &plan_dir,
+                    notes,
+                )
+                .await
+                .map_err(plan_cmd::stopped_reads)?;
                 plan_cmd::write_reports(&plan_dir, &made.digest)?;
                 plan_cmd::describe_plan(&plan_dir, &made.digest);
                 carry_out::import_plan(made.store.path(), staged.path())?
             }
             (None, None) => unreachable!("a user list is always prepared"),
         };
-        let destination = Destination {
-            graph_root: client.endpoints().graph().to_string(),
-            sim: sim.is_some(),
-        };
-        if given_plan_targets_elsewhere(&plan.store.header, &destination) {
-            return Err(CliError::usage(anyhow::anyhow!(
-                "the plan was read from {} but this run would go to {}; apply a plan to the tenant it was made from",
-                plan.store.header.graph,
-                destination.graph_root
-            )));
-        }
         let options = args.run.options(plan.store.header.policy.profile());
         if !confirm(&plan.digest, &args.run).usage()? {
             return Ok(Exit::Usage);
         }
+        // Where the passes go, private, before the first write: a folder others can read
+        // is refused while nothing has changed.
+        super::ready_secrets(&args.out, &plan.store.header)?;
         let mut journal = start_run(&mut plan, &mut staged, &args.out, options, &destination)?;
+        folder.keep();
         let files = RunFiles {
             journal: &mut journal,
             state: JournalState::default(),
@@ -191,6 +224,52 @@ pub fn run(args: ApplyArgs) -> CliResult {
         drop(sim);
         Ok(exit)
     })
+}
+
+/// The run's folder until the run starts: created when missing and, should the command end
+/// before the run starts (a refused credential or plan, no confirmation), left as it was
+/// found — the lock file this command made removed, and the folder too when this command
+/// created it and nothing else is in it (a plan made on the way, `DIR/plan/`, stays for
+/// the operator to read).
+struct RunFolder {
+    dir: PathBuf,
+    created: bool,
+    lock_existed: bool,
+    kept: bool,
+}
+
+impl RunFolder {
+    fn prepare(dir: &Path) -> anyhow::Result<RunFolder> {
+        let created = std::fs::symlink_metadata(dir).is_err();
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+        Ok(RunFolder {
+            dir: dir.to_path_buf(),
+            created,
+            lock_existed: dir.join(LOCK_FILE).exists(),
+            kept: false,
+        })
+    }
+
+    /// The run has started: the folder is the run's.
+    fn keep(&mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for RunFolder {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        if !self.lock_existed {
+            let _ = std::fs::remove_file(self.dir.join(LOCK_FILE));
+        }
+        if self.created {
+            // Only when empty.
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+    }
 }
 
 /// A plan file carries its own policy and list: the flags that make a plan are refused
@@ -303,9 +382,8 @@ fn given_plan_targets_elsewhere(plan: &PlanHeader, destination: &Destination) ->
     plan.graph != destination.graph_root
 }
 
-fn prepare_run_dir(out: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create the output folder {}", out.display()))?;
+/// Refuses an output folder that holds a run or a plan, creating nothing.
+fn check_run_dir(out: &Path) -> anyhow::Result<()> {
     if out.join("journal.jsonl").exists() {
         bail!(
             "{} already holds a run; resume it with `mfa-reset resume {}`, or choose another --out folder",

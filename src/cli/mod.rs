@@ -18,8 +18,11 @@ pub mod sim;
 
 use clap::{Parser, Subcommand};
 
+use crate::engine::preflight::check_tap_policy_read;
 use crate::exit::{CliError, CliResult, Exit};
-use crate::graph::auth::AuthError;
+use crate::graph::client::GraphClient;
+use crate::graph::preflight::{PreflightError, PreflightFailure};
+use crate::policy::TapSettings;
 
 /// Reset MFA, revoke sessions and offboard Microsoft Entra ID users in bulk.
 #[derive(Debug, Parser)]
@@ -78,17 +81,80 @@ pub fn run(cli: Cli) -> CliResult {
     result
 }
 
-/// How a command ends when the credentials were refused before anything was sent: said
-/// with what it means for the tenant (`consequence`), logged with the `AADSTS` code an
-/// administrator looks up. A fault of the configuration itself (a variable missing or
-/// malformed) is bad usage instead.
-fn credentials_refused(error: AuthError, consequence: &str) -> CliResult {
-    if error.is_configuration() {
-        return Err(CliError::usage(error));
+/// How a command ends when its preflight failed ([`crate::graph::preflight`]): one
+/// message, said with what it means for the tenant (`consequence`). A fault of the
+/// configuration itself (a variable missing or malformed) is bad usage (exit 2); a
+/// credential or permission Graph refused exits 3, logged with the `AADSTS` code an
+/// administrator looks up; a Graph that could not be reached exits 1.
+fn credentials_refused(error: PreflightError, consequence: &str) -> CliResult {
+    match error.failure() {
+        PreflightFailure::Usage => Err(CliError::usage(error)),
+        PreflightFailure::Refused => {
+            tracing::warn!(aadsts = error.aadsts_code(), error = %error, "credentials refused");
+            let what = match error {
+                PreflightError::Denied { .. } => "permission refused",
+                _ => "credentials refused",
+            };
+            eprintln!("mfa-reset: {what}: {error}{consequence}");
+            Ok(Exit::Refused)
+        }
+        PreflightFailure::Failed => {
+            tracing::warn!(error = %error, "Graph not reached");
+            eprintln!("mfa-reset: {error}{consequence}");
+            Ok(Exit::Failures)
+        }
     }
-    tracing::warn!(aadsts = error.aadsts_code(), "credentials refused");
-    eprintln!("mfa-reset: credentials refused: {error}{consequence}");
-    Ok(Exit::Refused)
+}
+
+/// The preflight of a command about to read or write the tenant: one request proves the
+/// credential and Graph ([`GraphClient::check_credentials`]); when passes are to be issued
+/// (`tap`), the tenant's Temporary Access Pass policy is read with the same deadline and
+/// the passes checked against it — a conflict is bad usage (exit 2; `applying` says the
+/// plan cannot be carried out as it is), a policy that cannot be read a note, returned for
+/// the plan's reports and said on the terminal. `Err` holds how the command ends, its one
+/// message printed.
+async fn preflight(
+    client: &GraphClient,
+    tap: Option<TapSettings>,
+    consequence: &str,
+    applying: bool,
+) -> Result<Vec<String>, CliResult> {
+    let checks = client.preflight();
+    let ended = |e| Err(credentials_refused(e, consequence));
+    if let Err(e) = checks.check_access().await {
+        return ended(e);
+    }
+    let Some(tap) = tap else {
+        return Ok(Vec::new());
+    };
+    let read = match checks.read_tap_policy().await {
+        Ok(read) => read,
+        Err(e) => return ended(e),
+    };
+    match check_tap_policy_read(tap, &read) {
+        Ok(None) => Ok(Vec::new()),
+        Ok(Some(note)) => {
+            tracing::warn!(note = %note, "not checked");
+            eprintln!("mfa-reset: note: {note}.");
+            Ok(vec![note])
+        }
+        Err(conflict) if applying => Err(Err(CliError::usage(anyhow::anyhow!(
+            "the tenant would refuse the plan's Temporary Access Passes, so nothing was changed: {conflict}"
+        )))),
+        Err(conflict) => Err(Err(CliError::usage(anyhow::anyhow!(
+            "{conflict}. No plan was written"
+        )))),
+    }
+}
+
+/// Readies the private `DIR/secrets/tap.csv` before a run of `plan` that issues passes
+/// writes anything; a folder or file others can reach, or another user's, is refused
+/// (exit 2).
+fn ready_secrets(dir: &std::path::Path, plan: &crate::plan::PlanHeader) -> Result<(), CliError> {
+    if plan.policy.tap().is_some() {
+        crate::engine::secrets::TapFile::prepare(dir).map_err(CliError::usage)?;
+    }
+    Ok(())
 }
 
 /// Connects to the tenant the flags name (credentials from the environment), or starts the

@@ -7,10 +7,18 @@
 //! mfa-reset plan samples/users.csv --profile incident --tenant sim --out /tmp/rehearsal
 //! ```
 //!
+//! Before anything is read or written — the `--out` folder included — one request proves
+//! the credential and Graph, and a plan that issues passes reads the tenant's Temporary
+//! Access Pass policy (`super::preflight`): a `--tap-lifetime` outside it, a disabled
+//! policy or multi-use passes where it allows one-time ones only are refused; a policy the
+//! app may not read is noted in the plan and its reports.
+//!
 //! `--out DIR` receives `plan.json`, `results.csv`, `results.jsonl`, `summary.md` and
 //! `report.html`. Exit codes: 0 the plan is written; 1 written, but some users could not be
-//! read; 2 bad usage or bad input (nothing read); 3 the credentials were refused; 4
-//! interrupted (Ctrl-C) before the plan was written.
+//! read, or Graph could not be reached (no plan written); 2 bad usage or bad input, or
+//! passes the tenant's policy would refuse (nothing read); 3 the credentials or the
+//! permission to read users were refused; 4 interrupted (Ctrl-C) before the plan was
+//! written.
 //!
 //! The plan itself is made in [`crate::plan::make`] from the reads of
 //! [`crate::engine::read`]; [`make_plan`] only wires the two together and writes the
@@ -89,9 +97,9 @@ pub struct MadePlan {
     pub digest: PlanDigest,
 }
 
-/// Reads every target user through `client`, decides the plan, and writes `plan.json`,
-/// `results.csv` and `results.jsonl` to `out` (the summary and the HTML report are
-/// [`write_reports`]'). Memory does not grow with the list: the input is read again a
+/// Reads every target user through `client`, decides the plan, and writes `plan.json`
+/// (with `notes`, what the preflight could not check), `results.csv` and `results.jsonl`
+/// to `out` (the summary and the HTML report are [`write_reports`]'). Memory does not grow with the list: the input is read again a
 /// row at a time in its own thread, only a window of users is read at once, and every
 /// finished entry waits on disk until all are done.
 pub async fn make_plan(
@@ -99,6 +107,7 @@ pub async fn make_plan(
     client: Arc<GraphClient>,
     graph: &GraphArgs,
     out: &Path,
+    notes: Vec<String>,
 ) -> anyhow::Result<MadePlan> {
     let graph_root = client.endpoints().graph().to_string();
     let entries = Arc::new(Entries::create(out, &prepared)?);
@@ -148,7 +157,8 @@ pub async fn make_plan(
         .map_err(|_| anyhow::anyhow!("the plan's rows are still in use"))?;
 
     // Every row in order: the results as they come, the figures for the summary.
-    let header = entries.header(graph_root, now_rfc3339());
+    let mut header = entries.header(graph_root, now_rfc3339());
+    header.notes = notes;
     let mut results = PlanResultsWriter::create(
         &out.join("results.csv"),
         &out.join("results.jsonl"),
@@ -175,13 +185,14 @@ pub async fn make_plan_unless_interrupted(
     client: Arc<GraphClient>,
     graph: &GraphArgs,
     out: &Path,
+    notes: Vec<String>,
 ) -> anyhow::Result<Option<MadePlan>> {
     // Listening before the plan starts: from here on Ctrl-C is ours, not the default
     // (which would leave the scratch files behind).
     let mut interrupts = Interrupts::listen().context("cannot listen for Ctrl-C")?;
     tokio::select! {
         biased;
-        made = make_plan(prepared, client, graph, out) => made.map(Some),
+        made = make_plan(prepared, client, graph, out, notes) => made.map(Some),
         _ = interrupts.next() => {
             make::remove_scratch(out);
             Ok(None)
@@ -199,16 +210,22 @@ pub fn run(args: PlanArgs) -> CliResult {
         args.policy.clone().into(),
     )
     .usage()?;
-    prepare_out_dir(&args.out).usage()?;
+    check_out_dir(&args.out).usage()?;
     let runtime = super::runtime()?;
     let made = runtime.block_on(async {
         let Connection { client, sim } = super::connect(&args.graph).await?;
-        if let Err(e) = client.check_credentials().await {
-            return super::credentials_refused(e, "").map(Err);
-        }
-        let made = make_plan_unless_interrupted(prepared, Arc::new(client), &args.graph, &args.out)
-            .await
-            .map_err(stopped_reads)?;
+        // Nothing is written, not even the folder, before Graph has answered.
+        let tap = prepared.policy.tap();
+        let consequence = ". Nothing was changed, and no plan was written.";
+        let notes = match super::preflight(&client, tap, consequence, false).await {
+            Ok(notes) => notes,
+            Err(end) => return end.map(Err),
+        };
+        prepare_out_dir(&args.out).usage()?;
+        let made =
+            make_plan_unless_interrupted(prepared, Arc::new(client), &args.graph, &args.out, notes)
+                .await
+                .map_err(stopped_reads)?;
         drop(sim);
         Ok::<_, crate::exit::CliError>(made.ok_or(Exit::Interrupted))
     })?;
@@ -285,9 +302,8 @@ fn print_problem(path: &Path, p: &RowProblem) {
     );
 }
 
-pub fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create the output folder {}", out.display()))?;
+/// Refuses an output folder that already holds a plan, creating nothing.
+pub fn check_out_dir(out: &Path) -> anyhow::Result<()> {
     let plan = out.join("plan.json");
     if plan.exists() {
         anyhow::bail!(
@@ -296,6 +312,13 @@ pub fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Creates the output folder (when missing) for a plan, refusing one that holds a plan.
+pub fn prepare_out_dir(out: &Path) -> anyhow::Result<()> {
+    check_out_dir(out)?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create the output folder {}", out.display()))
 }
 
 /// Writes the plan's `summary.md` and `report.html` (`plan.json` and the results are

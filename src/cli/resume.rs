@@ -75,6 +75,7 @@ pub fn run(args: ResumeArgs) -> CliResult {
         if let Err(e) = client.check_credentials().await {
             return super::credentials_refused(e, ". Nothing more was changed.");
         }
+        super::ready_secrets(dir, &plan.store.header)?;
         let files = RunFiles {
             journal: &mut journal,
             state,

@@ -4,13 +4,16 @@
 //! ([`outcome`]). A plan's reads of the tenant go through the same dispatcher ([`read`]).
 //! A run holds its folder's [`lock`] throughout, writes every step to the fsynced
 //! [`journal`], from which `resume` carries an interrupted run on, and writes each
-//! Temporary Access Pass it issues to the private `secrets/tap.csv` ([`secrets`]).
+//! Temporary Access Pass it issues to the private `secrets/tap.csv` ([`secrets`]). Before
+//! any of it, [`preflight`] checks the passes a policy issues against the tenant's TAP
+//! policy.
 
 pub mod dispatcher;
 pub mod journal;
 pub mod lock;
 pub mod outcome;
 pub mod pacer;
+pub mod preflight;
 pub mod read;
 pub mod run;
 pub mod secrets;

@@ -2,8 +2,11 @@
 //! administrator who hands each user their pass.
 //!
 //! The folder is created private (mode 0700) and the file is created with mode 0600 from
-//! the start, never created readable and narrowed afterwards; an existing file that others
-//! can read is refused rather than appended to. Each row is fsynced before
+//! the start, never created readable and narrowed afterwards; an existing folder or file
+//! that others can reach, or that belongs to another user, is refused rather than appended
+//! to. A run that issues passes readies both before its first write ([`TapFile::prepare`]),
+//! so that a folder left open is refused before anything changes, not at the first pass;
+//! the run then appends to the file as passes come. Each row is fsynced before
 //! [`TapFile::append`] returns, so a pass the run reports as issued is on disk. The pass
 //! appears nowhere else — not in the journal, the results or any error message.
 
@@ -57,6 +60,11 @@ pub enum SecretsError {
         mode: u32,
         expected: u32,
     },
+    #[error(
+        "{} belongs to another user (uid {owner}; mfa-reset runs as uid {me}): passes must be written where only you can read them; move it away, then run again",
+        path.display()
+    )]
+    NotOwned { path: PathBuf, owner: u32, me: u32 },
     #[error(
         "{} is not a plain {}; remove or rename it, then run again",
         path.display(), if *dir { "folder" } else { "file" }
@@ -143,6 +151,42 @@ impl TapFile {
             write_synced(&file, &header).map_err(|e| SecretsError::io(&path, "write", e))?;
         }
         Ok(TapFile { path, file })
+    }
+
+    /// Readies DIR/secrets/tap.csv before a run's first write, as [`TapFile::open`] does
+    /// (created private, the header written when new; refused when others can reach it),
+    /// and closes it again: the run opens it when its first pass comes.
+    pub fn prepare(dir: &Path) -> Result<PathBuf, SecretsError> {
+        TapFile::open(dir).map(|file| file.path)
+    }
+
+    /// Checks, creating and writing nothing, that DIR/secrets and DIR/secrets/tap.csv are
+    /// private and the user's where they exist already: a run that issues passes refuses
+    /// a folder left open before it reads or changes anything (it readies them with
+    /// [`TapFile::prepare`] just before its first write).
+    pub fn check_existing(dir: &Path) -> Result<(), SecretsError> {
+        let folder = dir.join(SECRETS_DIR);
+        let path = folder.join(TAP_FILE);
+        for (at, is_dir, expected) in [(&folder, true, 0o700), (&path, false, 0o600)] {
+            let meta = match std::fs::symlink_metadata(at) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(SecretsError::io(at, "read", e)),
+            };
+            let plain = if is_dir {
+                meta.file_type().is_dir()
+            } else {
+                meta.file_type().is_file()
+            };
+            if !plain {
+                return Err(SecretsError::NotPlain {
+                    path: at.clone(),
+                    dir: is_dir,
+                });
+            }
+            check_private(at, &meta, expected)?;
+        }
+        Ok(())
     }
 
     /// Appends one row and fsyncs before returning.
@@ -234,10 +278,19 @@ fn ensure_private_dir(folder: &Path) -> Result<(), SecretsError> {
     }
 }
 
-/// Refuses a file or folder that its group or others may use.
+/// Refuses a file or folder that its group or others may use, or that belongs to another
+/// user than the one mfa-reset runs as.
 #[cfg(unix)]
 fn check_private(path: &Path, meta: &std::fs::Metadata, expected: u32) -> Result<(), SecretsError> {
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(SecretsError::NotOwned {
+            path: path.to_path_buf(),
+            owner: meta.uid(),
+            me,
+        });
+    }
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o077 != 0 {
         return Err(SecretsError::TooOpen {
@@ -413,6 +466,52 @@ mod tests {
             "{err:?}"
         );
         assert!(err.to_string().contains("chmod 700"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn prepare_readies_a_private_file_with_its_header_and_refuses_an_open_folder() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("prepare");
+        let path = TapFile::prepare(&dir).unwrap();
+        assert_eq!(path, TapFile::path_in(&dir));
+        assert_eq!(rows(&path), [TAP_HEADER]);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.join(SECRETS_DIR)), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        // Again (resume): nothing changes.
+        TapFile::prepare(&dir).unwrap();
+        assert_eq!(rows(&path), [TAP_HEADER]);
+
+        let open = scratch("prepare-open");
+        std::fs::create_dir(open.join(SECRETS_DIR)).unwrap();
+        std::fs::set_permissions(
+            open.join(SECRETS_DIR),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        let err = TapFile::prepare(&open).unwrap_err();
+        assert!(
+            matches!(err, SecretsError::TooOpen { mode: 0o755, .. }),
+            "{err:?}"
+        );
+        assert!(!TapFile::path_in(&open).exists(), "nothing written into it");
+        let err = TapFile::check_existing(&open).unwrap_err();
+        assert!(err.to_string().contains("chmod 700"), "{err}");
+
+        // Checking creates nothing, and finds a file others can read.
+        let fresh = scratch("check-fresh");
+        TapFile::check_existing(&fresh).unwrap();
+        assert!(!fresh.join(SECRETS_DIR).exists());
+        TapFile::prepare(&fresh).unwrap();
+        TapFile::check_existing(&fresh).unwrap();
+        let path = TapFile::path_in(&fresh);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = TapFile::check_existing(&fresh).unwrap_err();
+        assert!(
+            matches!(err, SecretsError::TooOpen { mode: 0o644, .. }),
+            "{err:?}"
+        );
     }
 
     #[cfg(unix)]

@@ -3,7 +3,8 @@
 //!
 //! Deciding what to do about an answer is the dispatcher's job (in the engine); this
 //! module only keeps the token fresh (a 401 makes the token source fetch a new one) and
-//! turns transport trouble into [`SendFailure`]s.
+//! turns transport trouble into [`SendFailure`]s. One request can also go on its own
+//! ([`GraphClient::send_one`]), which the [`super::preflight`] uses before a command starts.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -11,8 +12,10 @@ use std::time::Duration;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 
 use super::auth::{AccessToken, AuthError, TokenSource};
-use super::batch::{self, ItemOutcome};
+use super::batch::{self, ItemAnswer, ItemOutcome};
 use super::endpoints::{ApiVersion, Endpoints};
+use super::preflight::{Preflight, PreflightBounds, PreflightError};
+use super::request::GraphRequest;
 use super::transport::{SendFailure, Transport};
 use crate::wire::{BatchRequest, BatchResponse, BatchResponseItem, headers};
 
@@ -26,6 +29,8 @@ pub struct GraphClient {
     tokens: TokenSource,
     /// The token the latest batch went with, to invalidate after a 401.
     last_token: Mutex<Option<AccessToken>>,
+    /// How long the preflight may keep trying an unreachable Graph.
+    preflight: PreflightBounds,
 }
 
 impl std::fmt::Debug for GraphClient {
@@ -44,7 +49,14 @@ impl GraphClient {
             endpoints,
             tokens,
             last_token: Mutex::new(None),
+            preflight: PreflightBounds::default(),
         }
+    }
+
+    /// This client with other bounds for its preflight ([`GraphClient::preflight`]).
+    pub fn with_preflight_bounds(mut self, bounds: PreflightBounds) -> GraphClient {
+        self.preflight = bounds;
+        self
     }
 
     /// An HTTP client configured as the Graph client wants it.
@@ -61,9 +73,41 @@ impl GraphClient {
         &self.endpoints
     }
 
-    /// Gets a token now, so that a credential problem stops a run before it starts.
-    pub async fn check_credentials(&self) -> Result<(), super::auth::AuthError> {
-        self.tokens.token().await.map(|_| ())
+    /// The token source the client's requests go with.
+    pub fn tokens(&self) -> &TokenSource {
+        &self.tokens
+    }
+
+    /// Proves, before anything else is sent, that the credential gives a token Graph
+    /// accepts and that the app may read users: one real request
+    /// ([`Preflight::check_access`]), retried within the client's preflight bounds while
+    /// Graph cannot be reached.
+    pub async fn check_credentials(&self) -> Result<(), PreflightError> {
+        self.preflight().check_access().await
+    }
+
+    /// A preflight of this client: its requests share one deadline.
+    pub fn preflight(&self) -> Preflight<'_> {
+        Preflight::start(self, self.preflight.clone())
+    }
+
+    /// Sends `request` on its own (a `$batch` of one) and classifies its answer. A 401
+    /// drops the token it went with, as [`Transport::token_rejected`] does.
+    pub async fn send_one(&self, request: &GraphRequest) -> Result<ItemAnswer, SendFailure> {
+        let body = batch::encode(&[batch::Item {
+            id: "1".into(),
+            request,
+            client_request_id: crate::wire::random_guid(),
+        }]);
+        let items = self.post(request.version, &body).await?;
+        let item = items.into_iter().find(|i| i.id == "1").ok_or_else(|| {
+            SendFailure::Connection("the $batch answer did not answer its one request".into())
+        })?;
+        let answer = batch::classify(item);
+        if matches!(answer.outcome, ItemOutcome::AuthExpired(_)) {
+            self.token_rejected();
+        }
+        Ok(answer)
     }
 
     async fn post(

@@ -112,6 +112,21 @@ impl GraphRequest {
         }
     }
 
+    /// `GET /users?$top=1&$select=id`: the least a token can do with `User.Read.All`,
+    /// which proves that Graph accepts it and that the app may read users.
+    pub fn probe_users() -> GraphRequest {
+        GraphRequest::read("/users?$top=1&$select=id".into(), Cost::read(2, true))
+    }
+
+    /// `GET /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass`:
+    /// the tenant's Temporary Access Pass policy.
+    pub fn tap_policy() -> GraphRequest {
+        GraphRequest::read(
+            "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass".into(),
+            Cost::read(1, false),
+        )
+    }
+
     /// `GET /users/{key}/authentication/methods`. `None` for a mail key, which must be
     /// resolved to an id first.
     pub fn list_methods(key: &UserKey) -> Option<GraphRequest> {

@@ -302,6 +302,7 @@ impl Entries {
             fingerprint: String::new(),
             writes: 0,
             minimum_seconds: 0.0,
+            notes: Vec::new(),
         }
     }
 

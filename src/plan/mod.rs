@@ -146,6 +146,11 @@ pub struct PlanFile {
     /// Graph writes the plan needs, and the least time they take at the write budget.
     pub writes: usize,
     pub minimum_seconds: f64,
+    /// What the plan could not check when it was made, in words for its reports (a
+    /// Temporary Access Pass policy the app may not read). Not covered by the fingerprint:
+    /// it describes the reading, not what would change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub entries: Vec<PlanEntry>,
 }
 
@@ -164,6 +169,11 @@ pub struct PlanHeader {
     pub fingerprint: String,
     pub writes: usize,
     pub minimum_seconds: f64,
+    /// What the plan could not check when it was made, in words for its reports (a
+    /// Temporary Access Pass policy the app may not read). Not covered by the fingerprint:
+    /// it describes the reading, not what would change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl PlanHeader {
@@ -180,6 +190,7 @@ impl PlanHeader {
             fingerprint: self.fingerprint,
             writes: self.writes,
             minimum_seconds: self.minimum_seconds,
+            notes: self.notes,
             entries,
         }
     }
@@ -199,6 +210,7 @@ impl PlanFile {
             fingerprint: self.fingerprint.clone(),
             writes: self.writes,
             minimum_seconds: self.minimum_seconds,
+            notes: self.notes.clone(),
         }
     }
 

@@ -88,10 +88,11 @@ pub enum PolicyError {
         /// The flag.
         flag: &'static str,
     },
-    /// `--tap-lifetime` outside Entra's default range.
+    /// `--tap-lifetime` outside what any tenant's policy can allow.
     #[error(
-        "--tap-lifetime {minutes} is outside {min}-{max} minutes, the range Entra's default \
-         Temporary Access Pass policy allows"
+        "--tap-lifetime {minutes} is outside {min}-{max} minutes, the lifetimes Entra allows \
+         a Temporary Access Pass policy at all (the tenant's own policy, 60-480 by default, \
+         is checked when the tenant is read)"
     )]
     TapLifetimeOutOfRange {
         /// The lifetime given.

@@ -18,10 +18,13 @@ use super::filters::{in_utc, rfc3339};
 use super::serde_with::method_type_list;
 use crate::wire::MethodType;
 
-/// Shortest Temporary Access Pass lifetime Entra's default TAP policy accepts, in minutes.
-pub const TAP_MIN_LIFETIME_MINUTES: u32 = 60;
-/// Longest Temporary Access Pass lifetime Entra's default TAP policy accepts, in minutes.
-pub const TAP_MAX_LIFETIME_MINUTES: u32 = 480;
+/// Shortest Temporary Access Pass lifetime a tenant's TAP policy can allow, in minutes.
+/// Within this range the tenant's own policy decides (60 to 480 by default), which `plan`
+/// and `apply` read from the tenant and check before anything is read or changed.
+pub const TAP_MIN_LIFETIME_MINUTES: u32 = 10;
+/// Longest Temporary Access Pass lifetime a tenant's TAP policy can allow, in minutes (30
+/// days).
+pub const TAP_MAX_LIFETIME_MINUTES: u32 = 43_200;
 /// The TAP lifetime used when `--tap-lifetime` is not given, in minutes.
 pub const TAP_DEFAULT_LIFETIME_MINUTES: u32 = 60;
 
@@ -442,7 +445,7 @@ pub(super) fn all_removable() -> BTreeSet<MethodType> {
         .collect()
 }
 
-/// Checks a TAP lifetime against Entra's default policy range.
+/// Checks a TAP lifetime against the range any tenant's policy can allow.
 pub(super) fn check_tap_lifetime(minutes: u32) -> Result<(), PolicyError> {
     if (TAP_MIN_LIFETIME_MINUTES..=TAP_MAX_LIFETIME_MINUTES).contains(&minutes) {
         Ok(())

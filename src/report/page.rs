@@ -138,8 +138,9 @@ fn csp_hash(content: &str) -> String {
     )
 }
 
-/// The plan's input file, its hash, the policy and the fingerprint, as `<dt>`/`<dd>` pairs:
-/// what ties a report to the plan a change board signed.
+/// The plan's input file, its hash, the policy, what the plan could not check and the
+/// fingerprint, as `<dt>`/`<dd>` pairs: what ties a report to the plan a change board
+/// signed.
 pub(super) fn provenance(out: &mut String, plan: &PlanHeader) -> fmt::Result {
     writeln!(
         out,
@@ -157,6 +158,13 @@ pub(super) fn provenance(out: &mut String, plan: &PlanHeader) -> fmt::Result {
         writeln!(out, "<li>{}</li>", Text(&line))?;
     }
     writeln!(out, "</ul></dd>")?;
+    if !plan.notes.is_empty() {
+        writeln!(out, "<dt>Not checked</dt><dd><ul class=\"notes\">")?;
+        for note in &plan.notes {
+            writeln!(out, "<li>{}</li>", Text(note))?;
+        }
+        writeln!(out, "</ul></dd>")?;
+    }
     writeln!(
         out,
         "<dt>Plan fingerprint</dt><dd><code id=\"fingerprint\">{}</code></dd>",

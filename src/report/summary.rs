@@ -1,6 +1,6 @@
 //! `summary.md`: the plan in words and tables, for a change board — what would change,
-//! for whom, how many Graph writes that takes and how long at least, what is blocked and
-//! why, and the per-user table. Rendered from the plan's [`PlanDigest`].
+//! for whom, how many Graph writes that takes and how long at least, what the plan could
+//! not check, what is blocked and why, and the per-user table. Rendered from the plan's [`PlanDigest`].
 
 use std::fmt::{self, Write as _};
 use std::path::Path;
@@ -62,6 +62,9 @@ fn facts(md: &mut String, digest: &PlanDigest) -> fmt::Result {
         f.writes,
         human_duration(f.minimum_seconds)
     )?;
+    for note in &plan.notes {
+        writeln!(md, "**Not checked:** {}.\n", escape(note))?;
+    }
     permissions(md, plan)
 }
 

@@ -44,7 +44,7 @@ use tokio::sync::watch;
 
 pub use auth::{Certificate, SimApp};
 pub use errors::{GraphFailure, SimError};
-pub use model::{Method, TenantRecord, User};
+pub use model::{Method, TapPolicy, TenantRecord, User};
 pub use permissions::Access;
 pub use tenant::Tenant;
 pub use throttle::{Quotas, TenantSize};
@@ -444,6 +444,27 @@ impl SimHandle {
     pub fn outage(&self, duration: std::time::Duration) {
         *self.state.outage_until.lock().expect("outage lock") =
             Some(std::time::Instant::now() + duration);
+    }
+
+    /// Replaces the tenant's Temporary Access Pass policy (as an administrator would in
+    /// the Entra admin center); refused when Entra would refuse it.
+    pub fn set_tap_policy(&self, policy: TapPolicy) -> Result<(), SimError> {
+        self.state
+            .tenant
+            .lock()
+            .expect("tenant lock")
+            .set_tap_policy(policy)
+            .map_err(SimError::Config)
+    }
+
+    /// Makes reading the TAP policy answer 403, as Graph answers an app not granted
+    /// `Policy.Read.AuthenticationMethod`.
+    pub fn deny_tap_policy_read(&self, denied: bool) {
+        self.state
+            .tenant
+            .lock()
+            .expect("tenant lock")
+            .deny_tap_policy_read(denied);
     }
 
     /// The same JSON `/_sim/mutations` serves.

@@ -1,5 +1,7 @@
-//! The emulator's tenant model: users and their authentication methods, and the portable
-//! tenant-file format (`{"tenantId", "users": [...]}`) they load from and dump to.
+//! The emulator's tenant model: users and their authentication methods, the tenant's
+//! Temporary Access Pass policy ([`TapPolicy`]), and the portable tenant-file format
+//! (`{"tenantId", "users": [...], "temporaryAccessPassPolicy": {...}}`) they load from and
+//! dump to.
 //!
 //! Methods are held typed and compact (a tenant of a million generated users must fit in
 //! memory), and rendered Graph-shaped — `@odata.type` plus the fields Microsoft documents
@@ -281,6 +283,100 @@ pub struct TenantRecord {
     #[serde(rename = "tenantId")]
     pub tenant_id: String,
     pub users: Vec<UserRecord>,
+    /// The tenant's Temporary Access Pass policy; Entra's defaults when absent (and left
+    /// out of a dump while it has them).
+    #[serde(
+        rename = "temporaryAccessPassPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub temporary_access_pass_policy: Option<TapPolicy>,
+}
+
+/// The tenant's Temporary Access Pass policy: the settings of Graph's
+/// `temporaryAccessPassAuthenticationMethodConfiguration` that decide whether, and which,
+/// passes may be created. In a tenant file every field is optional, Entra's default
+/// standing in for a missing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct TapPolicy {
+    /// Whether passes may be created at all (`state`: `enabled` or `disabled`).
+    #[serde(with = "policy_state")]
+    pub state: bool,
+    /// The lifetime of a pass created without `lifetimeInMinutes`.
+    pub default_lifetime_in_minutes: i64,
+    pub minimum_lifetime_in_minutes: i64,
+    pub maximum_lifetime_in_minutes: i64,
+    /// True: every pass is usable once only, and a multi-use pass is refused.
+    pub is_usable_once: bool,
+    /// Characters in a new pass.
+    pub default_length: usize,
+}
+
+impl Default for TapPolicy {
+    /// Entra's defaults: enabled, 60 to 480 minutes (60 by default), multi-use passes
+    /// allowed, 8 characters.
+    fn default() -> Self {
+        TapPolicy {
+            state: true,
+            default_lifetime_in_minutes: 60,
+            minimum_lifetime_in_minutes: 60,
+            maximum_lifetime_in_minutes: 480,
+            is_usable_once: false,
+            default_length: 8,
+        }
+    }
+}
+
+impl TapPolicy {
+    /// Shortest and longest lifetime any policy may set, in minutes (30 days).
+    pub const LIFETIME_LIMITS: (i64, i64) = (10, 43_200);
+
+    /// Checks what Entra itself would refuse to configure.
+    pub fn validate(&self) -> Result<(), String> {
+        let (low, high) = Self::LIFETIME_LIMITS;
+        let (min, max, default) = (
+            self.minimum_lifetime_in_minutes,
+            self.maximum_lifetime_in_minutes,
+            self.default_lifetime_in_minutes,
+        );
+        if !(low..=high).contains(&min) || !(low..=high).contains(&max) {
+            return Err(format!(
+                "temporaryAccessPassPolicy: the lifetimes must be between {low} and {high} minutes, got {min} to {max}"
+            ));
+        }
+        if min > max || !(min..=max).contains(&default) {
+            return Err(format!(
+                "temporaryAccessPassPolicy: need minimumLifetimeInMinutes <= defaultLifetimeInMinutes <= maximumLifetimeInMinutes, got {min}, {default}, {max}"
+            ));
+        }
+        if !(8..=48).contains(&self.default_length) {
+            return Err(format!(
+                "temporaryAccessPassPolicy: defaultLength must be between 8 and 48, got {}",
+                self.default_length
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `state` as Graph writes it: `"enabled"` or `"disabled"`.
+mod policy_state {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(enabled: &bool, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if *enabled { "enabled" } else { "disabled" })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "enabled" => Ok(true),
+            "disabled" => Ok(false),
+            other => Err(D::Error::custom(format!(
+                "state must be \"enabled\" or \"disabled\", got {other:?}"
+            ))),
+        }
+    }
 }
 
 impl From<&User> for UserRecord {

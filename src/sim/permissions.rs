@@ -32,9 +32,15 @@ pub const REVOKE_SESSIONS_ALL: &str = "User.RevokeSessions.All";
 /// `User.EnableDisableAccount.All`: `PATCH /users/{id}` with `accountEnabled`.
 pub const ENABLE_DISABLE_ACCOUNT_ALL: &str = "User.EnableDisableAccount.All";
 
+/// `Policy.Read.AuthenticationMethod`: read the authentication methods policy (the
+/// Temporary Access Pass policy among it).
+pub const POLICY_READ_AUTHENTICATION_METHOD: &str = "Policy.Read.AuthenticationMethod";
+/// `Policy.Read.All`: read every policy of the tenant.
+pub const POLICY_READ_ALL: &str = "Policy.Read.All";
+
 /// Every permission name the emulator knows; a denied name outside this list is a
 /// configuration mistake, refused when the emulator starts.
-pub const KNOWN: [&str; 7] = [
+pub const KNOWN: [&str; 9] = [
     USER_READ_ALL,
     USER_READ_WRITE_ALL,
     DIRECTORY_READ_ALL,
@@ -42,6 +48,8 @@ pub const KNOWN: [&str; 7] = [
     METHODS_READ_WRITE_ALL,
     REVOKE_SESSIONS_ALL,
     ENABLE_DISABLE_ACCOUNT_ALL,
+    POLICY_READ_AUTHENTICATION_METHOD,
+    POLICY_READ_ALL,
 ];
 
 /// What a route does, as far as permissions go.
@@ -57,6 +65,8 @@ pub enum Access {
     RevokeSessions,
     /// `PATCH /users/{id}` (`accountEnabled`).
     EnableDisableAccount,
+    /// `GET /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/...`.
+    ReadPolicy,
 }
 
 impl Access {
@@ -68,15 +78,17 @@ impl Access {
             Access::WriteMethods => &[METHODS_READ_WRITE_ALL],
             Access::RevokeSessions => &[REVOKE_SESSIONS_ALL, USER_READ_WRITE_ALL],
             Access::EnableDisableAccount => &[ENABLE_DISABLE_ACCOUNT_ALL, USER_READ_WRITE_ALL],
+            Access::ReadPolicy => &[POLICY_READ_AUTHENTICATION_METHOD, POLICY_READ_ALL],
         }
     }
 
-    const ALL: [Access; 5] = [
+    const ALL: [Access; 6] = [
         Access::ReadUsers,
         Access::ReadMethods,
         Access::WriteMethods,
         Access::RevokeSessions,
         Access::EnableDisableAccount,
+        Access::ReadPolicy,
     ];
 }
 

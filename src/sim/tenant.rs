@@ -5,8 +5,10 @@
 //! the password method cannot be deleted; the default method cannot be deleted while a
 //! method that could itself be the default (phone, Authenticator, OATH) remains; a mobile
 //! phone cannot be deleted while an alternateMobile exists; one Temporary Access Pass per
-//! user, lifetime 60–480 minutes; `accountEnabled` of a synced user cannot be changed in
-//! the cloud; an app without a privileged role cannot change an admin-role holder.
+//! user, created only as the tenant's TAP policy allows (enabled, a lifetime within its
+//! range, 60–480 minutes by default, one-time passes only when it says so);
+//! `accountEnabled` of a synced user cannot be changed in the cloud; an app without a
+//! privileged role cannot change an admin-role holder.
 //!
 //! `console` adds the changes an administrator makes outside these routes (a role granted,
 //! sync turned on, a method registered), for tests of a tenant that moves under a plan.
@@ -19,15 +21,9 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use serde_json::{Map, Value, json};
 
 use super::errors::GraphFailure;
-use super::model::{Method, TenantRecord, User, UserRecord};
+use super::model::{Method, TapPolicy, TenantRecord, User, UserRecord};
 use super::odata::{Filter, Literal, UserKey};
 use crate::wire::{MethodType, PhoneType};
-
-/// Lowest and highest TAP lifetime Entra's default policy allows, in minutes.
-pub const TAP_MIN_LIFETIME: i64 = 60;
-pub const TAP_MAX_LIFETIME: i64 = 480;
-/// Lifetime of a TAP created without `lifetimeInMinutes`.
-pub const TAP_DEFAULT_LIFETIME: i64 = 60;
 
 /// Properties a `$select` on users may name, in Graph's order for the default set.
 const DEFAULT_USER_PROPERTIES: [&str; 11] = [
@@ -167,6 +163,9 @@ pub struct Tenant {
     by_id: HashMap<String, usize>,
     by_upn: HashMap<String, usize>,
     by_mail: HashMap<String, Vec<usize>>,
+    tap_policy: TapPolicy,
+    /// Reading the TAP policy is refused (403), as for an app without the permission.
+    tap_policy_denied: bool,
 }
 
 impl Tenant {
@@ -178,6 +177,8 @@ impl Tenant {
             by_upn: HashMap::with_capacity(users.len()),
             by_mail: HashMap::new(),
             users: Vec::with_capacity(users.len()),
+            tap_policy: TapPolicy::default(),
+            tap_policy_denied: false,
         };
         for (i, u) in users.into_iter().enumerate() {
             if t.by_id.insert(u.id.clone(), i).is_some() {
@@ -215,7 +216,11 @@ impl Tenant {
                     .map_err(|e| format!("users[{i}] ({upn}): {e}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Tenant::new(record.tenant_id.to_ascii_lowercase(), users)
+        let mut tenant = Tenant::new(record.tenant_id.to_ascii_lowercase(), users)?;
+        if let Some(policy) = record.temporary_access_pass_policy {
+            tenant.set_tap_policy(policy)?;
+        }
+        Ok(tenant)
     }
 
     /// The tenant in its file form.
@@ -223,7 +228,55 @@ impl Tenant {
         TenantRecord {
             tenant_id: self.tenant_id.clone(),
             users: self.users.iter().map(UserRecord::from).collect(),
+            temporary_access_pass_policy: (self.tap_policy != TapPolicy::default())
+                .then_some(self.tap_policy),
         }
+    }
+
+    /// The tenant's Temporary Access Pass policy.
+    pub fn tap_policy(&self) -> TapPolicy {
+        self.tap_policy
+    }
+
+    /// Replaces the tenant's Temporary Access Pass policy, refusing one Entra would not
+    /// accept.
+    pub fn set_tap_policy(&mut self, policy: TapPolicy) -> Result<(), String> {
+        policy.validate()?;
+        self.tap_policy = policy;
+        Ok(())
+    }
+
+    /// Whether reading the TAP policy is refused with 403, as Graph refuses an app without
+    /// `Policy.Read.AuthenticationMethod` (creating passes is not affected).
+    pub fn deny_tap_policy_read(&mut self, denied: bool) {
+        self.tap_policy_denied = denied;
+    }
+
+    /// `GET /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass`:
+    /// the policy as Graph shows it, or the 403 of an app that may not read it.
+    pub fn tap_policy_json(&self) -> Result<Value, GraphFailure> {
+        if self.tap_policy_denied {
+            return Err(GraphFailure::new(
+                403,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            ));
+        }
+        let p = &self.tap_policy;
+        Ok(json!({
+            "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
+            "id": "TemporaryAccessPass",
+            "state": if p.state { "enabled" } else { "disabled" },
+            "defaultLifetimeInMinutes": p.default_lifetime_in_minutes,
+            "defaultLength": p.default_length,
+            "minimumLifetimeInMinutes": p.minimum_lifetime_in_minutes,
+            "maximumLifetimeInMinutes": p.maximum_lifetime_in_minutes,
+            "isUsableOnce": p.is_usable_once,
+            "includeTargets": [
+                {"targetType": "group", "id": "all_users", "isRegistrationRequired": false}
+            ],
+            "excludeTargets": [],
+        }))
     }
 
     pub fn users(&self) -> &[User] {
@@ -496,26 +549,44 @@ impl Tenant {
                 ));
             }
         };
+        let policy = self.tap_policy;
+        if !policy.state {
+            return Err(GraphFailure::bad_request(
+                "badRequest",
+                "Converged UserCredentialPolicy does not allow creating or updating this authentication method. AuthMethodType [TemporaryAccessPass].",
+            ));
+        }
         let lifetime = match obj.get("lifetimeInMinutes") {
-            None | Some(Value::Null) => TAP_DEFAULT_LIFETIME,
+            None | Some(Value::Null) => policy.default_lifetime_in_minutes,
             Some(v) => v.as_i64().ok_or_else(|| {
                 GraphFailure::bad_request("badRequest", "Invalid LifetimeInMinutes specified.")
             })?,
         };
-        if !(TAP_MIN_LIFETIME..=TAP_MAX_LIFETIME).contains(&lifetime) {
+        let (min, max) = (
+            policy.minimum_lifetime_in_minutes,
+            policy.maximum_lifetime_in_minutes,
+        );
+        if !(min..=max).contains(&lifetime) {
             return Err(GraphFailure::bad_request(
                 "badRequest",
                 format!(
-                    "Invalid LifetimeInMinutes specified. The valid range between {TAP_MIN_LIFETIME} and {TAP_MAX_LIFETIME}."
+                    "Invalid LifetimeInMinutes specified. The valid range between {min} and {max}."
                 ),
             ));
         }
         let once = match obj.get("isUsableOnce") {
-            None | Some(Value::Null) => false,
+            // A policy of one-time passes makes every pass one-time.
+            None | Some(Value::Null) => policy.is_usable_once,
             Some(v) => v.as_bool().ok_or_else(|| {
                 GraphFailure::bad_request("badRequest", "Invalid IsUsableOnce specified.")
             })?,
         };
+        if policy.is_usable_once && !once {
+            return Err(GraphFailure::bad_request(
+                "badRequest",
+                "Invalid IsUsableOnce specified. The Temporary Access Pass policy allows only one-time use passes.",
+            ));
+        }
         let start = match obj.get("startDateTime") {
             None | Some(Value::Null) => now.to_string(),
             Some(Value::String(s))

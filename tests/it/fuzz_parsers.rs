@@ -967,6 +967,7 @@ fn valid_plan(profile: Profile) -> PlanFile {
         policy,
         writes,
         minimum_seconds: 1.5,
+        notes: Vec::new(),
         entries,
     }
 }

@@ -5,7 +5,9 @@
 //! Credentials never come from flags: they come from the Azure SDK's environment variables
 //! (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`,
 //! `AZURE_CLIENT_CERTIFICATE_PATH`), a ready token in `MFA_RESET_ACCESS_TOKEN`, or the Azure
-//! CLI (`--auth azure-cli`).
+//! CLI (`--auth azure-cli`). One more variable is read, by tests only:
+//! `MFA_RESET_PREFLIGHT_SECONDS` shortens how long the preflight keeps trying a Graph it
+//! cannot reach (20 s; [`crate::graph::preflight`]).
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -16,6 +18,7 @@ use crate::engine::pacer::{Budget, PacerSettings};
 use crate::graph::auth::{AuthMode, Credential, TokenEndpoint, TokenSource};
 use crate::graph::client::GraphClient;
 use crate::graph::endpoints::{Cloud, Endpoints};
+use crate::graph::preflight::PreflightBounds;
 use crate::secret::Secret;
 use crate::sim::{Sim, SimConfig, SimHandle, TenantSource};
 use crate::wire::TenantSize;
@@ -120,9 +123,10 @@ impl GraphArgs {
         &self,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Connection> {
+        let bounds = PreflightBounds::from_lookup(&lookup)?;
         let Some(TenantChoice::Sim) = self.tenant else {
             return Ok(Connection {
-                client: self.client(lookup)?,
+                client: self.client(lookup)?.with_preflight_bounds(bounds),
                 sim: None,
             });
         };
@@ -153,7 +157,7 @@ impl GraphArgs {
             http.clone(),
         )?;
         Ok(Connection {
-            client: GraphClient::new(http, endpoints, tokens),
+            client: GraphClient::new(http, endpoints, tokens).with_preflight_bounds(bounds),
             sim: Some(sim),
         })
     }

@@ -60,7 +60,8 @@ pub struct PolicyFlags {
     #[arg(long)]
     pub issue_tap: bool,
 
-    /// With --issue-tap: the pass's lifetime in minutes, 60 to 480 (60 when not given).
+    /// With --issue-tap: the pass's lifetime in minutes (60 when not given), within the
+    /// tenant's Temporary Access Pass policy (60 to 480 unless changed; 10 to 43200 at most).
     #[arg(long, value_name = "MIN")]
     pub tap_lifetime: Option<u32>,
 

@@ -44,6 +44,49 @@ pub enum Credential {
 }
 
 impl Credential {
+    /// Whether a rejected token can be replaced by a fresh one (everything but a ready
+    /// token).
+    pub fn refreshable(&self) -> bool {
+        !matches!(self, Credential::AccessToken(_))
+    }
+
+    /// Where the tokens this credential gives come from, in words for a message: "the
+    /// access token in MFA_RESET_ACCESS_TOKEN", "the access token got with the client
+    /// secret of app … (AZURE_CLIENT_SECRET)". Never what it holds.
+    pub fn token_source(&self) -> String {
+        match self {
+            Credential::AccessToken(_) => format!("the access token in {MFA_RESET_ACCESS_TOKEN}"),
+            Credential::ClientSecret { client_id, .. } => format!(
+                "the access token got with the client secret of app {client_id} ({AZURE_CLIENT_SECRET})"
+            ),
+            Credential::Certificate { client_id, .. } => format!(
+                "the access token got with the certificate of app {client_id} ({AZURE_CLIENT_CERTIFICATE_PATH})"
+            ),
+            Credential::AzureCli(_) => {
+                "the access token from the Azure CLI's signed-in account (--auth azure-cli)".into()
+            }
+        }
+    }
+
+    /// What to do when Microsoft Graph rejects the tokens this credential gives.
+    pub fn rejected_hint(&self) -> &'static str {
+        match self {
+            Credential::AccessToken(_) => {
+                "put a fresh Graph token in MFA_RESET_ACCESS_TOKEN (e.g. from `az account \
+                 get-access-token --resource-type ms-graph`), or use an app credential or \
+                 --auth azure-cli so that mfa-reset can refresh tokens itself"
+            }
+            Credential::ClientSecret { .. } | Credential::Certificate { .. } => {
+                "check that AZURE_TENANT_ID and AZURE_CLIENT_ID name this tenant's app \
+                 registration and that --cloud (or --graph-url) is the tenant's cloud"
+            }
+            Credential::AzureCli(_) => {
+                "sign in again with `az login` (as an administrator of the tenant) and check \
+                 --cloud (or --graph-url)"
+            }
+        }
+    }
+
     /// What kind of credential it is, for the log (never what it holds).
     pub fn kind(&self) -> &'static str {
         match self {

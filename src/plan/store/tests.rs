@@ -47,6 +47,7 @@ fn plan(rows: usize) -> PlanFile {
         fingerprint,
         writes: 0,
         minimum_seconds: 0.0,
+        notes: Vec::new(),
         entries,
     }
 }

@@ -168,6 +168,9 @@ fn facts(
         plan.input.rows,
         code(short(&plan.input.sha256))
     )?;
+    if !plan.notes.is_empty() {
+        writeln!(out, "| Not checked | {} |", md(&plan.notes.join("; ")))?;
+    }
     writeln!(
         out,
         "| Policy | {} |\n",

@@ -68,6 +68,7 @@ pub(super) fn run(
         Route::UserRoles => h.user_roles(user()),
         Route::DirectoryRoles { expand_members } => h.directory_roles(expand_members),
         Route::RoleMembers { role_id } => h.role_members(&role_id),
+        Route::TapPolicy => h.tap_policy(),
     }
 }
 
@@ -197,13 +198,14 @@ impl Handler<'_> {
     /// `POST .../authentication/temporaryAccessPassMethods`: `201` with the new pass.
     fn create_temporary_access_pass(&mut self, idx: usize) -> Result<Done, GraphFailure> {
         let method_id = guid_from_u128(rand::random());
+        let length = self.tenant.tap_policy().default_length;
         let created = self.tenant.create_temporary_access_pass(
             idx,
             self.body,
             self.privileged,
             &now_rfc3339(),
             method_id,
-            new_pass(),
+            new_pass(length),
         )?;
         let id = &self.tenant.user(idx).id;
         let mut body = created.body;
@@ -298,6 +300,19 @@ impl Handler<'_> {
         }))
     }
 
+    /// `GET /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass`.
+    fn tap_policy(&self) -> Result<Done, GraphFailure> {
+        let mut body = self.tenant.tap_policy_json()?;
+        prepend_context(
+            &mut body,
+            format!(
+                "{}/$metadata#authenticationMethodConfigurations/$entity",
+                self.base
+            ),
+        );
+        Done::ok(body)
+    }
+
     /// A write answered `204`, with its change logged against user `idx`.
     fn no_content(&self, idx: usize, change: Change) -> Done {
         Done {
@@ -333,12 +348,12 @@ fn prepend_context(body: &mut Value, context: String) {
     }
 }
 
-/// A new Temporary Access Pass: 8 characters as Entra's default policy makes them.
-fn new_pass() -> String {
+/// A new Temporary Access Pass of `length` characters (the policy's `defaultLength`).
+fn new_pass(length: usize) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789+#%&@";
     let mut rng = rand::rng();
-    (0..8)
+    (0..length)
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
         .collect()
 }

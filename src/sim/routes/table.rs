@@ -40,6 +40,8 @@ pub(super) enum Route {
     RoleMembers {
         role_id: String,
     },
+    /// The tenant's Temporary Access Pass policy.
+    TapPolicy,
 }
 
 impl Route {
@@ -57,6 +59,7 @@ impl Route {
             Route::DeleteMethod { .. } | Route::CreateTemporaryAccessPass => Access::WriteMethods,
             Route::RevokeSessions => Access::RevokeSessions,
             Route::UpdateUser => Access::EnableDisableAccount,
+            Route::TapPolicy => Access::ReadPolicy,
         }
     }
 
@@ -104,6 +107,15 @@ pub(super) fn route(method: &str, path: &GraphPath, q: &QueryOptions) -> Routed 
         ) => r.user_roles(),
         (["directoryRoles"], false) => r.directory_roles(),
         (["directoryRoles", role_id, "members"], false) => r.role_members(role_id),
+        (
+            [
+                "policies",
+                "authenticationMethodsPolicy",
+                "authenticationMethodConfigurations",
+                id,
+            ],
+            false,
+        ) if id.eq_ignore_ascii_case("TemporaryAccessPass") => r.get_only(Route::TapPolicy),
         _ => Err(r.no_route()),
     }
 }

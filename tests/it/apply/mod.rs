@@ -14,6 +14,7 @@ mod fail_safe;
 mod faults_and_drift;
 mod guardrails;
 mod kill;
+mod preflight;
 mod profiles;
 
 use crate::support::folder::Folder;

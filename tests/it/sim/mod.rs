@@ -11,4 +11,5 @@ mod faults;
 mod observe;
 mod routes;
 mod rules;
+mod tap_policy;
 mod throttling;

@@ -172,6 +172,7 @@ pub fn finish(policy: Policy, file: &str, entries: Vec<PlanEntry>) -> PlanFile {
         writes,
         // 3,000 writes per 150 s.
         minimum_seconds: writes as f64 / 20.0,
+        notes: Vec::new(),
         entries,
     }
 }

@@ -169,6 +169,7 @@ impl Scenario {
             t: self,
             args: args.iter().map(|a| a.to_string()).collect(),
             auth: Auth::Token(self.token.clone()),
+            env: Vec::new(),
         }
     }
 
@@ -279,6 +280,7 @@ pub struct Invocation<'a> {
     t: &'a Scenario,
     args: Vec<String>,
     auth: Auth,
+    env: Vec<(String, String)>,
 }
 
 impl Invocation<'_> {
@@ -310,6 +312,12 @@ impl Invocation<'_> {
         self
     }
 
+    /// One more environment variable for the binary.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_string(), value.to_string()));
+        self
+    }
+
     fn command(&self) -> std::process::Command {
         let sim = &self.t.sim;
         let base = sim.base_url();
@@ -332,6 +340,7 @@ impl Invocation<'_> {
                     .env("AZURE_CLIENT_CERTIFICATE_PATH", path);
             }
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 
