@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use mfa_reset::secret::Secret;
-use mfa_reset::sim::{SimApp, SimConfig, permissions};
+use mfa_reset::sim::{SimApp, SimConfig, TapPolicy, permissions};
 use serde_json::Value;
 
 use crate::support::oracle::{Policy, Profile, expect};
@@ -373,4 +373,82 @@ fn an_admin_kept_by_the_plan_stays_protected() {
         .expect_code(1);
     assert_eq!(statuses(&t), ["protected", "blocked"]);
     assert!(t.mutations().iter().all(|m| m["userId"] != ADMIN));
+}
+
+#[test]
+fn passes_the_tenant_refuses_withhold_every_removal_and_stop_the_run() {
+    // The plan's lifetime (60 minutes) was fine when planned; the tenant's TAP policy now
+    // allows 90 to 120 minutes, and the app may not read the policy to find out first.
+    let t = Scenario::start("tap-policy-refuses", generated(200, 89));
+    let listed = users::without_role(&t.before, 160);
+    let input = t.write_list(&listed);
+    let policy = Profile::DeviceRefresh.with_tap();
+    t.plan(&input, policy).run().expect_code(0);
+    t.sim
+        .set_tap_policy(TapPolicy {
+            minimum_lifetime_in_minutes: 90,
+            maximum_lifetime_in_minutes: 120,
+            default_lifetime_in_minutes: 90,
+            ..TapPolicy::default()
+        })
+        .unwrap();
+    t.sim.deny_tap_policy_read(true);
+    let seen = t.mutations().len();
+
+    let run = t.apply_plan().yes().budget("40/1s").run();
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("policy could not be read")
+            && run
+                .stderr
+                .contains("Graph refused to issue Temporary Access Passes")
+            && run.stderr.contains("valid range between 90 and 120"),
+        "{}",
+        run.stderr
+    );
+    // Not one method removed: every removal waits on the pass, and no pass was issued.
+    let since = &t.mutations()[seen..];
+    assert!(deleted(since).is_empty(), "{since:?}");
+    assert_eq!(count(since, "createTemporaryAccessPass"), 0);
+    let rows = t.out().rows();
+    let failed = rows.iter().filter(|r| r["status"] == "failed").count();
+    let pending = rows.iter().filter(|r| r["status"] == "pending").count();
+    assert!(
+        failed >= mfa_reset::engine::run::STREAK,
+        "{:?}",
+        statuses(&t)
+    );
+    assert!(pending > listed.len() / 2, "{:?}", statuses(&t));
+    for r in rows.iter().filter(|r| r["status"] == "failed") {
+        let reason = r["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("withheld") && reason.contains("Temporary Access Pass"),
+            "{r}"
+        );
+    }
+    assert_nobody_locked_out(&t, &listed, policy);
+}
+
+#[test]
+fn a_plan_whose_reads_lose_graph_stops_with_one_message_and_writes_no_plan() {
+    let t = Scenario::start("plan-outage", generated(400, 97));
+    let listed = users::some(&t.before, 300);
+    let input = t.write_list(&listed);
+    let mut child = t
+        .plan(&input, Profile::Incident)
+        .args(&["--ru-budget", "200/1s", "--max-outage", "1"])
+        .spawn("plan");
+    crate::support::process::wait_until("the plan is reading", || {
+        t.sim.stats()["batchItems"].as_u64().unwrap_or(0) > 100
+    });
+    let outage = Duration::from_secs(8);
+    let down = Instant::now();
+    t.sim.outage(outage);
+    child.expect_code(1);
+    assert!(down.elapsed() < outage, "the plan waited for Graph");
+    let stderr = child.stderr();
+    assert_eq!(stderr.matches("the plan stopped").count(), 1, "{stderr}");
+    assert!(stderr.contains("No plan was written"), "{stderr}");
+    assert!(!t.planned().plan_file().exists());
+    assert!(t.mutations().is_empty());
 }
