@@ -75,8 +75,9 @@ pub struct ApplyArgs {
 /// How the run goes, beyond the plan.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// When a user's methods differ from the plan: skip them (status drifted, nothing
-    /// changed) or decide again from what is there now.
+    /// When a user differs from the plan (methods, account enabled, sync, admin roles):
+    /// skip them (status drifted, nothing changed) or decide again from what is there
+    /// now, under the same guardrails.
     #[arg(long, value_enum, default_value = "skip")]
     pub on_drift: OnDriftChoice,
     /// Do not re-read a user's methods after removing them.

@@ -41,6 +41,21 @@ pub enum Command {
     /// Dry run: read the tenant and write what a run would change, changing nothing.
     Plan(Box<plan::PlanArgs>),
     /// Carry out a plan (or plan and carry out a user list), journaling every change.
+    ///
+    /// Each user is read again before their first change (account enabled, synced from
+    /// on-premises, admin roles, methods); a user who differs from the plan gets nothing,
+    /// not even containment (--on-drift replan decides again). A user's steps go: disable
+    /// the account, issue the Temporary Access Pass, remove the methods (the default
+    /// last); sessions are revoked first in an incident, after the disable when
+    /// offboarding, after the removals for a device refresh. When the disable or the pass
+    /// fails, the removals are withheld, so nobody is left with fewer ways to sign in than
+    /// the policy intends.
+    ///
+    /// A failure that is not about one user stops the run (circuit breaker): Graph
+    /// refusing the credential (exit 3), Graph out of reach for longer than --max-outage
+    /// (exit 1), or the same refusal for five users in a row, such as a missing
+    /// permission (exit 1). No more users are started, the users not finished are
+    /// pending, and `mfa-reset resume DIR` carries on once the cause is fixed.
     Apply(Box<apply::ApplyArgs>),
     /// Carry on with an interrupted run.
     ///
