@@ -103,6 +103,27 @@ pub enum JobResult {
     Abandoned { cause: Abandon, last_error: String },
 }
 
+/// The switch that halts a dispatcher ([`Dispatcher::halt_switch`]).
+#[derive(Debug, Default)]
+pub struct Halt {
+    set: AtomicBool,
+    wake: Notify,
+}
+
+impl Halt {
+    /// Halts the dispatcher: jobs waiting to be sent or retried are abandoned now, without
+    /// waiting for their retry time.
+    pub fn halt(&self) {
+        if !self.set.swap(true, Ordering::SeqCst) {
+            self.wake.notify_one();
+        }
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.set.load(Ordering::SeqCst)
+    }
+}
+
 /// Why a job was abandoned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Abandon {
@@ -236,7 +257,7 @@ struct Shared<T> {
     outstanding: AtomicUsize,
     done: mpsc::Sender<Completed>,
     /// Set by the caller: settle every job not yet answered as abandoned.
-    halt: Arc<AtomicBool>,
+    halt: Arc<Halt>,
     /// Since when Graph has been unreachable, if it is now.
     unreachable_since: Mutex<Option<Instant>>,
 }
@@ -270,7 +291,7 @@ impl<T: Transport> Dispatcher<T> {
                 wake: Notify::new(),
                 outstanding: AtomicUsize::new(0),
                 done,
-                halt: Arc::new(AtomicBool::new(false)),
+                halt: Arc::new(Halt::default()),
                 unreachable_since: Mutex::new(None),
             }),
         }
@@ -283,7 +304,7 @@ impl<T: Transport> Dispatcher<T> {
     /// The switch that halts the dispatcher: once set, jobs waiting to be sent or to be
     /// retried are completed as [`Abandon::Halted`] instead; batches already posted are
     /// still answered and settled.
-    pub fn halt_switch(&self) -> Arc<AtomicBool> {
+    pub fn halt_switch(&self) -> Arc<Halt> {
         self.shared.halt.clone()
     }
 
@@ -361,7 +382,7 @@ async fn next_item<T>(
                 Err(mpsc::error::TryRecvError::Disconnected) => *input_open = false,
             }
         }
-        if shared.halt.load(Ordering::SeqCst) {
+        if shared.halt.is_set() {
             abandon_queued(shared).await;
         }
         let next_due = {
@@ -399,6 +420,7 @@ async fn next_item<T>(
                 None => *input_open = false,
             },
             _ = shared.wake.notified() => {}
+            _ = shared.halt.wake.notified() => {}
             _ = sleep => {}
         }
     }
@@ -705,7 +727,7 @@ async fn settle<T>(shared: &Shared<T>, mut item: Pending, answer: ItemAnswer) {
             backoff(&shared.settings, item.attempts)
         }
     };
-    if shared.halt.load(Ordering::SeqCst) {
+    if shared.halt.is_set() {
         let last_error = std::mem::take(&mut item.last_error);
         let cause = Abandon::Halted;
         return complete(shared, item, JobResult::Abandoned { cause, last_error }).await;

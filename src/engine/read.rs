@@ -203,7 +203,7 @@ pub async fn read_stream<T: Transport, P>(
                     && *cause != Abandon::Halted
                     && stopped.is_none()
                 {
-                    halt.store(true, std::sync::atomic::Ordering::SeqCst);
+                    halt.halt();
                     stopped = Some(ReadsStopped {
                         credentials: *cause == Abandon::Unauthorized,
                         message: last_error.clone(),

@@ -280,6 +280,102 @@ async fn a_401_item_makes_the_transport_drop_its_token_and_is_retried() {
     assert_eq!(fake.rejected.load(Ordering::SeqCst), 1);
 }
 
+#[tokio::test]
+async fn a_401_again_after_a_fresh_token_abandons_the_job_as_unauthorized() {
+    let fake = Fake::new(|_, _| (401, vec![]));
+    let out = run(fake.clone(), vec![revoke(1), delete(2)]).await;
+    for c in out.values() {
+        assert!(
+            matches!(
+                c.result,
+                JobResult::Abandoned {
+                    cause: Abandon::Unauthorized,
+                    ..
+                }
+            ),
+            "{:?}",
+            c.result
+        );
+        assert_eq!(c.attempts, 2, "one retry with a fresh token, no more");
+    }
+}
+
+#[tokio::test]
+async fn graph_out_of_reach_past_the_bound_abandons_every_job_in_time() {
+    let fake = Fake::new(|_, _| (503, vec![]));
+    let (done_tx, mut done_rx) = mpsc::channel(8);
+    let (job_tx, job_rx) = mpsc::channel(8);
+    let settings = DispatcherSettings {
+        max_attempts: 1000,
+        max_outage: Duration::from_millis(300),
+        ..settings()
+    };
+    let dispatcher = Dispatcher::new(fake, pacer(), settings, done_tx);
+    let started = Instant::now();
+    let running = tokio::spawn(dispatcher.run(job_rx));
+    for user in 0..30 {
+        job_tx.send(revoke(user)).await.unwrap();
+    }
+    drop(job_tx);
+    let mut abandoned = 0;
+    while let Some(c) = done_rx.recv().await {
+        assert!(
+            matches!(
+                c.result,
+                JobResult::Abandoned {
+                    cause: Abandon::Unreachable,
+                    ..
+                }
+            ),
+            "{:?}",
+            c.result
+        );
+        abandoned += 1;
+    }
+    running.await.unwrap();
+    assert_eq!(abandoned, 30);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_halt_abandons_the_jobs_waiting_to_be_retried_without_waiting_for_them() {
+    let fake = Fake::new(|_, _| (503, vec![]));
+    let (done_tx, mut done_rx) = mpsc::channel(8);
+    let (job_tx, job_rx) = mpsc::channel(8);
+    let settings = DispatcherSettings {
+        max_attempts: 1000,
+        backoff_base: Duration::from_secs(30),
+        backoff_cap: Duration::from_secs(30),
+        ..settings()
+    };
+    let dispatcher = Dispatcher::new(fake.clone(), pacer(), settings, done_tx);
+    let halt = dispatcher.halt_switch();
+    let running = tokio::spawn(dispatcher.run(job_rx));
+    job_tx.send(revoke(1)).await.unwrap();
+    drop(job_tx);
+    // Sent once, now waiting 15 s or more to be retried.
+    while fake.sent.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let halted = Instant::now();
+    halt.halt();
+    let c = done_rx.recv().await.expect("completed");
+    assert!(matches!(
+        c.result,
+        JobResult::Abandoned {
+            cause: Abandon::Halted,
+            ..
+        }
+    ));
+    assert!(halted.elapsed() < Duration::from_secs(1));
+    running.await.unwrap();
+}
+
 #[test]
 fn debug_of_a_result_never_shows_the_body() {
     let result = JobResult::Done {

@@ -9,14 +9,13 @@ use std::collections::VecDeque;
 use std::iter::Copied;
 use std::slice::Iter;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{mpsc, watch};
 
 use super::contain::Pass;
 use super::machine::Next;
 use super::{Ctx, Progress};
-use crate::engine::dispatcher::{Abandon, Completed, Counters, Job, JobResult};
+use crate::engine::dispatcher::{Abandon, Completed, Counters, Halt, Job, JobResult};
 
 /// The run's ends of the dispatcher's channels, and of the stop signal.
 pub(super) struct Channels {
@@ -28,7 +27,7 @@ pub(super) struct Channels {
     /// The run was asked to stop.
     interrupted: bool,
     /// Halts the dispatcher once the run stops.
-    halt: Arc<AtomicBool>,
+    halt: Arc<Halt>,
 }
 
 impl Channels {
@@ -36,7 +35,7 @@ impl Channels {
         jobs: mpsc::Sender<Job>,
         done: mpsc::Receiver<Completed>,
         stop: watch::Receiver<bool>,
-        halt: Arc<AtomicBool>,
+        halt: Arc<Halt>,
     ) -> Channels {
         let interrupted = *stop.borrow();
         Channels {
@@ -103,7 +102,7 @@ impl Channels {
         loop {
             let stopping = self.stopping(ctx);
             if stopping {
-                self.halt.store(true, Ordering::SeqCst);
+                self.halt.halt();
                 window.park_outbox(ctx, pass);
             } else {
                 window.fill(ctx, pass);
