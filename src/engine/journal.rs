@@ -139,6 +139,32 @@ impl JournalState {
                 error_message,
             }),
             Record::Replanned { row, steps } => {
+                // The new list starts with the steps that succeeded, in their order (the
+                // run's `adopt_steps`): their records are renumbered so; the others, and
+                // the intents, named places in the old list (the run journals an intent
+                // still unresolved again, at its new place).
+                if let Some(records) = self.steps.get_mut(&row) {
+                    let mut by_step: BTreeMap<usize, StepRecord> = BTreeMap::new();
+                    for record in records.drain(..) {
+                        by_step.insert(record.step, record);
+                    }
+                    *records = by_step
+                        .into_values()
+                        .filter(|r| {
+                            matches!(r.outcome, StepOutcome::Done | StepOutcome::AlreadyDone)
+                        })
+                        .enumerate()
+                        .map(|(step, record)| StepRecord { step, ..record })
+                        .collect();
+                }
+                let old: Vec<(usize, usize)> = self
+                    .intents
+                    .range((row, 0)..=(row, usize::MAX))
+                    .copied()
+                    .collect();
+                for intent in old {
+                    self.intents.remove(&intent);
+                }
                 self.replanned.insert(row, steps);
             }
             Record::Finished { outcome } => {

@@ -66,7 +66,7 @@ fn some_records() -> Vec<Record> {
             error_message: Some("Insufficient privileges".into()),
         },
         Record::Replanned {
-            row: 0,
+            row: 1,
             steps: vec![Step::RevokeSessions, Step::DisableAccount],
         },
         finished(2),
@@ -112,7 +112,7 @@ fn round_trip() {
         Some("accessDenied")
     );
     assert_eq!(state.steps[&0][0].request_id.as_deref(), Some("req-1"));
-    assert_eq!(state.replanned[&0].len(), 2);
+    assert_eq!(state.replanned[&1].len(), 2);
     assert_eq!(state.finished.len(), 1);
     assert_eq!(
         state.finished.get(2).unwrap().unwrap().input,
@@ -374,4 +374,60 @@ fn every_append_reaches_the_file_before_returning() {
     assert_eq!(journal.len, std::fs::metadata(&path).unwrap().len());
     let (_, state) = Journal::resume(&dir).unwrap();
     assert_eq!(state.begun.len(), 50);
+}
+
+#[test]
+fn a_replan_renumbers_the_steps_that_succeeded_and_forgets_the_old_places() {
+    let dir = scratch("replanned");
+    let mut journal = Journal::create(&dir, run()).unwrap();
+    let step = |step: usize, outcome: StepOutcome| Record::Step {
+        row: 3,
+        step,
+        outcome,
+        request_id: None,
+        attempts: 1,
+        error_code: None,
+        error_message: None,
+    };
+    let new_steps = vec![
+        Step::RevokeSessions,
+        Step::DisableAccount,
+        Step::IssueTemporaryAccessPass {
+            lifetime_minutes: 60,
+            usable_once: false,
+        },
+    ];
+    journal
+        .append_all(&[
+            Record::Begin { row: 3 },
+            step(2, StepOutcome::Done),
+            step(0, StepOutcome::Failed),
+            step(4, StepOutcome::AlreadyDone),
+            Record::Intent { row: 3, step: 5 },
+            Record::Replanned {
+                row: 3,
+                steps: new_steps.clone(),
+            },
+            Record::Intent { row: 3, step: 2 },
+            step(1, StepOutcome::Done),
+        ])
+        .unwrap();
+    drop(journal);
+    let (_, state) = Journal::resume(&dir).unwrap();
+    let records: Vec<(usize, StepOutcome)> = state.steps[&3]
+        .iter()
+        .map(|r| (r.step, r.outcome))
+        .collect();
+    // Old steps 2 and 4 (the ones that succeeded) are now 0 and 1; the failed one is gone;
+    // the record after the replan keeps its place in the new list.
+    assert_eq!(
+        records,
+        [
+            (0, StepOutcome::Done),
+            (1, StepOutcome::AlreadyDone),
+            (1, StepOutcome::Done)
+        ]
+    );
+    assert_eq!(state.intents.iter().copied().collect::<Vec<_>>(), [(3, 2)]);
+    assert_eq!(state.replanned[&3], new_steps);
 }

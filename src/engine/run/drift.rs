@@ -96,7 +96,7 @@ impl Ctx<'_> {
             self.finish_user(index, status, Some(format!("{why}: {reason}")), None);
             return Taken::Ended;
         }
-        job.adopt_steps(decision.steps());
+        let unresolved = job.adopt_steps(decision.steps());
         job.blocked = match &decision {
             Decision::Blocked { reason, .. } => Some(reason.clone()),
             _ => None,
@@ -104,7 +104,13 @@ impl Ctx<'_> {
         job.outcome.reason = Some(why);
         let row = job.entry.row;
         let steps = job.steps.clone();
-        if self.journal(Record::Replanned { row, steps }) {
+        let mut records = vec![Record::Replanned { row, steps }];
+        records.extend(
+            unresolved
+                .into_iter()
+                .map(|step| Record::Intent { row, step }),
+        );
+        if self.journal_all(&records) {
             Taken::GoOn
         } else {
             Taken::Ended
@@ -242,22 +248,43 @@ impl UserJob {
         Some(parts.join("; "))
     }
 
-    /// Takes `decided` as the user's steps: the steps already done first, as they stand,
-    /// then the decided ones not among them, none done yet.
-    fn adopt_steps(&mut self, decided: &[Step]) {
-        let done_steps: Vec<Step> = self
+    /// Takes `decided` as the user's steps: the steps that succeeded first, in their
+    /// order, then the decided ones not among them, none done yet (a step that failed is
+    /// decided again). The journal renumbers the row's records the same way when it reads
+    /// the `Replanned` record, so that a resume finds the same list. A pass creation whose
+    /// answer is unresolved keeps its place by what it is, and comes back as the indexes
+    /// to journal again.
+    fn adopt_steps(&mut self, decided: &[Step]) -> Vec<usize> {
+        let succeeded = |d: &Option<StepOutcome>| {
+            matches!(d, Some(StepOutcome::Done | StepOutcome::AlreadyDone))
+        };
+        let done_steps: Vec<(Step, Option<StepOutcome>)> = self
             .steps
             .iter()
             .zip(&self.done)
-            .filter(|(_, d)| d.is_some())
-            .map(|(s, _)| s.clone())
+            .filter(|(_, d)| succeeded(d))
+            .map(|(s, d)| (s.clone(), *d))
             .collect();
-        let mut steps: Vec<Step> = done_steps.clone();
-        steps.extend(decided.iter().filter(|s| !done_steps.contains(s)).cloned());
-        let mut done: Vec<Option<StepOutcome>> =
-            self.done.iter().copied().flatten().map(Some).collect();
+        let mut steps: Vec<Step> = done_steps.iter().map(|(s, _)| s.clone()).collect();
+        let mut done: Vec<Option<StepOutcome>> = done_steps.iter().map(|(_, d)| *d).collect();
+        steps.extend(
+            decided
+                .iter()
+                .filter(|s| !steps.contains(s))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         done.resize(steps.len(), None);
+        let unresolved: Vec<usize> = self
+            .intent_unresolved
+            .iter()
+            .filter_map(|&old| steps.iter().position(|s| *s == self.steps[old]))
+            .collect();
+        self.intent_unresolved = unresolved.iter().copied().collect();
         self.steps = steps;
         self.done = done;
+        self.deferred.clear();
+        self.default_retried.clear();
+        unresolved
     }
 }
