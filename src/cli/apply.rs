@@ -13,10 +13,11 @@
 //! `results.csv`, `results.jsonl`, `summary.md`, `report.html` and, when passes are
 //! issued, `secrets/tap.csv` (mode 0600).
 //!
-//! Exit codes: 0 every user reached the planned state or was skipped by rule; 1 some
-//! failed, ended partly done or drifted; 2 bad usage or input, or not confirmed (nothing
-//! changed); 3 credentials refused (nothing changed); 4 interrupted (`mfa-reset resume
-//! DIR` carries on).
+//! Exit codes ([`crate::exit::RUN_EXIT_CODES`]): 0 every row done, no-change, excluded,
+//! protected or duplicate; 1 any other row (blocked, partial, failed, drifted, not-found,
+//! invalid, pending); 2 bad usage or input, or not confirmed (nothing changed); 3
+//! credentials refused (nothing changed); 4 interrupted (`mfa-reset resume DIR` carries
+//! on).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};

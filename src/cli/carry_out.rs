@@ -152,7 +152,7 @@ pub async fn carry_out(
         |p| display.update(p),
         |outcome| {
             let status = outcome.final_status();
-            failed |= status.is_failure() || status == RunStatus::Drifted;
+            failed |= !status.exits_zero();
             if let Ok(writer) = &mut results
                 && let Err(e) = writer.write(&outcome)
             {

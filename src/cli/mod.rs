@@ -36,14 +36,17 @@ pub enum Command {
     /// Check a user list offline: list every problem with its line and column.
     Check(check::CheckArgs),
     /// Dry run: read the tenant and write what a run would change, changing nothing.
+    #[command(after_long_help = crate::exit::PLAN_EXIT_CODES)]
     Plan(Box<plan::PlanArgs>),
     /// Carry out a plan (or plan and carry out a user list), journaling every change.
+    #[command(after_long_help = crate::exit::RUN_EXIT_CODES)]
     Apply(Box<apply::ApplyArgs>),
     /// Carry on with an interrupted run.
     ///
     /// A run resumes as it was started: its --on-drift, verification and containment
     /// order come from the run's run.json, and the connection flags must reach the same
     /// Graph (the same --cloud, --graph-url or --tenant sim).
+    #[command(after_long_help = crate::exit::RUN_EXIT_CODES)]
     Resume(Box<resume::ResumeArgs>),
     /// Run the built-in Microsoft Graph emulator, for rehearsals and tests.
     Sim(sim::SimArgs),

@@ -6,7 +6,7 @@
 //! mfa-reset resume run-2026-11-28
 //! ```
 //!
-//! Exit codes as for `apply`.
+//! Exit codes as for `apply` ([`crate::exit::RUN_EXIT_CODES`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
