@@ -167,6 +167,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
         let destination = Destination {
             graph_root: client.endpoints().graph().to_string(),
             sim: sim.is_some(),
+            connection: args.graph.record(),
         };
         if given_plan_targets_elsewhere(&plan.store.header, &destination) {
             return Err(CliError::usage(anyhow::anyhow!(
@@ -187,7 +188,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
         };
         let exit =
             carry_out::carry_out(client, &args.graph, &plan, options, files, &destination).await?;
-        drop(sim);
+        carry_out::keep_sim_tenant(&args.out, sim.as_ref());
         Ok(exit)
     })
 }
@@ -232,6 +233,7 @@ fn start_run(
         on_drift: options.on_drift,
         verify: options.verify,
         contain_first: options.contain_first,
+        connection: Some(destination.connection.clone()),
     }
     .write(out)?;
     Ok(Journal::create(
@@ -309,7 +311,7 @@ fn prepare_run_dir(out: &Path) -> anyhow::Result<()> {
         bail!(
             "{} already holds a run; resume it with `mfa-reset resume {}`, or choose another --out folder",
             out.display(),
-            out.display()
+            carry_out::shell_quote(out)
         );
     }
     if out.join("plan.json").exists() {

@@ -43,9 +43,16 @@ pub enum Command {
     Apply(Box<apply::ApplyArgs>),
     /// Carry on with an interrupted run.
     ///
-    /// A run resumes as it was started: its --on-drift, verification and containment
-    /// order come from the run's run.json, and the connection flags must reach the same
-    /// Graph (the same --cloud, --graph-url or --tenant sim).
+    /// A run resumes as it was started, from its run.json: its --on-drift, verification
+    /// and containment order, and its target (--cloud, --login-url, --graph-url, --tenant
+    /// sim and the emulator's tenant), credential source and pacing. `mfa-reset resume DIR`
+    /// needs no other flag; a target flag naming another Graph is refused, while --auth and
+    /// the pacing flags may be given to change them. Credentials come from the environment.
+    ///
+    /// The built-in emulator (--tenant sim) lives only as long as a command: a rehearsal
+    /// saves its emulated tenant in DIR/sim-tenant.json when it stops, and a resume starts
+    /// the emulator again from there (after a kill -9, from the tenant the run started
+    /// on, and says so).
     #[command(after_long_help = crate::exit::RUN_EXIT_CODES)]
     Resume(Box<resume::ResumeArgs>),
     /// Run the built-in Microsoft Graph emulator, for rehearsals and tests.
