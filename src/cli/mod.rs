@@ -41,7 +41,7 @@ pub enum Command {
     /// Carry out a plan (or plan and carry out a user list), journaling every change.
     #[command(after_long_help = crate::exit::RUN_EXIT_CODES)]
     Apply(Box<apply::ApplyArgs>),
-    /// Carry on with an interrupted run.
+    /// Carry on with an interrupted run, or retry its failed users (--retry-failed).
     ///
     /// A run resumes as it was started, from its run.json: its --on-drift, verification
     /// and containment order, and its target (--cloud, --login-url, --graph-url, --tenant

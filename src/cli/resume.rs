@@ -1,10 +1,12 @@
 //! `mfa-reset resume DIR`: carries on with an interrupted run (Ctrl-C, a crash, a kill -9)
 //! from its journal, the same way it was started and against the same Graph, both read
 //! from the run's `run.json`. Finished users are not touched again and no Temporary Access
-//! Pass is issued twice.
+//! Pass is issued twice; with `--retry-failed`, users who ended `failed` or `partial` are
+//! taken up again (once the cause is fixed: a permission granted, say).
 //!
 //! ```text
 //! mfa-reset resume run-2026-11-28
+//! mfa-reset resume run-2026-11-28 --retry-failed
 //! ```
 //!
 //! No flag is needed: the cloud, the hosts and the emulator's tenant (`--tenant sim`), the
@@ -39,6 +41,11 @@ use crate::plan::store::{self, PlanStore, StoreError};
 pub struct ResumeArgs {
     /// The folder of the run (the --out of `mfa-reset apply`).
     pub dir: PathBuf,
+    /// Take up again the users who ended failed or partial, once the cause is fixed (a
+    /// permission granted, say): their steps that failed run again after their methods
+    /// are read anew; steps done stay done. Other users are not touched.
+    #[arg(long)]
+    pub retry_failed: bool,
     #[command(
         flatten,
         next_help_heading = "Tenant, credentials and pacing (the run's, from run.json, unless given)"
@@ -64,7 +71,7 @@ pub fn run(args: ResumeArgs) -> CliResult {
     carry_out::announce_reading(&plan_path, "checking");
     // Dropped (and so removed) when the resume ends.
     let (store, _copy) = open_plan(dir, &settings).usage()?;
-    let (mut journal, state) = Journal::resume(dir).usage()?;
+    let (mut journal, mut state) = Journal::resume(dir).usage()?;
     check_journal(dir, &state, &settings, &store).usage()?;
     let plan = carry_out::digest_plan(store)?;
     if settings.sim && graph.tenant.is_some() {
@@ -87,7 +94,14 @@ pub fn run(args: ResumeArgs) -> CliResult {
         if let Err(e) = client.check_credentials().await {
             return super::credentials_refused(e, ". Nothing more was changed.");
         }
-        announce(dir, &state, plan.store.len());
+        // Journaled only now that the run can go on: a retry refused at the door leaves
+        // the journal as it was.
+        let retried = if args.retry_failed {
+            Some(journal.retry_failed(&mut state)?.len())
+        } else {
+            None
+        };
+        announce(dir, &state, plan.store.len(), retried);
         let files = RunFiles {
             journal: &mut journal,
             state,
@@ -161,10 +175,15 @@ fn connection_flags(args: &ResumeArgs, settings: &RunSettings) -> anyhow::Result
 }
 
 /// One line on where the resumed run stands.
-fn announce(dir: &Path, state: &JournalState, rows: usize) {
+fn announce(dir: &Path, state: &JournalState, rows: usize, retried: Option<usize>) {
     let finished = state.finished.len().min(rows);
+    let retrying = match retried {
+        None => String::new(),
+        Some(0) => "; no user ended failed or partial, so none is retried".into(),
+        Some(n) => format!("; {n} that ended failed or partial taken up again"),
+    };
     eprintln!(
-        "mfa-reset: resuming {}: {finished} of {rows} rows finished earlier, {} to go",
+        "mfa-reset: resuming {}: {finished} of {rows} rows finished earlier, {} to go{retrying}",
         dir.display(),
         rows - finished,
     );

@@ -3,7 +3,7 @@
 //! interrupted or not) and the tests judge the run by the tenant's final state, the
 //! emulator's mutation log and the run folder's files: each profile, kill -9 and resume,
 //! Ctrl-C, faults, drift, the guardrails, least privilege, plans edited by hand, the exit
-//! codes, and resuming against the run's own target.
+//! codes, and resuming (against the run's own target; --retry-failed).
 //!
 //! Expectations are computed from the tenant as it was before the run
 //! ([`crate::support::oracle`]), not read from the plan, so that the plan and the run

@@ -1,12 +1,15 @@
 //! `resume` is hard to get wrong: it reconnects to the run's own Graph with no flags (a
 //! rehearsal to its emulated tenant as the run left it), the command it prints after an
-//! interruption works as printed, and another target is refused with nothing changed.
+//! interruption works as printed, another target is refused with nothing changed, and
+//! `--retry-failed` takes up again exactly the users who ended failed or partial, their
+//! steps done staying done.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use mfa_reset::secret::Secret;
-use mfa_reset::sim::{Sim, SimConfig, SimHandle};
+use mfa_reset::sim::{DEFAULT_CLIENT_ID, Sim, SimApp, SimConfig, SimHandle, TenantSource};
 use serde_json::Value;
 
 use super::wait_for_journal;
@@ -14,8 +17,8 @@ use crate::support::folder::{Folder, records};
 use crate::support::oracle::{Profile, exit_for, expect};
 use crate::support::process::{Run, mfa_reset};
 use crate::support::scenario::{Scenario, TOKEN, generated, rules};
-use crate::support::users::{self, id_of};
-use crate::support::{ADMIN, ALICE, BIN, s};
+use crate::support::users::{self, by_user, count, id_of, op};
+use crate::support::{ADMIN, ALICE, BIN, BOB, s};
 
 /// `mfa-reset ARGS` with the scenario's token and no connection flag at all.
 fn bare(args: &[&str]) -> Run {
@@ -48,6 +51,17 @@ fn shell(command: &str) -> Run {
     let run = Run::of(&mut cmd);
     run.assert_no_panic();
     run
+}
+
+/// The lines of the journal of `out` that are `Finished` records, by row.
+fn finished_by_row(out: &Folder) -> std::collections::BTreeMap<u64, Vec<Value>> {
+    let mut by_row = std::collections::BTreeMap::<u64, Vec<Value>>::new();
+    for line in records(&out.journal(), "finished") {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let row = v["outcome"]["row"].as_u64().unwrap();
+        by_row.entry(row).or_default().push(v);
+    }
+    by_row
 }
 
 #[test]
@@ -116,7 +130,7 @@ fn resume_refuses_another_target_and_changes_nothing() {
     let t = Scenario::start("other-target", rules());
     let listed = t.users_by_id(&[ALICE, ADMIN]);
     let input = t.write_list(&listed);
-    // The administrator is refused (403).
+    // The administrator is refused (403): a user for --retry-failed to take up.
     t.apply(&input, Profile::Offboard)
         .args(&["--include-admins"])
         .run()
@@ -136,25 +150,30 @@ fn resume_refuses_another_target_and_changes_nothing() {
         &["--login-url", "https://login.microsoftonline.com"],
     ];
     for flags in refusals {
-        let mut args = vec!["resume", out.arg()];
-        args.extend_from_slice(flags);
-        let run = bare(&args);
-        run.expect_code(2);
-        let said = &run.stderr;
-        assert!(
-            said.contains(&format!("the run went to {}", t.sim.base_url())),
-            "{flags:?}: {said}"
-        );
-        assert!(said.contains(flags[0]), "names the flag: {said}");
-        assert!(said.contains("nothing was changed"), "{said}");
-        assert!(
-            said.contains(&format!("`mfa-reset resume {}`", out.arg())),
-            "says how to resume: {said}"
-        );
-        assert!(
-            said.contains(&format!("--graph-url {}", t.sim.base_url())),
-            "names the run's own flags: {said}"
-        );
+        for retry in [false, true] {
+            let mut args = vec!["resume", out.arg()];
+            args.extend_from_slice(flags);
+            if retry {
+                args.push("--retry-failed");
+            }
+            let run = bare(&args);
+            run.expect_code(2);
+            let said = &run.stderr;
+            assert!(
+                said.contains(&format!("the run went to {}", t.sim.base_url())),
+                "{flags:?}: {said}"
+            );
+            assert!(said.contains(flags[0]), "names the flag: {said}");
+            assert!(said.contains("nothing was changed"), "{said}");
+            assert!(
+                said.contains(&format!("`mfa-reset resume {}`", out.arg())),
+                "says how to resume: {said}"
+            );
+            assert!(
+                said.contains(&format!("--graph-url {}", t.sim.base_url())),
+                "names the run's own flags: {said}"
+            );
+        }
     }
     assert!(
         other.mutations()["value"].as_array().unwrap().is_empty(),
@@ -178,6 +197,222 @@ fn resume_refuses_another_target_and_changes_nothing() {
         assert!(run.stderr.contains("1 done, 1 failed"), "{}", run.stderr);
     }
     assert_eq!(t.mutations().len(), changes, "a finished run sends nothing");
+}
+
+/// Stops the scenario's emulator and starts it again on the same address, with the
+/// tenant as it is now and `apps`: the same Graph, reconfigured (a role granted, say).
+fn restart_with(t: &mut Scenario, apps: Vec<SimApp>) {
+    let addr = t.sim.local_addr();
+    let file = t.dir.join("tenant-now.json");
+    std::fs::write(&file, serde_json::to_string(&t.sim.state()).unwrap()).unwrap();
+    let stand_in = Sim::start_background(SimConfig::default()).expect("a stand-in");
+    drop(std::mem::replace(&mut t.sim, stand_in));
+    t.sim = Sim::start_background(SimConfig {
+        listen: addr,
+        tenant: TenantSource::File(file),
+        static_token: Some(Secret::new(TOKEN)),
+        apps,
+        ..SimConfig::default()
+    })
+    .expect("the emulator starts again on its address");
+}
+
+#[test]
+fn retry_failed_takes_up_again_exactly_the_failed_users_once_the_cause_is_fixed() {
+    // The app holds no privileged role: Graph refuses every change to the administrator.
+    let mut t = Scenario::start("retry-failed", rules());
+    let listed = t.users_by_id(&[ALICE, ADMIN, BOB]);
+    let input = t.write_list(&listed);
+    t.apply(&input, Profile::Offboard)
+        .args(&["--include-admins"])
+        .run()
+        .expect_code(1);
+    let out = t.out();
+    assert_eq!(out.statuses(), ["done", "failed", "done"]);
+    let first = t.mutations();
+    assert!(first.iter().all(|m| m["userId"] != ADMIN));
+
+    // Retried before the cause is fixed: refused again, nothing else touched.
+    let run = t.resume().args(&["--retry-failed"]).run();
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("1 that ended failed or partial taken up again"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(t.mutations().len(), first.len());
+    assert_eq!(out.statuses(), ["done", "failed", "done"]);
+
+    // The role is granted (the same tenant, as it is now, behind the same address).
+    let privileged = SimApp {
+        client_id: DEFAULT_CLIENT_ID.into(),
+        client_secret: None,
+        certificate: None,
+        privileged: true,
+    };
+    restart_with(&mut t, vec![privileged]);
+
+    // A resume without --retry-failed leaves a finished run as it is.
+    bare(&["resume", out.arg()]).expect_code(1);
+    assert!(t.mutations().is_empty(), "{:?}", t.mutations());
+
+    let run = bare(&["resume", out.arg(), "--retry-failed"]);
+    run.expect_code(0);
+    let rows = out.rows();
+    assert_eq!(rows.len(), listed.len(), "one row per input row");
+    assert_eq!(out.statuses(), ["done", "done", "done"], "{rows:#?}");
+    // Only the administrator was touched, and as offboarding asks.
+    let now = t.mutations();
+    assert!(now.iter().all(|m| m["userId"] == ADMIN), "{now:?}");
+    let mine = &by_user(&now)[ADMIN];
+    assert_eq!(count(mine, "revokeSignInSessions"), 1, "{mine:?}");
+    let after = t.users();
+    assert!(!users::is_enabled(&after[ADMIN]), "disabled");
+    let left: Vec<&str> = users::methods(&after[ADMIN])
+        .iter()
+        .map(users::kind)
+        .collect();
+    assert_eq!(left, ["password"], "{mine:?}");
+    // The journal keeps every record: the first outcome, the retry, the new outcome.
+    let lines = out.journal();
+    assert_eq!(
+        records(&lines, "retry").count(),
+        2,
+        "one per --retry-failed"
+    );
+    let finished = finished_by_row(&out);
+    assert_eq!(finished[&0].len(), 1, "Alice finished once");
+    assert_eq!(finished[&2].len(), 1, "Bob finished once");
+    let admin: Vec<&str> = finished[&1]
+        .iter()
+        .map(|f| f["outcome"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(admin, ["failed", "failed", "done"]);
+
+    // Nothing failed is left: another retry sends nothing and exits 0.
+    let run = bare(&["resume", out.arg(), "--retry-failed"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("none is retried"), "{}", run.stderr);
+    assert_eq!(t.mutations().len(), now.len());
+}
+
+#[test]
+fn retry_failed_keeps_the_steps_done_and_never_creates_a_pass_that_may_exist() {
+    let t = Scenario::start("retry-partial", rules());
+    let listed = t.users_by_id(&[ALICE, BOB]);
+    let input = t.write_list(&listed);
+    let policy = Profile::DeviceRefresh.with_tap();
+    t.apply(&input, policy).run().expect_code(0);
+    // A kill -9 while Alice's pass was being created (Bob went on meanwhile), made
+    // exact as in kill.rs: Alice's records after the pass's intent are cut from the
+    // journal. The resume then finds a pass nobody saw: Alice ends partial.
+    let out = t.out();
+    let lines = out.journal();
+    let alice = |l: &str| l.contains("\"row\":0,") || l.contains("\"row\":0}");
+    let intent = lines
+        .iter()
+        .position(|l| l.contains("\"record\":\"intent\"") && alice(l))
+        .expect("Alice's intent");
+    let cut: String = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| *i <= intent || !alice(l))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    std::fs::write(out.join("journal.jsonl"), cut).unwrap();
+    for report in ["results.csv", "results.jsonl", "summary.md", "report.html"] {
+        std::fs::remove_file(out.join(report)).unwrap();
+    }
+    // Killed before Graph's answer came, the pass never reached tap.csv.
+    let tap_file = out.join("secrets/tap.csv");
+    let taps = std::fs::read_to_string(&tap_file).unwrap();
+    let without_alice: String = taps
+        .lines()
+        .filter(|l| !l.contains(ALICE))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&tap_file, without_alice).unwrap();
+    let applied = t.mutations().len();
+    t.resume().run().expect_code(1);
+    let statuses = out.statuses();
+    assert_eq!(statuses[0], "partial", "{:#?}", out.rows());
+    let resumed = t.mutations();
+    let again = &resumed[applied..];
+    assert!(again.is_empty(), "nothing is sent again: {again:?}");
+    assert_eq!(out.statuses()[1], "done", "Bob keeps his result");
+    let removed = |row: &Value| -> BTreeSet<String> {
+        users::ids_of(&row["removed"])
+            .union(&users::ids_of(&row["alreadyRemoved"]))
+            .cloned()
+            .collect()
+    };
+    let alice = expect(policy, &listed[0]);
+    assert_eq!(removed(&out.rows()[0]), alice.deleted);
+
+    // Retried while the pass may exist: nothing is sent (no removal again, no second
+    // pass), and Alice stays partial with the reason.
+    let seen = t.mutations().len();
+    t.resume().args(&["--retry-failed"]).run().expect_code(1);
+    assert_eq!(t.mutations().len(), seen, "{:?}", &t.mutations()[seen..]);
+    let row = &out.rows()[0];
+    assert_eq!(row["status"], "partial", "{row}");
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Temporary Access Pass"),
+        "{row}"
+    );
+
+    // Another admin removes that pass: now no pass can exist unseen, and a retry issues
+    // one, without removing anything again.
+    let pass = t.users()[ALICE]["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| {
+            m["@odata.type"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("temporaryAccessPass")
+        })
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .expect("the pass the cut run created");
+    assert_eq!(
+        t.graph(
+            "DELETE",
+            &format!("/users/{ALICE}/authentication/temporaryAccessPassMethods/{pass}"),
+            None,
+        ),
+        204
+    );
+    let seen = t.mutations().len();
+    t.resume().args(&["--retry-failed"]).run().expect_code(0);
+    let mutations = t.mutations();
+    let more: Vec<&str> = mutations[seen..].iter().map(op).collect();
+    assert_eq!(
+        more,
+        ["createTemporaryAccessPass"],
+        "{:?}",
+        &mutations[seen..]
+    );
+    assert!(mutations[seen..].iter().all(|m| m["userId"] == ALICE));
+    let rows = out.rows();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["status"], "done", "{}", rows[0]);
+    assert_eq!(rows[0]["tapIssued"], true);
+    assert_eq!(
+        removed(&rows[0]),
+        alice.deleted,
+        "the earlier removals kept"
+    );
+    let taps = out.taps();
+    assert_eq!(
+        taps.iter().filter(|(user, _)| user == ALICE).count(),
+        1,
+        "one pass in tap.csv for Alice"
+    );
 }
 
 #[test]
