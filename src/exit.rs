@@ -8,16 +8,18 @@ use std::process::ExitCode;
 /// How a command ended, as its exit code tells scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// 0: every row done, no-change, excluded, protected or duplicate.
+    /// 0: every row done, no-change, excluded, protected or duplicate (for `plan`:
+    /// planned, no-change, excluded, protected or duplicate).
     Done,
-    /// 1: some row ended otherwise (blocked, partial, failed, drifted, not-found, error,
-    /// pending), or the command failed after it had begun on the tenant.
+    /// 1: some row ended otherwise (blocked, partial, failed, drifted, not-found, invalid,
+    /// pending; for `plan`: blocked, not-found, invalid, error), or the command failed
+    /// after it had begun on the tenant.
     Failures,
     /// 2: bad usage or bad input; nothing in the tenant was changed.
     Usage,
     /// 3: the credentials or permissions were refused; nothing was changed.
     Refused,
-    /// 4: interrupted by Ctrl-C (a run can be resumed).
+    /// 4: interrupted by Ctrl-C, SIGTERM or SIGHUP (a run can be resumed).
     Interrupted,
 }
 
@@ -97,3 +99,23 @@ impl<T, E: Into<anyhow::Error>> UsageContext<T> for Result<T, E> {
 
 /// What a command returns.
 pub type CliResult = Result<Exit, CliError>;
+
+/// The exit codes of `apply` and `resume`, as their `--help` ends.
+pub const RUN_EXIT_CODES: &str = "\
+Exit codes:
+  0  every row done, no-change, excluded, protected or duplicate
+  1  any other row: blocked, partial, failed, drifted, not-found, invalid or pending (or an
+     error after the run began, a full disk say)
+  2  bad usage or bad input, or the run not confirmed: nothing was changed
+  3  credentials or permissions refused: nothing was changed
+  4  interrupted by Ctrl-C, SIGTERM or SIGHUP: `mfa-reset resume DIR` carries on";
+
+/// The exit codes of `plan`, as its `--help` ends.
+pub const PLAN_EXIT_CODES: &str = "\
+Exit codes:
+  0  the plan is written, every row planned, no-change, excluded, protected or duplicate
+  1  the plan is written, but some row is blocked, not-found, invalid or error (or an error
+     after the tenant was first read)
+  2  bad usage or bad input: nothing was read
+  3  credentials refused
+  4  interrupted by Ctrl-C, SIGTERM or SIGHUP: no plan was written";

@@ -558,6 +558,25 @@ pub fn check_journal(bytes: &[u8]) {
             let mut begun = state.begun.clone();
             begun.insert(usize::MAX);
             assert_eq!(again.begun, begun);
+
+            // `resume --retry-failed`: what it leaves in memory is what a later resume
+            // reads back.
+            let (mut journal, mut retried) = Journal::resume(&dir).expect("resumes again");
+            let rows = journal
+                .retry_failed(&mut retried)
+                .expect("a resumed journal takes retry records");
+            assert_eq!(retried.failed_rows().count(), 0);
+            assert!(rows.iter().all(|row| !retried.finished.contains(*row)));
+            drop(journal);
+            let (_, read) = Journal::resume(&dir).expect("resumes after a retry");
+            assert_eq!(
+                read.finished.rows().collect::<Vec<_>>(),
+                retried.finished.rows().collect::<Vec<_>>()
+            );
+            assert_eq!(read.intents, retried.intents);
+            assert_eq!(read.steps, retried.steps);
+            assert_eq!(read.replanned, retried.replanned);
+            assert_eq!(read.begun, retried.begun);
         }
     }
     let _ = std::fs::remove_dir_all(&dir);

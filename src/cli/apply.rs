@@ -18,11 +18,13 @@
 //! changed since) and the passes checked against it (`super::preflight`). A command that
 //! ends before its run starts leaves the folder as it found it.
 //!
-//! Exit codes: 0 every user reached the planned state or was skipped by rule; 1 some
-//! failed, ended partly done or drifted, or Graph could not be reached (nothing changed);
-//! 2 bad usage or input, passes the tenant's policy would refuse, a secrets folder others
-//! can read, or not confirmed (nothing changed); 3 credentials or a permission refused
-//! (nothing changed); 4 interrupted (`mfa-reset resume DIR` carries on).
+//! Exit codes ([`crate::exit::RUN_EXIT_CODES`]): 0 every row done, no-change, excluded,
+//! protected or duplicate; 1 any other row (blocked, partial, failed, drifted, not-found,
+//! invalid, pending), or the run stopped because Graph could not be reached or refused
+//! the same action user after user; 2 bad usage or input, passes the tenant's policy
+//! would refuse, a secrets folder others can read, or not confirmed (nothing changed); 3
+//! credentials or a permission refused (before anything changed, or mid-run); 4
+//! interrupted (`mfa-reset resume DIR` carries on).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -166,6 +168,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
         let destination = Destination {
             graph_root: client.endpoints().graph().to_string(),
             sim: sim.is_some(),
+            connection: args.graph.record(),
         };
         if let Some(plan) = &imported
             && given_plan_targets_elsewhere(&plan.store.header, &destination)
@@ -222,7 +225,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
         };
         let exit =
             carry_out::carry_out(client, &args.graph, &plan, options, files, &destination).await?;
-        drop(sim);
+        carry_out::keep_sim_tenant(&args.out, sim.as_ref());
         Ok(exit)
     })
 }
@@ -313,6 +316,7 @@ fn start_run(
         on_drift: options.on_drift,
         verify: options.verify,
         contain_first: options.contain_first,
+        connection: Some(destination.connection.clone()),
     }
     .write(out)?;
     Ok(Journal::create(
@@ -389,7 +393,7 @@ fn check_run_dir(out: &Path) -> anyhow::Result<()> {
         bail!(
             "{} already holds a run; resume it with `mfa-reset resume {}`, or choose another --out folder",
             out.display(),
-            out.display()
+            carry_out::shell_quote(out)
         );
     }
     if out.join("plan.json").exists() {

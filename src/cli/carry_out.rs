@@ -16,12 +16,13 @@ use super::progress::ProgressDisplay;
 use crate::engine::outcome::RunStatus;
 use crate::engine::pacer::Pacer;
 use crate::engine::run::{self, RunFiles, TripCause, now_rfc3339};
-use crate::engine::settings::RunOptions;
+use crate::engine::settings::{RunConnection, RunOptions};
 use crate::exit::Exit;
 use crate::graph::client::GraphClient;
 use crate::plan::store::{self, PlanStore, StoreError};
 use crate::report::run::{RunDigest, RunFigures, RunResultsWriter};
 use crate::report::{self, PlanDigest};
+use crate::sim::SimHandle;
 
 /// A file that is removed when dropped, unless kept.
 pub struct Staged(Option<PathBuf>);
@@ -98,10 +99,12 @@ pub fn digest_plan(store: PlanStore) -> Result<RunPlan, StoreError> {
     })
 }
 
-/// Where a run's requests go: the Graph service root, and whether it is the emulator.
+/// Where a run's requests go: the Graph service root, whether it is the emulator, and
+/// the connection flags that reach it (recorded in `run.json` for `resume`).
 pub struct Destination {
     pub graph_root: String,
     pub sim: bool,
+    pub connection: RunConnection,
 }
 
 /// Carries out `plan` through `client` (the journal and the state of an earlier,
@@ -152,7 +155,7 @@ pub async fn carry_out(
         |p| display.update(p),
         |outcome| {
             let status = outcome.final_status();
-            failed |= status.is_failure() || status == RunStatus::Drifted;
+            failed |= !status.exits_zero();
             if let Ok(writer) = &mut results
                 && let Err(e) = writer.write(&outcome)
             {
@@ -202,7 +205,7 @@ pub async fn carry_out(
     if let Some(failure) = &result.failure {
         eprintln!(
             "mfa-reset: the run stopped: {failure}. What was done is in the journal; fix the cause, then `mfa-reset resume {}`",
-            dir.display()
+            shell_quote(dir)
         );
     }
     if let Err(e) = reports {
@@ -291,12 +294,39 @@ fn write_reports(
     Ok(())
 }
 
+/// The emulated tenant as a `--tenant sim` run left it, in the run's folder.
+pub const SIM_TENANT_FILE: &str = "sim-tenant.json";
+
+/// Saves the tenant of the emulator a `--tenant sim` run went to, as the run left it
+/// ([`SIM_TENANT_FILE`], in the tenant-file format, which holds no pass or secret), so
+/// that `resume` carries on against it: the emulator itself ends with the command. Best
+/// effort: without the file (a run killed with kill -9), a resume starts the emulator
+/// from the tenant the run started on, and says so.
+pub fn keep_sim_tenant(dir: &Path, sim: Option<&SimHandle>) {
+    let Some(sim) = sim else {
+        return;
+    };
+    let path = dir.join(SIM_TENANT_FILE);
+    let partial = dir.join(format!("{SIM_TENANT_FILE}.partial"));
+    let written = serde_json::to_vec(&sim.state())
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| std::fs::write(&partial, bytes))
+        .and_then(|()| std::fs::rename(&partial, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&partial);
+        eprintln!(
+            "mfa-reset: warning: cannot save the emulated tenant to {}: {e}; a resume would start the emulator from the tenant the run started on",
+            path.display()
+        );
+    }
+}
+
 /// `path` as a shell word the operator can paste.
 pub fn shell_quote(path: &Path) -> String {
     let text = path.display().to_string();
     if text
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+        .all(|c| c.is_ascii_alphanumeric() || "/._-:".contains(c))
     {
         text
     } else {

@@ -39,6 +39,7 @@ pub enum Command {
     /// Check a user list offline: list every problem with its line and column.
     Check(check::CheckArgs),
     /// Dry run: read the tenant and write what a run would change, changing nothing.
+    #[command(after_long_help = crate::exit::PLAN_EXIT_CODES)]
     Plan(Box<plan::PlanArgs>),
     /// Carry out a plan (or plan and carry out a user list), journaling every change.
     ///
@@ -56,12 +57,21 @@ pub enum Command {
     /// (exit 1), or the same refusal for five users in a row, such as a missing
     /// permission (exit 1). No more users are started, the users not finished are
     /// pending, and `mfa-reset resume DIR` carries on once the cause is fixed.
+    #[command(after_long_help = crate::exit::RUN_EXIT_CODES)]
     Apply(Box<apply::ApplyArgs>),
-    /// Carry on with an interrupted run.
+    /// Carry on with an interrupted run, or retry its failed users (--retry-failed).
     ///
-    /// A run resumes as it was started: its --on-drift, verification and containment
-    /// order come from the run's run.json, and the connection flags must reach the same
-    /// Graph (the same --cloud, --graph-url or --tenant sim).
+    /// A run resumes as it was started, from its run.json: its --on-drift, verification
+    /// and containment order, and its target (--cloud, --login-url, --graph-url, --tenant
+    /// sim and the emulator's tenant), credential source and pacing. `mfa-reset resume DIR`
+    /// needs no other flag; a target flag naming another Graph is refused, while --auth and
+    /// the pacing flags may be given to change them. Credentials come from the environment.
+    ///
+    /// The built-in emulator (--tenant sim) lives only as long as a command: a rehearsal
+    /// saves its emulated tenant in DIR/sim-tenant.json when it stops, and a resume starts
+    /// the emulator again from there (after a kill -9, from the tenant the run started
+    /// on, and says so).
+    #[command(after_long_help = crate::exit::RUN_EXIT_CODES)]
     Resume(Box<resume::ResumeArgs>),
     /// Run the built-in Microsoft Graph emulator, for rehearsals and tests.
     Sim(sim::SimArgs),

@@ -14,11 +14,12 @@
 //! app may not read is noted in the plan and its reports.
 //!
 //! `--out DIR` receives `plan.json`, `results.csv`, `results.jsonl`, `summary.md` and
-//! `report.html`. Exit codes: 0 the plan is written; 1 written, but some users could not be
-//! read, or Graph could not be reached (no plan written); 2 bad usage or bad input, or
-//! passes the tenant's policy would refuse (nothing read); 3 the credentials or the
-//! permission to read users were refused; 4 interrupted (Ctrl-C) before the plan was
-//! written.
+//! `report.html`. Exit codes ([`crate::exit::PLAN_EXIT_CODES`]): 0 the plan is written and
+//! every row is planned, no-change, excluded, protected or duplicate; 1 written, with some
+//! row blocked, not-found, invalid or error, or not written because Graph could not be
+//! reached; 2 bad usage or bad input, or passes the tenant's policy would refuse (nothing
+//! read); 3 the credentials or the permission to read users were refused; 4 interrupted
+//! (Ctrl-C) before the plan was written.
 //!
 //! The plan itself is made in [`crate::plan::make`] from the reads of
 //! [`crate::engine::read`]; [`make_plan`] only wires the two together and writes the
@@ -40,7 +41,6 @@ use crate::engine::run::now_rfc3339;
 use crate::exit::{CliResult, Exit, UsageContext};
 use crate::graph::client::GraphClient;
 use crate::input::{InputOptions, RowProblem};
-use crate::plan::Status;
 use crate::plan::build::Row;
 use crate::plan::make::{self, Entries, MakeError, PlanRequest, Prepared};
 use crate::plan::store::PlanStore;
@@ -243,7 +243,11 @@ pub fn run(args: PlanArgs) -> CliResult {
     describe_plan(&args.out, &made.digest);
     eprintln!("mfa-reset: nothing in the tenant was changed (a plan only reads).");
     Ok(Exit::failures_if(
-        made.digest.figures.count(Status::Error) > 0,
+        made.digest
+            .figures
+            .by_status
+            .keys()
+            .any(|s| !s.exits_zero()),
     ))
 }
 

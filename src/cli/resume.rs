@@ -1,12 +1,26 @@
 //! `mfa-reset resume DIR`: carries on with an interrupted run (Ctrl-C, a crash, a kill -9)
-//! from its journal, the same way it was started (`run.json`) and against the same Graph.
-//! Finished users are not touched again and no Temporary Access Pass is issued twice.
+//! from its journal, the same way it was started and against the same Graph, both read
+//! from the run's `run.json`. Finished users are not touched again and no Temporary Access
+//! Pass is issued twice; with `--retry-failed`, users who ended `failed` or `partial` are
+//! taken up again (once the cause is fixed: a permission granted, say).
 //!
 //! ```text
 //! mfa-reset resume run-2026-11-28
+//! mfa-reset resume run-2026-11-28 --retry-failed
 //! ```
 //!
-//! Exit codes as for `apply`.
+//! No flag is needed: the cloud, the hosts and the emulator's tenant (`--tenant sim`), the
+//! credential source and the pacing are the run's. A target flag that names another
+//! Graph is refused (exit 2, nothing changed); the credential source and the pacing may
+//! be given to change them. Credentials come from the environment, as for `apply`.
+//!
+//! `--tenant sim`: the emulator runs inside the process and ends with it, so `apply` and
+//! `resume` save its tenant as the run left it (`sim-tenant.json`, no pass or secret in
+//! it) and a resumed rehearsal starts the emulator again from that. After a kill -9 there
+//! is none: the emulator starts from the tenant the run started on (its seed and size, or
+//! tenant file), without what the run changed, and the resume says so.
+//!
+//! Exit codes as for `apply` ([`crate::exit::RUN_EXIT_CODES`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,8 +28,8 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use clap::Args;
 
-use super::args::graph::{Connection, GraphArgs};
-use super::carry_out::{self, Destination, Staged};
+use super::args::graph::{Connection, GraphArgs, ResumeTargetError, target_flags};
+use super::carry_out::{self, Destination, Staged, shell_quote};
 use crate::engine::journal::{Journal, JournalState, Record};
 use crate::engine::lock::RunLock;
 use crate::engine::run::RunFiles;
@@ -25,9 +39,17 @@ use crate::plan::store::{self, PlanStore, StoreError};
 
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
-    /// The folder of the interrupted run (the --out of `mfa-reset apply`).
+    /// The folder of the run (the --out of `mfa-reset apply`).
     pub dir: PathBuf,
-    #[command(flatten, next_help_heading = "Tenant, credentials and pacing")]
+    /// Take up again the users who ended failed or partial, once the cause is fixed (a
+    /// permission granted, say): their steps that failed run again after their methods
+    /// are read anew; steps done stay done. Other users are not touched.
+    #[arg(long)]
+    pub retry_failed: bool,
+    #[command(
+        flatten,
+        next_help_heading = "Tenant, credentials and pacing (the run's, from run.json, unless given)"
+    )]
     pub graph: GraphArgs,
 }
 
@@ -43,31 +65,28 @@ pub fn run(args: ResumeArgs) -> CliResult {
         )));
     }
     let settings = RunSettings::read(dir).usage()?;
+    let mut graph = connection_flags(&args, &settings).usage()?;
     let runtime = super::runtime()?;
     let _lock = RunLock::acquire(dir).usage()?;
     carry_out::announce_reading(&plan_path, "checking");
     // Dropped (and so removed) when the resume ends.
     let (store, _copy) = open_plan(dir, &settings).usage()?;
-    let (mut journal, state) = Journal::resume(dir).usage()?;
+    let (mut journal, mut state) = Journal::resume(dir).usage()?;
     check_journal(dir, &state, &settings, &store).usage()?;
-    let rows = store.len();
-    eprintln!(
-        "mfa-reset: resuming {}: {} of {} rows finished earlier, {} to go",
-        dir.display(),
-        state.finished.len(),
-        rows,
-        rows - state.finished.len().min(rows)
-    );
     let plan = carry_out::digest_plan(store)?;
+    if settings.sim && graph.tenant.is_some() {
+        continue_emulated_tenant(dir, &mut graph);
+    }
     runtime.block_on(async {
-        let Connection { client, sim } = super::connect(&args.graph).await?;
+        let Connection { client, sim } = super::connect(&graph).await?;
         let destination = Destination {
             graph_root: client.endpoints().graph().to_string(),
             sim: sim.is_some(),
+            connection: graph.record(),
         };
         if !(settings.sim && destination.sim) && settings.graph != destination.graph_root {
             return Err(CliError::usage(anyhow!(
-                "the run went to {} but this resume would go to {}; resume against the same Graph",
+                "the run went to {} but this resume would go to {}; resume against the same Graph. Nothing was changed",
                 settings.graph,
                 destination.graph_root
             )));
@@ -76,6 +95,14 @@ pub fn run(args: ResumeArgs) -> CliResult {
             return super::credentials_refused(e, ". Nothing more was changed.");
         }
         super::ready_secrets(dir, &plan.store.header)?;
+        // Journaled only now that the run can go on: a retry refused at the door leaves
+        // the journal as it was.
+        let retried = if args.retry_failed {
+            Some(journal.retry_failed(&mut state)?.len())
+        } else {
+            None
+        };
+        announce(dir, &state, plan.store.len(), retried);
         let files = RunFiles {
             journal: &mut journal,
             state,
@@ -84,16 +111,83 @@ pub fn run(args: ResumeArgs) -> CliResult {
         let options = settings.options();
         let exit = carry_out::carry_out(
             Arc::new(client),
-            &args.graph,
+            &graph,
             &plan,
             options,
             files,
             &destination,
         )
         .await?;
-        drop(sim);
+        carry_out::keep_sim_tenant(dir, sim.as_ref());
         Ok(exit)
     })
+}
+
+/// A `--tenant sim` run: the emulator lived in the process that ran it, so it starts
+/// again, from the tenant as the run left it (`sim-tenant.json`, saved when a command
+/// ends) or, when that was not saved (kill -9), from the tenant the run started on.
+fn continue_emulated_tenant(dir: &Path, graph: &mut GraphArgs) {
+    let saved = dir.join(carry_out::SIM_TENANT_FILE);
+    if saved.is_file() {
+        eprintln!(
+            "mfa-reset: the built-in emulator starts again from the emulated tenant as the run left it ({})",
+            saved.display()
+        );
+        graph.sim_tenant_file = Some(saved);
+    } else {
+        eprintln!(
+            "mfa-reset: warning: the emulated tenant was not saved when the run stopped ({} is missing): the built-in emulator starts again from the tenant the run started on, without what the run changed. Users finished earlier keep their results; a user stopped half-way may be reported partial",
+            saved.display()
+        );
+    }
+}
+
+/// The connection flags the resume runs with: the run's own (`run.json`), the credential
+/// source and pacing replaced where given. A target flag naming another Graph than the
+/// run's is refused. A run recorded before `run.json` kept its connection is resumed with
+/// the flags as given, and checked against its Graph root once connected.
+fn connection_flags(args: &ResumeArgs, settings: &RunSettings) -> anyhow::Result<GraphArgs> {
+    let Some(run) = &settings.connection else {
+        return Ok(args.graph.clone());
+    };
+    args.graph.resumed(run).map_err(|e| match e {
+        ResumeTargetError::Other(_) => {
+            let dir = shell_quote(&args.dir);
+            let target = match &run.sim {
+                Some(_) => "the built-in emulator".to_string(),
+                None => settings.graph.clone(),
+            };
+            let own = target_flags(run);
+            let own = if own.is_empty() {
+                String::new()
+            } else {
+                let words: Vec<String> = own
+                    .iter()
+                    .map(|w| shell_quote(Path::new(w)))
+                    .collect();
+                format!(", or with the run's own: `mfa-reset resume {dir} {}`", words.join(" "))
+            };
+            anyhow!(
+                "the run went to {target}, but the flags name another target: {e}. A run is resumed against the Graph it started on; nothing was changed. Resume with no target flags: `mfa-reset resume {dir}`{own}"
+            )
+        }
+        other => other.into(),
+    })
+}
+
+/// One line on where the resumed run stands.
+fn announce(dir: &Path, state: &JournalState, rows: usize, retried: Option<usize>) {
+    let finished = state.finished.len().min(rows);
+    let retrying = match retried {
+        None => String::new(),
+        Some(0) => "; no user ended failed or partial, so none is retried".into(),
+        Some(n) => format!("; {n} that ended failed or partial taken up again"),
+    };
+    eprintln!(
+        "mfa-reset: resuming {}: {finished} of {rows} rows finished earlier, {} to go{retrying}",
+        dir.display(),
+        rows - finished,
+    );
 }
 
 /// The run's `plan.json`, refused when it changed since the run started. A plan laid out

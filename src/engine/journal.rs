@@ -10,6 +10,11 @@
 //! returns, so after a crash or a `kill -9` everything an append returned `Ok` for is on
 //! disk.
 //!
+//! `resume --retry-failed` takes users who ended `failed` or `partial` up again without
+//! rewriting anything: a [`Record::Retry`] sets their `Finished` record aside (it stays in
+//! the file), and their steps that ended done stay done while those that failed or went
+//! unanswered run again ([`Journal::retry_failed`]). A later `Finished` is their new result.
+//!
 //! A kill can still cut the last line short. [`Journal::resume`] ignores an incomplete
 //! last line and truncates the file back to the last complete line before appending
 //! again, so the file stays valid JSON Lines; any other damage is an error naming the line.
@@ -64,6 +69,10 @@ pub enum Record {
     Replanned { row: usize, steps: Vec<Step> },
     /// The user is finished: this is their result row.
     Finished { outcome: Box<UserOutcome> },
+    /// `resume --retry-failed`: the user, finished `failed` or `partial`, is taken up
+    /// again. Their `Finished` record is set aside, their steps that ended `failed` or
+    /// `unknown` count as not done (those done stay done), and a new `Finished` follows.
+    Retry { row: usize },
 }
 
 /// How a step ended.
@@ -109,6 +118,20 @@ pub struct JournalState {
     pub replanned: BTreeMap<usize, Vec<Step>>,
     /// Bytes of an incomplete last line (left by a crash) that were dropped; 0 normally.
     pub discarded_bytes: u64,
+    /// Users finished `failed` or `partial`, with what the journal held for them before
+    /// their `Finished` record: what a [`Record::Retry`] takes up again.
+    failed: BTreeMap<usize, EarlierAttempt>,
+}
+
+/// What the journal held for a user before their `Finished` record, kept for users who
+/// ended `failed` or `partial` (and only for them: a resumed run of a million users keeps
+/// nothing for those who ended well).
+#[derive(Debug, Default)]
+struct EarlierAttempt {
+    begun: bool,
+    intents: Vec<usize>,
+    steps: Vec<StepRecord>,
+    replanned: Option<Vec<Step>>,
 }
 
 impl JournalState {
@@ -170,20 +193,69 @@ impl JournalState {
             Record::Finished { outcome } => {
                 let row = outcome.row;
                 self.finished.insert(row, offset, len);
-                // A finished user is not run again: what led there need not be kept.
-                self.begun.remove(&row);
-                self.steps.remove(&row);
-                self.replanned.remove(&row);
-                let intents: Vec<(usize, usize)> = self
-                    .intents
-                    .range((row, 0)..=(row, usize::MAX))
-                    .copied()
-                    .collect();
-                for intent in intents {
-                    self.intents.remove(&intent);
+                // A finished user is not run again: what led there is kept only for a
+                // user that `resume --retry-failed` may take up again.
+                let earlier = self.take_attempt(row);
+                if outcome.final_status().is_failure() {
+                    self.failed.insert(row, earlier);
+                } else {
+                    self.failed.remove(&row);
                 }
             }
+            Record::Retry { row } => self.take_up_again(row),
         }
+    }
+
+    /// Removes what the journal holds for row `row`'s attempt in progress.
+    fn take_attempt(&mut self, row: usize) -> EarlierAttempt {
+        let intents: Vec<usize> = self
+            .intents
+            .range((row, 0)..=(row, usize::MAX))
+            .map(|&(_, step)| step)
+            .collect();
+        for step in &intents {
+            self.intents.remove(&(row, *step));
+        }
+        EarlierAttempt {
+            begun: self.begun.remove(&row),
+            intents,
+            steps: self.steps.remove(&row).unwrap_or_default(),
+            replanned: self.replanned.remove(&row),
+        }
+    }
+
+    /// Row `row`, finished `failed` or `partial`, is not finished any more: its steps that
+    /// ended done (or already done) stay done, those that failed or went unanswered are to
+    /// run again. A pass creation's `Intent` is kept: the run re-reads the user's methods
+    /// before it, and never creates a pass that may exist already. A row that did not end
+    /// failed or partial is left as it is.
+    fn take_up_again(&mut self, row: usize) {
+        let Some(earlier) = self.failed.remove(&row) else {
+            return;
+        };
+        self.finished.remove(row);
+        if earlier.begun {
+            self.begun.insert(row);
+        }
+        self.intents
+            .extend(earlier.intents.into_iter().map(|step| (row, step)));
+        let done: Vec<StepRecord> = earlier
+            .steps
+            .into_iter()
+            .filter(|s| matches!(s.outcome, StepOutcome::Done | StepOutcome::AlreadyDone))
+            .collect();
+        if !done.is_empty() {
+            self.steps.insert(row, done);
+        }
+        if let Some(steps) = earlier.replanned {
+            self.replanned.insert(row, steps);
+        }
+    }
+
+    /// The users finished `failed` or `partial`, by row: those `resume --retry-failed`
+    /// takes up again.
+    pub fn failed_rows(&self) -> impl Iterator<Item = usize> + '_ {
+        self.failed.keys().copied()
     }
 }
 
@@ -209,6 +281,11 @@ impl FinishedRows {
     fn insert(&mut self, row: usize, offset: u64, len: usize) {
         self.at
             .insert(row, (offset, u32::try_from(len).unwrap_or(u32::MAX)));
+    }
+
+    /// Row `row` is not finished any more (its `Finished` record stays in the journal).
+    fn remove(&mut self, row: usize) {
+        self.at.remove(&row);
     }
 
     /// Finished users.
@@ -411,6 +488,23 @@ impl Journal {
             },
             state,
         ))
+    }
+
+    /// `resume --retry-failed`: journals a [`Record::Retry`] for every user `state` holds
+    /// as finished `failed` or `partial`, then takes them up again in `state` as a later
+    /// [`Journal::resume`] would read it. Returns their rows. Once journaled, a retry is
+    /// carried through by any later resume, with or without `--retry-failed`.
+    pub fn retry_failed(&mut self, state: &mut JournalState) -> Result<Vec<usize>, JournalError> {
+        const PER_WRITE: usize = 4096;
+        let rows: Vec<usize> = state.failed_rows().collect();
+        for chunk in rows.chunks(PER_WRITE) {
+            let records: Vec<Record> = chunk.iter().map(|&row| Record::Retry { row }).collect();
+            self.append_all(&records)?;
+            for &row in chunk {
+                state.take_up_again(row);
+            }
+        }
+        Ok(rows)
     }
 
     /// Appends one record: one write and one fsync before it returns.

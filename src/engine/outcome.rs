@@ -75,9 +75,32 @@ impl RunStatus {
         }
     }
 
-    /// Whether this outcome counts as a failure for the exit code (1).
+    /// Whether a change the plan asked for was refused or never answered: `failed` or
+    /// `partial`, the rows `mfa-reset resume --retry-failed` takes up again.
     pub fn is_failure(self) -> bool {
         matches!(self, RunStatus::Partial | RunStatus::Failed)
+    }
+
+    /// Whether a row that ends with this status lets `apply` or `resume` exit 0: done,
+    /// no-change, excluded, protected or duplicate. Every other status (blocked, partial,
+    /// failed, drifted, not-found, invalid, pending) makes the exit code 1: a row the run
+    /// did not bring to the state the plan wanted, or could not act on, is never reported
+    /// as success.
+    pub fn exits_zero(self) -> bool {
+        match self {
+            RunStatus::Done
+            | RunStatus::NoChange
+            | RunStatus::Excluded
+            | RunStatus::Protected
+            | RunStatus::Duplicate => true,
+            RunStatus::Partial
+            | RunStatus::Failed
+            | RunStatus::Drifted
+            | RunStatus::NotFound
+            | RunStatus::Invalid
+            | RunStatus::Blocked
+            | RunStatus::Pending => false,
+        }
     }
 
     /// The status a plan status keeps when the plan has nothing to run for the row, or

@@ -73,6 +73,21 @@ impl Status {
             Status::Error => "error",
         }
     }
+
+    /// Whether a plan whose rows all have such statuses lets `plan` exit 0: planned,
+    /// no-change, excluded, protected or duplicate — the rows whose run can end done (or
+    /// skipped by rule). A blocked, not-found, invalid or error row makes it 1, as the
+    /// same row would make `apply` exit 1.
+    pub fn exits_zero(self) -> bool {
+        match self {
+            Status::Planned
+            | Status::NoChange
+            | Status::Excluded
+            | Status::Protected
+            | Status::Duplicate => true,
+            Status::NotFound | Status::Invalid | Status::Blocked | Status::Error => false,
+        }
+    }
 }
 
 impl std::fmt::Display for Status {

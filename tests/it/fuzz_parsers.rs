@@ -1106,7 +1106,14 @@ fn record() -> impl Strategy<Value = Record> {
             row,
             steps: vec![Step::RevokeSessions, Step::DisableAccount],
         }),
-        2 => row.prop_map(|row| Record::Finished { outcome: Box::new(outcome(row)) }),
+        2 => row.clone().prop_map(|row| Record::Finished { outcome: Box::new(outcome(row)) }),
+        1 => row.clone().prop_map(|row| Record::Finished {
+            outcome: Box::new(UserOutcome {
+                status: Some(RunStatus::Failed),
+                ..outcome(row)
+            }),
+        }),
+        1 => row.prop_map(|row| Record::Retry { row }),
     ]
 }
 

@@ -154,10 +154,11 @@ fn hostile_keys_among_real_users_change_only_the_real_users() {
         csv.push_str(&format!("\"{}\",+1+1\n", upn(u)));
     }
     let input = t.write("users.csv", csv);
+    // Invalid and not-found rows: the plan is written, and exits 1 as the run will.
     t.plan(&input, Profile::Incident)
         .args(&["--skip-invalid"])
         .run()
-        .expect_code(0);
+        .expect_code(1);
     let run = t.apply_plan().yes().run();
     assert!(matches!(run.code(), Some(0 | 1)), "{}", run.stderr);
 

@@ -106,7 +106,8 @@ fn every_status_is_reported_one_row_per_input_row() {
         ],
         &out,
     );
-    run.expect_code(0);
+    // Written, with a not-found and an invalid row: exit 1, as a run of it would.
+    run.expect_code(1);
     for artefact in [
         "plan.json",
         "results.csv",
@@ -153,7 +154,8 @@ fn offboarding_blocks_a_synced_user_and_disables_the_others_first() {
     )
     .unwrap();
     let offboard = dir.join("offboard");
-    plan(&synced_list, &["--profile", "offboard"], &offboard).expect_code(0);
+    // A blocked row: the plan is written, and exits 1 as the run will.
+    plan(&synced_list, &["--profile", "offboard"], &offboard).expect_code(1);
     let got: Vec<String> = statuses(&offboard).into_iter().map(|(_, s)| s).collect();
     assert_eq!(got, ["blocked", "planned"]);
     let plan = read_json(&offboard.join("plan.json"));

@@ -15,6 +15,7 @@ use clap::{Args, ValueEnum};
 use super::values::{cloud_parser, tenant_size_parser};
 use crate::engine::dispatcher::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_OUTAGE, DispatcherSettings};
 use crate::engine::pacer::{Budget, PacerSettings};
+use crate::engine::settings::{RunConnection, SimTenant};
 use crate::graph::auth::{AuthMode, Credential, TokenEndpoint, TokenSource};
 use crate::graph::client::GraphClient;
 use crate::graph::endpoints::{Cloud, Endpoints};
@@ -39,6 +40,29 @@ pub enum AuthSource {
     AzureCli,
 }
 
+impl From<AuthSource> for AuthMode {
+    fn from(source: AuthSource) -> AuthMode {
+        match source {
+            AuthSource::Environment => AuthMode::Environment,
+            AuthSource::AzureCli => AuthMode::AzureCli,
+        }
+    }
+}
+
+impl From<AuthMode> for AuthSource {
+    fn from(mode: AuthMode) -> AuthSource {
+        match mode {
+            AuthMode::Environment => AuthSource::Environment,
+            AuthMode::AzureCli => AuthSource::AzureCli,
+        }
+    }
+}
+
+/// `--sim-users` when not given.
+pub const DEFAULT_SIM_USERS: usize = 1000;
+/// `--sim-seed` when not given.
+pub const DEFAULT_SIM_SEED: u64 = 7;
+
 /// A stand-in for a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TenantChoice {
@@ -46,64 +70,73 @@ pub enum TenantChoice {
     Sim,
 }
 
-#[derive(Debug, Clone, Args)]
+/// The flags are optional without a clap default, so that `resume` can tell a flag given
+/// from one left out (and take the run's value for it); the defaults in the help text are
+/// applied by the methods below.
+#[derive(Debug, Clone, Default, Args)]
 pub struct GraphArgs {
     /// `sim` runs against the built-in Graph emulator instead of a tenant. The real tenant
     /// comes from AZURE_TENANT_ID.
     #[arg(long, value_enum)]
     pub tenant: Option<TenantChoice>,
-    /// With --tenant sim: users in the generated emulated tenant.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
-    pub sim_users: usize,
-    /// With --tenant sim: seed of the generated tenant.
-    #[arg(long, value_name = "SEED", default_value_t = 7)]
-    pub sim_seed: u64,
+    /// With --tenant sim: users in the generated emulated tenant [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub sim_users: Option<usize>,
+    /// With --tenant sim: seed of the generated tenant [default: 7].
+    #[arg(long, value_name = "SEED")]
+    pub sim_seed: Option<u64>,
     /// With --tenant sim: load the emulated tenant from this file instead.
     #[arg(long, value_name = "FILE", requires = "tenant")]
     pub sim_tenant_file: Option<std::path::PathBuf>,
-    /// The Microsoft cloud the tenant lives in; picks the login and Graph hosts.
-    #[arg(long, value_parser = cloud_parser(), default_value = "global")]
-    pub cloud: Cloud,
+    /// The Microsoft cloud the tenant lives in; picks the login and Graph hosts [default:
+    /// global].
+    #[arg(long, value_parser = cloud_parser())]
+    pub cloud: Option<Cloud>,
     /// Login service root instead of the cloud's (no path), e.g. https://login.microsoftonline.com.
     #[arg(long, value_name = "URL")]
     pub login_url: Option<String>,
     /// Graph service root instead of the cloud's (no version), e.g. https://graph.microsoft.com.
     #[arg(long, value_name = "URL")]
     pub graph_url: Option<String>,
-    /// Where credentials come from.
-    #[arg(long, value_enum, default_value = "environment")]
-    pub auth: AuthSource,
-    /// Tenant size, which sets Entra's resource-unit quota (3,500 / 5,000 / 8,000 per 10 s).
-    #[arg(long, value_parser = tenant_size_parser(), default_value = "large")]
-    pub tenant_size: TenantSize,
+    /// Where credentials come from [default: environment].
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthSource>,
+    /// Tenant size, which sets Entra's resource-unit quota (3,500 / 5,000 / 8,000 per 10 s)
+    /// [default: large].
+    #[arg(long, value_parser = tenant_size_parser())]
+    pub tenant_size: Option<TenantSize>,
     /// Resource units to spend at most, instead of the tenant size's quota (e.g. 8000/10s).
     #[arg(long, value_name = "AMOUNT/PERIOD")]
     pub ru_budget: Option<Budget>,
     /// Writes to spend at most, instead of Entra's 3000/150s per app.
     #[arg(long, value_name = "AMOUNT/PERIOD")]
     pub write_budget: Option<Budget>,
-    /// `$batch` requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_IN_FLIGHT,
+    /// `$batch` requests in flight at once [default: 8].
+    #[arg(long, value_name = "N",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
-    pub max_in_flight: usize,
+    pub max_in_flight: Option<usize>,
     /// Seconds Graph may be out of reach (connections failing, or 5xx answers) before the
-    /// run stops, resumable, instead of retrying on.
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MAX_OUTAGE.as_secs(),
+    /// run stops, resumable, instead of retrying on [default: 20].
+    #[arg(long, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub max_outage: u64,
+    pub max_outage: Option<u64>,
 }
 
 impl GraphArgs {
     pub fn endpoints(&self) -> anyhow::Result<Endpoints> {
         Ok(Endpoints::new(
-            self.cloud,
+            self.cloud.unwrap_or_default(),
             self.login_url.as_deref(),
             self.graph_url.as_deref(),
         )?)
     }
 
+    fn tenant_size(&self) -> TenantSize {
+        self.tenant_size.unwrap_or(TenantSize::Large)
+    }
+
     pub fn pacer_settings(&self) -> PacerSettings {
-        let documented = PacerSettings::documented(self.tenant_size);
+        let documented = PacerSettings::documented(self.tenant_size());
         PacerSettings {
             resource_units: self.ru_budget.unwrap_or(documented.resource_units),
             writes: self.write_budget.unwrap_or(documented.writes),
@@ -112,10 +145,142 @@ impl GraphArgs {
 
     pub fn dispatcher_settings(&self) -> DispatcherSettings {
         DispatcherSettings {
-            max_in_flight: self.max_in_flight,
-            max_outage: std::time::Duration::from_secs(self.max_outage),
+            max_in_flight: self.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
+            max_outage: std::time::Duration::from_secs(
+                self.max_outage.unwrap_or(DEFAULT_MAX_OUTAGE.as_secs()),
+            ),
             ..DispatcherSettings::default()
         }
+    }
+
+    /// What `run.json` records of these flags, defaults filled in and the emulator's
+    /// tenant file made absolute: enough for `resume` to reach the same Graph the same
+    /// way with no flags.
+    pub fn record(&self) -> RunConnection {
+        let sim = (self.tenant == Some(TenantChoice::Sim)).then(|| SimTenant {
+            users: self.sim_users.unwrap_or(DEFAULT_SIM_USERS),
+            seed: self.sim_seed.unwrap_or(DEFAULT_SIM_SEED),
+            tenant_file: self
+                .sim_tenant_file
+                .as_ref()
+                .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone())),
+        });
+        RunConnection {
+            cloud: self.cloud.unwrap_or_default(),
+            login_url: self.login_url.clone(),
+            graph_url: self.graph_url.clone(),
+            sim,
+            auth: self.auth.unwrap_or(AuthSource::Environment).into(),
+            tenant_size: self.tenant_size(),
+            ru_budget: self.ru_budget,
+            write_budget: self.write_budget,
+            max_in_flight: self.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
+            max_outage: self.max_outage,
+        }
+    }
+
+    /// The flags that reconnect to `run` the way it was reached: its values for every
+    /// flag not given here. The credential source and the pacing given here replace the
+    /// run's; a target flag (`--tenant`, `--sim-*`, `--cloud`, `--login-url`,
+    /// `--graph-url`) that names another target than the run's is refused, every such
+    /// flag named.
+    pub fn resumed(&self, run: &RunConnection) -> Result<GraphArgs, ResumeTargetError> {
+        let mut other = Vec::new();
+        let mut differs = |flag: &str, given: String, used: String| {
+            other.push(FlagDiffers {
+                flag: flag.to_string(),
+                given,
+                used,
+            });
+        };
+        let run_sim = run.sim.as_ref();
+        let not_sim = || "no emulator".to_string();
+        if self.tenant == Some(TenantChoice::Sim) && run_sim.is_none() {
+            differs(
+                "--tenant",
+                "sim".into(),
+                "a tenant, not the emulator".into(),
+            );
+        }
+        if let Some(users) = self.sim_users
+            && run_sim.is_none_or(|s| s.users != users)
+        {
+            let used = run_sim.map_or_else(not_sim, |s| s.users.to_string());
+            differs("--sim-users", users.to_string(), used);
+        }
+        if let Some(seed) = self.sim_seed
+            && run_sim.is_none_or(|s| s.seed != seed)
+        {
+            let used = run_sim.map_or_else(not_sim, |s| s.seed.to_string());
+            differs("--sim-seed", seed.to_string(), used);
+        }
+        if let Some(file) = &self.sim_tenant_file {
+            let given = std::path::absolute(file).unwrap_or_else(|_| file.clone());
+            let used = run_sim.and_then(|s| s.tenant_file.as_ref());
+            if used != Some(&given) {
+                let used = match (run_sim, used) {
+                    (None, _) => not_sim(),
+                    (Some(_), None) => "a generated tenant".into(),
+                    (Some(_), Some(f)) => f.display().to_string(),
+                };
+                differs("--sim-tenant-file", given.display().to_string(), used);
+            }
+        }
+        if let Some(cloud) = self.cloud
+            && cloud != run.cloud
+        {
+            differs("--cloud", cloud.to_string(), run.cloud.to_string());
+        }
+        // Hosts are compared as the endpoints resolve them (a trailing `/` is no other
+        // host). With the emulator, the run's hosts were the emulator's own.
+        let run_endpoints = Endpoints::new(
+            run.cloud,
+            run.login_url.as_deref(),
+            run.graph_url.as_deref(),
+        )
+        .map_err(ResumeTargetError::Recorded)?;
+        if let Some(url) = &self.graph_url {
+            let given = Endpoints::new(run.cloud, None, Some(url))?;
+            if run_sim.is_some() {
+                differs("--graph-url", url.clone(), "the built-in emulator".into());
+            } else if given.graph() != run_endpoints.graph() {
+                differs(
+                    "--graph-url",
+                    url.clone(),
+                    run_endpoints.graph().to_string(),
+                );
+            }
+        }
+        if let Some(url) = &self.login_url {
+            let given = Endpoints::new(run.cloud, Some(url), None)?;
+            if run_sim.is_some() {
+                differs("--login-url", url.clone(), "the built-in emulator".into());
+            } else if given.login() != run_endpoints.login() {
+                differs(
+                    "--login-url",
+                    url.clone(),
+                    run_endpoints.login().to_string(),
+                );
+            }
+        }
+        if !other.is_empty() {
+            return Err(ResumeTargetError::Other(other));
+        }
+        Ok(GraphArgs {
+            tenant: run_sim.map(|_| TenantChoice::Sim),
+            sim_users: run_sim.map(|s| s.users),
+            sim_seed: run_sim.map(|s| s.seed),
+            sim_tenant_file: run_sim.and_then(|s| s.tenant_file.clone()),
+            cloud: Some(run.cloud),
+            login_url: run.login_url.clone(),
+            graph_url: run.graph_url.clone(),
+            auth: Some(self.auth.unwrap_or(run.auth.into())),
+            tenant_size: Some(self.tenant_size.unwrap_or(run.tenant_size)),
+            ru_budget: self.ru_budget.or(run.ru_budget),
+            write_budget: self.write_budget.or(run.write_budget),
+            max_in_flight: Some(self.max_in_flight.unwrap_or(run.max_in_flight)),
+            max_outage: self.max_outage.or(run.max_outage),
+        })
     }
 
     /// Connects to the tenant, or starts the emulator for `--tenant sim`.
@@ -131,17 +296,18 @@ impl GraphArgs {
             });
         };
         let token = crate::wire::random_guid();
+        let seed = self.sim_seed.unwrap_or(DEFAULT_SIM_SEED);
         let tenant = match &self.sim_tenant_file {
             Some(path) => TenantSource::File(path.clone()),
             None => TenantSource::Generate {
-                users: self.sim_users,
-                seed: self.sim_seed,
+                users: self.sim_users.unwrap_or(DEFAULT_SIM_USERS),
+                seed,
             },
         };
         let sim = Sim::start(SimConfig {
             tenant,
-            seed: self.sim_seed,
-            tenant_size: self.tenant_size,
+            seed,
+            tenant_size: self.tenant_size(),
             static_token: Some(Secret::new(token.clone())),
             ..SimConfig::default()
         })
@@ -165,10 +331,7 @@ impl GraphArgs {
     /// The Graph client, with credentials read through `lookup` (the environment).
     pub fn client(&self, lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<GraphClient> {
         let endpoints = self.endpoints()?;
-        let mode = match self.auth {
-            AuthSource::Environment => AuthMode::Environment,
-            AuthSource::AzureCli => AuthMode::AzureCli,
-        };
+        let mode = self.auth.unwrap_or(AuthSource::Environment).into();
         let credential = Credential::from_env(lookup, mode)?;
         let tenant = credential.tenant().unwrap_or("organizations").to_string();
         let http = GraphClient::http_client().context("cannot set up HTTPS")?;
@@ -182,6 +345,66 @@ impl GraphArgs {
         )?;
         Ok(GraphClient::new(http, endpoints, tokens))
     }
+}
+
+/// A target flag of `resume` that differs from the run's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagDiffers {
+    pub flag: String,
+    /// The value given to `resume`.
+    pub given: String,
+    /// What the run used.
+    pub used: String,
+}
+
+/// Why `resume` would not reach the run's target with the flags it was given.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeTargetError {
+    /// Target flags that name another target than the run's.
+    #[error("{}", describe_differences(.0))]
+    Other(Vec<FlagDiffers>),
+    /// A `--login-url` or `--graph-url` given is not a service root.
+    #[error(transparent)]
+    Given(#[from] crate::graph::endpoints::EndpointError),
+    /// The run's own hosts no longer resolve (run.json was edited).
+    #[error(
+        "run.json names hosts that are not service roots ({0}); it was edited after the run started"
+    )]
+    Recorded(crate::graph::endpoints::EndpointError),
+}
+
+fn describe_differences(other: &[FlagDiffers]) -> String {
+    other
+        .iter()
+        .map(|d| format!("{} {} (the run used {})", d.flag, d.given, d.used))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The flags that name `run`'s target, as `resume` would be given them.
+pub fn target_flags(run: &RunConnection) -> Vec<String> {
+    let mut flags = Vec::new();
+    if let Some(sim) = &run.sim {
+        flags.extend(["--tenant".to_string(), "sim".to_string()]);
+        match &sim.tenant_file {
+            Some(file) => {
+                flags.extend(["--sim-tenant-file".into(), file.display().to_string()]);
+            }
+            None => flags.extend(["--sim-users".into(), sim.users.to_string()]),
+        }
+        flags.extend(["--sim-seed".into(), sim.seed.to_string()]);
+        return flags;
+    }
+    if run.cloud != Cloud::default() {
+        flags.extend(["--cloud".into(), run.cloud.to_string()]);
+    }
+    if let Some(url) = &run.login_url {
+        flags.extend(["--login-url".into(), url.clone()]);
+    }
+    if let Some(url) = &run.graph_url {
+        flags.extend(["--graph-url".into(), url.clone()]);
+    }
+    flags
 }
 
 #[cfg(test)]
@@ -250,6 +473,148 @@ mod tests {
         let args = parse(&["--graph-url", "http://graph.example.com"]).unwrap();
         let e = args.endpoints().unwrap_err().to_string();
         assert!(e.contains("--graph-url"), "{e}");
+    }
+
+    #[test]
+    fn the_record_fills_in_the_defaults_and_makes_the_tenant_file_absolute() {
+        let run = parse(&[]).unwrap().record();
+        assert_eq!(run.cloud, Cloud::Global);
+        assert_eq!((run.login_url, run.graph_url, run.sim), (None, None, None));
+        assert_eq!(run.auth, AuthMode::Environment);
+        assert_eq!(run.tenant_size, TenantSize::Large);
+        assert_eq!(run.max_in_flight, DEFAULT_MAX_IN_FLIGHT);
+
+        let run = parse(&["--tenant", "sim", "--sim-tenant-file", "t.json"])
+            .unwrap()
+            .record();
+        let sim = run.sim.expect("the emulator's tenant");
+        assert_eq!((sim.users, sim.seed), (DEFAULT_SIM_USERS, DEFAULT_SIM_SEED));
+        let file = sim.tenant_file.expect("the file");
+        assert!(file.is_absolute() && file.ends_with("t.json"), "{file:?}");
+    }
+
+    #[test]
+    fn resume_takes_the_runs_connection_and_the_pacing_it_is_given() {
+        let run = parse(&[
+            "--cloud",
+            "usgov",
+            "--graph-url",
+            "http://127.0.0.1:8080",
+            "--login-url",
+            "http://127.0.0.1:8081",
+            "--auth",
+            "azure-cli",
+            "--tenant-size",
+            "small",
+            "--write-budget",
+            "60/1s",
+            "--max-in-flight",
+            "3",
+        ])
+        .unwrap()
+        .record();
+        let resumed = parse(&[]).unwrap().resumed(&run).unwrap();
+        assert_eq!(resumed.record(), run);
+        let endpoints = resumed.endpoints().unwrap();
+        assert_eq!(endpoints.graph(), "http://127.0.0.1:8080");
+        assert_eq!(endpoints.login(), "http://127.0.0.1:8081");
+
+        // The same target spelled otherwise, and other pacing and credentials: accepted.
+        let resumed = parse(&[
+            "--graph-url",
+            "http://127.0.0.1:8080/",
+            "--cloud",
+            "usgov",
+            "--auth",
+            "environment",
+            "--write-budget",
+            "10/1s",
+            "--max-in-flight",
+            "1",
+        ])
+        .unwrap()
+        .resumed(&run)
+        .unwrap();
+        assert_eq!(resumed.auth, Some(AuthSource::Environment));
+        assert_eq!(resumed.pacer_settings().writes.amount, 10);
+        assert_eq!(resumed.pacer_settings().resource_units.per_second(), 350.0);
+        assert_eq!(resumed.dispatcher_settings().max_in_flight, 1);
+        assert_eq!(
+            resumed.endpoints().unwrap().graph(),
+            "http://127.0.0.1:8080"
+        );
+    }
+
+    fn refused(run: &RunConnection, args: &[&str]) -> Vec<String> {
+        match parse(args).unwrap().resumed(run) {
+            Err(ResumeTargetError::Other(other)) => other.into_iter().map(|d| d.flag).collect(),
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn resume_refuses_every_flag_that_names_another_target() {
+        let tenant = parse(&["--graph-url", "http://127.0.0.1:8080"])
+            .unwrap()
+            .record();
+        assert_eq!(
+            refused(&tenant, &["--graph-url", "http://127.0.0.1:9"]),
+            ["--graph-url"]
+        );
+        assert_eq!(refused(&tenant, &["--cloud", "china"]), ["--cloud"]);
+        assert_eq!(
+            refused(&tenant, &["--login-url", "http://127.0.0.1:9"]),
+            ["--login-url"]
+        );
+        assert_eq!(
+            refused(&tenant, &["--tenant", "sim", "--sim-seed", "7"]),
+            ["--tenant", "--sim-seed"]
+        );
+        let e = parse(&["--graph-url", "http://127.0.0.1:9"])
+            .unwrap()
+            .resumed(&tenant)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "--graph-url http://127.0.0.1:9 (the run used http://127.0.0.1:8080)"
+        );
+        assert!(matches!(
+            parse(&["--graph-url", "http://graph.example.com"])
+                .unwrap()
+                .resumed(&tenant),
+            Err(ResumeTargetError::Given(_))
+        ));
+
+        let sim = parse(&["--tenant", "sim", "--sim-users", "50"])
+            .unwrap()
+            .record();
+        let resumed = parse(&[]).unwrap().resumed(&sim).unwrap();
+        assert_eq!(resumed.tenant, Some(TenantChoice::Sim));
+        assert_eq!(resumed.record(), sim);
+        assert!(
+            parse(&["--tenant", "sim", "--sim-users", "50", "--sim-seed", "7"])
+                .unwrap()
+                .resumed(&sim)
+                .is_ok()
+        );
+        assert_eq!(refused(&sim, &["--sim-users", "51"]), ["--sim-users"]);
+        assert_eq!(
+            refused(&sim, &["--tenant", "sim", "--sim-tenant-file", "t.json"]),
+            ["--sim-tenant-file"]
+        );
+        assert_eq!(
+            refused(&sim, &["--graph-url", "http://127.0.0.1:9"]),
+            ["--graph-url"]
+        );
+        assert_eq!(
+            target_flags(&sim),
+            ["--tenant", "sim", "--sim-users", "50", "--sim-seed", "7"]
+        );
+        assert_eq!(
+            target_flags(&tenant),
+            ["--graph-url", "http://127.0.0.1:8080"]
+        );
     }
 
     #[test]

@@ -145,6 +145,150 @@ fn round_trip() {
     );
 }
 
+fn step(row: usize, step: usize, outcome: StepOutcome) -> Record {
+    Record::Step {
+        row,
+        step,
+        outcome,
+        request_id: Some(format!("req-{row}-{step}")),
+        attempts: 1,
+        error_code: None,
+        error_message: None,
+    }
+}
+
+fn finished_as(row: usize, status: RunStatus) -> Record {
+    let Record::Finished { mut outcome } = finished(row) else {
+        unreachable!()
+    };
+    outcome.status = Some(status);
+    Record::Finished { outcome }
+}
+
+/// Row 0 ended partial: a step done, one already done, one failed and a pass creation
+/// unanswered, replanned on the way. Row 1 ended failed before any write; row 2 done.
+fn a_run_with_failures(dir: &Path) -> Journal {
+    let mut journal = Journal::create(dir, run()).unwrap();
+    journal
+        .append_all(&[
+            Record::Begin { row: 0 },
+            Record::Replanned {
+                row: 0,
+                steps: vec![
+                    Step::RevokeSessions,
+                    Step::DisableAccount,
+                    Step::RevokeSessions,
+                    Step::IssueTemporaryAccessPass {
+                        lifetime_minutes: 60,
+                        usable_once: false,
+                    },
+                ],
+            },
+            step(0, 0, StepOutcome::Done),
+            step(0, 1, StepOutcome::AlreadyDone),
+            step(0, 2, StepOutcome::Failed),
+            Record::Intent { row: 0, step: 3 },
+            step(0, 3, StepOutcome::Unknown),
+            finished_as(0, RunStatus::Partial),
+            finished_as(1, RunStatus::Failed),
+            finished_as(2, RunStatus::Done),
+        ])
+        .unwrap();
+    journal
+}
+
+#[test]
+fn retry_failed_takes_up_failed_and_partial_users_again_their_done_steps_kept() {
+    let dir = scratch("retry");
+    drop(a_run_with_failures(&dir));
+    let before = std::fs::read(Journal::path_in(&dir)).unwrap();
+    let (mut journal, mut state) = Journal::resume(&dir).unwrap();
+    assert_eq!(state.finished.rows().collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(state.failed_rows().collect::<Vec<_>>(), [0, 1]);
+    assert!(state.steps.is_empty() && state.begun.is_empty() && state.intents.is_empty());
+
+    let retried = journal.retry_failed(&mut state).unwrap();
+    assert_eq!(retried, [0, 1]);
+    assert_eq!(state.finished.rows().collect::<Vec<_>>(), [2]);
+    assert_eq!(state.failed_rows().count(), 0);
+    // Steps done stay done; those failed or unanswered run again.
+    let kept: Vec<(usize, StepOutcome)> = state.steps[&0]
+        .iter()
+        .map(|s| (s.step, s.outcome))
+        .collect();
+    assert_eq!(
+        kept,
+        [(0, StepOutcome::Done), (1, StepOutcome::AlreadyDone)]
+    );
+    assert!(!state.steps.contains_key(&1));
+    // A pass that may exist is never created again unseen: its intent stays.
+    assert_eq!(state.intents, BTreeSet::from([(0, 3)]));
+    assert_eq!(state.begun, BTreeSet::from([0]));
+    assert_eq!(state.replanned[&0].len(), 4);
+    assert!(!state.replanned.contains_key(&1));
+
+    // The journal only grew: one Retry record a user, after everything that was there.
+    drop(journal);
+    let after = std::fs::read(Journal::path_in(&dir)).unwrap();
+    assert!(after.starts_with(&before));
+    let added = String::from_utf8(after[before.len()..].to_vec()).unwrap();
+    assert_eq!(
+        added,
+        "{\"record\":\"retry\",\"row\":0}\n{\"record\":\"retry\",\"row\":1}\n"
+    );
+
+    // Read again, the journal says the same: a retry once journaled is carried through.
+    let (mut journal, again) = Journal::resume(&dir).unwrap();
+    assert_eq!(again.finished.rows().collect::<Vec<_>>(), [2]);
+    assert_eq!(again.steps, state.steps);
+    assert_eq!(again.intents, state.intents);
+    assert_eq!(again.begun, state.begun);
+    assert_eq!(again.replanned, state.replanned);
+    assert_eq!(again.failed_rows().count(), 0);
+
+    // Their new outcomes are their results; a user done is not taken up again.
+    journal
+        .append_all(&[
+            step(0, 2, StepOutcome::Done),
+            step(0, 3, StepOutcome::Done),
+            finished_as(0, RunStatus::Done),
+            finished_as(1, RunStatus::Failed),
+        ])
+        .unwrap();
+    drop(journal);
+    let (mut journal, mut state) = Journal::resume(&dir).unwrap();
+    assert_eq!(state.finished.rows().collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(
+        state.finished.get(0).unwrap().unwrap().status,
+        Some(RunStatus::Done)
+    );
+    assert_eq!(state.failed_rows().collect::<Vec<_>>(), [1]);
+    assert_eq!(journal.retry_failed(&mut state).unwrap(), [1]);
+    assert_eq!(state.finished.rows().collect::<Vec<_>>(), [0, 2]);
+}
+
+#[test]
+fn a_retry_record_for_a_user_not_failed_changes_nothing() {
+    let dir = scratch("retry-noop");
+    let mut journal = a_run_with_failures(&dir);
+    journal
+        .append_all(&[Record::Retry { row: 2 }, Record::Retry { row: 9 }])
+        .unwrap();
+    drop(journal);
+    let (mut journal, mut state) = Journal::resume(&dir).unwrap();
+    assert_eq!(state.finished.rows().collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(state.failed_rows().collect::<Vec<_>>(), [0, 1]);
+    // Nothing failed: nothing journaled.
+    let mut none = JournalState::default();
+    let len = std::fs::metadata(Journal::path_in(&dir)).unwrap().len();
+    assert!(journal.retry_failed(&mut none).unwrap().is_empty());
+    assert_eq!(
+        std::fs::metadata(Journal::path_in(&dir)).unwrap().len(),
+        len
+    );
+    assert_eq!(journal.retry_failed(&mut state).unwrap(), [0, 1]);
+}
+
 #[test]
 fn step_outcome_names() {
     let names: Vec<String> = [

@@ -244,6 +244,18 @@ impl UserJob {
         !self.rechecked && (0..self.steps.len()).any(|i| self.open(i))
     }
 
+    /// Whether the re-read must read the account (enabled, synced): it is to be disabled
+    /// (Graph cannot disable a synced account) or given a pass (not to a disabled one).
+    pub(super) fn recheck_reads_account(&self) -> bool {
+        (0..self.steps.len()).any(|i| {
+            self.open(i)
+                && matches!(
+                    self.steps[i],
+                    Step::DisableAccount | Step::IssueTemporaryAccessPass { .. }
+                )
+        })
+    }
+
     /// Whether the re-read must list the user's methods: a method is still to be removed
     /// or a pass to be issued, or a pass creation's answer was lost.
     pub(super) fn recheck_reads_methods(&self) -> bool {

@@ -1,7 +1,8 @@
 //! The re-read before a user's first change in a run: what the plan's guardrails and
 //! steps depend on may have changed since the plan. The account (enabled, synced from
-//! on-premises), the directory roles (when admins are protected) and the methods (when a
-//! method is removed or a pass issued) are asked for at once, one round trip; the answers
+//! on-premises: when it is disabled or given a pass), the directory roles (when admins are
+//! protected) and the methods (when a method is removed or a pass issued) are asked for at
+//! once, one round trip; the answers
 //! go to the drift comparison ([`super::drift`]). A user whose re-read fails is not
 //! changed; one the re-read could not reach (Graph out of reach, the credential refused,
 //! the run stopping) stays unfinished for a resume.
@@ -72,12 +73,22 @@ impl Ctx<'_> {
         let Some(job) = self.job_or_bug(index) else {
             return Vec::new();
         };
-        let mut parts = vec![Part::Account];
+        // Only what a guardrail of the user's open steps depends on: the account's state
+        // for a disable or a pass, the roles when admins are protected, the methods for a
+        // removal or a pass. A user with none of these (sessions revoked under
+        // --include-admins) is still read once, to know they are there.
+        let mut parts = Vec::new();
+        if job.recheck_reads_account() {
+            parts.push(Part::Account);
+        }
         if protect_admins {
             parts.push(Part::Roles);
         }
         if job.recheck_reads_methods() {
             parts.push(Part::Methods);
+        }
+        if parts.is_empty() {
+            parts.push(Part::Account);
         }
         let requests: Vec<GraphRequest> = parts.iter().filter_map(|p| p.request(job)).collect();
         if requests.len() != parts.len() {

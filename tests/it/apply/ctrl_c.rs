@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::wait_for_journal;
 use crate::support::folder::records;
-use crate::support::oracle::Profile;
+use crate::support::oracle::{Profile, exit_for};
 use crate::support::process::wait_until;
 use crate::support::scenario::{Scenario, generated};
 use crate::support::users::{self, id_of};
@@ -52,11 +52,12 @@ fn stop_incident_apply(
     );
 }
 
-/// Resumes the interrupted run to the end: the tenant and the results as if it had never
-/// been interrupted.
+/// Resumes the interrupted run to the end: the tenant, the results and the exit code as
+/// if it had never been interrupted.
 fn resume_to_the_end(t: &Scenario, listed: &[Value]) {
-    t.resume().budget("2000/1s").run().expect_code(0);
+    let run = t.resume().budget("2000/1s").run();
     let expected = t.assert_tenant_after(listed, Profile::Incident);
+    run.expect_code(exit_for(expected.values().map(|e| e.status)));
     let rows = t.out().rows();
     assert!(rows.iter().all(|r| r["status"] != "pending"));
     for (u, row) in listed.iter().zip(&rows) {

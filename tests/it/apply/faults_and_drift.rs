@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use mfa_reset::sim::SimConfig;
 use serde_json::json;
 
-use crate::support::oracle::{Profile, expect};
+use crate::support::oracle::{Profile, exit_for, expect};
 use crate::support::scenario::{Scenario, generated, rules, write_quota};
 use crate::support::users::{self, id_of, is_enabled, method_ids, upn};
 use crate::support::{ALICE, BOB, CAROL, DORA, MOBILE};
@@ -28,11 +28,16 @@ fn failures_and_ghost_writes_under_a_tight_quota_end_done_without_early_retries(
     );
     let listed = users::some(&t.before, 120);
     let input = t.write_list(&listed);
-    t.apply(&input, Profile::Offboard)
+    let run = t
+        .apply(&input, Profile::Offboard)
         .yes()
         .budget("100/1s")
-        .run()
-        .expect_code(0);
+        .run();
+    // Synced users are blocked (their accounts cannot be disabled in the cloud): exit 1
+    // when the list holds one.
+    run.expect_code(exit_for(
+        listed.iter().map(|u| expect(Profile::Offboard, u).status),
+    ));
     let stats = t.sim.stats();
     assert_eq!(stats["earlyRetries"], 0, "{stats}");
     let faults = &stats["faults"];

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::wait_for_journal;
 use crate::support::folder::{Folder, records};
-use crate::support::oracle::{Profile, assert_deleted_once, expect};
+use crate::support::oracle::{Profile, assert_deleted_once, exit_for, expect};
 use crate::support::scenario::{Scenario, generated, rules};
 use crate::support::users::{
     self, assert_lost_passes_deleted, by_user, count, id_of, ids_of, live_passes, method_ids, upn,
@@ -239,10 +239,11 @@ fn kill_9_at_any_moment_then_resume_finishes_every_row_once_and_never_repeats_a_
     let (killed, last) = kill_at_each_then_resume(&t, &input, &kills);
     assert!(killed >= 4, "only {killed} kills landed");
     assert_each_row_finished_once(&t.out(), listed.len());
-    let partial = assert_tenant_after_kills(&t, &listed);
+    assert_eq!(assert_tenant_after_kills(&t, &listed), 0);
+    let statuses = t.out().statuses();
     assert_eq!(
         last.code(),
-        Some(if partial > 0 { 1 } else { 0 }),
+        Some(exit_for(statuses.iter().map(String::as_str))),
         "{}",
         last.stderr
     );
@@ -272,9 +273,9 @@ fn sigterm_at_ten_points_then_resume_ends_as_one_clean_run() {
     let (stopped, last) = stop_at_each_then_resume(&t, &input, &stops, Stop::Signal("TERM"));
     assert!(stopped >= 4, "only {stopped} signals landed");
     assert_each_row_finished_once(&t.out(), listed.len());
-    let partial = assert_tenant_after_kills(&t, &listed);
-    assert_eq!(partial, 0);
-    last.expect_code(0);
+    assert_eq!(assert_tenant_after_kills(&t, &listed), 0);
+    let statuses = t.out().statuses();
+    last.expect_code(exit_for(statuses.iter().map(String::as_str)));
     assert_passes_after_kills(&t, &listed, &[&last.stdout, &last.stderr]);
 }
 

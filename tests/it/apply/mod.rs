@@ -2,7 +2,8 @@
 //! running in this test process, so that the emulated tenant outlives the child (killed,
 //! interrupted or not) and the tests judge the run by the tenant's final state, the
 //! emulator's mutation log and the run folder's files: each profile, kill -9 and resume,
-//! Ctrl-C, faults, drift, the guardrails, least privilege, and plans edited by hand.
+//! Ctrl-C, faults, drift, the guardrails, least privilege, plans edited by hand, the exit
+//! codes, and resuming (against the run's own target; --retry-failed).
 //!
 //! Expectations are computed from the tenant as it was before the run
 //! ([`crate::support::oracle`]), not read from the plan, so that the plan and the run
@@ -10,12 +11,14 @@
 
 mod ctrl_c;
 mod edited;
+mod exit_codes;
 mod fail_safe;
 mod faults_and_drift;
 mod guardrails;
 mod kill;
 mod preflight;
 mod profiles;
+mod resume;
 
 use crate::support::folder::Folder;
 use crate::support::process::{Spawned, wait_until};

@@ -111,9 +111,10 @@ fn offboard_from_a_plan_disables_revokes_and_clears_but_blocks_synced_users() {
     let t = Scenario::start("offboard", mixed(60, 33));
     let listed = profile_list(&t, CAROL);
     let input = t.write_list(&listed);
-    t.plan(&input, Profile::Offboard).run().expect_code(0);
+    // The synced user is blocked: plan and run are written, and exit 1.
+    t.plan(&input, Profile::Offboard).run().expect_code(1);
     assert!(t.mutations().is_empty(), "a plan changes nothing");
-    t.apply_plan().yes().run().expect_code(0);
+    t.apply_plan().yes().run().expect_code(1);
     let expected = t.assert_tenant_after(&listed, Profile::Offboard);
     t.assert_order(Profile::Offboard);
     assert_eq!(expected[SYNCED].status, "blocked");

@@ -96,6 +96,21 @@ impl Expect {
     }
 }
 
+/// The exit code a command must end with, by its rows' statuses: 0 only when every row is
+/// done, no-change, excluded, protected or duplicate (or, for a plan, planned); 1
+/// otherwise.
+pub fn exit_for<'a>(statuses: impl IntoIterator<Item = &'a str>) -> i32 {
+    const ZERO: [&str; 6] = [
+        "done",
+        "no-change",
+        "excluded",
+        "protected",
+        "duplicate",
+        "planned",
+    ];
+    i32::from(!statuses.into_iter().all(|s| ZERO.contains(&s)))
+}
+
 /// What `policy` must do to `u`, from Entra's rules.
 pub fn expect(policy: impl Into<Policy>, u: &Value) -> Expect {
     let Policy { profile, tap } = policy.into();
