@@ -124,15 +124,8 @@ pub async fn carry_out(
     let started = now_rfc3339();
     let clock = Instant::now();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut interrupts = Interrupts::listen().context("cannot listen for Ctrl-C")?;
-    let interrupted_twice = async move {
-        let first = interrupts.next().await;
-        eprintln!(
-            "\nmfa-reset: stopping ({first}): no new users are started; requests in flight finish (Ctrl-C again to quit at once; the journal stays consistent)"
-        );
-        let _ = stop_tx.send(true);
-        interrupts.next().await;
-    };
+    let interrupts = Interrupts::listen().context("cannot listen for Ctrl-C")?;
+    let interrupted_twice = stop_on_signals(interrupts, stop_tx);
     let pacer = Arc::new(Pacer::new(graph.pacer_settings()));
     let write_rate = graph.pacer_settings().writes.per_second();
     let mut display = ProgressDisplay::new(write_rate);
@@ -235,6 +228,17 @@ pub async fn carry_out(
         return Ok(Exit::Interrupted);
     }
     Ok(Exit::failures_if(failed))
+}
+
+/// The first Ctrl-C, SIGTERM or SIGHUP asks the run to stop (`stop`); the future ends at
+/// the second, when the command quits at once.
+async fn stop_on_signals(mut interrupts: Interrupts, stop: tokio::sync::watch::Sender<bool>) {
+    let first = interrupts.next().await;
+    eprintln!(
+        "\nmfa-reset: stopping ({first}): no new users are started; requests in flight finish (Ctrl-C again to quit at once; the journal stays consistent)"
+    );
+    let _ = stop.send(true);
+    interrupts.next().await;
 }
 
 /// The one message of a run the circuit breaker stopped, and its exit code: 3 when the

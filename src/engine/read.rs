@@ -126,46 +126,15 @@ pub async fn read_stream<T: Transport, P>(
     let window = read_window(max_in_flight);
     let mut readings: HashMap<u64, (Reading, P)> = HashMap::with_capacity(window);
     let mut to_send: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
-    let admit = |readings: &mut HashMap<u64, (Reading, P)>,
-                 to_send: &mut std::collections::VecDeque<Job>,
-                 (t, payload): (Target, P)| {
-        to_send.push_back(Job {
-            user: t.row as u64,
-            request: GraphRequest::get_user(&t.key),
-        });
-        readings.insert(
-            t.row as u64,
-            (
-                Reading {
-                    key: t.key,
-                    stage: Stage::Resolve,
-                    user: None,
-                    waiting: Vec::new(),
-                    in_flight: 0,
-                },
-                payload,
-            ),
-        );
-    };
     let mut source_open = true;
     let mut job_tx = Some(job_tx);
     loop {
         if let Some(stop) = &stopped {
             // Not sent: the users waiting and those still to come end unread.
             to_send.clear();
-            let waiting: Vec<u64> = readings
-                .iter()
-                .filter(|(_, (r, _))| r.in_flight == 0)
-                .map(|(row, _)| *row)
-                .collect();
-            for row in waiting {
-                if let Some((_, payload)) = readings.remove(&row) {
-                    on_outcome(row as usize, payload, not_read(stop), &counters);
-                }
-            }
-            while let Ok((t, payload)) = targets.try_recv() {
-                on_outcome(t.row, payload, not_read(stop), &counters);
-            }
+            let mut end =
+                |row: usize, payload: P| on_outcome(row, payload, not_read(stop), &counters);
+            end_unsent(&mut readings, &mut targets, &mut end);
         }
         while source_open && readings.len() < window {
             match targets.try_recv() {
@@ -237,6 +206,48 @@ pub async fn read_stream<T: Transport, P>(
     drop(done_rx);
     let _ = running.await;
     stopped
+}
+
+/// Takes a target in: its reading, and the request that resolves its key.
+fn admit<P>(
+    readings: &mut HashMap<u64, (Reading, P)>,
+    to_send: &mut std::collections::VecDeque<Job>,
+    (t, payload): (Target, P),
+) {
+    to_send.push_back(Job {
+        user: t.row as u64,
+        request: GraphRequest::get_user(&t.key),
+    });
+    let reading = Reading {
+        key: t.key,
+        stage: Stage::Resolve,
+        user: None,
+        waiting: Vec::new(),
+        in_flight: 0,
+    };
+    readings.insert(t.row as u64, (reading, payload));
+}
+
+/// Ends, through `end`, the users of `readings` with nothing on its way and every target
+/// waiting in `targets`: the reads stopped before them.
+fn end_unsent<P>(
+    readings: &mut HashMap<u64, (Reading, P)>,
+    targets: &mut mpsc::Receiver<(Target, P)>,
+    end: &mut impl FnMut(usize, P),
+) {
+    let waiting: Vec<u64> = readings
+        .iter()
+        .filter(|(_, (r, _))| r.in_flight == 0)
+        .map(|(row, _)| *row)
+        .collect();
+    for row in waiting {
+        if let Some((_, payload)) = readings.remove(&row) {
+            end(row as usize, payload);
+        }
+    }
+    while let Ok((t, payload)) = targets.try_recv() {
+        end(t.row, payload);
+    }
 }
 
 /// The outcome of a user the reads stopped before.
