@@ -325,15 +325,4 @@ pub fn keep_sim_tenant(dir: &Path, sim: Option<&SimHandle>) {
     }
 }
 
-/// `path` as a shell word the operator can paste.
-pub fn shell_quote(path: &Path) -> String {
-    let text = path.display().to_string();
-    if text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-:".contains(c))
-    {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
-}
+pub use crate::engine::hint::shell_quote;

@@ -338,8 +338,8 @@ impl FinishedRows {
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error(
-        "{} already exists: {} already holds a run; resume it with `mfa-reset resume {}`, or choose another --out folder",
-        path.display(), folder(path).display(), folder(path).display()
+        "{} already exists: {} already holds a run; resume it with `{}`, or choose another --out folder",
+        path.display(), folder(path).display(), super::hint::resume_command(folder(path))
     )]
     Exists { path: PathBuf },
     #[error(
@@ -378,8 +378,8 @@ pub enum JournalError {
         source: serde_json::Error,
     },
     #[error(
-        "{}: an earlier write to the journal failed, so it takes no more records; fix the cause, then `mfa-reset resume {}`",
-        path.display(), folder(path).display()
+        "{}: an earlier write to the journal failed, so it takes no more records; fix the cause, then `{}`",
+        path.display(), super::hint::resume_command(folder(path))
     )]
     Closed { path: PathBuf },
 }

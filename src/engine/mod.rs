@@ -6,9 +6,10 @@
 //! [`journal`], from which `resume` carries an interrupted run on, and writes each
 //! Temporary Access Pass it issues to the private `secrets/tap.csv` ([`secrets`]). Before
 //! any of it, [`preflight`] checks the passes a policy issues against the tenant's TAP
-//! policy.
+//! policy. The commands it prints for the operator to run next are quoted by [`hint`].
 
 pub mod dispatcher;
+pub mod hint;
 pub mod journal;
 pub mod lock;
 pub mod outcome;

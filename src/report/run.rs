@@ -40,6 +40,8 @@ use super::{Figures, FirstRows, ReportError, method_order, method_words, write_f
 use crate::engine::outcome::{MethodRef, RunStatus, UserOutcome};
 use crate::plan::PlanHeader;
 
+pub(super) use crate::engine::hint::resume_command;
+
 /// How the run went, beside the users' outcomes.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -375,25 +377,6 @@ fn report_dir(path: &Path) -> &Path {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     }
-}
-
-/// `dir` as one shell word: as is when it is plain, else single-quoted.
-fn shell_word(dir: &Path) -> String {
-    let text = dir.to_string_lossy();
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./:@%+=,-".contains(c));
-    if plain {
-        text.into_owned()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
-}
-
-/// The command that carries an interrupted run on.
-fn resume_command(dir: &Path) -> String {
-    format!("mfa-reset resume {}", shell_word(dir))
 }
 
 /// The Graph root the run talked to (the plan's, if the run did not say).
