@@ -217,7 +217,7 @@ pub async fn carry_out(
         return Ok(report_stopped(
             stopped,
             dir,
-            outcomes.tally.count(RunStatus::Failed) > 0,
+            outcomes.tally.count(RunStatus::Failed) + outcomes.tally.count(RunStatus::Partial) > 0,
         ));
     }
     if result.interrupted {
@@ -261,14 +261,14 @@ fn report_stopped(stopped: &run::Tripped, dir: &Path, some_failed: bool) -> Exit
         ),
     };
     let retry = if some_failed {
-        " (add --retry-failed to retry the users that failed)".to_string()
+        " --retry-failed` (which also retries the users that ended failed or partial)"
     } else {
-        String::new()
+        "`"
     };
     eprintln!(
-        "mfa-reset: the run stopped: {}. No more users were started; users not finished are \
-         pending, and no user was left without the methods the policy keeps. To finish: {fix}, \
-         then `mfa-reset resume {}`{retry}",
+        "mfa-reset: the run stopped: {}. No more users were started, and the users not \
+         finished are pending; no method was removed from a user whose disable or pass \
+         failed. To finish: {fix}, then `mfa-reset resume {}{retry}",
         stopped.summary,
         shell_quote(dir)
     );
