@@ -238,6 +238,9 @@ pub(crate) struct SimState {
     pub(crate) outage_until: Mutex<Option<std::time::Instant>>,
     /// Token requests still to be answered 429 ([`SimHandle::throttle_token_endpoint`]).
     pub(crate) token_throttles: std::sync::atomic::AtomicU32,
+    /// Permissions taken from every app while the emulator runs
+    /// ([`SimHandle::deny_permissions`]), beside each app's own `denied_permissions`.
+    pub(crate) denied_since_start: Mutex<Vec<String>>,
 }
 
 impl SimState {
@@ -264,7 +267,9 @@ impl SimState {
     /// Whether `app`'s permissions allow `access` (an app the emulator does not know has
     /// none: its token could not have been issued).
     pub(crate) fn allows(&self, app: &str, access: Access) -> bool {
-        self.app(app).is_some_and(|a| a.allows(access))
+        let denied = self.denied_since_start.lock().expect("permissions lock");
+        self.app(app)
+            .is_some_and(|a| a.allows(access) && permissions::allows(&denied, access))
     }
 
     /// Counts an applied write (`applied` is how many there have been); the write that
@@ -353,6 +358,7 @@ impl Sim {
             ids: RequestIds::new(),
             outage_until: Mutex::new(None),
             token_throttles: std::sync::atomic::AtomicU32::new(0),
+            denied_since_start: Mutex::new(Vec::new()),
             config,
         });
         let (stop, stopped) = watch::channel(false);
@@ -457,14 +463,27 @@ impl SimHandle {
             .map_err(SimError::Config)
     }
 
-    /// Makes reading the TAP policy answer 403, as Graph answers an app not granted
-    /// `Policy.Read.AuthenticationMethod`.
-    pub fn deny_tap_policy_read(&self, denied: bool) {
+    /// Takes the Graph application permissions `names` from every app from now on, as an
+    /// administrator removing a grant between `plan` and `apply` would: a request that
+    /// needs one of them, and no other permission that allows it, is refused with 403. An
+    /// unknown name is refused.
+    pub fn deny_permissions(&self, names: &[String]) -> Result<(), SimError> {
+        let mut known = Vec::with_capacity(names.len());
+        for name in names {
+            let Some(name) = permissions::known(name) else {
+                return Err(SimError::Config(format!(
+                    "unknown permission {name:?}: the emulator knows {}",
+                    permissions::KNOWN.join(", ")
+                )));
+            };
+            known.push(name.to_string());
+        }
         self.state
-            .tenant
+            .denied_since_start
             .lock()
-            .expect("tenant lock")
-            .deny_tap_policy_read(denied);
+            .expect("permissions lock")
+            .extend(known);
+        Ok(())
     }
 
     /// The same JSON `/_sim/mutations` serves.

@@ -164,8 +164,6 @@ pub struct Tenant {
     by_upn: HashMap<String, usize>,
     by_mail: HashMap<String, Vec<usize>>,
     tap_policy: TapPolicy,
-    /// Reading the TAP policy is refused (403), as for an app without the permission.
-    tap_policy_denied: bool,
 }
 
 impl Tenant {
@@ -178,7 +176,6 @@ impl Tenant {
             by_mail: HashMap::new(),
             users: Vec::with_capacity(users.len()),
             tap_policy: TapPolicy::default(),
-            tap_policy_denied: false,
         };
         for (i, u) in users.into_iter().enumerate() {
             if t.by_id.insert(u.id.clone(), i).is_some() {
@@ -246,24 +243,12 @@ impl Tenant {
         Ok(())
     }
 
-    /// Whether reading the TAP policy is refused with 403, as Graph refuses an app without
-    /// `Policy.Read.AuthenticationMethod` (creating passes is not affected).
-    pub fn deny_tap_policy_read(&mut self, denied: bool) {
-        self.tap_policy_denied = denied;
-    }
-
     /// `GET /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass`:
-    /// the policy as Graph shows it, or the 403 of an app that may not read it.
-    pub fn tap_policy_json(&self) -> Result<Value, GraphFailure> {
-        if self.tap_policy_denied {
-            return Err(GraphFailure::new(
-                403,
-                "Authorization_RequestDenied",
-                "Insufficient privileges to complete the operation.",
-            ));
-        }
+    /// the policy as Graph shows it (an app that may not read it is refused before, as
+    /// for every route).
+    pub fn tap_policy_json(&self) -> Value {
         let p = &self.tap_policy;
-        Ok(json!({
+        json!({
             "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
             "id": "TemporaryAccessPass",
             "state": if p.state { "enabled" } else { "disabled" },
@@ -276,7 +261,7 @@ impl Tenant {
                 {"targetType": "group", "id": "all_users", "isRegistrationRequired": false}
             ],
             "excludeTargets": [],
-        }))
+        })
     }
 
     pub fn users(&self) -> &[User] {

@@ -302,7 +302,7 @@ impl Handler<'_> {
 
     /// `GET /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass`.
     fn tap_policy(&self) -> Result<Done, GraphFailure> {
-        let mut body = self.tenant.tap_policy_json()?;
+        let mut body = self.tenant.tap_policy_json();
         prepend_context(
             &mut body,
             format!(

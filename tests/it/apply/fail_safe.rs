@@ -393,7 +393,11 @@ fn passes_the_tenant_refuses_withhold_every_removal_and_stop_the_run() {
             ..TapPolicy::default()
         })
         .unwrap();
-    t.sim.deny_tap_policy_read(true);
+    t.sim
+        .deny_permissions(&permissions::with_wider(
+            permissions::POLICY_READ_AUTHENTICATION_METHOD,
+        ))
+        .unwrap();
     let seen = t.mutations().len();
 
     // One batch at a time, so that the run stops within a batch or two whatever the load.

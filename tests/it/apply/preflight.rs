@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use mfa_reset::sim::TapPolicy;
+use mfa_reset::sim::{TapPolicy, permissions};
 
 use super::wait_for_journal;
 use crate::support::oracle::Profile;
@@ -333,7 +333,11 @@ fn a_lifetime_the_tenants_policy_refuses_stops_plan_and_apply_before_anything_is
 fn a_policy_the_app_may_not_read_is_noted_in_the_plan_and_its_reports() {
     let t = Scenario::start("tap-policy-unread", generated(60, 156));
     let input = t.write_list(&ordinary(&t.before, 5));
-    t.sim.deny_tap_policy_read(true);
+    t.sim
+        .deny_permissions(&permissions::with_wider(
+            permissions::POLICY_READ_AUTHENTICATION_METHOD,
+        ))
+        .unwrap();
     let run = t
         .plan(&input, Profile::DeviceRefresh.with_tap())
         .args(&["--tap-lifetime", "1440"])
@@ -448,7 +452,10 @@ mod library {
         };
         assert_eq!(policy.maximum_lifetime_minutes, 1440);
         assert!(policy.enabled && !policy.one_time_only);
-        sim.deny_tap_policy_read(true);
+        sim.deny_permissions(&mfa_reset::sim::permissions::with_wider(
+            mfa_reset::sim::permissions::POLICY_READ_AUTHENTICATION_METHOD,
+        ))
+        .unwrap();
         assert!(matches!(
             client.preflight().read_tap_policy().await.unwrap(),
             TapPolicyRead::Unreadable { denied: true, .. }

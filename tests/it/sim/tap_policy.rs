@@ -3,7 +3,7 @@
 //! Graph's own message, a disabled policy, one-time passes only — with nothing created or
 //! logged when a creation is refused.
 
-use mfa_reset::sim::{TapPolicy, TenantSource};
+use mfa_reset::sim::{TapPolicy, TenantSource, permissions};
 use serde_json::json;
 
 use crate::support::graph::*;
@@ -222,7 +222,18 @@ async fn a_tenant_file_sets_the_policy_and_a_dump_keeps_it() {
 #[tokio::test]
 async fn an_app_that_may_not_read_the_policy_is_answered_403() {
     let g = Graph::rules().await;
-    g.sim.deny_tap_policy_read(true);
+    assert!(
+        g.sim
+            .deny_permissions(&["Policy.Read.Everything".to_string()])
+            .is_err(),
+        "an unknown permission is refused"
+    );
+    assert_eq!(g.get(POLICY_PATH).await.status, 200);
+    g.sim
+        .deny_permissions(&permissions::with_wider(
+            permissions::POLICY_READ_AUTHENTICATION_METHOD,
+        ))
+        .unwrap();
     let a = g.get(POLICY_PATH).await;
     assert_eq!(a.status, 403, "{}", a.body);
     assert_eq!(a.error_code(), "Authorization_RequestDenied");
