@@ -28,6 +28,7 @@ impl Ctx<'_> {
     /// ([`Taken::GoOn`]) unless they drifted: then they end `drifted`, or with
     /// `--on-drift replan` go on with the steps decided again.
     pub(super) fn compare(&mut self, index: usize, found: Found) -> Taken {
+        let on_drift = self.options.on_drift;
         let Some(job) = self.job_or_bug(index) else {
             return Taken::Ended;
         };
@@ -42,20 +43,30 @@ impl Ctx<'_> {
         let Some(differences) = job.differences(&found) else {
             return Taken::GoOn;
         };
-        match self.options.on_drift {
+        match on_drift {
+            // A pass this plan created whose value was lost is deleted first, drifted or
+            // not: no pass may stay in the tenant that `tap.csv` does not hold.
+            OnDrift::Skip if job.clear_pass.is_some() => {
+                job.drift_after_clear = Some(differences);
+                Taken::GoOn
+            }
             OnDrift::Skip => {
-                self.finish_user(
-                    index,
-                    RunStatus::Drifted,
-                    Some(format!(
-                        "the user changed since the plan ({differences}); nothing was changed for this user. Plan again, or apply with --on-drift replan"
-                    )),
-                    None,
-                );
+                self.finish_user(index, RunStatus::Drifted, Some(drifted(&differences)), None);
                 Taken::Ended
             }
             OnDrift::Replan => self.replan(index, found, &differences),
         }
+    }
+
+    /// Ends a drifted user once the pass whose value was lost has been dealt with
+    /// (`pass`: what became of it).
+    pub(super) fn end_drifted(&mut self, index: usize, differences: String, pass: &str) -> Taken {
+        let reason = format!(
+            "{}; a Temporary Access Pass this plan created, whose value was lost, was found: {pass}",
+            drifted(&differences)
+        );
+        self.finish_user(index, RunStatus::Drifted, Some(reason), None);
+        Taken::Ended
     }
 
     /// Decides the user's steps again from what was found now. Steps already done stay
@@ -116,6 +127,13 @@ impl Ctx<'_> {
             Taken::Ended
         }
     }
+}
+
+/// Why a drifted user was left alone.
+fn drifted(differences: &str) -> String {
+    format!(
+        "the user changed since the plan ({differences}); nothing was changed for this user. Plan again, or apply with --on-drift replan"
+    )
 }
 
 impl UserJob {

@@ -50,6 +50,9 @@ pub(super) struct UserJob {
     /// A pass Graph may have created whose value `secrets/tap.csv` does not hold: it is
     /// deleted before a new pass is issued.
     pub(super) clear_pass: Option<String>,
+    /// The user drifted while a pass whose value was lost is still to be deleted: they
+    /// end `drifted`, with this reason, once it is.
+    pub(super) drift_after_clear: Option<String>,
     /// TAP creations of this run whose answer was lost and that were resolved again.
     pub(super) pass_rechecks: u8,
     /// Too many answers to the pass creation were lost: a pass found is deleted, and no
@@ -134,6 +137,7 @@ impl UserJob {
             rechecked: false,
             reread: None,
             clear_pass: None,
+            drift_after_clear: None,
             pass_rechecks: 0,
             pass_given_up: false,
             blocked,

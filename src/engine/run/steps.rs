@@ -146,7 +146,11 @@ impl Ctx<'_> {
             if !given_up {
                 job.intent_unresolved.clear();
             }
+            let drift = job.drift_after_clear.take();
             self.breaker.success(CLEAR_PASS);
+            if let Some(drift) = drift {
+                return self.end_drifted(index, drift, "it was deleted");
+            }
             return if given_up {
                 self.give_up_pass(index)
             } else {
@@ -155,9 +159,16 @@ impl Ctx<'_> {
         }
         let step = job.intent_unresolved.iter().next().copied();
         let id = job.clear_pass.clone().unwrap_or_default();
+        let drift = job.drift_after_clear.take();
         self.breaker.failure(index, CLEAR_PASS, &result, None);
         if matches!(result, JobResult::Abandoned { .. }) {
             return Taken::Ended;
+        }
+        if let Some(drift) = drift {
+            let (_, message) = failure_text(&result);
+            let not_deleted =
+                format!("it (method id {id}) could not be deleted ({message}): delete it by hand");
+            return self.end_drifted(index, drift, &not_deleted);
         }
         let Some(step) = step else {
             bug(format_args!(
@@ -173,7 +184,7 @@ impl Ctx<'_> {
             outcome: StepOutcome::Unknown,
             code: None,
             message: Some(format!(
-                "a Temporary Access Pass (method id {id}) was created but its value was lost,                  and it could not be deleted ({message}): delete it by hand and issue a new one"
+                "a Temporary Access Pass (method id {id}) was created but its value was lost, and it could not be deleted ({message}): delete it by hand and issue a new one"
             )),
         };
         if self.record_step(index, step, answer) {

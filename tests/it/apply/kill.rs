@@ -344,3 +344,59 @@ fn a_kill_while_a_pass_was_in_flight_deletes_that_pass_and_issues_a_recorded_one
         assert_eq!(done, expected.deleted, "{name}: {r}");
     }
 }
+
+/// As above, but another administrator registered a method for the user before the
+/// resume: the user drifted and gets nothing more — yet the pass nobody holds the value
+/// of is still deleted, so that none stays in the tenant that `tap.csv` does not hold.
+#[test]
+fn a_pass_lost_in_flight_is_deleted_even_when_the_user_drifted() {
+    let t = Scenario::start("pass-in-flight-drift", rules());
+    let listed = t.users_by_id(&[ALICE]);
+    let input = t.write_list(&listed);
+    t.apply(&input, Profile::DeviceRefresh.with_tap())
+        .run()
+        .expect_code(0);
+    let lost = live_passes(&t.mutations())[0].to_string();
+    let out = t.out();
+    let lines = out.journal();
+    let intent = lines
+        .iter()
+        .position(|l| l.contains("\"record\":\"intent\""))
+        .expect("an intent");
+    std::fs::write(
+        out.join("journal.jsonl"),
+        lines[..=intent].join("\n") + "\n",
+    )
+    .unwrap();
+    let tap_file = out.join("secrets/tap.csv");
+    let text = std::fs::read_to_string(&tap_file).unwrap();
+    std::fs::write(&tap_file, text.lines().next().unwrap().to_string() + "\n").unwrap();
+    t.sim
+        .add_method(
+            ALICE,
+            &serde_json::json!({
+                "@odata.type": "#microsoft.graph.fido2AuthenticationMethod",
+                "id": "alice-new-key",
+                "displayName": "New key"
+            }),
+        )
+        .unwrap();
+    let changes = t.mutations().len();
+
+    t.resume().run().expect_code(1);
+    let mutations = t.mutations();
+    let more: Vec<(&str, &str)> = mutations[changes..]
+        .iter()
+        .map(|m| (users::op(m), m["methodId"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(more, [("deleteMethod", lost.as_str())]);
+    assert!(live_passes(&mutations).is_empty());
+    assert!(out.taps().is_empty());
+    let r = &out.rows()[0];
+    assert_eq!(r["status"], "drifted", "{r}");
+    let reason = r["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("registered since") && reason.contains("was deleted"),
+        "{reason}"
+    );
+}
