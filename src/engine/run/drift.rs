@@ -35,7 +35,7 @@ impl Ctx<'_> {
         job.rechecked = true;
         if let Some(methods) = &found.methods {
             job.resolve_intents(methods);
-            if job.pass_given_up && job.clear_pass.is_none() {
+            if job.pass_given_up() && job.clear_pass.is_none() {
                 // Nothing to delete: the creation never reached Graph.
                 return self.give_up_pass(index);
             }
@@ -169,7 +169,7 @@ impl UserJob {
         match unknown_pass {
             Some(pass) => self.clear_pass = Some(pass.id.clone()),
             // Never reached Graph: sent again, unless it is given up.
-            None if !self.pass_given_up => self.intent_unresolved.clear(),
+            None if !self.pass_given_up() => self.intent_unresolved.clear(),
             None => {}
         }
     }

@@ -55,9 +55,6 @@ pub(super) struct UserJob {
     pub(super) drift_after_clear: Option<String>,
     /// TAP creations of this run whose answer was lost and that were resolved again.
     pub(super) pass_rechecks: u8,
-    /// Too many answers to the pass creation were lost: a pass found is deleted, and no
-    /// new one is issued (the removals that wait on it are withheld).
-    pub(super) pass_given_up: bool,
     /// Why part of what the policy asks is not done to this user (the plan's, or a
     /// replan's), when it is blocked.
     pub(super) blocked: Option<String>,
@@ -139,7 +136,6 @@ impl UserJob {
             clear_pass: None,
             drift_after_clear: None,
             pass_rechecks: 0,
-            pass_given_up: false,
             blocked,
             verified: false,
             stage: Stage::Idle,
@@ -223,8 +219,7 @@ impl UserJob {
     /// refuses to delete the default method while others remain, and the plan cannot
     /// always tell which one is the default (two Authenticator apps, say).
     pub(super) fn defer_default(&mut self, step: usize, message: Option<&str>) -> bool {
-        let refused_as_default =
-            message.is_some_and(|m| m.to_ascii_lowercase().contains("default method"));
+        let refused_as_default = refused_as_default(message);
         let others_left = (0..self.steps.len()).any(|i| {
             i != step
                 && self.done[i].is_none()
@@ -333,6 +328,23 @@ impl UserJob {
             } => GraphRequest::create_temporary_access_pass(key, *lifetime_minutes, *usable_once),
         }
     }
+}
+
+/// How many times a pass creation whose answer was lost is issued again in a run.
+const PASS_RETRIES: u8 = 3;
+
+impl UserJob {
+    /// Too many answers to the pass creation were lost: a pass found is deleted, and no
+    /// new one is issued (the removals that wait on it are withheld).
+    pub(super) fn pass_given_up(&self) -> bool {
+        self.pass_rechecks > PASS_RETRIES
+    }
+}
+
+/// Whether Graph's refusal (its message) is the one for a user's default method, which
+/// Graph will not delete while other methods remain: about that user, not the run.
+pub(super) fn refused_as_default(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.to_ascii_lowercase().contains("default method"))
 }
 
 /// Where the steps a step needs stand.

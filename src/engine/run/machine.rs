@@ -10,8 +10,6 @@
 //! A user has one request on its way at a time, except the re-read, whose reads go at
 //! once.
 
-use serde_json::Value;
-
 use super::contain::Pass;
 use super::job::{Stage, UserJob};
 use super::rows::job_key;
@@ -20,7 +18,7 @@ use crate::engine::dispatcher::{Completed, JobResult};
 use crate::engine::journal::Record;
 use crate::engine::outcome::UserOutcome;
 use crate::graph::request::GraphRequest;
-use crate::policy::{MethodSnapshot, Step};
+use crate::policy::Step;
 
 /// What an answer did to a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,12 +209,6 @@ fn read_methods(job: &UserJob) -> Option<GraphRequest> {
         bug(format_args!("row {} has no methods URL", job.entry.row));
     }
     request
-}
-
-/// The methods in the answer to a read of a user's methods.
-pub(super) fn list_of_methods(body: Option<&Value>) -> Vec<MethodSnapshot> {
-    body.map(crate::engine::read::methods_in)
-        .unwrap_or_default()
 }
 
 /// Graph's error code (if any) and a message for a job that did not succeed.

@@ -11,6 +11,7 @@
 
 use serde_json::Value;
 
+use super::job::refused_as_default;
 use super::machine::{Taken, failure_text};
 use super::{Ctx, RunError, bug};
 use crate::engine::dispatcher::JobResult;
@@ -95,7 +96,6 @@ impl Ctx<'_> {
                 // such a pass and issue a new one — or, once too many answers were lost,
                 // only delete it.
                 job.pass_rechecks += 1;
-                job.pass_given_up = job.pass_rechecks > PASS_RETRIES;
                 job.intent_unresolved.insert(step);
                 job.rechecked = false;
                 return Taken::GoOn;
@@ -111,11 +111,7 @@ impl Ctx<'_> {
             if job.defer_default(step, answer.message.as_deref()) {
                 return Taken::GoOn;
             }
-            // Graph's refusal to delete a user's default method is about that user.
-            let about_the_default = answer
-                .message
-                .as_deref()
-                .is_some_and(|m| m.to_ascii_lowercase().contains("default method"));
+            let about_the_default = refused_as_default(answer.message.as_deref());
             if let Some(refusal) = refusal.filter(|_| !about_the_default) {
                 let hint = permissions::denied_hint(permissions::for_step(&step_def));
                 self.breaker.failure(index, action, &refusal, Some(hint));
@@ -142,7 +138,7 @@ impl Ctx<'_> {
         };
         if cleared {
             job.clear_pass = None;
-            let given_up = job.pass_given_up;
+            let given_up = job.pass_given_up();
             if !given_up {
                 job.intent_unresolved.clear();
             }
@@ -308,9 +304,6 @@ impl Ctx<'_> {
             .map_err(|e| e.to_string())
     }
 }
-
-/// How many times a pass creation whose answer was lost is issued again in a run.
-const PASS_RETRIES: u8 = 3;
 
 /// The deletion of a pass nobody holds the value of, for the circuit breaker.
 const CLEAR_PASS: &str = "delete a Temporary Access Pass whose value was lost";

@@ -3,9 +3,10 @@
 //! still there makes the user `partial`.
 
 use super::job::UserJob;
-use super::machine::{failure_text, list_of_methods};
+use super::machine::failure_text;
 use crate::engine::dispatcher::JobResult;
 use crate::engine::outcome::MethodRef;
+use crate::engine::read::methods_in;
 
 impl UserJob {
     /// Whether the user's methods are read again now that their steps are over: with
@@ -19,7 +20,7 @@ impl UserJob {
     pub(super) fn record_verification(&mut self, result: JobResult) {
         match result {
             JobResult::Done { body, .. } => {
-                let methods = list_of_methods(body.as_ref());
+                let methods = body.as_ref().map(methods_in).unwrap_or_default();
                 self.outcome.remaining = Some(
                     methods
                         .iter()
