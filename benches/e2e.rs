@@ -185,13 +185,22 @@ fn run_child(
     }
 }
 
+/// The command finished its work: exit 0, or exit 1 because some rows are blocked,
+/// not-found or protected-by-rule outcomes the tenant's users give (the README's exit
+/// codes), never because the command or the run failed or stopped.
 fn expect_success(run: &ChildRun, what: &str) {
-    assert!(
-        run.status.success(),
-        "{what} failed with {}:\n{}",
-        run.status,
-        run.stderr
-    );
+    let finished = match run.status.code() {
+        Some(0) => true,
+        Some(1) => {
+            !run.stderr.contains("error")
+                && !run.stderr.contains("stopped")
+                && !run.stderr.contains(" failed")
+                && !run.stderr.contains(" partial")
+                && !run.stderr.contains(" pending")
+        }
+        _ => false,
+    };
+    assert!(finished, "{what} failed with {}:\n{}", run.status, run.stderr);
 }
 
 /// Writes the emulated tenant's users (all of them, in tenant order) as a one-column CSV,
