@@ -200,7 +200,11 @@ fn expect_success(run: &ChildRun, what: &str) {
         }
         _ => false,
     };
-    assert!(finished, "{what} failed with {}:\n{}", run.status, run.stderr);
+    assert!(
+        finished,
+        "{what} failed with {}:\n{}",
+        run.status, run.stderr
+    );
 }
 
 /// Writes the emulated tenant's users (all of them, in tenant order) as a one-column CSV,
