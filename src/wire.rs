@@ -41,32 +41,46 @@ pub mod headers {
     pub const THROTTLE_INFORMATION: &str = "x-ms-throttle-information";
 }
 
-/// The v1.0 authentication-method types mfa-reset knows.
+/// The authentication-method types mfa-reset knows: every type Graph v1.0 lists
+/// (`shared/reference/graph-api.md` §1.1) and beta's hardware OATH token, plus
+/// [`MethodType::Unknown`] for a type newer than this tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MethodType {
     Password,
     Phone,
     MicrosoftAuthenticator,
     SoftwareOath,
+    /// A hardware OATH token: listed and removed only through beta (`hardwareOathMethods`).
+    HardwareOath,
     Fido2,
     WindowsHelloForBusiness,
     Email,
     TemporaryAccessPass,
     PlatformCredential,
+    /// A method held with an external MFA provider (v1.0 `externalAuthenticationMethods`).
+    External,
+    /// A QR code and PIN (v1.0 type; its own route, `qrCodePinMethod`, is beta).
+    QrCodePin,
+    /// A type this tool does not know (a newer `@odata.type`): shown, never removed. Not
+    /// in [`MethodType::ALL`], which lists the known types.
+    Unknown,
 }
 
 impl MethodType {
-    /// Every type, in a stable order.
-    pub const ALL: [MethodType; 9] = [
+    /// Every known type, in a stable order.
+    pub const ALL: [MethodType; 12] = [
         MethodType::Password,
         MethodType::Phone,
         MethodType::MicrosoftAuthenticator,
         MethodType::SoftwareOath,
+        MethodType::HardwareOath,
         MethodType::Fido2,
         MethodType::WindowsHelloForBusiness,
         MethodType::Email,
         MethodType::TemporaryAccessPass,
         MethodType::PlatformCredential,
+        MethodType::External,
+        MethodType::QrCodePin,
     ];
 
     /// The `@odata.type` value Graph puts on a method of this type.
@@ -89,10 +103,16 @@ impl MethodType {
             MethodType::PlatformCredential => {
                 "#microsoft.graph.platformCredentialAuthenticationMethod"
             }
+            MethodType::HardwareOath => "#microsoft.graph.hardwareOathAuthenticationMethod",
+            MethodType::External => "#microsoft.graph.externalAuthenticationMethod",
+            MethodType::QrCodePin => "#microsoft.graph.qrCodePinAuthenticationMethod",
+            // Never sent nor matched: the real type is whatever Graph wrote.
+            MethodType::Unknown => "#microsoft.graph.authenticationMethod",
         }
     }
 
-    /// The type whose `@odata.type` is `odata_type` (with or without the leading `#`).
+    /// The known type whose `@odata.type` is `odata_type` (with or without the leading
+    /// `#`).
     pub fn from_odata_type(odata_type: &str) -> Option<MethodType> {
         let wanted = odata_type.trim_start_matches('#');
         MethodType::ALL
@@ -113,6 +133,36 @@ impl MethodType {
             MethodType::Email => "emailMethods",
             MethodType::TemporaryAccessPass => "temporaryAccessPassMethods",
             MethodType::PlatformCredential => "platformCredentialMethods",
+            MethodType::HardwareOath => "hardwareOathMethods",
+            MethodType::External => "externalAuthenticationMethods",
+            // Single-valued: `/authentication/qrCodePinMethod` is the user's one QR code PIN.
+            MethodType::QrCodePin => "qrCodePinMethod",
+            MethodType::Unknown => "methods",
+        }
+    }
+
+    /// Whether this type's own routes are beta only (hardware OATH tokens; the QR code
+    /// PIN's `qrCodePinMethod`), so that a request to them goes in a beta `$batch`.
+    pub fn beta_only(self) -> bool {
+        matches!(self, MethodType::HardwareOath | MethodType::QrCodePin)
+    }
+
+    /// Whether Graph v1.0's `GET /users/{id}/authentication/methods` lists methods of this
+    /// type: every v1.0 type; hardware OATH tokens are listed only by beta.
+    pub fn listed_by_v1(self) -> bool {
+        self != MethodType::HardwareOath
+    }
+
+    /// The path, under `/users/{key}/authentication/`, that deletes the method `id`
+    /// (percent-encoded by the caller): `{collection}/{id}`; an external method's reference
+    /// is deleted with `/$ref` (Microsoft's documented form); the QR code PIN is
+    /// single-valued and has no id in its path. `None` for a type with no DELETE.
+    pub fn delete_path(self, id: &str) -> Option<String> {
+        match self {
+            MethodType::Password | MethodType::Unknown => None,
+            MethodType::QrCodePin => Some(self.collection().to_string()),
+            MethodType::External => Some(format!("{}/{id}/$ref", self.collection())),
+            _ => Some(format!("{}/{id}", self.collection())),
         }
     }
 
@@ -135,6 +185,10 @@ impl MethodType {
             MethodType::Email => "email",
             MethodType::TemporaryAccessPass => "temporaryAccessPass",
             MethodType::PlatformCredential => "platformCredential",
+            MethodType::HardwareOath => "hardwareOath",
+            MethodType::External => "external",
+            MethodType::QrCodePin => "qrCodePin",
+            MethodType::Unknown => "unknown",
         }
     }
 
@@ -143,13 +197,17 @@ impl MethodType {
     pub fn can_be_default(self) -> bool {
         matches!(
             self,
-            MethodType::Phone | MethodType::MicrosoftAuthenticator | MethodType::SoftwareOath
+            MethodType::Phone
+                | MethodType::MicrosoftAuthenticator
+                | MethodType::SoftwareOath
+                | MethodType::HardwareOath
         )
     }
 
-    /// Whether Graph offers a DELETE for this type (the password method has none).
+    /// Whether Graph offers a DELETE for this type that mfa-reset sends (the password
+    /// method has none; a type this tool does not know has no known route).
     pub fn deletable(self) -> bool {
-        self != MethodType::Password
+        !matches!(self, MethodType::Password | MethodType::Unknown)
     }
 }
 
@@ -372,8 +430,38 @@ mod tests {
             vec![
                 MethodType::Phone,
                 MethodType::MicrosoftAuthenticator,
-                MethodType::SoftwareOath
+                MethodType::SoftwareOath,
+                MethodType::HardwareOath,
             ]
+        );
+    }
+
+    #[test]
+    fn delete_paths_follow_each_types_route() {
+        assert_eq!(
+            MethodType::Fido2.delete_path("k1").as_deref(),
+            Some("fido2Methods/k1")
+        );
+        assert_eq!(
+            MethodType::External.delete_path("e1").as_deref(),
+            Some("externalAuthenticationMethods/e1/$ref")
+        );
+        assert_eq!(
+            MethodType::QrCodePin.delete_path("q1").as_deref(),
+            Some("qrCodePinMethod")
+        );
+        assert_eq!(
+            MethodType::HardwareOath.delete_path("h1").as_deref(),
+            Some("hardwareOathMethods/h1")
+        );
+        assert_eq!(MethodType::Password.delete_path("p"), None);
+        assert_eq!(MethodType::Unknown.delete_path("u"), None);
+        assert!(MethodType::HardwareOath.beta_only() && MethodType::QrCodePin.beta_only());
+        assert!(!MethodType::HardwareOath.listed_by_v1() && MethodType::QrCodePin.listed_by_v1());
+        assert!(!MethodType::ALL.contains(&MethodType::Unknown));
+        assert_eq!(
+            MethodType::from_odata_type("#microsoft.graph.authenticationMethod"),
+            None
         );
     }
 

@@ -41,20 +41,28 @@ enum Stage {
     Details,
 }
 
-/// One of the three reads of a resolved user.
+/// One of the reads of a resolved user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
     Methods,
+    /// Beta: hardware OATH tokens, which v1.0's list of methods does not show.
+    HardwareOath,
     Roles,
     Preferences,
 }
 
 impl Part {
-    const ALL: [Part; 3] = [Part::Methods, Part::Roles, Part::Preferences];
+    const ALL: [Part; 4] = [
+        Part::Methods,
+        Part::HardwareOath,
+        Part::Roles,
+        Part::Preferences,
+    ];
 
     fn request(self, key: &UserKey) -> GraphRequest {
         match self {
             Part::Methods => GraphRequest::list_methods(key),
+            Part::HardwareOath => GraphRequest::list_hardware_oath_methods(key),
             Part::Roles => GraphRequest::directory_roles(key),
             Part::Preferences => GraphRequest::sign_in_preferences(key),
         }
@@ -67,6 +75,8 @@ impl Part {
         let path = request.url.split('?').next().unwrap_or_default();
         if path.ends_with("/authentication/methods") {
             Some(Part::Methods)
+        } else if path.ends_with("/authentication/hardwareOathMethods") {
+            Some(Part::HardwareOath)
         } else if path.ends_with("/transitiveMemberOf/microsoft.graph.directoryRole") {
             Some(Part::Roles)
         } else if path.ends_with("/authentication/signInPreferences") {
@@ -285,13 +295,31 @@ fn advance(reading: &mut Reading, completed: Completed) -> Next {
         {
             return Next::Finished(ReadOutcome::NotFound);
         }
+        // Hardware OATH tokens are a beta route Graph offers only in its global cloud: where
+        // it has none, the user's other methods still stand, and the snapshot says the
+        // tokens were not read (the plan notes it where the policy removes them).
+        JobResult::Failed { fault: Some(f), .. }
+            if part == Some(Part::HardwareOath) && matches!(f.status, 400 | 404 | 405 | 501) =>
+        {
+            reading.waiting.retain(|p| *p != Part::HardwareOath);
+            let user = reading.user.as_mut().expect("resolved first");
+            user.hardware_oath_unread = true;
+            if !reading.waiting.is_empty() {
+                return Next::Wait;
+            }
+            return Next::Finished(ReadOutcome::Found(
+                reading.user.take().expect("resolved first"),
+            ));
+        }
         JobResult::Failed {
             fault: Some(f),
             error,
         } if f.status == 403 => {
             let needed = match part {
                 None | Some(Part::Roles) => permissions::USER_READ_ALL,
-                Some(Part::Methods | Part::Preferences) => permissions::METHODS_READ_ALL,
+                Some(Part::Methods | Part::HardwareOath | Part::Preferences) => {
+                    permissions::METHODS_READ_ALL
+                }
             };
             return Next::Finished(ReadOutcome::Error(format!(
                 "{error} — {}",
@@ -316,7 +344,8 @@ fn advance(reading: &mut Reading, completed: Completed) -> Next {
     reading.waiting.retain(|p| *p != part);
     let user = reading.user.as_mut().expect("resolved first");
     match part {
-        Part::Methods => user.methods = methods_in(&body),
+        // The two lists arrive in either order; each adds its methods.
+        Part::Methods | Part::HardwareOath => user.methods.extend(methods_in(&body)),
         Part::Roles => user.admin_roles = admin_roles_in(&body),
         Part::Preferences => {
             user.default_method = body
@@ -369,6 +398,7 @@ fn resolved(reading: &mut Reading, body: Value) -> Next {
         admin_roles: Vec::new(),
         default_method: None,
         methods: Vec::new(),
+        hardware_oath_unread: false,
     });
     reading.key = by_id;
     reading.stage = Stage::Details;
@@ -414,10 +444,15 @@ pub(crate) fn synced(user: &Value) -> bool {
     user.get("onPremisesSyncEnabled").and_then(Value::as_bool) == Some(true)
 }
 
-/// One method from Graph's list, or `None` for a type this tool does not know (it is then
-/// left alone).
+/// One method from Graph's list, or `None` for an entry without an id. A method of a type
+/// this tool does not know is kept as [`MethodType::Unknown`] with its `@odata.type`: it is
+/// never removed, but the plan and the reports show it (and a policy that removes every
+/// method cannot call its user clean).
 pub(crate) fn method_snapshot(m: &Value) -> Option<MethodSnapshot> {
-    let kind = MethodType::from_odata_type(m.get("@odata.type")?.as_str()?)?;
+    let odata_type = m.get("@odata.type").and_then(Value::as_str);
+    let kind = odata_type
+        .and_then(MethodType::from_odata_type)
+        .unwrap_or(MethodType::Unknown);
     let text = |name: &str| m.get(name).and_then(Value::as_str).map(str::to_string);
     Some(MethodSnapshot {
         id: text("id")?,
@@ -425,6 +460,8 @@ pub(crate) fn method_snapshot(m: &Value) -> Option<MethodSnapshot> {
         display_name: text("displayName"),
         created: text("createdDateTime").or_else(|| text("creationDateTime")),
         phone_type: text("phoneType").as_deref().and_then(PhoneType::parse),
+        odata_type: (kind == MethodType::Unknown)
+            .then(|| odata_type.unwrap_or_default().to_string()),
     })
 }
 
@@ -451,9 +488,7 @@ mod tests {
 
     const ID: &str = "3342c5af-74d0-4868-bd6e-d5dc7e482577";
 
-    #[test]
-    fn a_resolved_user_is_read_three_ways_at_once_and_found_when_all_three_answer() {
-        let key = UserKey::parse("a@contoso.example").unwrap();
+    fn resolved_reading(key: &UserKey) -> (Reading, Vec<GraphRequest>) {
         let mut reading = Reading {
             key: key.clone(),
             stage: Stage::Resolve,
@@ -462,13 +497,20 @@ mod tests {
             in_flight: 0,
         };
         let user = serde_json::json!({"id": ID, "userPrincipalName": "a@contoso.example"});
-        let Next::Send(requests) = answer(&mut reading, GraphRequest::get_user(&key), user) else {
+        let Next::Send(requests) = answer(&mut reading, GraphRequest::get_user(key), user) else {
             panic!("no reads after the resolve");
         };
+        (reading, requests)
+    }
+
+    #[test]
+    fn a_resolved_user_is_read_four_ways_at_once_and_found_when_all_four_answer() {
+        let key = UserKey::parse("a@contoso.example").unwrap();
+        let (mut reading, requests) = resolved_reading(&key);
         let by_id = UserKey::id(ID).unwrap();
         let parts: Vec<Part> = requests
             .iter()
-            .map(|r| Part::of(r).expect("one of the three reads"))
+            .map(|r| Part::of(r).expect("one of the four reads"))
             .collect();
         assert_eq!(parts, Part::ALL);
         // Answers in any order; the user is found when the last one comes.
@@ -478,10 +520,22 @@ mod tests {
             "@odata.type": "#microsoft.graph.phoneAuthenticationMethod",
             "id": "3179e48a-750b-4051-897c-87b9720928f7",
             "phoneType": "mobile"
+        }, {
+            "@odata.type": "#microsoft.graph.futureWidgetAuthenticationMethod",
+            "id": "w-1"
+        }]});
+        let hardware = serde_json::json!({"value": [{
+            "@odata.type": "#microsoft.graph.hardwareOathAuthenticationMethod",
+            "id": "h-1",
+            "displayName": "Token 7"
         }]});
         let req = |p: Part| p.request(&by_id);
         assert!(matches!(
             answer(&mut reading, req(Part::Preferences), preferences),
+            Next::Wait
+        ));
+        assert!(matches!(
+            answer(&mut reading, req(Part::HardwareOath), hardware),
             Next::Wait
         ));
         assert!(matches!(
@@ -501,12 +555,58 @@ mod tests {
         let Next::Finished(ReadOutcome::Found(found)) =
             answer(&mut reading, req(Part::Roles), roles)
         else {
-            panic!("not found after the three reads");
+            panic!("not found after the four reads");
         };
         assert_eq!(found.id, ID);
-        assert_eq!(found.methods.len(), 1);
+        // In the order the answers came: the hardware tokens first here.
+        let labels: Vec<String> = found.methods.iter().map(|m| m.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "hardware OATH token \"Token 7\"",
+                "mobile phone",
+                // A type this tool does not know is kept, named by its @odata.type.
+                "unknown (#microsoft.graph.futureWidgetAuthenticationMethod)",
+            ]
+        );
         assert!(found.admin_roles.is_empty());
         assert!(found.default_method.is_some());
+        assert!(!found.hardware_oath_unread);
+    }
+
+    #[test]
+    fn no_route_for_hardware_tokens_leaves_the_other_methods_and_says_so() {
+        let key = UserKey::parse("a@contoso.example").unwrap();
+        let (mut reading, _) = resolved_reading(&key);
+        let by_id = UserKey::id(ID).unwrap();
+        let req = |p: Part| p.request(&by_id);
+        for part in [Part::Methods, Part::Roles, Part::Preferences] {
+            let body = if part == Part::Preferences {
+                serde_json::json!({})
+            } else {
+                serde_json::json!({"value": []})
+            };
+            assert!(matches!(answer(&mut reading, req(part), body), Next::Wait));
+        }
+        let refused = Completed {
+            user: 0,
+            request: req(Part::HardwareOath),
+            result: JobResult::Failed {
+                fault: Some(crate::graph::batch::GraphFault {
+                    status: 400,
+                    code: "BadRequest".into(),
+                    message: "Resource not found for the segment 'hardwareOathMethods'.".into(),
+                }),
+                error: "400 BadRequest".into(),
+            },
+            attempts: 1,
+            client_request_id: String::new(),
+            request_id: None,
+        };
+        let Next::Finished(ReadOutcome::Found(found)) = advance(&mut reading, refused) else {
+            panic!("a missing beta route must not lose the user");
+        };
+        assert!(found.hardware_oath_unread);
     }
 
     #[test]
@@ -523,6 +623,7 @@ mod tests {
                 admin_roles: Vec::new(),
                 default_method: None,
                 methods: Vec::new(),
+                hardware_oath_unread: false,
             }),
             waiting: vec![Part::Roles, Part::Preferences],
             in_flight: 0,

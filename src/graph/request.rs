@@ -162,16 +162,60 @@ impl GraphRequest {
         })
     }
 
-    /// `DELETE /users/{key}/authentication/{type}Methods/{id}`.
+    /// `GET /beta/users/{key}/authentication/hardwareOathMethods`: the user's hardware
+    /// OATH tokens, which v1.0's list of methods does not show.
+    pub fn list_hardware_oath_methods(key: &UserKey) -> Option<GraphRequest> {
+        let path = key.users_path()?;
+        Some(GraphRequest {
+            version: ApiVersion::Beta,
+            ..GraphRequest::read(
+                format!(
+                    "{path}/authentication/{}",
+                    MethodType::HardwareOath.collection()
+                ),
+                Cost::read(1, false),
+            )
+        })
+    }
+
+    /// `DELETE /users/{key}/authentication/{type}Methods/{id}` (the route of each type:
+    /// see [`MethodType::delete_path`]), in beta for the types only beta manages. `None`
+    /// for a mail key or a type without a DELETE.
     pub fn delete_method(key: &UserKey, kind: MethodType, method_id: &str) -> Option<GraphRequest> {
         let path = key.users_path()?;
         let id: String = utf8_percent_encode(method_id, METHOD_ID).collect();
-        Some(GraphRequest::write(
+        let method_path = kind.delete_path(&id)?;
+        let request = GraphRequest::write(
             Method::DELETE,
-            format!("{path}/authentication/{}/{id}", kind.collection()),
+            format!("{path}/authentication/{method_path}"),
             None,
             Repeat::Delete,
-        ))
+        );
+        Some(if kind.beta_only() {
+            GraphRequest {
+                version: ApiVersion::Beta,
+                ..request
+            }
+        } else {
+            request
+        })
+    }
+
+    /// `PATCH /beta/users/{key}/authentication/signInPreferences` with
+    /// `userPreferredMethodForSecondaryAuthentication`: makes `preferred` (Graph's value:
+    /// `push`, `oath`, `sms`, ...) the user's default MFA method. Setting it again changes
+    /// nothing more.
+    pub fn set_default_method(key: &UserKey, preferred: &str) -> Option<GraphRequest> {
+        let path = key.users_path()?;
+        Some(GraphRequest {
+            version: ApiVersion::Beta,
+            ..GraphRequest::write(
+                Method::PATCH,
+                format!("{path}/authentication/signInPreferences"),
+                Some(json!({ "userPreferredMethodForSecondaryAuthentication": preferred })),
+                Repeat::Idempotent,
+            )
+        })
     }
 
     /// `POST /users/{key}/revokeSignInSessions`.
@@ -246,5 +290,36 @@ mod tests {
         let r = GraphRequest::delete_method(&key, MethodType::Fido2, "_jpuR-TGZtk6aQCLF3BQjA2")
             .unwrap();
         assert!(r.url.ends_with("/fido2Methods/_jpuR-TGZtk6aQCLF3BQjA2"));
+    }
+
+    #[test]
+    fn each_method_type_is_deleted_on_its_own_route_and_version() {
+        let key = UserKey::parse("alice@contoso.example").unwrap();
+        let r = GraphRequest::delete_method(&key, MethodType::External, "e/1").unwrap();
+        assert_eq!(
+            (r.version, r.url.as_str()),
+            (
+                ApiVersion::V1,
+                "/users/alice@contoso.example/authentication/externalAuthenticationMethods/e%2F1/$ref"
+            )
+        );
+        let r = GraphRequest::delete_method(&key, MethodType::HardwareOath, "h1").unwrap();
+        assert_eq!(r.version, ApiVersion::Beta);
+        assert!(r.url.ends_with("/authentication/hardwareOathMethods/h1"));
+        let r = GraphRequest::delete_method(&key, MethodType::QrCodePin, "q1").unwrap();
+        assert_eq!(r.version, ApiVersion::Beta);
+        assert!(r.url.ends_with("/authentication/qrCodePinMethod"));
+        assert!(GraphRequest::delete_method(&key, MethodType::Password, "p").is_none());
+        assert!(GraphRequest::delete_method(&key, MethodType::Unknown, "u").is_none());
+        let r = GraphRequest::set_default_method(&key, "oath").unwrap();
+        assert_eq!(
+            (r.method.clone(), r.version),
+            (Method::PATCH, ApiVersion::Beta)
+        );
+        assert_eq!(
+            r.body,
+            Some(json!({"userPreferredMethodForSecondaryAuthentication": "oath"}))
+        );
+        assert_eq!(r.repeat, Repeat::Idempotent);
     }
 }

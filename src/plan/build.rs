@@ -250,6 +250,7 @@ mod tests {
             admin_roles: vec![],
             default_method: None,
             methods: vec![],
+            hardware_oath_unread: false,
         }
     }
 

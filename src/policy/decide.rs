@@ -15,7 +15,7 @@ use super::filters::glob_matches;
 use super::model::{Policy, Sequence};
 use super::order::{Ordered, order_deletions};
 use super::serde_with::method_type_name;
-use super::snapshot::{MethodSnapshot, UserSnapshot};
+use super::snapshot::{DefaultMethod, MethodSnapshot, UserSnapshot};
 use crate::wire::MethodType;
 
 /// One Graph write for one user.
@@ -47,19 +47,38 @@ pub enum Step {
         /// Usable for one sign-in only.
         usable_once: bool,
     },
+    /// Beta `PATCH /users/{id}/authentication/signInPreferences` with
+    /// `userPreferredMethodForSecondaryAuthentication`: makes another method the default,
+    /// so that Graph accepts the deletions after it.
+    SetDefaultMethod {
+        /// Graph's value for the new default (`push`, `oath`, `sms`, ...).
+        preferred: DefaultMethod,
+        /// The method it points at, for people ([`MethodSnapshot::label`]).
+        label: String,
+        /// Why, as the end of "…, so that {reason}".
+        reason: String,
+    },
 }
 
 impl Step {
     /// Whether this step must wait for `earlier` (a step before it in the user's list) to
-    /// succeed: a deletion waits for the disable and for the new Temporary Access Pass
-    /// (see the ordering rules of [`assemble`]); when either failed, the deletion is
-    /// withheld.
+    /// succeed: a deletion waits for the disable, for the new Temporary Access Pass and for
+    /// the re-pointed default, and the re-point for the first two (see the ordering rules
+    /// of [`assemble`]); when one failed, the steps that wait for it are withheld.
     pub fn needs_before(&self, earlier: &Step) -> bool {
-        matches!(self, Step::DeleteMethod { .. })
-            && matches!(
+        match self {
+            Step::DeleteMethod { .. } => matches!(
+                earlier,
+                Step::DisableAccount
+                    | Step::IssueTemporaryAccessPass { .. }
+                    | Step::SetDefaultMethod { .. }
+            ),
+            Step::SetDefaultMethod { .. } => matches!(
                 earlier,
                 Step::DisableAccount | Step::IssueTemporaryAccessPass { .. }
-            )
+            ),
+            _ => false,
+        }
     }
 
     /// The step in a few words, for reports.
@@ -78,6 +97,14 @@ impl Step {
                 } else {
                     "multi-use"
                 }
+            ),
+            Step::SetDefaultMethod {
+                preferred,
+                label,
+                reason,
+            } => format!(
+                "make {label} the default MFA method ({}), so that {reason}",
+                preferred.as_graph()
             ),
         }
     }
@@ -175,8 +202,24 @@ pub fn decide(policy: &Policy, user: &UserSnapshot, excluded: bool) -> Decision 
         ));
     }
 
-    let selected = select_methods(policy, user, &mut notes);
-    let Ordered { order, stuck } = order_deletions(user, &selected, &mut notes);
+    let (selected, unknown) = select_methods(policy, user, &mut notes);
+    if user.hardware_oath_unread && policy.removes(MethodType::HardwareOath) {
+        notes.push(
+            "hardware OATH tokens could not be listed (Graph offers their beta route only in \
+             its global cloud): any the user holds are kept"
+                .into(),
+        );
+    }
+    let Ordered {
+        repoint,
+        order,
+        stuck,
+    } = order_deletions(user, &selected, &mut notes);
+    let repoint = repoint.map(|r| Step::SetDefaultMethod {
+        preferred: r.preferred,
+        label: user.methods[r.target].label(),
+        reason: r.reason,
+    });
     let deletions: Vec<Step> = order
         .iter()
         .map(|&i| delete_step(&user.methods[i]))
@@ -200,6 +243,8 @@ pub fn decide(policy: &Policy, user: &UserSnapshot, excluded: bool) -> Decision 
     } else {
         deletions
     };
+    // The re-point goes just before the deletions that need it.
+    let deletions: Vec<Step> = repoint.into_iter().chain(deletions).collect();
 
     if disable && user.synced {
         let refused_by_graph = stuck.iter().map(|(i, _)| delete_step(&user.methods[*i]));
@@ -218,8 +263,8 @@ pub fn decide(policy: &Policy, user: &UserSnapshot, excluded: bool) -> Decision 
         deletions,
         tap,
     );
-    if !stuck.is_empty() {
-        return blocked_by_graph(user, &stuck, steps, notes);
+    if !stuck.is_empty() || !unknown.is_empty() {
+        return blocked_by_graph(user, &stuck, &unknown, steps, notes);
     }
     if steps.is_empty() {
         Decision::NoChange { notes }
@@ -314,18 +359,31 @@ fn blocked_as_synced(
 }
 
 /// The decision for a user some of whose deletions Graph would never accept (`stuck`, with
-/// why): the other `steps` run, those deletions are withheld.
+/// why), or who holds methods of a type this tool cannot remove (`unknown`, their labels,
+/// under a policy that removes every method): the other `steps` run, those deletions are
+/// withheld. Each reason is said once.
 fn blocked_by_graph(
     user: &UserSnapshot,
     stuck: &[(usize, String)],
+    unknown: &[String],
     steps: Vec<Step>,
     notes: Vec<String>,
 ) -> Decision {
-    let reason = stuck
-        .iter()
-        .map(|(_, why)| why.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let mut reasons: Vec<String> = Vec::new();
+    for (_, why) in stuck {
+        if !reasons.contains(why) {
+            reasons.push(why.clone());
+        }
+    }
+    if !unknown.is_empty() {
+        reasons.push(format!(
+            "{} {} of a type mfa-reset does not know, so it is kept: remove it in the Entra \
+             admin center, or with a newer mfa-reset",
+            unknown.join(", "),
+            if unknown.len() == 1 { "is" } else { "are" }
+        ));
+    }
+    let reason = reasons.join("; ");
     Decision::Blocked {
         reason,
         steps,
@@ -347,8 +405,14 @@ pub(super) fn delete_step(m: &MethodSnapshot) -> Step {
 }
 
 /// The indices of the user's methods the policy removes (in snapshot order), noting the
-/// ones kept because a filter could not judge them.
-fn select_methods(policy: &Policy, user: &UserSnapshot, notes: &mut Vec<String>) -> Vec<usize> {
+/// ones kept because a filter could not judge them; and the labels of the methods of a
+/// type this tool does not know that a policy removing every type would remove (they
+/// are kept, and keep the user from being clean).
+fn select_methods(
+    policy: &Policy,
+    user: &UserSnapshot,
+    notes: &mut Vec<String>,
+) -> (Vec<usize>, Vec<String>) {
     let window = policy.registered_after().is_some() || policy.registered_before().is_some();
     // Visit the methods in a fixed order, so notes do not depend on Graph's listing order.
     let mut visit: Vec<usize> = (0..user.methods.len()).collect();
@@ -357,10 +421,12 @@ fn select_methods(policy: &Policy, user: &UserSnapshot, notes: &mut Vec<String>)
         (ma.kind, &ma.id, a).cmp(&(mb.kind, &mb.id, b))
     });
     let mut selected = Vec::new();
+    let mut unknown = Vec::new();
     for i in visit {
         let m = &user.methods[i];
+        let wanted_unknown = m.kind == MethodType::Unknown && policy.removes_every_type();
         // The password is never removed, whatever a policy says.
-        if !m.kind.deletable() || !policy.removes(m.kind) {
+        if !wanted_unknown && (!m.kind.deletable() || !policy.removes(m.kind)) {
             continue;
         }
         if window {
@@ -398,9 +464,13 @@ fn select_methods(policy: &Policy, user: &UserSnapshot, notes: &mut Vec<String>)
                 continue;
             }
         }
-        selected.push(i);
+        if wanted_unknown {
+            unknown.push(m.label());
+        } else {
+            selected.push(i);
+        }
     }
-    selected
+    (selected, unknown)
 }
 
 /// Puts a user's actions in the policy's order. The rules, each with its reason (a failure

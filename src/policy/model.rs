@@ -28,19 +28,23 @@ pub const TAP_MAX_LIFETIME_MINUTES: u32 = 43_200;
 /// The TAP lifetime used when `--tap-lifetime` is not given, in minutes.
 pub const TAP_DEFAULT_LIFETIME_MINUTES: u32 = 60;
 
-/// The method types `device-refresh` removes: those "Require re-register MFA" removes.
-pub const DEVICE_REFRESH_REMOVES: [MethodType; 3] = [
+/// The method types `device-refresh` removes: those the portal's "Require re-register
+/// MFA" removes (phones, Authenticator, software OATH tokens) or deactivates (hardware OATH
+/// tokens, which are unassigned here: the user registers them again).
+pub const DEVICE_REFRESH_REMOVES: [MethodType; 4] = [
     MethodType::Phone,
     MethodType::MicrosoftAuthenticator,
     MethodType::SoftwareOath,
+    MethodType::HardwareOath,
 ];
 
 /// A preset of policy flags for one of the three jobs mfa-reset exists for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
-    /// A phone fleet was swapped: remove phone, Authenticator and software OATH methods
-    /// (keep FIDO2 keys, Windows Hello, platform credentials, email and an existing TAP).
+    /// A phone fleet was swapped: remove phone, Authenticator and OATH methods (software
+    /// and hardware; keep FIDO2 keys, Windows Hello, platform credentials, email, external
+    /// MFA, QR code PIN and an existing TAP).
     DeviceRefresh,
     /// A breach: revoke sessions first, then remove every method but the password.
     Incident,
@@ -311,6 +315,13 @@ impl Policy {
     /// Whether methods of `kind` are selected for removal (before the filters).
     pub fn removes(&self, kind: MethodType) -> bool {
         self.remove.contains(&kind)
+    }
+
+    /// Whether every method type this tool can remove is selected (`incident`,
+    /// `offboard`, `--remove-methods all`): a method of a type it does not know would be
+    /// removed too if it could be, so its holder is not clean.
+    pub fn removes_every_type(&self) -> bool {
+        all_removable().iter().all(|t| self.removes(*t))
     }
 
     /// Only methods created at or after this instant (inclusive, UTC) are removed.

@@ -5,8 +5,11 @@
 //! From Microsoft's permission tables (`../shared/reference/graph-api.md`, section 3): a
 //! user is resolved, and their directory roles listed (`transitiveMemberOf`), with
 //! `User.Read.All`; methods and the default method are read with
-//! `UserAuthenticationMethod.Read.All` and removed, or a Temporary Access Pass issued, with
-//! `UserAuthenticationMethod.ReadWrite.All` (which includes the read); sessions are revoked
+//! `UserAuthenticationMethod.Read.All` and removed, the default method changed (beta
+//! `signInPreferences`), or a Temporary Access Pass issued, with
+//! `UserAuthenticationMethod.ReadWrite.All` (which includes the read; it also covers
+//! external, hardware OATH and QR code PIN methods, whose narrower
+//! `UserAuthMethod-*` permissions are not needed); sessions are revoked
 //! with `User.RevokeSessions.All` and accounts disabled with `User.EnableDisableAccount.All`.
 //! Changing an administrator's methods or account also needs a privileged Entra role
 //! assigned to the app (Privileged Authentication Administrator, Privileged Role
@@ -39,9 +42,15 @@ pub fn for_policy(policy: &Policy) -> Vec<Permission> {
         Permission {
             name: METHODS_READ_WRITE_ALL,
             why: match (policy.tap().is_some(), !policy.remove_methods().is_empty()) {
-                (true, true) => "read and remove methods, issue Temporary Access Passes",
+                (true, true) => {
+                    "read and remove methods, change the default method where a removal \
+                     needs it, issue Temporary Access Passes"
+                }
                 (true, false) => "read methods, issue Temporary Access Passes",
-                _ => "read and remove authentication methods",
+                _ => {
+                    "read and remove authentication methods, and change the default method \
+                     where a removal needs it"
+                }
             },
         }
     } else {
@@ -70,7 +79,9 @@ pub fn for_step(step: &Step) -> &'static str {
     match step {
         Step::RevokeSessions => REVOKE_SESSIONS_ALL,
         Step::DisableAccount => ENABLE_DISABLE_ACCOUNT_ALL,
-        Step::DeleteMethod { .. } | Step::IssueTemporaryAccessPass { .. } => METHODS_READ_WRITE_ALL,
+        Step::DeleteMethod { .. }
+        | Step::IssueTemporaryAccessPass { .. }
+        | Step::SetDefaultMethod { .. } => METHODS_READ_WRITE_ALL,
     }
 }
 

@@ -16,9 +16,13 @@ pub(crate) mod method_type_name {
         s.serialize_str(kind.short_name())
     }
 
-    /// Reads a short name.
+    /// Reads a short name: a known type's, or `unknown` for a method whose type this tool
+    /// does not know (a snapshot's or a step's, never a policy's).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<MethodType, D::Error> {
         let name = String::deserialize(d)?;
+        if name == MethodType::Unknown.short_name() {
+            return Ok(MethodType::Unknown);
+        }
         by_short_name(&name)
             .ok_or_else(|| D::Error::custom(format!("unknown method type {name:?}")))
     }

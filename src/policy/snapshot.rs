@@ -92,14 +92,35 @@ impl DefaultMethod {
 
     /// Whether `method` is (one of the methods that may be) the one this value names. A
     /// phone value names one fixed phone; `push` names any Authenticator registration and
-    /// `oath` any software OATH token (Graph does not say which of several).
+    /// `oath` any OATH token, software or hardware (Graph does not say which of several).
     pub fn names(self, method: &MethodSnapshot) -> bool {
         match (self.method_type(), self.phone_type()) {
             (Some(MethodType::Phone), Some(phone)) => {
                 method.kind == MethodType::Phone && method.phone() == Some(phone)
             }
+            (Some(MethodType::SoftwareOath), _) => matches!(
+                method.kind,
+                MethodType::SoftwareOath | MethodType::HardwareOath
+            ),
             (Some(kind), _) => method.kind == kind,
             (None, _) => false,
+        }
+    }
+
+    /// The value that makes `method` the default: `push` for Authenticator, `oath` for
+    /// an OATH token, `sms` for the mobile phone (a text is what most users answer),
+    /// `voiceAlternateMobile` and `voiceOffice` for the other phones; `None` for a method
+    /// that cannot be the default.
+    pub fn for_method(method: &MethodSnapshot) -> Option<DefaultMethod> {
+        match (method.kind, method.phone()) {
+            (MethodType::MicrosoftAuthenticator, _) => Some(DefaultMethod::Push),
+            (MethodType::SoftwareOath | MethodType::HardwareOath, _) => Some(DefaultMethod::Oath),
+            (MethodType::Phone, Some(PhoneType::Mobile)) => Some(DefaultMethod::Sms),
+            (MethodType::Phone, Some(PhoneType::AlternateMobile)) => {
+                Some(DefaultMethod::VoiceAlternateMobile)
+            }
+            (MethodType::Phone, Some(PhoneType::Office)) => Some(DefaultMethod::VoiceOffice),
+            _ => None,
         }
     }
 }
@@ -122,9 +143,14 @@ pub struct UserSnapshot {
     /// The default MFA method, if known (beta `signInPreferences`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_method: Option<DefaultMethod>,
-    /// The authentication methods, as listed.
+    /// The authentication methods, as listed (v1.0's list, and beta's hardware OATH
+    /// tokens).
     #[serde(default)]
     pub methods: Vec<MethodSnapshot>,
+    /// Graph had no route to list hardware OATH tokens (beta, global cloud only): the user
+    /// may hold some that `methods` does not show.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hardware_oath_unread: bool,
 }
 
 /// One authentication method as listed: its id, type and what identifies it to a person.
@@ -150,6 +176,10 @@ pub struct MethodSnapshot {
         with = "phone_type_opt"
     )]
     pub phone_type: Option<PhoneType>,
+    /// For a method of a type this tool does not know ([`MethodType::Unknown`]), the
+    /// `@odata.type` Graph gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub odata_type: Option<String>,
 }
 
 impl MethodSnapshot {
@@ -192,6 +222,22 @@ impl MethodSnapshot {
                 None => "Authenticator (unnamed device)".into(),
             },
             MethodType::SoftwareOath => "software OATH token".into(),
+            MethodType::HardwareOath => match name {
+                Some(n) => format!("hardware OATH token \"{n}\""),
+                None => "hardware OATH token".into(),
+            },
+            MethodType::External => match name {
+                Some(n) => format!("external MFA method \"{n}\""),
+                None => "external MFA method".into(),
+            },
+            MethodType::QrCodePin => "QR code PIN".into(),
+            MethodType::Unknown => format!(
+                "unknown ({})",
+                self.odata_type
+                    .as_deref()
+                    .and_then(clean_name)
+                    .unwrap_or_else(|| "no @odata.type".into())
+            ),
             MethodType::Fido2 => match name {
                 Some(n) => format!("FIDO2 key \"{n}\""),
                 None => "FIDO2 key".into(),

@@ -86,6 +86,7 @@ pub(super) fn method(kind: MethodType, id: &str) -> MethodSnapshot {
         display_name: None,
         created: None,
         phone_type: None,
+        odata_type: None,
     }
 }
 
@@ -136,6 +137,7 @@ pub(super) fn user(methods: Vec<MethodSnapshot>) -> UserSnapshot {
         admin_roles: Vec::new(),
         default_method: None,
         methods,
+        hardware_oath_unread: false,
     }
 }
 

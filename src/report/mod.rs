@@ -62,6 +62,8 @@ pub struct Figures {
     pub revoke: usize,
     pub disable: usize,
     pub issue_pass: usize,
+    /// Default methods to change so that a removal is accepted.
+    pub repoint: usize,
     /// Methods to delete, by type (short name).
     pub deletes_by_type: BTreeMap<String, usize>,
     pub writes: usize,
@@ -82,6 +84,7 @@ impl Figures {
                 Step::RevokeSessions => self.revoke += 1,
                 Step::DisableAccount => self.disable += 1,
                 Step::IssueTemporaryAccessPass { .. } => self.issue_pass += 1,
+                Step::SetDefaultMethod { .. } => self.repoint += 1,
                 Step::DeleteMethod { kind, .. } => {
                     *self
                         .deletes_by_type
@@ -231,7 +234,10 @@ fn method_words(short_name: &str) -> &str {
         Some(MethodType::Email) => "email method",
         Some(MethodType::TemporaryAccessPass) => "existing TAP",
         Some(MethodType::PlatformCredential) => "platform credential",
-        None => short_name,
+        Some(MethodType::HardwareOath) => "hardware OATH token",
+        Some(MethodType::External) => "external MFA method",
+        Some(MethodType::QrCodePin) => "QR code PIN",
+        Some(MethodType::Unknown) | None => short_name,
     }
 }
 

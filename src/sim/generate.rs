@@ -138,25 +138,32 @@ fn named(kind: MethodType, id: String, name: String, rng: &mut ChaCha8Rng) -> Me
 /// Generates `count` users from `seed`.
 pub fn generate(count: usize, seed: u64) -> Tenant {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // The rarer methods draw from a stream of their own, so that a seed's users (names,
+    // UPNs, the usual methods) stay what they were before those methods were modelled.
+    let mut rare = ChaCha8Rng::seed_from_u64(seed ^ 0x7261_7265_6d65_7468);
     let tenant_id = guid(&mut rng);
     let dollar_index = count / 2;
     let mut users = Vec::with_capacity(count);
     for i in 0..count {
-        users.push(user(&mut rng, i, i == dollar_index));
+        users.push(user(&mut rng, &mut rare, i, i == dollar_index));
     }
     Tenant::new(tenant_id, users).expect("generated ids and UPNs are unique")
 }
 
 /// User `i`; `dollar` for the one user whose UPN starts with `$`. Every draw from `rng`
-/// happens in a fixed order, so that a seed always gives the same tenant.
-fn user(rng: &mut ChaCha8Rng, i: usize, dollar: bool) -> User {
+/// (and from `rare`, for the rarer methods) happens in a fixed order, so that a seed always
+/// gives the same tenant.
+fn user(rng: &mut ChaCha8Rng, rare: &mut ChaCha8Rng, i: usize, dollar: bool) -> User {
     let who = identity(rng, i, dollar);
     let synced = !who.guest && !dollar && rng.random_bool(0.15);
     let mut methods = Vec::new();
     if !who.guest {
         methods.push(Method::password());
     }
-    let default = mfa_methods(rng, who.first, &mut methods);
+    let mut default = mfa_methods(rng, who.first, &mut methods);
+    if !who.guest {
+        rarer_methods(rare, &mut methods, &mut default);
+    }
     let roles = if !who.guest && (i == 1 || rng.random_bool(0.004)) {
         vec![ROLES.choose(rng).expect("non-empty").to_string()]
     } else {
@@ -239,6 +246,39 @@ fn mfa_methods(rng: &mut ChaCha8Rng, first: &str, methods: &mut Vec<Method>) -> 
         87..=92 => hello_and_authenticator(rng, first, methods),
         93..=96 => email_and_phone(rng, first, methods),
         _ => mac_and_authenticator(rng, first, methods),
+    }
+}
+
+/// Now and then one of the rarer methods: a hardware OATH token (the default of a user who
+/// had none), an external MFA provider's method, a QR code PIN (frontline workers).
+fn rarer_methods(rng: &mut ChaCha8Rng, methods: &mut Vec<Method>, default: &mut Option<String>) {
+    let draw: u32 = rng.random_range(0..1000);
+    match draw {
+        0..=24 => {
+            let token = named(
+                MethodType::HardwareOath,
+                guid(rng),
+                format!("Token {}", rng.random_range(100_000..999_999)),
+                rng,
+            );
+            default.get_or_insert_with(|| token.id.clone());
+            methods.push(token);
+        }
+        25..=44 => {
+            let id = guid(rng);
+            methods.push(named(
+                MethodType::External,
+                id,
+                "Contoso external MFA".to_string(),
+                rng,
+            ));
+        }
+        45..=59 => {
+            let mut qr = Method::new(MethodType::QrCodePin, guid(rng));
+            qr.created_date_time = Some(timestamp(rng));
+            methods.push(qr);
+        }
+        _ => {}
     }
 }
 

@@ -29,7 +29,7 @@ use super::odata;
 use super::throttle::{Cost, Verdict, format_retry_after};
 use crate::wire::headers;
 use handlers::{Done, run};
-use table::{Route, route};
+use table::route;
 
 /// The `Content-Type` Graph gives its JSON answers.
 pub const GRAPH_JSON: &str = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8";
@@ -218,7 +218,7 @@ fn execute_inner(state: &SimState, req: &ItemRequest<'_>, corr: &Correlation) ->
         Ok(v) => v,
         Err(f) => return failure(&f, corr),
     };
-    if matches!(route, Route::SignInPreferences) && req.version != "beta" {
+    if route.beta_only() && req.version != "beta" {
         let f = GraphFailure::no_route(req.method, path_only(url));
         return failure(&f, corr);
     }

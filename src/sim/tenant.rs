@@ -119,6 +119,10 @@ pub enum Change {
         lifetime_in_minutes: i64,
         is_usable_once: bool,
     },
+    SetDefaultMethod {
+        preferred: String,
+        method_id: String,
+    },
 }
 
 impl Change {
@@ -144,6 +148,12 @@ impl Change {
             } => json!({"op": "createTemporaryAccessPass", "methodId": method_id,
                         "replaced": replaced, "lifetimeInMinutes": lifetime_in_minutes,
                         "isUsableOnce": is_usable_once}),
+            Change::SetDefaultMethod {
+                preferred,
+                method_id,
+            } => json!({"op": "setDefaultMethod",
+                        "userPreferredMethodForSecondaryAuthentication": preferred,
+                        "methodId": method_id}),
         }
     }
 }
@@ -371,12 +381,14 @@ impl Tenant {
         Ok(hits)
     }
 
-    /// The user's methods as Graph lists them.
-    pub fn methods_json(&self, index: usize, only: Option<MethodType>) -> Vec<Value> {
+    /// The user's methods as Graph lists them: through v1.0 (`beta` false) without the
+    /// types only beta knows (hardware OATH tokens).
+    pub fn methods_json(&self, index: usize, only: Option<MethodType>, beta: bool) -> Vec<Value> {
         self.users[index]
             .methods
             .iter()
             .filter(|m| only.is_none_or(|t| m.kind == t))
+            .filter(|m| beta || m.kind.listed_by_v1())
             .map(Method::to_graph_json)
             .collect()
     }
@@ -405,11 +417,11 @@ impl Tenant {
         }
         self.check_may_change(index, privileged)?;
         let user = &self.users[index];
-        let Some(position) = user
-            .methods
-            .iter()
-            .position(|m| m.kind == collection && m.id.eq_ignore_ascii_case(method_id))
-        else {
+        // The QR code PIN is single-valued: its route names no id.
+        let Some(position) = user.methods.iter().position(|m| {
+            m.kind == collection
+                && (collection == MethodType::QrCodePin || m.id.eq_ignore_ascii_case(method_id))
+        }) else {
             return Err(GraphFailure::new(
                 404,
                 "itemNotFound",
@@ -620,6 +632,73 @@ impl Tenant {
         })
     }
 
+    /// Beta `PATCH /users/{key}/authentication/signInPreferences`: sets the user's default
+    /// MFA method (`userPreferredMethodForSecondaryAuthentication`) to a method they have
+    /// registered: `push` an Authenticator, `oath` an OATH token (software or hardware),
+    /// `sms` and `voiceMobile` the mobile phone, `voiceAlternateMobile` and `voiceOffice`
+    /// those phones. Anything else is refused, as is a method the user does not have.
+    pub fn update_sign_in_preferences(
+        &mut self,
+        index: usize,
+        body: &Value,
+        privileged: bool,
+    ) -> Result<Change, GraphFailure> {
+        const PROPERTY: &str = "userPreferredMethodForSecondaryAuthentication";
+        let Some(obj) = body.as_object() else {
+            return Err(GraphFailure::bad_request(
+                "badRequest",
+                "The request body must be a JSON object.",
+            ));
+        };
+        if let Some(other) = obj.keys().find(|k| *k != PROPERTY) {
+            return Err(GraphFailure::bad_request(
+                "badRequest",
+                format!(
+                    "mfa-reset's emulator does not model changing the property '{other}' of signInPreferences; only {PROPERTY}."
+                ),
+            ));
+        }
+        let preferred = obj
+            .get(PROPERTY)
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let wanted: fn(&Method) -> bool = match preferred {
+            "push" => |m| m.kind == MethodType::MicrosoftAuthenticator,
+            "oath" => |m| matches!(m.kind, MethodType::SoftwareOath | MethodType::HardwareOath),
+            "sms" | "voiceMobile" => |m| m.phone_type == Some(PhoneType::Mobile),
+            "voiceAlternateMobile" => |m| m.phone_type == Some(PhoneType::AlternateMobile),
+            "voiceOffice" => |m| m.phone_type == Some(PhoneType::Office),
+            other => {
+                return Err(GraphFailure::bad_request(
+                    "badRequest",
+                    format!(
+                        "Invalid value '{other}' for {PROPERTY}: expected push, oath, voiceMobile, voiceAlternateMobile, voiceOffice or sms."
+                    ),
+                ));
+            }
+        };
+        self.check_may_change(index, privileged)?;
+        let user = &mut self.users[index];
+        let Some(method_id) = user
+            .methods
+            .iter()
+            .find(|m| wanted(m))
+            .map(|m| m.id.clone())
+        else {
+            return Err(GraphFailure::bad_request(
+                "badRequest",
+                format!(
+                    "The user has no registered authentication method for the default method '{preferred}'."
+                ),
+            ));
+        };
+        user.default_method = Some(method_id.clone());
+        Ok(Change::SetDefaultMethod {
+            preferred: preferred.to_string(),
+            method_id,
+        })
+    }
+
     /// The tenant's activated directory roles: (role object, member indexes).
     pub fn directory_roles(&self) -> Vec<(Value, Vec<usize>)> {
         let mut roles: Vec<(String, Vec<usize>)> = Vec::new();
@@ -649,7 +728,7 @@ impl Tenant {
             .and_then(|id| user.method(id))
             .and_then(|m| match (m.kind, m.phone_type) {
                 (MethodType::MicrosoftAuthenticator, _) => Some("push"),
-                (MethodType::SoftwareOath, _) => Some("oath"),
+                (MethodType::SoftwareOath | MethodType::HardwareOath, _) => Some("oath"),
                 (MethodType::Phone, Some(PhoneType::Mobile)) => Some("sms"),
                 (MethodType::Phone, Some(PhoneType::AlternateMobile)) => {
                     Some("voiceAlternateMobile")

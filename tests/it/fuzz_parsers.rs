@@ -884,6 +884,7 @@ fn method(kind: MethodType, id: &str, name: Option<&str>) -> MethodSnapshot {
         display_name: name.map(str::to_string),
         created: Some("2024-05-01T12:34:56Z".into()),
         phone_type: (kind == MethodType::Phone).then_some(PhoneType::Mobile),
+        odata_type: None,
     }
 }
 
@@ -917,6 +918,7 @@ fn valid_plan(profile: Profile) -> PlanFile {
                 None,
             ),
         ],
+        hardware_oath_unread: false,
     };
     let steps = vec![
         Step::RevokeSessions,

@@ -205,6 +205,7 @@ fn expected_figures(plan: &PlanFile) -> Figures {
                 Step::RevokeSessions => f.revoke += 1,
                 Step::DisableAccount => f.disable += 1,
                 Step::IssueTemporaryAccessPass { .. } => f.issue_pass += 1,
+                Step::SetDefaultMethod { .. } => f.repoint += 1,
                 Step::DeleteMethod { kind, .. } => {
                     *f.deletes_by_type
                         .entry(kind.short_name().to_string())

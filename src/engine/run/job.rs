@@ -326,6 +326,9 @@ impl UserJob {
                 lifetime_minutes,
                 usable_once,
             } => GraphRequest::create_temporary_access_pass(key, *lifetime_minutes, *usable_once),
+            Step::SetDefaultMethod { preferred, .. } => {
+                GraphRequest::set_default_method(key, preferred.as_graph())
+            }
         }
     }
 }

@@ -24,6 +24,8 @@ enum Part {
     Account,
     Roles,
     Methods,
+    /// Beta: hardware OATH tokens, read with the methods (v1.0 does not list them).
+    HardwareOath,
 }
 
 impl Part {
@@ -32,6 +34,7 @@ impl Part {
             Part::Account => Some(GraphRequest::get_user(&job.key)),
             Part::Roles => GraphRequest::directory_roles(&job.key),
             Part::Methods => GraphRequest::list_methods(&job.key),
+            Part::HardwareOath => GraphRequest::list_hardware_oath_methods(&job.key),
         }
     }
 
@@ -40,6 +43,8 @@ impl Part {
         let path = request.url.split('?').next().unwrap_or_default();
         if path.ends_with("/authentication/methods") {
             Part::Methods
+        } else if path.ends_with("/authentication/hardwareOathMethods") {
+            Part::HardwareOath
         } else if path.ends_with("/transitiveMemberOf/microsoft.graph.directoryRole") {
             Part::Roles
         } else {
@@ -86,6 +91,16 @@ impl Ctx<'_> {
         }
         if job.recheck_reads_methods() {
             parts.push(Part::Methods);
+            // Only where the plan could list them: otherwise the tokens the plan did not
+            // see would look like methods registered since.
+            if !job
+                .entry
+                .before
+                .as_ref()
+                .is_some_and(|u| u.hardware_oath_unread)
+            {
+                parts.push(Part::HardwareOath);
+            }
         }
         if parts.is_empty() {
             parts.push(Part::Account);
@@ -121,7 +136,11 @@ impl Ctx<'_> {
                 match part {
                     Part::Account => found.account = Some((account_enabled(&body), synced(&body))),
                     Part::Roles => found.roles = Some(admin_roles_in(&body)),
-                    Part::Methods => found.methods = Some(methods_in(&body)),
+                    // The two lists arrive in either order; each adds its methods.
+                    Part::Methods | Part::HardwareOath => found
+                        .methods
+                        .get_or_insert_with(Vec::new)
+                        .extend(methods_in(&body)),
                 }
             }
             other => {

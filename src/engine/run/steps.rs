@@ -315,6 +315,7 @@ fn action_of(step: &Step) -> &'static str {
         Step::DisableAccount => "disable accounts",
         Step::DeleteMethod { .. } => "remove methods",
         Step::IssueTemporaryAccessPass { .. } => "issue Temporary Access Passes",
+        Step::SetDefaultMethod { .. } => "change default MFA methods",
     }
 }
 

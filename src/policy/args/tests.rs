@@ -221,7 +221,7 @@ fn keep_that_empties_remove_methods_is_refused() {
         "all",
         "--keep",
         "phone,microsoftAuthenticator,softwareOath,fido2,windowsHelloForBusiness,email,\
-         temporaryAccessPass,platformCredential",
+         temporaryAccessPass,platformCredential,hardwareOath,external,qrCodePin",
         "--revoke-sessions",
     ])
     .unwrap_err();
@@ -232,7 +232,7 @@ fn keep_that_empties_remove_methods_is_refused() {
         "incident",
         "--keep",
         "phone,microsoftAuthenticator,softwareOath,fido2,windowsHelloForBusiness,email,\
-         temporaryAccessPass,platformCredential",
+         temporaryAccessPass,platformCredential,hardwareOath,external,qrCodePin",
     ])
     .unwrap();
     assert!(p.remove_methods().is_empty() && p.revoke_sessions());
@@ -242,7 +242,7 @@ fn keep_that_empties_remove_methods_is_refused() {
             "--profile",
             "device-refresh",
             "--keep",
-            "phone,authenticator,softwareOath"
+            "phone,authenticator,softwareOath,hardwareOath"
         ])
         .unwrap_err(),
         PolicyError::NothingToDo

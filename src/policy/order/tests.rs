@@ -120,10 +120,28 @@ fn an_oath_default_with_no_listed_oath_token_does_not_constrain_the_order() {
     assert!(d.notes().is_empty());
 }
 
+/// The steps of a decision that re-points the default: the re-point's Graph value and the
+/// method it names, and the decision's other steps.
+fn repointed(d: &Decision) -> (DefaultMethod, String, Vec<Step>) {
+    let steps = planned(d);
+    let mut rest = Vec::new();
+    let mut found = None;
+    for s in steps {
+        match s {
+            Step::SetDefaultMethod {
+                preferred, label, ..
+            } => found = Some((*preferred, label.clone())),
+            other => rest.push(other.clone()),
+        }
+    }
+    let (preferred, label) = found.unwrap_or_else(|| panic!("no re-point in {steps:?}"));
+    (preferred, label, rest)
+}
+
 #[test]
-fn a_known_default_that_must_stay_behind_a_kept_method_is_withheld() {
+fn a_known_default_behind_a_kept_method_is_repointed_at_it_first() {
     // device-name selects the default Authenticator; the mobile phone is kept (no name),
-    // so Graph would refuse the default forever.
+    // so Graph would refuse the default for as long as it stays the default.
     let u = UserSnapshot {
         default_method: Some(DefaultMethod::Push),
         ..user(vec![
@@ -139,30 +157,68 @@ fn a_known_default_that_must_stay_behind_a_kept_method_is_withheld() {
         "iPhone*",
     ])
     .unwrap();
-    // The TAP has no device name: kept and flagged.
     let d = decide(&p, &u, false);
-    let Decision::Blocked {
-        reason,
-        steps,
-        withheld,
-        notes,
-    } = &d
-    else {
-        panic!("{d:?}")
-    };
-    assert!(steps.is_empty(), "{steps:?}");
-    assert_eq!(withheld, &[del(&u, "a")]);
-    assert!(reason.contains("default MFA method"), "{reason}");
-    assert!(reason.contains("mobile phone remains"), "{reason}");
+    let steps = planned(&d);
     assert!(
-        notes
+        matches!(&steps[0], Step::SetDefaultMethod { preferred: DefaultMethod::Sms, label, reason }
+            if label == "mobile phone" && reason.contains("Authenticator on iPhone 12")),
+        "{steps:?}"
+    );
+    assert_eq!(&steps[1..], &[del(&u, "a")]);
+    // The TAP has no device name: kept and flagged.
+    assert!(
+        d.notes()
             .iter()
             .any(|n| n.contains("kept Temporary Access Pass"))
     );
 }
 
 #[test]
-fn an_alternate_mobile_default_with_a_mobile_phone_deadlocks_and_is_withheld() {
+fn phones_and_authenticator_go_while_a_kept_oath_token_becomes_the_default() {
+    // The fleet-swap policy that keeps OATH tokens: whatever the default was among the
+    // phones and Authenticator, it moves to the token first.
+    for default in [
+        DefaultMethod::Push,
+        DefaultMethod::Sms,
+        DefaultMethod::VoiceAlternateMobile,
+        DefaultMethod::VoiceOffice,
+    ] {
+        let u = UserSnapshot {
+            default_method: Some(default),
+            ..user(vec![
+                authenticator("a", "iPhone 12"),
+                phone(PhoneType::Mobile),
+                phone(PhoneType::AlternateMobile),
+                phone(PhoneType::Office),
+                method(MethodType::SoftwareOath, "o"),
+                named(MethodType::HardwareOath, "h", "Token 7", None),
+            ])
+        };
+        let p = policy(&["--remove-methods", "phone,authenticator"]).unwrap();
+        let d = decide(&p, &u, false);
+        let (preferred, _, rest) = repointed(&d);
+        assert_eq!(preferred, DefaultMethod::Oath, "{default:?}");
+        assert_eq!(
+            deleted(&rest),
+            vec![ALT, OFFICE, MOBILE, "a"],
+            "{default:?}"
+        );
+        assert!(matches!(planned(&d)[0], Step::SetDefaultMethod { .. }));
+    }
+    // A default already on a kept method needs no re-point.
+    let u = UserSnapshot {
+        default_method: Some(DefaultMethod::Oath),
+        ..user(vec![
+            phone(PhoneType::Mobile),
+            method(MethodType::SoftwareOath, "o"),
+        ])
+    };
+    let p = policy(&["--remove-methods", "phone"]).unwrap();
+    assert_eq!(planned(&decide(&p, &u, false)), &[del(&u, MOBILE)]);
+}
+
+#[test]
+fn an_alternate_mobile_default_moves_to_the_mobile_which_goes_last() {
     let u = UserSnapshot {
         default_method: Some(DefaultMethod::VoiceAlternateMobile),
         ..user(vec![
@@ -173,27 +229,71 @@ fn an_alternate_mobile_default_with_a_mobile_phone_deadlocks_and_is_withheld() {
         ])
     };
     let d = decide(&profile(Profile::Incident), &u, false);
+    // Graph refuses the mobile while the alternate remains and the alternate while it is
+    // the default: the mobile becomes the default, then the alternate goes, the mobile last.
+    assert_eq!(
+        planned(&d),
+        &[
+            Step::RevokeSessions,
+            Step::SetDefaultMethod {
+                preferred: DefaultMethod::Sms,
+                label: "mobile phone".into(),
+                reason: "alternate mobile phone (the default now) can be removed before it: \
+                         Graph refuses to remove the default method while another MFA method \
+                         remains, and mobile phone is removed last"
+                    .into(),
+            },
+            del(&u, "o"),
+            del(&u, ALT),
+            del(&u, OFFICE),
+            del(&u, MOBILE),
+        ]
+    );
+    // The same for device-refresh, and for the two phones alone.
+    let two = UserSnapshot {
+        default_method: Some(DefaultMethod::VoiceAlternateMobile),
+        ..user(vec![
+            phone(PhoneType::Mobile),
+            phone(PhoneType::AlternateMobile),
+        ])
+    };
+    let (preferred, _, rest) = repointed(&decide(&profile(Profile::DeviceRefresh), &two, false));
+    assert_eq!(preferred, DefaultMethod::Sms);
+    assert_eq!(deleted(&rest), vec![ALT, MOBILE]);
+}
+
+#[test]
+fn a_default_that_no_method_can_replace_stays_blocked_with_its_reason_once() {
+    // Only the mobile phone falls in the window: the alternate mobile (the default) stays,
+    // and Graph refuses the mobile while it remains. No re-point can change that.
+    let mut mobile = phone(PhoneType::Mobile);
+    mobile.created = Some("2026-11-02T00:00:00Z".into());
+    let mut alt = phone(PhoneType::AlternateMobile);
+    alt.created = Some("2026-10-02T00:00:00Z".into());
+    let u = UserSnapshot {
+        default_method: Some(DefaultMethod::VoiceAlternateMobile),
+        ..user(vec![mobile, alt])
+    };
+    let p = policy(&[
+        "--profile",
+        "device-refresh",
+        "--registered-after",
+        "2026-11-01",
+    ])
+    .unwrap();
+    let d = decide(&p, &u, false);
     let Decision::Blocked {
-        reason,
-        steps,
-        withheld,
-        ..
+        reason, withheld, ..
     } = &d
     else {
         panic!("{d:?}")
     };
-    // What can go still goes; the two phones wait for the default to change.
+    assert_eq!(withheld, &[del(&u, MOBILE)]);
     assert_eq!(
-        steps,
-        &[Step::RevokeSessions, del(&u, "o"), del(&u, OFFICE)]
-    );
-    assert_eq!(withheld, &[del(&u, MOBILE), del(&u, ALT)]);
-    assert!(
-        reason.contains("change the user's default method"),
-        "{reason}"
-    );
-    assert!(
-        reason.contains("alternate mobile phone is registered"),
+        reason
+            .matches("alternate mobile phone is registered")
+            .count(),
+        1,
         "{reason}"
     );
 }

@@ -54,6 +54,7 @@ pub(super) fn run(
         body: req.body.unwrap_or(&Value::Null),
         q,
         privileged: state.privileged(req.app),
+        beta: req.version == "beta",
     };
     match route {
         Route::GetUser => h.get_user(user()),
@@ -65,6 +66,7 @@ pub(super) fn run(
         Route::CreateTemporaryAccessPass => h.create_temporary_access_pass(user()),
         Route::RevokeSessions => h.revoke_sessions(user()),
         Route::SignInPreferences => h.sign_in_preferences(user()),
+        Route::UpdateSignInPreferences => h.update_sign_in_preferences(user()),
         Route::UserRoles => h.user_roles(user()),
         Route::DirectoryRoles { expand_members } => h.directory_roles(expand_members),
         Route::RoleMembers { role_id } => h.role_members(&role_id),
@@ -82,6 +84,8 @@ struct Handler<'a> {
     q: &'a QueryOptions,
     /// Whether the calling app holds a privileged directory role.
     privileged: bool,
+    /// Whether the request came through beta, which lists beta-only method types too.
+    beta: bool,
 }
 
 impl Handler<'_> {
@@ -158,7 +162,7 @@ impl Handler<'_> {
         let segment = only.map_or("methods", MethodType::collection);
         Done::ok(json!({
             "@odata.context": format!("{}/$metadata#users('{id}')/authentication/{segment}", self.base),
-            "value": self.tenant.methods_json(idx, only),
+            "value": self.tenant.methods_json(idx, only, self.beta),
         }))
     }
 
@@ -169,11 +173,18 @@ impl Handler<'_> {
         only: Option<MethodType>,
         id: &str,
     ) -> Result<Done, GraphFailure> {
-        let m = self
-            .tenant
-            .user(idx)
-            .method(id)
+        let user = self.tenant.user(idx);
+        // The QR code PIN is single-valued: its route names no id.
+        let found = match only {
+            Some(MethodType::QrCodePin) => user
+                .methods
+                .iter()
+                .find(|m| m.kind == MethodType::QrCodePin),
+            _ => user.method(id),
+        };
+        let m = found
             .filter(|m| only.is_none_or(|k| m.kind == k))
+            .filter(|m| self.beta || m.kind.listed_by_v1())
             .ok_or_else(|| {
                 GraphFailure::new(
                     404,
@@ -250,6 +261,14 @@ impl Handler<'_> {
             ),
         );
         Done::ok(body)
+    }
+
+    /// `PATCH /users/{key}/authentication/signInPreferences` (beta): `204`.
+    fn update_sign_in_preferences(&mut self, idx: usize) -> Result<Done, GraphFailure> {
+        let change = self
+            .tenant
+            .update_sign_in_preferences(idx, self.body, self.privileged)?;
+        Ok(self.no_content(idx, change))
     }
 
     /// `GET /users/{key}/memberOf` and the like: the user's directory roles.

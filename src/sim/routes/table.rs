@@ -34,6 +34,8 @@ pub(super) enum Route {
     UserRoles,
     /// Beta only: the user's default MFA method, as `signInPreferences` shows it.
     SignInPreferences,
+    /// Beta only: `PATCH signInPreferences`, a new default MFA method.
+    UpdateSignInPreferences,
     DirectoryRoles {
         expand_members: bool,
     },
@@ -56,7 +58,9 @@ impl Route {
             Route::ListMethods { .. } | Route::GetMethod { .. } | Route::SignInPreferences => {
                 Access::ReadMethods
             }
-            Route::DeleteMethod { .. } | Route::CreateTemporaryAccessPass => Access::WriteMethods,
+            Route::DeleteMethod { .. }
+            | Route::CreateTemporaryAccessPass
+            | Route::UpdateSignInPreferences => Access::WriteMethods,
             Route::RevokeSessions => Access::RevokeSessions,
             Route::UpdateUser => Access::EnableDisableAccount,
             Route::TapPolicy => Access::ReadPolicy,
@@ -70,7 +74,22 @@ impl Route {
                 | Route::DeleteMethod { .. }
                 | Route::CreateTemporaryAccessPass
                 | Route::RevokeSessions
+                | Route::UpdateSignInPreferences
         )
+    }
+
+    /// Whether Graph has this route only in beta: `signInPreferences`, and the routes of
+    /// hardware OATH tokens and of the QR code PIN.
+    pub(super) fn beta_only(&self) -> bool {
+        match self {
+            Route::SignInPreferences | Route::UpdateSignInPreferences => true,
+            Route::ListMethods { only: Some(kind) }
+            | Route::GetMethod {
+                only: Some(kind), ..
+            } => kind.beta_only(),
+            Route::DeleteMethod { kind, .. } => kind.beta_only(),
+            _ => false,
+        }
     }
 }
 
@@ -92,6 +111,18 @@ pub(super) fn route(method: &str, path: &GraphPath, q: &QueryOptions) -> Routed 
         (["users", _, "authentication", "methods"], true) => r.methods(),
         (["users", _, "authentication", "methods", id], true) => r.method(id),
         (["users", _, "authentication", "signInPreferences"], true) => r.sign_in_preferences(),
+        (["users", _, "authentication", "qrCodePinMethod"], true) => r.qr_code_pin(),
+        (
+            [
+                "users",
+                _,
+                "authentication",
+                "externalAuthenticationMethods",
+                id,
+                "$ref",
+            ],
+            true,
+        ) => r.external_reference(id),
         (["users", _, "authentication", collection], true) => r.typed_methods(collection),
         (["users", _, "authentication", collection, id], true) => r.typed_method(collection, id),
         (["users", _, "revokeSignInSessions"], true) => r.revoke_sessions(),
@@ -177,9 +208,46 @@ impl Request<'_> {
         }
     }
 
-    /// `/users/{key}/authentication/signInPreferences` (beta).
+    /// `/users/{key}/authentication/signInPreferences` (beta): read, or set the default
+    /// method.
     fn sign_in_preferences(&self) -> Routed {
-        self.get_only(Route::SignInPreferences)
+        match self.method {
+            "GET" => Ok((Route::SignInPreferences, self.read(1))),
+            "PATCH" => Ok((Route::UpdateSignInPreferences, Cost::WRITE)),
+            _ => Err(self.not_allowed()),
+        }
+    }
+
+    /// `/users/{key}/authentication/qrCodePinMethod` (beta): the user's one QR code PIN,
+    /// read or deleted without an id.
+    fn qr_code_pin(&self) -> Routed {
+        let (kind, id) = (MethodType::QrCodePin, String::new());
+        match self.method {
+            "GET" => Ok((
+                Route::GetMethod {
+                    only: Some(kind),
+                    id,
+                },
+                self.read(1),
+            )),
+            "DELETE" => Ok((Route::DeleteMethod { kind, id }, Cost::WRITE)),
+            _ => Err(self.not_allowed()),
+        }
+    }
+
+    /// `/users/{key}/authentication/externalAuthenticationMethods/{id}/$ref`: deleting
+    /// the reference removes the external method (Microsoft's documented form).
+    fn external_reference(&self, id: &str) -> Routed {
+        match self.method {
+            "DELETE" => Ok((
+                Route::DeleteMethod {
+                    kind: MethodType::External,
+                    id: id.to_string(),
+                },
+                Cost::WRITE,
+            )),
+            _ => Err(self.not_allowed()),
+        }
     }
 
     /// `/users/{key}/authentication/{type}Methods`: the methods of one type, or a new
@@ -269,9 +337,12 @@ impl Request<'_> {
         }
     }
 
-    /// The method type a `{type}Methods` collection names; an unknown one is no route.
+    /// The method type a `{type}Methods` collection names; an unknown one (or the QR code
+    /// PIN's single-valued `qrCodePinMethod`) is no route.
     fn method_type(&self, collection: &str) -> Result<MethodType, GraphFailure> {
-        MethodType::from_collection(collection).ok_or_else(|| self.no_route())
+        MethodType::from_collection(collection)
+            .filter(|k| *k != MethodType::QrCodePin)
+            .ok_or_else(|| self.no_route())
     }
 
     /// A read of `base` RU, with the query's `$select` and `$top` modifiers.

@@ -128,6 +128,7 @@ pub fn method(kind: MethodType, id: &str, name: Option<&str>) -> MethodSnapshot 
         display_name: name.map(str::to_string),
         created: None,
         phone_type: (kind == MethodType::Phone).then_some(PhoneType::Mobile),
+        odata_type: None,
     }
 }
 
@@ -148,6 +149,7 @@ pub fn snapshot(id: &str, upn: &str, methods: Vec<MethodSnapshot>) -> UserSnapsh
         admin_roles: Vec::new(),
         default_method: None,
         methods,
+        hardware_oath_unread: false,
     }
 }
 
