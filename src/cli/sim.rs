@@ -135,6 +135,7 @@ impl SimArgs {
             static_token: self.static_token.clone().map(Secret::new),
             token_lifetime: Duration::from_secs(self.token_lifetime),
             expire_tokens_after_writes: None,
+            log_requests: false,
         })
     }
 }

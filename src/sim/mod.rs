@@ -45,6 +45,7 @@ use tokio::sync::watch;
 pub use auth::{Certificate, SimApp};
 pub use errors::{GraphFailure, SimError};
 pub use model::{Method, TapPolicy, TenantRecord, User};
+pub use observe::ReceivedRequest;
 pub use permissions::Access;
 pub use tenant::Tenant;
 pub use throttle::{Quotas, TenantSize};
@@ -95,6 +96,9 @@ pub struct SimConfig {
     /// issued so far and the static token expire, as [`SimHandle::expire_tokens`] does:
     /// a run that outlives its token, at a point a test can name.
     pub expire_tokens_after_writes: Option<u64>,
+    /// Keeps every Graph request received, for [`SimHandle::requests`] (off by default:
+    /// a long run would hold every request it sent).
+    pub log_requests: bool,
 }
 
 impl Default for SimConfig {
@@ -118,6 +122,7 @@ impl Default for SimConfig {
             static_token: None,
             token_lifetime: Duration::from_secs(3599),
             expire_tokens_after_writes: None,
+            log_requests: false,
         }
     }
 }
@@ -232,6 +237,8 @@ pub(crate) struct SimState {
     pub(crate) rng: Mutex<ChaCha8Rng>,
     pub(crate) stats: observe::Stats,
     pub(crate) mutations: observe::MutationLog,
+    /// Every Graph request received, when [`SimConfig::log_requests`] asks for it.
+    pub(crate) requests: Option<observe::RequestLog>,
     pub(crate) ids: RequestIds,
     /// Until when the service is down ([`SimHandle::outage`]): every request's connection is
     /// dropped, the token endpoint's too.
@@ -355,6 +362,7 @@ impl Sim {
             tenant: Mutex::new(tenant),
             stats: observe::Stats::default(),
             mutations: observe::MutationLog::default(),
+            requests: config.log_requests.then(observe::RequestLog::default),
             ids: RequestIds::new(),
             outage_until: Mutex::new(None),
             token_throttles: std::sync::atomic::AtomicU32::new(0),
@@ -489,6 +497,15 @@ impl SimHandle {
     /// The same JSON `/_sim/mutations` serves.
     pub fn mutations(&self) -> Value {
         self.state.mutations.to_json()
+    }
+
+    /// Every Graph request received so far, in order of arrival, each `$batch` item on its
+    /// own after its envelope; `None` unless [`SimConfig::log_requests`] was set.
+    pub fn requests(&self) -> Option<Vec<observe::ReceivedRequest>> {
+        self.state
+            .requests
+            .as_ref()
+            .map(observe::RequestLog::entries)
     }
 
     /// Expires every access token issued so far and the static token: from now on they

@@ -3,7 +3,9 @@
 //! Tests and benchmarks judge a client by these numbers: how many requests it sent, how
 //! many items came back with which status, how much quota it spent, whether it retried
 //! inside a `Retry-After` window, how many requests it had in flight at once, and every
-//! change it made to the tenant, in order.
+//! change it made to the tenant, in order. When asked ([`super::SimConfig::log_requests`]),
+//! it also keeps every Graph request it received ([`RequestLog`]), so that a test can check
+//! what a client sends against Graph's published schema.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -12,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::{Value, json};
 
 use super::tenant::Change;
+use crate::wire::BatchRequest;
 
 /// Counters, updated lock-free on the request path.
 #[derive(Default)]
@@ -165,5 +168,80 @@ impl MutationLog {
             })
             .collect();
         json!({ "value": value })
+    }
+}
+
+/// One Graph request as the emulator received it: a request on its own, a `$batch`
+/// envelope, or one item of a `$batch`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedRequest {
+    /// `v1.0` or `beta`.
+    pub version: String,
+    /// As sent, upper-cased.
+    pub method: String,
+    /// Relative to the version root, query included, exactly as sent:
+    /// `/users/{key}/authentication/methods`, `/$batch`.
+    pub url: String,
+    /// The JSON body; `None` for a `$batch` envelope (its items are logged one by one) and
+    /// for a request without a body (or whose body is not JSON).
+    pub body: Option<Value>,
+    /// True for an item of a `$batch`.
+    pub in_batch: bool,
+}
+
+/// Every Graph request received, in order of arrival, each `$batch` item on its own after
+/// its envelope. Kept only when [`super::SimConfig::log_requests`] is set: a benchmark of
+/// a million users must not hold every request it sent.
+#[derive(Default)]
+pub struct RequestLog {
+    entries: Mutex<Vec<ReceivedRequest>>,
+}
+
+impl RequestLog {
+    /// Records a request to `/{version}{path}?{query}` (before authentication, faults or
+    /// validation: what the client sent, not what was served). A `$batch` whose body
+    /// holds a batch has its items recorded too.
+    pub fn record(
+        &self,
+        version: &str,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+    ) {
+        let url = match query {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        };
+        let is_batch = path == "/$batch" || path.eq_ignore_ascii_case("/%24batch");
+        let mut received = vec![ReceivedRequest {
+            version: version.to_string(),
+            method: method.to_ascii_uppercase(),
+            url,
+            body: if is_batch {
+                None
+            } else {
+                serde_json::from_slice(body).ok()
+            },
+            in_batch: false,
+        }];
+        if is_batch && let Ok(batch) = serde_json::from_slice::<BatchRequest>(body) {
+            received.extend(batch.requests.into_iter().map(|item| ReceivedRequest {
+                version: version.to_string(),
+                method: item.method.to_ascii_uppercase(),
+                url: item.url,
+                body: item.body,
+                in_batch: true,
+            }));
+        }
+        self.entries
+            .lock()
+            .expect("request log lock")
+            .extend(received);
+    }
+
+    /// Every request recorded so far.
+    pub fn entries(&self) -> Vec<ReceivedRequest> {
+        self.entries.lock().expect("request log lock").clone()
     }
 }

@@ -181,6 +181,9 @@ fn graph(
     origin: u64,
 ) -> Result<Response<Body>, DropConnection> {
     let method = &parts.method;
+    if let Some(log) = &state.requests {
+        log.record(version, method.as_str(), rest, parts.uri.query(), body);
+    }
     let authorization = parts
         .headers
         .get(header::AUTHORIZATION)

@@ -20,5 +20,6 @@ mod layout;
 mod plan;
 mod report_html;
 mod report_run;
+mod schema;
 mod secrets;
 mod sim;

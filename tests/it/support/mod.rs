@@ -2,9 +2,10 @@
 //! tenant's users and Graph's fixed method ids, running the binary ([`process`]), an HTTP
 //! client for the emulator ([`graph`]), reading a tenant's users ([`users`]), a run
 //! folder's files ([`folder`]), what a profile must do to each user ([`oracle`]), and the
-//! scenario builder ([`scenario`]).
+//! scenario builder ([`scenario`]), and Graph's published schema ([`csdl`]).
 
 pub mod chromium;
+pub mod csdl;
 pub mod folder;
 pub mod graph;
 pub mod oracle;
