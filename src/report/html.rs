@@ -127,10 +127,15 @@ fn figures(out: &mut String, f: &Figures) -> fmt::Result {
                 id: "figure-writes",
                 value: grouped(f.writes),
                 note: format!(
-                    "{} revoke · {} disable · {} method removals · {} TAP",
+                    "{} revoke · {} disable · {} method removals{} · {} TAP",
                     grouped(f.revoke),
                     grouped(f.disable),
                     grouped(removals),
+                    if f.repoint > 0 {
+                        format!(" · {} default changes", grouped(f.repoint))
+                    } else {
+                        String::new()
+                    },
                     grouped(f.issue_pass)
                 ),
                 alert: false,
@@ -187,6 +192,9 @@ fn change_bars(plan: &PlanHeader, f: &Figures) -> Vec<Bar> {
     }
     if plan.policy.disable_account() || f.disable > 0 {
         bars.push(bar("Disable account".into(), f.disable, "c-action"));
+    }
+    if f.repoint > 0 {
+        bars.push(bar("Change default method".into(), f.repoint, "c-action"));
     }
     let mut deletions: Vec<(&String, &usize)> = f.deletes_by_type.iter().collect();
     deletions.sort_by_key(|(kind, _)| method_order(kind));

@@ -98,6 +98,13 @@ fn changes(md: &mut String, digest: &PlanDigest) -> fmt::Result {
     writeln!(md, "## Changes\n\n| Change | Count |\n|---|---:|")?;
     writeln!(md, "| Revoke sign-in sessions | {} |", f.revoke)?;
     writeln!(md, "| Disable account | {} |", f.disable)?;
+    if f.repoint > 0 {
+        writeln!(
+            md,
+            "| Change the default MFA method (so that a removal is accepted) | {} |",
+            f.repoint
+        )?;
+    }
     for (kind, n) in &f.deletes_by_type {
         writeln!(md, "| Remove {kind} method | {n} |")?;
     }
