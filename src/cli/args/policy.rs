@@ -56,7 +56,9 @@ pub struct PolicyFlags {
     pub disable_account: bool,
 
     /// Issue a Temporary Access Pass so the user can register anew. It is issued before
-    /// any method is removed; a user whose pass cannot be issued keeps their methods.
+    /// any method is removed; a user whose pass cannot be issued keeps their methods. A
+    /// run writes the passes only to DIR/secrets/tap.csv (mode 0600): user id and name,
+    /// pass, startDateTime, lifetimeInMinutes, isUsableOnce and expiryDateTime (UTC).
     #[arg(long)]
     pub issue_tap: bool,
 
