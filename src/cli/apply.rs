@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use time::OffsetDateTime;
 
 use super::args::graph::{Connection, GraphArgs};
 use super::args::policy::PolicyFlags;
@@ -40,6 +41,7 @@ use super::carry_out::{self, Destination, RunPlan, Staged};
 use super::plan as plan_cmd;
 use crate::engine::journal::{Journal, JournalState, Record};
 use crate::engine::lock::{LOCK_FILE, RunLock};
+use crate::engine::preflight::check_tap_start;
 use crate::engine::run::{RunFiles, now_rfc3339};
 use crate::engine::secrets::TapFile;
 use crate::engine::settings::{RunOptions, RunSettings};
@@ -157,7 +159,12 @@ pub fn run(args: ApplyArgs) -> CliResult {
         (None, Some(prepared)) => prepared.policy.tap(),
         (None, None) => None,
     };
-    if tap.is_some() {
+    if let Some(tap) = tap {
+        // Passes whose window is over are refused before the tenant is read; a start
+        // still to come is said.
+        if let Some(when) = check_tap_start(tap, OffsetDateTime::now_utc()).usage()? {
+            eprintln!("mfa-reset: note: {when}.");
+        }
         // A secrets folder left open is refused before the tenant is read.
         TapFile::check_existing(&args.out).usage()?;
     }

@@ -98,7 +98,8 @@ pub struct MadePlan {
 }
 
 /// Reads every target user through `client`, decides the plan, and writes `plan.json`
-/// (with `notes`, what the preflight could not check), `results.csv` and `results.jsonl`
+/// (with `notes`, what the preflight could not check, and a note of its own when the
+/// passes would expire before the run is through), `results.csv` and `results.jsonl`
 /// to `out` (the summary and the HTML report are [`write_reports`]'). Memory does not grow with the list: the input is read again a
 /// row at a time in its own thread, only a window of users is read at once, and every
 /// finished entry waits on disk until all are done.
@@ -158,6 +159,7 @@ pub async fn make_plan(
 
     // Every row in order: the results as they come, the figures for the summary.
     let mut header = entries.header(graph_root, now_rfc3339());
+    let noted = notes.len();
     header.notes = notes;
     let mut results = PlanResultsWriter::create(
         &out.join("results.csv"),
@@ -172,6 +174,12 @@ pub async fn make_plan(
         Ok::<(), anyhow::Error>(())
     })?;
     results.finish()?;
+    // What the plan found out about itself (passes that would expire mid-run), said
+    // before the plan is described; the preflight's notes were said already.
+    for note in header.notes.iter().skip(noted) {
+        tracing::warn!(note = %note, "plan note");
+        eprintln!("mfa-reset: note: {note}.");
+    }
     digest.figures.writes = header.writes;
     digest.figures.minimum_seconds = header.minimum_seconds;
     digest.header = header;

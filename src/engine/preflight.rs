@@ -6,8 +6,13 @@
 //! ([`unread_tap_policy_note`]), which the plan carries to its reports.
 //!
 //! `plan` checks when it starts, and `apply` again before its first write: the tenant's
-//! policy may have changed since the plan was made. (The secrets folder a run writes the
+//! policy may have changed since the plan was made. `apply` also checks that the window a
+//! plan's `--tap-start` gives its passes is not over ([`check_tap_start`]), and says when
+//! passes become usable. (The secrets folder a run writes the
 //! passes to is readied by [`super::secrets::TapFile::prepare`].)
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::graph::preflight::{TAP_POLICY_PERMISSIONS, TapPolicyRead};
 use crate::graph::tap_policy::TenantTapPolicy;
@@ -50,6 +55,55 @@ pub fn check_tap_policy(
         return Err(TapPolicyConflict::OneTimeOnly);
     }
     Ok(())
+}
+
+/// A plan's passes whose window is over: from their `--tap-start`, their lifetime has
+/// passed, so every pass issued now would be born expired.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the plan's Temporary Access Passes were to work from {start} to {end}, and it is {now} now: passes issued now would be born expired, so nothing was changed; plan again with a --tap-start to come, or without --tap-start for passes usable as soon as they are issued"
+)]
+pub struct TapWindowOver {
+    pub start: String,
+    pub end: String,
+    pub now: String,
+}
+
+/// Checks, at `now`, before a run's first write, the start a plan gives its passes:
+/// `Err` when their window is over; else what to tell the operator about when they
+/// become usable — from a start still to come, or at once when the start has passed
+/// (Graph refuses a start in the past: such passes are issued without one) — or `None`
+/// without a start.
+pub fn check_tap_start(
+    tap: TapSettings,
+    now: OffsetDateTime,
+) -> Result<Option<String>, TapWindowOver> {
+    let (Some(start), Some(end)) = (tap.start, tap.end()) else {
+        return Ok(None);
+    };
+    let text = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    if end <= now {
+        return Err(TapWindowOver {
+            start: text(start),
+            end: text(end),
+            now: text(now),
+        });
+    }
+    Ok(Some(if start > now {
+        format!(
+            "the Temporary Access Passes become usable at {} (--tap-start), not before; a pass issued before then works until {}, one issued later for {} minutes from its issue",
+            text(start),
+            text(end),
+            tap.lifetime_minutes
+        )
+    } else {
+        format!(
+            "the plan's --tap-start {} has passed: each Temporary Access Pass is usable as soon as it is issued, for {} minutes",
+            text(start),
+            tap.lifetime_minutes
+        )
+    }))
 }
 
 /// Checks `tap` against what reading the tenant's policy found: `Ok(None)` when it allows
@@ -99,6 +153,7 @@ mod tests {
         TapSettings {
             lifetime_minutes,
             usable_once,
+            start: None,
         }
     }
 
@@ -170,6 +225,53 @@ mod tests {
             check_tap_policy_read(tap(60, false), &TapPolicyRead::Read(tenant(60, 480))),
             Ok(None)
         );
+    }
+
+    fn at(t: &str) -> OffsetDateTime {
+        OffsetDateTime::parse(t, &Rfc3339).unwrap()
+    }
+
+    #[test]
+    fn a_start_to_come_is_said_one_passed_too_and_a_window_over_is_refused() {
+        let starting = |start: &str| TapSettings {
+            start: Some(at(start)),
+            ..tap(120, true)
+        };
+        let now = at("2026-11-28T09:00:00.5Z");
+        assert_eq!(check_tap_start(tap(120, true), now), Ok(None));
+
+        let said = check_tap_start(starting("2026-11-28T10:00:00Z"), now)
+            .unwrap()
+            .unwrap();
+        assert!(
+            said.contains("become usable at 2026-11-28T10:00:00Z"),
+            "{said}"
+        );
+        assert!(said.contains("works until 2026-11-28T12:00:00Z"), "{said}");
+
+        let said = check_tap_start(starting("2026-11-28T08:00:00Z"), now)
+            .unwrap()
+            .unwrap();
+        assert!(said.contains("has passed"), "{said}");
+        assert!(
+            said.contains("as soon as it is issued, for 120 minutes"),
+            "{said}"
+        );
+
+        // Started at 07:00 for two hours: over at 09:00.
+        let over = check_tap_start(starting("2026-11-28T07:00:00Z"), now).unwrap_err();
+        assert_eq!(
+            over,
+            TapWindowOver {
+                start: "2026-11-28T07:00:00Z".into(),
+                end: "2026-11-28T09:00:00Z".into(),
+                now: "2026-11-28T09:00:00Z".into(),
+            }
+        );
+        let text = over.to_string();
+        assert!(text.contains("born expired"), "{text}");
+        assert!(text.contains("nothing was changed"), "{text}");
+        assert!(text.contains("plan again"), "{text}");
     }
 
     #[test]

@@ -21,8 +21,25 @@ use crate::secret::Secret;
 pub const SECRETS_DIR: &str = "secrets";
 /// The passes file inside the secrets folder.
 pub const TAP_FILE: &str = "tap.csv";
-/// The columns of `tap.csv`.
-pub const TAP_HEADER: [&str; 6] = [
+/// The columns of `tap.csv`: the user, the pass, when it starts working (Graph's
+/// `startDateTime`), how long and how often it works, and when it stops working
+/// (`expiryDateTime`: its start, or its creation when Graph gives no start, plus its
+/// lifetime; UTC, RFC 3339). The expiry comes last so that a reader of the older
+/// columns ([`LEGACY_TAP_HEADER`]) finds each one where it was.
+pub const TAP_HEADER: [&str; 7] = [
+    "userId",
+    "userPrincipalName",
+    "temporaryAccessPass",
+    "startDateTime",
+    "lifetimeInMinutes",
+    "isUsableOnce",
+    "expiryDateTime",
+];
+
+/// The columns of a `tap.csv` begun by mfa-reset before the expiry column: a run resumed
+/// on such a file goes on writing rows of these columns, so that every row of a file has
+/// its header's columns.
+pub const LEGACY_TAP_HEADER: [&str; 6] = [
     "userId",
     "userPrincipalName",
     "temporaryAccessPass",
@@ -37,9 +54,12 @@ pub struct TapRecord {
     pub user_id: String,
     pub user_principal_name: String,
     pub pass: Secret,
+    /// When the pass starts working, as Graph answered (RFC 3339).
     pub start: Option<String>,
     pub lifetime_minutes: u32,
     pub usable_once: bool,
+    /// When the pass stops working (RFC 3339, UTC); `None` when it cannot be told.
+    pub expiry: Option<String>,
 }
 
 /// Why the secrets file could not be opened or written. No variant holds a pass.
@@ -92,6 +112,8 @@ impl SecretsError {
 pub struct TapFile {
     path: PathBuf,
     file: File,
+    /// The file was begun with [`LEGACY_TAP_HEADER`]: rows go without the expiry.
+    legacy: bool,
 }
 
 impl TapFile {
@@ -145,12 +167,18 @@ impl TapFile {
             }
             Err(e) => return Err(SecretsError::io(&path, "create", e)),
         };
-        let kept = complete_length(&path, &mut file)?;
+        let (kept, legacy) = complete_length(&path, &mut file)?;
         if kept == 0 {
             let header = encode(&TAP_HEADER).map_err(|e| SecretsError::io(&path, "write", e))?;
             write_synced(&file, &header).map_err(|e| SecretsError::io(&path, "write", e))?;
         }
-        Ok(TapFile { path, file })
+        Ok(TapFile { path, file, legacy })
+    }
+
+    /// Whether the file has the columns of an earlier mfa-reset ([`LEGACY_TAP_HEADER`]),
+    /// which its new rows keep: no expiry column.
+    pub fn is_legacy(&self) -> bool {
+        self.legacy
     }
 
     /// Readies DIR/secrets/tap.csv before a run's first write, as [`TapFile::open`] does
@@ -189,18 +217,25 @@ impl TapFile {
         Ok(())
     }
 
-    /// Appends one row and fsyncs before returning.
+    /// Appends one row, in the columns of the file's header, and fsyncs before returning.
     pub fn append(&mut self, record: &TapRecord) -> Result<(), SecretsError> {
         let lifetime = record.lifetime_minutes.to_string();
-        let row = encode(&[
+        let fields = [
             record.user_id.as_str(),
             record.user_principal_name.as_str(),
             record.pass.expose(),
             record.start.as_deref().unwrap_or(""),
             lifetime.as_str(),
             if record.usable_once { "true" } else { "false" },
-        ])
-        .map_err(|e| SecretsError::io(&self.path, "write", e))?;
+            record.expiry.as_deref().unwrap_or(""),
+        ];
+        let columns = if self.legacy {
+            LEGACY_TAP_HEADER.len()
+        } else {
+            TAP_HEADER.len()
+        };
+        let row =
+            encode(&fields[..columns]).map_err(|e| SecretsError::io(&self.path, "write", e))?;
         write_synced(&self.file, &row).map_err(|e| SecretsError::io(&self.path, "write", e))
     }
 }
@@ -227,16 +262,20 @@ fn write_synced(mut file: &File, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Checks the existing file's first line and drops an incomplete last row (a crash in the
-/// middle of an append, which never returned), returning the length kept.
-fn complete_length(path: &Path, file: &mut File) -> Result<u64, SecretsError> {
+/// middle of an append, which never returned), returning the length kept and whether the
+/// header is [`LEGACY_TAP_HEADER`].
+fn complete_length(path: &Path, file: &mut File) -> Result<(u64, bool), SecretsError> {
     let mut bytes = Vec::new();
     file.seek(SeekFrom::Start(0))
         .and_then(|_| file.read_to_end(&mut bytes))
         .map_err(|e| SecretsError::io(path, "read", e))?;
     let kept = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut legacy = false;
     if kept > 0 {
         let header = encode(&TAP_HEADER).map_err(|e| SecretsError::io(path, "read", e))?;
-        if !bytes.starts_with(&header) {
+        let old = encode(&LEGACY_TAP_HEADER).map_err(|e| SecretsError::io(path, "read", e))?;
+        legacy = bytes.starts_with(&old);
+        if !legacy && !bytes.starts_with(&header) {
             return Err(SecretsError::NotOurs {
                 path: path.to_path_buf(),
             });
@@ -247,7 +286,7 @@ fn complete_length(path: &Path, file: &mut File) -> Result<u64, SecretsError> {
             .and_then(|()| file.sync_data())
             .map_err(|e| SecretsError::io(path, "truncate the incomplete last row of", e))?;
     }
-    Ok(kept as u64)
+    Ok((kept as u64, legacy))
 }
 
 /// Creates the secrets folder private, or checks that the existing one is.
@@ -329,6 +368,7 @@ mod tests {
                 .then(|| "2026-11-28T10:41:12Z".to_string()),
             lifetime_minutes: 60 * n,
             usable_once: n % 2 == 1,
+            expiry: Some(format!("2026-11-28T1{n}:41:12Z")),
         }
     }
 
@@ -366,7 +406,8 @@ mod tests {
                 "plain-Pass1",
                 "",
                 "60",
-                "true"
+                "true",
+                "2026-11-28T11:41:12Z"
             ]
         );
         assert_eq!(rows[2][2], "has,comma \"and quote\"");
@@ -406,6 +447,49 @@ mod tests {
         std::fs::write(&path, b"userId,userPrinc").unwrap();
         drop(TapFile::open(&dir).unwrap());
         assert_eq!(rows_of(&path), 1);
+    }
+
+    #[test]
+    fn a_file_begun_without_the_expiry_column_keeps_its_columns_on_resume() {
+        let dir = scratch("legacy");
+        drop(TapFile::open(&dir).unwrap());
+        let path = TapFile::path_in(&dir);
+        // As an earlier mfa-reset left it: its header, one row, and a torn row.
+        let mut old = encode(&LEGACY_TAP_HEADER).unwrap();
+        old.extend_from_slice(
+            b"00000000-0000-0000-0000-000000000009,user9@contoso.com,old-pass,,60,false\n",
+        );
+        std::fs::write(&path, [old.as_slice(), b"0000,user8@con"].concat()).unwrap();
+
+        let mut file = TapFile::open(&dir).unwrap();
+        assert!(file.is_legacy());
+        file.append(&record(2, "new-pass")).unwrap();
+        drop(file);
+        let text = std::fs::read(&path).unwrap();
+        assert!(text.starts_with(&old), "what was there is kept as it was");
+        let written = rows(&path);
+        assert_eq!(written.len(), 3, "{written:?}");
+        assert_eq!(written[0], LEGACY_TAP_HEADER);
+        assert_eq!(written[1][2], "old-pass");
+        assert_eq!(
+            written[2],
+            [
+                "00000000-0000-0000-0000-000000000002",
+                "user2@contoso.com",
+                "new-pass",
+                "2026-11-28T10:41:12Z",
+                "120",
+                "false"
+            ],
+            "the new row has the file's six columns"
+        );
+        // Readied again (a second resume): still the old columns, nothing added.
+        TapFile::prepare(&dir).unwrap();
+        assert_eq!(rows_of(&path), 3);
+        // A new file has the expiry column.
+        let fresh = scratch("legacy-fresh");
+        assert!(!TapFile::open(&fresh).unwrap().is_legacy());
+        assert_eq!(rows(&TapFile::path_in(&fresh)), [TAP_HEADER]);
     }
 
     fn rows_of(path: &Path) -> usize {

@@ -240,20 +240,32 @@ impl GraphRequest {
         ))
     }
 
-    /// `POST /users/{key}/authentication/temporaryAccessPassMethods`.
+    /// `POST /users/{key}/authentication/temporaryAccessPassMethods`; `start_date_time`
+    /// (sent in UTC) when the pass is to become usable later than its creation. Graph
+    /// refuses a start in the past ("Invalid StartDateTime specified. It can not be a time
+    /// in the past."), so the caller sends only one still to come.
     pub fn create_temporary_access_pass(
         key: &UserKey,
         lifetime_in_minutes: u32,
         is_usable_once: bool,
+        start_date_time: Option<time::OffsetDateTime>,
     ) -> Option<GraphRequest> {
         let path = key.users_path()?;
+        let mut body = json!({
+            "lifetimeInMinutes": lifetime_in_minutes,
+            "isUsableOnce": is_usable_once,
+        });
+        if let Some(start) = start_date_time {
+            let utc = start.to_offset(time::UtcOffset::UTC);
+            body["startDateTime"] = json!(
+                utc.format(&time::format_description::well_known::Rfc3339)
+                    .ok()?
+            );
+        }
         Some(GraphRequest::write(
             Method::POST,
             format!("{path}/authentication/temporaryAccessPassMethods"),
-            Some(json!({
-                "lifetimeInMinutes": lifetime_in_minutes,
-                "isUsableOnce": is_usable_once,
-            })),
+            Some(body),
             Repeat::Create,
         ))
     }
@@ -277,6 +289,34 @@ mod tests {
             "/users/alice@contoso.example/revokeSignInSessions"
         );
         assert!(revoke.is_write());
+    }
+
+    #[test]
+    fn a_pass_is_asked_for_with_its_start_in_utc_only_when_it_has_one() {
+        let key = UserKey::parse("alice@contoso.example").unwrap();
+        let r = GraphRequest::create_temporary_access_pass(&key, 480, false, None).unwrap();
+        assert_eq!(
+            r.body,
+            Some(json!({"lifetimeInMinutes": 480, "isUsableOnce": false}))
+        );
+        let start = time::OffsetDateTime::parse(
+            "2026-11-30T08:00:00+01:00",
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        let r = GraphRequest::create_temporary_access_pass(&key, 60, true, Some(start)).unwrap();
+        assert_eq!(
+            r.body,
+            Some(json!({
+                "lifetimeInMinutes": 60,
+                "isUsableOnce": true,
+                "startDateTime": "2026-11-30T07:00:00Z"
+            }))
+        );
+        assert_eq!(
+            r.url,
+            "/users/alice@contoso.example/authentication/temporaryAccessPassMethods"
+        );
     }
 
     #[test]

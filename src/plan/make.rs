@@ -330,6 +330,7 @@ impl Entries {
         }
         let mut body = EntryBody::create(out.join(SCRATCH[1])).map_err(MakeError::from)?;
         let mut seen = UsersSeen::with_capacity(p.targets);
+        let mut planned = 0usize;
         for row in 0..p.rows {
             let mut entry = spill
                 .get::<PlanEntry>(row)
@@ -340,11 +341,17 @@ impl Entries {
                 })?;
             seen.settle(&mut entry);
             header.writes += entry.writes();
+            planned += usize::from(entry.writes() > 0);
             body.push(&entry).map_err(MakeError::from)?;
             each(&entry)?;
         }
         drop(spill);
         header.minimum_seconds = header.writes as f64 / write_rate;
+        header.notes.extend(pass_lifetime_note(
+            &header.policy,
+            header.minimum_seconds,
+            planned,
+        ));
         header.fingerprint =
             fingerprint_of(&header.input.sha256, &header.policy, &body.entries_sha256());
         let store = body
@@ -352,6 +359,27 @@ impl Entries {
             .map_err(MakeError::from)?;
         Ok((store, header))
     }
+}
+
+/// The note of a plan whose writes take longer, at the least, than its passes live
+/// (`minimum_seconds` for `users` users with writes): the passes issued first would
+/// expire before the last users are reached. `None` when the passes outlive the run, or
+/// none are issued.
+pub fn pass_lifetime_note(policy: &Policy, minimum_seconds: f64, users: usize) -> Option<String> {
+    let tap = policy.tap()?;
+    let lifetime = f64::from(tap.lifetime_minutes) * 60.0;
+    if minimum_seconds <= lifetime || users == 0 {
+        return None;
+    }
+    // Users whose writes fit in one lifetime, at the plan's average per user.
+    let per_run = ((lifetime / minimum_seconds) * users as f64)
+        .floor()
+        .max(1.0) as u64;
+    Some(format!(
+        "the plan's writes take at least {} minutes at the write budget, longer than the passes' lifetime of {} minutes: passes issued early in the run expire before its last users are reached; plan with a longer --tap-lifetime (up to the tenant's policy maximum) or split the list into runs of at most about {per_run} users",
+        (minimum_seconds / 60.0).ceil() as u64,
+        tap.lifetime_minutes
+    ))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -362,6 +390,40 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 mod tests {
     use super::*;
     use crate::plan::sha256_hex;
+    use crate::policy::{PolicyArgs, Profile};
+
+    fn with_tap(lifetime: u32) -> Policy {
+        PolicyArgs {
+            profile: Some(Profile::DeviceRefresh),
+            issue_tap: true,
+            tap_lifetime: Some(lifetime),
+            ..PolicyArgs::default()
+        }
+        .into_policy()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_run_longer_than_the_passes_live_is_noted_with_what_to_do() {
+        // 20 minutes of writes for 100 users, passes of 10 minutes: half the users a run.
+        let note = pass_lifetime_note(&with_tap(10), 1200.0, 100).unwrap();
+        assert!(
+            note.starts_with("the plan's writes take at least 20 minutes at the write budget, longer than the passes' lifetime of 10 minutes"),
+            "{note}"
+        );
+        assert!(note.contains("--tap-lifetime"), "{note}");
+        assert!(note.contains("runs of at most about 50 users"), "{note}");
+        // Within the lifetime, no passes, or nobody to change: nothing to say.
+        assert_eq!(pass_lifetime_note(&with_tap(10), 600.0, 100), None);
+        assert_eq!(pass_lifetime_note(&with_tap(10), 1200.0, 0), None);
+        let no_tap = PolicyArgs {
+            profile: Some(Profile::DeviceRefresh),
+            ..PolicyArgs::default()
+        }
+        .into_policy()
+        .unwrap();
+        assert_eq!(pass_lifetime_note(&no_tap, 1e9, 100), None);
+    }
 
     /// The input's hash is the plan's anchor (`apply` checks a plan against it): it must be
     /// the hash of the whole file, whatever the format and however far the reader read.

@@ -161,9 +161,10 @@ pub struct PlanFile {
     /// Graph writes the plan needs, and the least time they take at the write budget.
     pub writes: usize,
     pub minimum_seconds: f64,
-    /// What the plan could not check when it was made, in words for its reports (a
-    /// Temporary Access Pass policy the app may not read). Not covered by the fingerprint:
-    /// it describes the reading, not what would change.
+    /// What the reader should know about the plan as a whole, in words for its reports:
+    /// what it could not check when it was made (a Temporary Access Pass policy the app may
+    /// not read), passes that would expire before the run reaches its last users. Not
+    /// covered by the fingerprint: it describes the reading, not what would change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     pub entries: Vec<PlanEntry>,
@@ -184,9 +185,10 @@ pub struct PlanHeader {
     pub fingerprint: String,
     pub writes: usize,
     pub minimum_seconds: f64,
-    /// What the plan could not check when it was made, in words for its reports (a
-    /// Temporary Access Pass policy the app may not read). Not covered by the fingerprint:
-    /// it describes the reading, not what would change.
+    /// What the reader should know about the plan as a whole, in words for its reports:
+    /// what it could not check when it was made (a Temporary Access Pass policy the app may
+    /// not read), passes that would expire before the run reaches its last users. Not
+    /// covered by the fingerprint: it describes the reading, not what would change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }

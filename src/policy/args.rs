@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
 use super::error::PolicyError;
-use super::filters::parse_time;
+use super::filters::{parse_time, rfc3339};
 use super::model::{
     Policy, PolicyRepr, Profile, Sequence, TAP_DEFAULT_LIFETIME_MINUTES, TapSettings,
     all_removable, check_tap_lifetime, join_names,
@@ -48,14 +48,22 @@ pub struct PolicyArgs {
     pub tap_lifetime: Option<u32>,
     /// `--tap-once`: the pass works for one sign-in only.
     pub tap_once: bool,
+    /// `--tap-start`: a `TIME` from which the pass is usable; it must be in the future.
+    pub tap_start: Option<String>,
     /// `--include-admins`: act on holders of admin roles too.
     pub include_admins: bool,
 }
 
 impl PolicyArgs {
     /// Validates the flags into a [`Policy`], combining them with the profile as the
-    /// [`policy`](super) module documentation describes.
+    /// [`policy`](super) module documentation describes. A `--tap-start` must be later
+    /// than now.
     pub fn into_policy(self) -> Result<Policy, PolicyError> {
+        self.into_policy_at(OffsetDateTime::now_utc())
+    }
+
+    /// [`PolicyArgs::into_policy`], with `now` the time a `--tap-start` must be later than.
+    pub fn into_policy_at(self, now: OffsetDateTime) -> Result<Policy, PolicyError> {
         let explicit = if self.remove_methods.is_empty() {
             None
         } else {
@@ -109,9 +117,25 @@ impl PolicyArgs {
         let tap = if self.issue_tap {
             let lifetime_minutes = self.tap_lifetime.unwrap_or(TAP_DEFAULT_LIFETIME_MINUTES);
             check_tap_lifetime(lifetime_minutes)?;
+            let start = self
+                .tap_start
+                .as_deref()
+                .map(|v| parse_time_flag("--tap-start", v))
+                .transpose()?;
+            if let Some(start) = start
+                && start <= now
+            {
+                let now = now.replace_nanosecond(0).unwrap_or(now);
+                return Err(PolicyError::TapStartPassed {
+                    start: rfc3339(start),
+                    now: rfc3339(now),
+                    example: rfc3339(now + time::Duration::hours(1)),
+                });
+            }
             Some(TapSettings {
                 lifetime_minutes,
                 usable_once: self.tap_once,
+                start,
             })
         } else if self.tap_lifetime.is_some() {
             return Err(PolicyError::TapOptionWithoutTap {
@@ -119,6 +143,10 @@ impl PolicyArgs {
             });
         } else if self.tap_once {
             return Err(PolicyError::TapOptionWithoutTap { flag: "--tap-once" });
+        } else if self.tap_start.is_some() {
+            return Err(PolicyError::TapOptionWithoutTap {
+                flag: "--tap-start",
+            });
         } else {
             None
         };

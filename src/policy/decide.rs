@@ -46,6 +46,14 @@ pub enum Step {
         lifetime_minutes: u32,
         /// Usable for one sign-in only.
         usable_once: bool,
+        /// When the pass becomes usable (`--tap-start`); `None`: once issued. Absent from
+        /// the JSON when `None`, as in plans made before it existed.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "time::serde::rfc3339::option"
+        )]
+        start: Option<time::OffsetDateTime>,
     },
     /// Beta `PATCH /users/{id}/authentication/signInPreferences` with
     /// `userPreferredMethodForSecondaryAuthentication`: makes another method the default,
@@ -90,8 +98,15 @@ impl Step {
             Step::IssueTemporaryAccessPass {
                 lifetime_minutes,
                 usable_once,
+                start,
             } => format!(
-                "issue a Temporary Access Pass ({lifetime_minutes} min, {})",
+                "issue a Temporary Access Pass ({lifetime_minutes} min{}, {})",
+                start
+                    .and_then(|t| t
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .ok())
+                    .map(|t| format!(" from {t}"))
+                    .unwrap_or_default(),
                 if *usable_once {
                     "one-time"
                 } else {
@@ -318,6 +333,7 @@ fn tap_step(
     Some(Step::IssueTemporaryAccessPass {
         lifetime_minutes: tap.lifetime_minutes,
         usable_once: tap.usable_once,
+        start: tap.start,
     })
 }
 

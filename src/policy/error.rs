@@ -102,7 +102,21 @@ pub enum PolicyError {
         /// The longest allowed.
         max: u32,
     },
-    /// `--tap-lifetime` or `--tap-once` without `--issue-tap`.
+    /// `--tap-start` at or before the time of planning: Graph refuses a start in the past.
+    #[error(
+        "--tap-start {start} is not in the future (it is {now} now): give a time to come, \
+         such as {example}, or leave out --tap-start for passes usable as soon as they are \
+         issued"
+    )]
+    TapStartPassed {
+        /// The start, RFC 3339 UTC.
+        start: String,
+        /// The time of planning, RFC 3339 UTC.
+        now: String,
+        /// A start an hour from now, RFC 3339 UTC.
+        example: String,
+    },
+    /// `--tap-lifetime`, `--tap-once` or `--tap-start` without `--issue-tap`.
     #[error("{flag} only applies with --issue-tap; add --issue-tap or drop {flag}")]
     TapOptionWithoutTap {
         /// The flag.

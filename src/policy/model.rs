@@ -138,6 +138,24 @@ pub struct TapSettings {
     pub lifetime_minutes: u32,
     /// Whether the pass works for one sign-in only.
     pub usable_once: bool,
+    /// When the pass becomes usable (UTC); `None`: as soon as it is issued. Left out of
+    /// the JSON when `None`, so plans without it read and fingerprint as before.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub start: Option<OffsetDateTime>,
+}
+
+impl TapSettings {
+    /// When the passes stop working if issued before their start: the start plus the
+    /// lifetime. `None` without a start (each pass then ends its lifetime after it is
+    /// issued).
+    pub fn end(&self) -> Option<OffsetDateTime> {
+        self.start
+            .map(|s| s + time::Duration::minutes(i64::from(self.lifetime_minutes)))
+    }
 }
 
 /// A validated policy: what to do to every user of a plan.
@@ -267,7 +285,14 @@ impl TryFrom<PolicyRepr> for Policy {
                 }
             }
         }
-        if let Some(tap) = r.temporary_access_pass {
+        let temporary_access_pass = match r.temporary_access_pass {
+            Some(tap) => Some(TapSettings {
+                start: utc("--tap-start", tap.start)?,
+                ..tap
+            }),
+            None => None,
+        };
+        if let Some(tap) = temporary_access_pass {
             check_tap_lifetime(tap.lifetime_minutes)?;
             if r.disable_account {
                 return Err(PolicyError::TapForDisabledAccount {
@@ -282,7 +307,7 @@ impl TryFrom<PolicyRepr> for Policy {
         if remove.is_empty()
             && !r.revoke_sessions
             && !r.disable_account
-            && r.temporary_access_pass.is_none()
+            && temporary_access_pass.is_none()
         {
             return Err(PolicyError::NothingToDo);
         }
@@ -295,7 +320,7 @@ impl TryFrom<PolicyRepr> for Policy {
             revoke_sessions: r.revoke_sessions,
             disable_account: r.disable_account,
             sequence: r.sequence,
-            tap: r.temporary_access_pass,
+            tap: temporary_access_pass,
             include_admins: r.include_admins,
         })
     }
@@ -430,8 +455,16 @@ impl Policy {
         }
         if let Some(tap) = self.tap {
             lines.push(format!(
-                "Then issue a Temporary Access Pass valid {} minutes, {}.",
+                "Then issue a Temporary Access Pass valid {} minutes{}, {}.",
                 tap.lifetime_minutes,
+                match tap.start {
+                    Some(start) => format!(
+                        " from {} (usable from then; issued before it, every pass ends at {})",
+                        rfc3339(start),
+                        rfc3339(tap.end().unwrap_or(start))
+                    ),
+                    None => String::new(),
+                },
                 if tap.usable_once {
                     "usable once"
                 } else {

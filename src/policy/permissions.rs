@@ -158,6 +158,7 @@ mod tests {
         let hint = denied_hint(for_step(&Step::IssueTemporaryAccessPass {
             lifetime_minutes: 60,
             usable_once: false,
+            start: None,
         }));
         assert!(
             hint.contains("UserAuthenticationMethod.ReadWrite.All"),

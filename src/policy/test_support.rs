@@ -51,6 +51,7 @@ fn parse(args: &[&str]) -> PolicyArgs {
             "--disable-account" => parsed.disable_account = true,
             "--issue-tap" => parsed.issue_tap = true,
             "--tap-once" => parsed.tap_once = true,
+            "--tap-start" => parsed.tap_start = Some(value()),
             "--include-admins" => parsed.include_admins = true,
             other => panic!("not a policy flag: {other}"),
         }
@@ -61,6 +62,11 @@ fn parse(args: &[&str]) -> PolicyArgs {
 /// Parses and validates policy flags.
 pub(super) fn policy(args: &[&str]) -> Result<Policy, PolicyError> {
     parse(args).into_policy()
+}
+
+/// Parses and validates policy flags as if planned at `now`.
+pub(super) fn policy_at(args: &[&str], now: &str) -> Result<Policy, PolicyError> {
+    parse(args).into_policy_at(at(now))
 }
 
 /// The policy of one profile alone.

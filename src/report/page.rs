@@ -159,7 +159,7 @@ pub(super) fn provenance(out: &mut String, plan: &PlanHeader) -> fmt::Result {
     }
     writeln!(out, "</ul></dd>")?;
     if !plan.notes.is_empty() {
-        writeln!(out, "<dt>Not checked</dt><dd><ul class=\"notes\">")?;
+        writeln!(out, "<dt>Notes</dt><dd><ul class=\"notes\">")?;
         for note in &plan.notes {
             writeln!(out, "<li>{}</li>", Text(note))?;
         }

@@ -63,7 +63,7 @@ fn facts(md: &mut String, digest: &PlanDigest) -> fmt::Result {
         human_duration(f.minimum_seconds)
     )?;
     for note in &plan.notes {
-        writeln!(md, "**Not checked:** {}.\n", escape(note))?;
+        writeln!(md, "**Note:** {}.\n", escape(note))?;
     }
     permissions(md, plan)
 }

@@ -584,16 +584,21 @@ impl Tenant {
                 "Invalid IsUsableOnce specified. The Temporary Access Pass policy allows only one-time use passes.",
             ));
         }
-        let start = match obj.get("startDateTime") {
-            None | Some(Value::Null) => now.to_string(),
-            Some(Value::String(s))
-                if time::OffsetDateTime::parse(
-                    s,
-                    &time::format_description::well_known::Rfc3339,
-                )
-                .is_ok() =>
-            {
-                s.clone()
+        let rfc3339 = |t: &str| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        };
+        let (start, later) = match obj.get("startDateTime") {
+            None | Some(Value::Null) => (now.to_string(), false),
+            Some(Value::String(s)) if rfc3339(s).is_some() => {
+                // Graph refuses a start in the past, and a later one is not usable yet.
+                let (at, now) = (rfc3339(s), rfc3339(now));
+                if at < now {
+                    return Err(GraphFailure::bad_request(
+                        "badRequest",
+                        "Invalid StartDateTime specified. It can not be a time in the past.",
+                    ));
+                }
+                (s.clone(), at > now)
             }
             Some(_) => {
                 return Err(GraphFailure::bad_request(
@@ -615,8 +620,13 @@ impl Tenant {
         extra.insert("startDateTime".into(), json!(start));
         extra.insert("lifetimeInMinutes".into(), json!(lifetime));
         extra.insert("isUsableOnce".into(), json!(once));
-        extra.insert("isUsable".into(), json!(true));
-        extra.insert("methodUsabilityReason".into(), json!("EnabledByPolicy"));
+        extra.insert("isUsable".into(), json!(!later));
+        let reason = if later {
+            "NotYetValid"
+        } else {
+            "EnabledByPolicy"
+        };
+        extra.insert("methodUsabilityReason".into(), json!(reason));
         method.extra = Some(Box::new(extra));
         let mut body = method.to_graph_json();
         body["temporaryAccessPass"] = json!(pass);

@@ -308,7 +308,7 @@ async fn a_pass_created_behind_a_ghost_504_is_reported_unknown_and_not_created_a
     let jobs = vec![
         Job {
             user: 1,
-            request: GraphRequest::create_temporary_access_pass(&key, 60, true).unwrap(),
+            request: GraphRequest::create_temporary_access_pass(&key, 60, true, None).unwrap(),
         },
         Job {
             user: 2,

@@ -930,6 +930,7 @@ fn valid_plan(profile: Profile) -> PlanFile {
         Step::IssueTemporaryAccessPass {
             lifetime_minutes: 60,
             usable_once: true,
+            start: None,
         },
         Step::DisableAccount,
     ];

@@ -84,6 +84,7 @@ fn alice() -> PlanEntry {
         Step::IssueTemporaryAccessPass {
             lifetime_minutes: 60,
             usable_once: true,
+            start: None,
         },
     ];
     alice.columns = BTreeMap::from([
@@ -676,6 +677,7 @@ fn generated_plan(n: usize, columns: bool) -> PlanFile {
                     _ => e.steps.push(Step::IssueTemporaryAccessPass {
                         lifetime_minutes: 60,
                         usable_once: true,
+                        start: None,
                     }),
                 }
                 e.notes.push(format!("note {i}"));

@@ -130,6 +130,7 @@ fn test_entries() -> Vec<PlanEntry> {
             Step::IssueTemporaryAccessPass {
                 lifetime_minutes: 60,
                 usable_once: true,
+                start: None,
             },
         ],
     );

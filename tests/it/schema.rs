@@ -232,7 +232,13 @@ fn catalogue() -> Vec<GraphRequest> {
             GraphRequest::revoke_sessions(&key),
             GraphRequest::set_account_enabled(&key, false),
             GraphRequest::set_account_enabled(&key, true),
-            GraphRequest::create_temporary_access_pass(&key, 60, true),
+            GraphRequest::create_temporary_access_pass(&key, 60, true, None),
+            GraphRequest::create_temporary_access_pass(
+                &key,
+                60,
+                false,
+                Some(time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000)),
+            ),
         ]
         .into_iter()
         .chain(
@@ -396,7 +402,7 @@ fn a_misspelled_query_name_is_rejected() {
 #[test]
 fn a_misspelled_body_property_is_rejected() {
     let key = UserKey::parse(ALICE).unwrap();
-    let real = GraphRequest::create_temporary_access_pass(&key, 60, false).unwrap();
+    let real = GraphRequest::create_temporary_access_pass(&key, 60, false, None).unwrap();
     assert_known(&real);
     let mut body = real.body.clone().unwrap();
     let lifetime = body

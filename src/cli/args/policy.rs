@@ -56,7 +56,9 @@ pub struct PolicyFlags {
     pub disable_account: bool,
 
     /// Issue a Temporary Access Pass so the user can register anew. It is issued before
-    /// any method is removed; a user whose pass cannot be issued keeps their methods.
+    /// any method is removed; a user whose pass cannot be issued keeps their methods. A
+    /// run writes the passes only to DIR/secrets/tap.csv (mode 0600): user id and name,
+    /// pass, startDateTime, lifetimeInMinutes, isUsableOnce and expiryDateTime (UTC).
     #[arg(long)]
     pub issue_tap: bool,
 
@@ -68,6 +70,12 @@ pub struct PolicyFlags {
     /// With --issue-tap: make the pass usable for one sign-in only.
     #[arg(long)]
     pub tap_once: bool,
+
+    /// With --issue-tap: the pass becomes usable at TIME (RFC 3339, or a date meaning
+    /// midnight UTC), which must be in the future; a pass issued before it works from TIME
+    /// for --tap-lifetime minutes. Without it, a pass works as soon as it is issued.
+    #[arg(long, value_name = "TIME")]
+    pub tap_start: Option<String>,
 
     /// Also act on holders of admin roles (otherwise they are reported as protected).
     #[arg(long)]
@@ -88,6 +96,7 @@ impl From<PolicyFlags> for PolicyArgs {
             issue_tap,
             tap_lifetime,
             tap_once,
+            tap_start,
             include_admins,
         } = flags;
         PolicyArgs {
@@ -102,6 +111,7 @@ impl From<PolicyFlags> for PolicyArgs {
             issue_tap,
             tap_lifetime,
             tap_once,
+            tap_start,
             include_admins,
         }
     }
@@ -193,6 +203,8 @@ mod tests {
             "--tap-lifetime",
             "120",
             "--tap-once",
+            "--tap-start",
+            "2026-12-01T08:00:00+01:00",
             "--include-admins",
         ]);
         let expected = PolicyArgs {
@@ -207,6 +219,7 @@ mod tests {
             issue_tap: true,
             tap_lifetime: Some(120),
             tap_once: true,
+            tap_start: Some("2026-12-01T08:00:00+01:00".into()),
             include_admins: true,
         };
         assert_eq!(parsed, expected);

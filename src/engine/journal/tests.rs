@@ -181,6 +181,7 @@ fn a_run_with_failures(dir: &Path) -> Journal {
                     Step::IssueTemporaryAccessPass {
                         lifetime_minutes: 60,
                         usable_once: false,
+                        start: None,
                     },
                 ],
             },
@@ -539,6 +540,7 @@ fn a_replan_renumbers_the_steps_that_succeeded_and_forgets_the_old_places() {
         Step::IssueTemporaryAccessPass {
             lifetime_minutes: 60,
             usable_once: false,
+            start: None,
         },
     ];
     journal

@@ -325,12 +325,32 @@ impl UserJob {
             Step::IssueTemporaryAccessPass {
                 lifetime_minutes,
                 usable_once,
-            } => GraphRequest::create_temporary_access_pass(key, *lifetime_minutes, *usable_once),
+                start,
+            } => GraphRequest::create_temporary_access_pass(
+                key,
+                *lifetime_minutes,
+                *usable_once,
+                start_to_send(*start, time::OffsetDateTime::now_utc()),
+            ),
             Step::SetDefaultMethod { preferred, .. } => {
                 GraphRequest::set_default_method(key, preferred.as_graph())
             }
         }
     }
+}
+
+/// How far ahead of now a pass's start must be to be sent: Graph refuses a start in the
+/// past, and the request takes a while to reach it (and Graph's clock may be ahead).
+const START_AHEAD: time::Duration = time::Duration::minutes(1);
+
+/// The `startDateTime` to send for a pass planned to start at `start`: the start while it
+/// is still [`START_AHEAD`] of `now`; none once it is (nearly) reached — the pass then
+/// works as soon as it is created, as it would have from its start.
+pub(super) fn start_to_send(
+    start: Option<time::OffsetDateTime>,
+    now: time::OffsetDateTime,
+) -> Option<time::OffsetDateTime> {
+    start.filter(|s| *s > now + START_AHEAD)
 }
 
 /// How many times a pass creation whose answer was lost is issued again in a run.
@@ -402,6 +422,33 @@ fn apply_step_outcome(
         }
         if error_message.is_some() {
             outcome.error_message = error_message;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    use super::start_to_send;
+
+    fn at(t: &str) -> OffsetDateTime {
+        OffsetDateTime::parse(t, &Rfc3339).unwrap()
+    }
+
+    #[test]
+    fn a_start_is_sent_only_while_it_is_more_than_a_minute_ahead() {
+        let now = at("2026-11-28T09:00:00Z");
+        assert_eq!(start_to_send(None, now), None);
+        let later = at("2026-11-28T09:01:01Z");
+        assert_eq!(start_to_send(Some(later), now), Some(later));
+        for reached in [
+            "2026-11-28T09:01:00Z",
+            "2026-11-28T09:00:00Z",
+            "2026-11-28T08:00:00Z",
+        ] {
+            assert_eq!(start_to_send(Some(at(reached)), now), None, "{reached}");
         }
     }
 }

@@ -10,6 +10,8 @@
 //! a pass nobody holds the value of is deleted before a new one is issued.
 
 use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::job::refused_as_default;
 use super::machine::{Taken, failure_text};
@@ -252,6 +254,7 @@ impl Ctx<'_> {
                 Step::IssueTemporaryAccessPass {
                     lifetime_minutes,
                     usable_once,
+                    ..
                 } => self.keep_pass(index, body, *lifetime_minutes, *usable_once),
                 _ => StepAnswer::of(StepOutcome::Done),
             },
@@ -285,7 +288,14 @@ impl Ctx<'_> {
         let Some(job) = self.job_or_bug(index) else {
             return StepAnswer::unknown(NOT_WRITTEN);
         };
-        let record = tap_record(&job.outcome, pass, &body, lifetime_minutes, usable_once);
+        let record = tap_record(
+            &job.outcome,
+            pass,
+            &body,
+            lifetime_minutes,
+            usable_once,
+            OffsetDateTime::now_utc(),
+        );
         if let Err(e) = self.write_pass(&record) {
             self.failure = Some(RunError::Secrets(e));
             return StepAnswer::unknown(NOT_WRITTEN);
@@ -320,30 +330,89 @@ fn action_of(step: &Step) -> &'static str {
 }
 
 /// The line of `secrets/tap.csv` for a pass Graph created: the pass, and its start,
-/// lifetime and single use as Graph answered them (as asked where it did not say).
+/// lifetime and single use as Graph answered them (as asked where it did not say), and
+/// when it stops working: from Graph's `startDateTime`, else its `createdDateTime`, else
+/// `answered` (when the answer came: the pass was created no later), plus the lifetime.
 fn tap_record(
     user: &UserOutcome,
     pass: &str,
     body: &Value,
     lifetime_minutes: u32,
     usable_once: bool,
+    answered: OffsetDateTime,
 ) -> TapRecord {
+    let start = body
+        .get("startDateTime")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let lifetime_minutes = body
+        .get("lifetimeInMinutes")
+        .and_then(Value::as_u64)
+        .and_then(|m| u32::try_from(m).ok())
+        .unwrap_or(lifetime_minutes);
+    let instant = |name: &str| {
+        body.get(name)
+            .and_then(Value::as_str)
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+    };
+    let from = instant("startDateTime")
+        .or_else(|| instant("createdDateTime"))
+        .unwrap_or(answered);
+    let expiry = (from + time::Duration::minutes(i64::from(lifetime_minutes)))
+        .to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .ok();
     TapRecord {
         user_id: user.user_id.clone().unwrap_or_default(),
         user_principal_name: user.user_principal_name.clone().unwrap_or_default(),
         pass: Secret::new(pass),
-        start: body
-            .get("startDateTime")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        lifetime_minutes: body
-            .get("lifetimeInMinutes")
-            .and_then(Value::as_u64)
-            .map(|m| m as u32)
-            .unwrap_or(lifetime_minutes),
+        start,
+        lifetime_minutes,
         usable_once: body
             .get("isUsableOnce")
             .and_then(Value::as_bool)
             .unwrap_or(usable_once),
+        expiry,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn record(body: Value) -> TapRecord {
+        let user = UserOutcome {
+            user_id: Some("u-1".into()),
+            user_principal_name: Some("u1@contoso.com".into()),
+            ..UserOutcome::default()
+        };
+        let answered = OffsetDateTime::parse("2026-11-28T09:00:05Z", &Rfc3339).unwrap();
+        tap_record(&user, "p4ss", &body, 60, false, answered)
+    }
+
+    #[test]
+    fn a_passs_expiry_is_its_start_or_creation_plus_its_lifetime_in_utc() {
+        // Graph's documented answer: a start later than the creation.
+        let r = record(json!({
+            "createdDateTime": "2022-06-02T16:21:09.765173Z",
+            "startDateTime": "2022-06-05T00:00:00Z",
+            "lifetimeInMinutes": 90,
+            "isUsableOnce": true,
+        }));
+        assert_eq!(r.start.as_deref(), Some("2022-06-05T00:00:00Z"));
+        assert_eq!(r.expiry.as_deref(), Some("2022-06-05T01:30:00Z"));
+        assert_eq!((r.lifetime_minutes, r.usable_once), (90, true));
+        // No start given back: from the creation; an offset is brought to UTC.
+        let r = record(json!({
+            "createdDateTime": "2026-11-28T10:00:00+01:00",
+            "lifetimeInMinutes": 480,
+        }));
+        assert_eq!(r.expiry.as_deref(), Some("2026-11-28T17:00:00Z"));
+        // Neither: from when the answer came, with the lifetime asked for.
+        let r = record(json!({}));
+        assert_eq!(r.expiry.as_deref(), Some("2026-11-28T10:00:05Z"));
+        assert_eq!(r.start, None);
     }
 }

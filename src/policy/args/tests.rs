@@ -81,7 +81,8 @@ fn flags_add_actions_to_a_profile() {
         p.tap(),
         Some(TapSettings {
             lifetime_minutes: 60,
-            usable_once: false
+            usable_once: false,
+            start: None
         })
     );
     let p = policy(&["--profile", "incident", "--disable-account"]).unwrap();
@@ -302,7 +303,8 @@ fn tap_lifetime_defaults_to_60_and_must_be_within_what_any_tenant_policy_allows(
             p.tap(),
             Some(TapSettings {
                 lifetime_minutes: ok,
-                usable_once: true
+                usable_once: true,
+                start: None
             })
         );
     }
@@ -331,6 +333,111 @@ fn tap_options_need_issue_tap() {
     assert_eq!(
         policy(&["--profile", "device-refresh", "--tap-once"]).unwrap_err(),
         PolicyError::TapOptionWithoutTap { flag: "--tap-once" }
+    );
+    let err = policy(&[
+        "--profile",
+        "device-refresh",
+        "--tap-start",
+        "2099-01-01T00:00:00Z",
+    ])
+    .unwrap_err();
+    assert_eq!(
+        err,
+        PolicyError::TapOptionWithoutTap {
+            flag: "--tap-start"
+        }
+    );
+    assert!(err.to_string().contains("add --issue-tap"), "{err}");
+}
+
+#[test]
+fn tap_start_is_read_as_registered_after_is_and_kept_in_utc() {
+    const NOW: &str = "2026-11-28T09:00:00Z";
+    let tap = |start: &str| {
+        policy_at(
+            &[
+                "--profile",
+                "device-refresh",
+                "--issue-tap",
+                "--tap-start",
+                start,
+            ],
+            NOW,
+        )
+        .unwrap()
+        .tap()
+        .unwrap()
+    };
+    let t = tap("2026-11-28T12:30:00+02:00");
+    assert_eq!(t.start, Some(at("2026-11-28T10:30:00Z")));
+    assert_eq!(t.start.unwrap().offset(), time::UtcOffset::UTC);
+    assert_eq!(t.end(), Some(at("2026-11-28T11:30:00Z")), "60 minutes on");
+    // A date means midnight UTC, as for --registered-after.
+    assert_eq!(tap("2026-11-29").start, Some(at("2026-11-29T00:00:00Z")));
+    // Without it, passes work as soon as they are issued.
+    let p = policy_at(&["--profile", "device-refresh", "--issue-tap"], NOW).unwrap();
+    assert_eq!(p.tap().unwrap().start, None);
+    assert_eq!(p.tap().unwrap().end(), None);
+
+    let err = policy_at(
+        &[
+            "--profile",
+            "device-refresh",
+            "--issue-tap",
+            "--tap-start",
+            "tomorrow",
+        ],
+        NOW,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PolicyError::BadTime {
+                flag: "--tap-start",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_tap_start_not_in_the_future_is_refused_when_planning() {
+    const NOW: &str = "2026-11-28T09:00:00.25Z";
+    for past in ["2026-11-28T09:00:00Z", "2026-11-28T08:59:59Z", "2026-01-01"] {
+        let err = policy_at(
+            &[
+                "--profile",
+                "device-refresh",
+                "--issue-tap",
+                "--tap-start",
+                past,
+            ],
+            NOW,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, PolicyError::TapStartPassed { .. }),
+            "{past}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("is not in the future"), "{text}");
+        assert!(text.contains("it is 2026-11-28T09:00:00Z now"), "{text}");
+        assert!(text.contains("such as 2026-11-28T10:00:00Z"), "{text}");
+    }
+    assert!(
+        policy_at(
+            &[
+                "--profile",
+                "device-refresh",
+                "--issue-tap",
+                "--tap-start",
+                "2026-11-28T09:00:01Z"
+            ],
+            NOW,
+        )
+        .is_ok()
     );
 }
 

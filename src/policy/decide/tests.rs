@@ -33,7 +33,8 @@ fn device_refresh_with_a_tap_issues_it_before_the_removals_and_keeps_the_old_one
         steps.first(),
         Some(&Step::IssueTemporaryAccessPass {
             lifetime_minutes: 60,
-            usable_once: true
+            usable_once: true,
+            start: None
         })
     );
     assert!(!deleted(steps).contains(&"tap-1".to_string()));
@@ -63,7 +64,8 @@ fn device_refresh_with_revoke_issues_the_tap_then_removes_then_revokes() {
         &[
             Step::IssueTemporaryAccessPass {
                 lifetime_minutes: 60,
-                usable_once: false
+                usable_once: false,
+                start: None
             },
             del(&u, MOBILE),
             del(&u, "a"),
@@ -99,7 +101,8 @@ fn issue_tap_alone_goes_to_every_enabled_user() {
         planned(&d),
         &[Step::IssueTemporaryAccessPass {
             lifetime_minutes: 120,
-            usable_once: false
+            usable_once: false,
+            start: None
         }]
     );
     let disabled = UserSnapshot {
@@ -317,11 +320,51 @@ fn step_descriptions() {
     assert_eq!(
         Step::IssueTemporaryAccessPass {
             lifetime_minutes: 60,
-            usable_once: true
+            usable_once: true,
+            start: None
         }
         .describe(),
         "issue a Temporary Access Pass (60 min, one-time)"
     );
+    assert_eq!(
+        Step::IssueTemporaryAccessPass {
+            lifetime_minutes: 480,
+            usable_once: false,
+            start: Some(at("2026-11-30T07:00:00Z")),
+        }
+        .describe(),
+        "issue a Temporary Access Pass (480 min from 2026-11-30T07:00:00Z, multi-use)"
+    );
+}
+
+#[test]
+fn a_pass_step_carries_the_policys_start() {
+    let p = policy_at(
+        &[
+            "--profile",
+            "device-refresh",
+            "--issue-tap",
+            "--tap-start",
+            "2026-11-30T08:00:00+01:00",
+        ],
+        "2026-11-28T09:00:00Z",
+    )
+    .unwrap();
+    let d = decide(&p, &user(vec![authenticator("a", "iPhone 12")]), false);
+    assert_eq!(
+        planned(&d)[0],
+        Step::IssueTemporaryAccessPass {
+            lifetime_minutes: 60,
+            usable_once: false,
+            start: Some(at("2026-11-30T07:00:00Z")),
+        }
+    );
+    let json = serde_json::to_string(&planned(&d)[0]).unwrap();
+    assert_eq!(
+        json,
+        r#"{"action":"issueTemporaryAccessPass","lifetimeMinutes":60,"usableOnce":false,"start":"2026-11-30T07:00:00Z"}"#
+    );
+    assert_eq!(serde_json::from_str::<Step>(&json).unwrap(), planned(&d)[0]);
 }
 
 #[test]
@@ -337,6 +380,7 @@ fn steps_serialise_tagged_and_round_trip() {
         Step::IssueTemporaryAccessPass {
             lifetime_minutes: 90,
             usable_once: true,
+            start: None,
         },
     ];
     let json = serde_json::to_string(&steps).unwrap();

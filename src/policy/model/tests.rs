@@ -33,6 +33,48 @@ fn the_canonical_json_is_stable() {
 }
 
 #[test]
+fn a_tap_start_is_in_the_json_only_when_given() {
+    let planned = |start: Option<&str>| {
+        let mut args = vec!["--profile", "device-refresh", "--issue-tap"];
+        if let Some(start) = start {
+            args.extend(["--tap-start", start]);
+        }
+        policy_at(&args, "2026-11-28T09:00:00Z").unwrap()
+    };
+    let without = planned(None);
+    assert!(
+        !without.canonical_json().contains("start"),
+        "{}",
+        without.canonical_json()
+    );
+    let with = planned(Some("2026-11-29T08:00:00+01:00"));
+    assert!(
+        with.canonical_json()
+            .contains(r#""temporaryAccessPass":{"lifetimeMinutes":60,"usableOnce":false,"start":"2026-11-29T07:00:00Z"}"#),
+        "{}",
+        with.canonical_json()
+    );
+    assert_ne!(with.fingerprint(), without.fingerprint());
+    let back: Policy = serde_json::from_str(&with.canonical_json()).unwrap();
+    assert_eq!(back, with);
+    // A start read back from an edited plan is held in UTC, as the flag's is.
+    let edited = with
+        .canonical_json()
+        .replace("2026-11-29T07:00:00Z", "2026-11-29T08:00:00+01:00");
+    let back: Policy = serde_json::from_str(&edited).unwrap();
+    assert_eq!(back.canonical_json(), with.canonical_json());
+    let line = with.summary().join(" ");
+    assert!(
+        line.contains("valid 60 minutes from 2026-11-29T07:00:00Z"),
+        "{line}"
+    );
+    assert!(
+        line.contains("every pass ends at 2026-11-29T08:00:00Z"),
+        "{line}"
+    );
+}
+
+#[test]
 fn fingerprints_are_deterministic_and_tell_policies_apart() {
     let a = policy(&[
         "--remove-methods",

@@ -169,7 +169,7 @@ fn facts(
         code(short(&plan.input.sha256))
     )?;
     if !plan.notes.is_empty() {
-        writeln!(out, "| Not checked | {} |", md(&plan.notes.join("; ")))?;
+        writeln!(out, "| Notes | {} |", md(&plan.notes.join("; ")))?;
     }
     writeln!(
         out,

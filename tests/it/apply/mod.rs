@@ -19,6 +19,7 @@ mod kill;
 mod preflight;
 mod profiles;
 mod resume;
+mod tap_options;
 
 use crate::support::folder::Folder;
 use crate::support::process::{Spawned, wait_until};

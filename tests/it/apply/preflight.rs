@@ -379,7 +379,10 @@ fn a_policy_the_app_may_not_read_is_noted_in_the_plan_and_its_reports() {
         run.stderr
     );
     let summary = std::fs::read_to_string(t.out().join("summary.md")).unwrap();
-    assert!(summary.contains("Not checked"), "{summary}");
+    assert!(
+        summary.contains("| Notes | the tenant's Temporary Access Pass policy could not be read"),
+        "{summary}"
+    );
 }
 
 // ---- the preflight itself, through the library against an emulator ----
