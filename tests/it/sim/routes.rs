@@ -197,9 +197,9 @@ async fn listing_users_pages_with_next_links() {
         }
         next = a.body["@odata.nextLink"].as_str().map(str::to_string);
     }
-    assert_eq!(seen.len(), 8);
+    assert_eq!(seen.len(), 9);
     seen.dedup();
-    assert_eq!(seen.len(), 8);
+    assert_eq!(seen.len(), 9);
 }
 
 #[tokio::test]

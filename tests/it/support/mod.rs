@@ -29,6 +29,9 @@ pub const ADMIN: &str = "aaaaaaaa-0000-4000-8000-000000000005";
 pub const SERVICE: &str = "aaaaaaaa-0000-4000-8000-000000000006";
 pub const CAROL: &str = "aaaaaaaa-0000-4000-8000-000000000007";
 pub const DORA: &str = "aaaaaaaa-0000-4000-8000-000000000008";
+/// A frontline worker with a hardware OATH token, an external MFA method and a QR code PIN
+/// beside a mobile phone and Authenticator (the default).
+pub const ERIN: &str = "aaaaaaaa-0000-4000-8000-000000000009";
 
 // The ids Graph gives the phone and password methods, the same for every user.
 pub const MOBILE: &str = "3179e48a-750b-4051-897c-87b9720928f7";
