@@ -10,6 +10,7 @@
 //! cannot agree on a mistake.
 
 mod ctrl_c;
+mod default_method;
 mod edited;
 mod exit_codes;
 mod fail_safe;
