@@ -500,7 +500,10 @@ fn select_methods(
 ///    cannot be issued, the removals are withheld, so the user keeps the methods they sign
 ///    in with instead of being left with neither. Creating it also replaces the user's
 ///    existing pass, which is therefore never deleted separately.
-/// 3. Deletions go in the order Graph accepts ([`order_deletions`]): the default last.
+/// 3. Deletions go in the order Graph accepts ([`order_deletions`]): the default last,
+///    after a re-pointed default ([`Step::SetDefaultMethod`]) where the order needs one.
+///    The deletions wait for the re-point: without it Graph would refuse them, and a
+///    user half-cleaned by the deletions it would take is no better off.
 /// 4. Sessions are revoked where the profile's [`Sequence`] puts them: first in an
 ///    incident (cut live sessions before anything else), after disabling for `offboard`,
 ///    after the removals for `device-refresh` (ending every session signed in with an old

@@ -14,7 +14,7 @@
 //!
 //! | profile          | removes                                        | also             | order                                   |
 //! |------------------|------------------------------------------------|------------------|-----------------------------------------|
-//! | `device-refresh` | phone, microsoftAuthenticator, softwareOath     | —                | TAP → remove methods → revoke           |
+//! | `device-refresh` | phone, microsoftAuthenticator, software and hardware OATH | — | TAP → remove methods → revoke  |
 //! | `incident`       | every method but the password                  | revoke           | revoke → disable → TAP → remove methods |
 //! | `offboard`       | every method but the password                  | disable, revoke  | disable → revoke → remove methods       |
 //! | (none)           | what `--remove-methods` says                   | what flags say   | disable → revoke → TAP → remove methods |
@@ -38,15 +38,17 @@
 //!
 //! `device-refresh` is the Graph equivalent of the portal's "Require re-register
 //! multifactor authentication", which deletes phone numbers, Authenticator registrations
-//! and software OATH tokens — exactly the three method types that can be a user's default
-//! MFA method ([`MethodType::can_be_default`](crate::wire::MethodType::can_be_default)), and the three that live on, or are reached
-//! through, a phone. It keeps:
+//! and software OATH tokens and deactivates hardware OATH tokens (here they are
+//! unassigned, beta `hardwareOathMethods`: the user registers them again) — exactly the
+//! method types that can be a user's default MFA method
+//! ([`MethodType::can_be_default`](crate::wire::MethodType::can_be_default)). It keeps:
 //!
 //! - FIDO2 keys and Windows Hello for Business (the issue says so: they are not on the
 //!   old phone). A passkey held in Microsoft Authenticator is a `fido2` method and is kept
 //!   too; remove it explicitly (`--remove-methods fido2 --device-name ...`) if wanted.
 //! - Platform credentials (macOS Platform SSO): device-bound like Windows Hello, on a Mac.
 //! - Email: an SSPR recovery address, not an MFA method nor a device.
+//! - External MFA methods and the QR code PIN: neither is on the old phone.
 //! - An existing Temporary Access Pass: it is how a user whose phone methods were just
 //!   removed enrols the new phone; deleting it could lock them out. It expires on its own,
 //!   and when `--issue-tap` is given Graph replaces the usable one with the new pass.
@@ -66,14 +68,29 @@
 //!    mobile, Authenticator;
 //! 3. the default method, when known, last of all.
 //!
+//! Where that is not enough — the default must stay behind a method that could be the
+//! default and is kept (phones and Authenticator removed, an OATH token kept), or the
+//! default is an alternate mobile phone that must go before the mobile — the plan first
+//! re-points the default ([`Step::SetDefaultMethod`], beta `signInPreferences`) at a
+//! method that stays (Authenticator, then an OATH token, then a phone), or else at the
+//! method removed last. The deletions wait for it: if it fails they are withheld.
+//!
 //! When the default is unknown (Graph v1.0 does not expose it; the beta read may fail) the
 //! same order applies with Authenticator last, as push is by far the most common default.
 //! The apply engine defers a deletion Graph refuses because the method is the default and
 //! retries it after the others, so an unknown default costs at most one extra request.
-//! When the default is known, [`decide`](fn@decide) replays Graph's two rules over the snapshot and
-//! withholds (and reports as [`Decision::Blocked`]) any deletion that can never succeed —
-//! for example the default Authenticator while a phone is kept, or an alternate mobile
-//! phone that is the default while the mobile phone still exists.
+//! When the default is known, [`decide`](fn@decide) replays Graph's two rules over the snapshot,
+//! re-points the default where that lets a deletion through, and withholds (and reports
+//! as [`Decision::Blocked`]) any deletion that still can never succeed — for example a
+//! mobile phone whose alternate mobile phone is kept.
+//!
+//! # Method types this tool does not know
+//!
+//! A method whose `@odata.type` is newer than this tool is read as
+//! [`MethodType::Unknown`](crate::wire::MethodType::Unknown), labelled
+//! `unknown (<@odata.type>)`, and never removed. Under a policy that removes every type
+//! (`incident`, `offboard`, `--remove-methods all`) its holder is [`Decision::Blocked`]:
+//! the other steps run, but the user is not called clean.
 //!
 //! # Guardrails
 //!

@@ -10,7 +10,8 @@ use crate::policy::{PolicyArgs, Profile};
 /// The policy flags of `plan` (and of `apply` without a plan), as clap parses them.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PolicyFlags {
-    /// Preset: device-refresh (remove phone, Authenticator and OATH methods), incident
+    /// Preset: device-refresh (remove phone, Authenticator, software and hardware OATH
+    /// methods), incident
     /// (revoke sessions first, remove all methods) or offboard (disable, revoke, remove
     /// all methods). Other flags add to it; --remove-methods replaces its method selection.
     #[arg(
@@ -21,8 +22,11 @@ pub struct PolicyFlags {
     pub profile: Option<Profile>,
 
     /// Method types to remove, comma-separated, or `all` (every method but the password):
-    /// phone, microsoftAuthenticator, softwareOath, fido2, windowsHelloForBusiness, email,
-    /// temporaryAccessPass, platformCredential. Replaces the profile's selection.
+    /// phone, microsoftAuthenticator, softwareOath, hardwareOath, fido2,
+    /// windowsHelloForBusiness, email, temporaryAccessPass, platformCredential, external,
+    /// qrCodePin. Replaces the profile's selection. Where Graph's rule on the default MFA
+    /// method stands in the way, the default is first moved to a method that stays (or to
+    /// the one removed last).
     #[arg(long, value_name = "TYPES|all", value_delimiter = ',')]
     pub remove_methods: Vec<String>,
 
