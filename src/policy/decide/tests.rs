@@ -424,3 +424,67 @@ fn decisions_are_deterministic_whatever_the_listing_order() {
         assert_eq!(decide(&p, &u, false), decide(&p, &reversed, false));
     }
 }
+
+#[test]
+fn the_deletions_wait_for_the_re_pointed_default_and_it_for_the_pass_and_the_disable() {
+    let repoint = Step::SetDefaultMethod {
+        preferred: DefaultMethod::Oath,
+        label: "software OATH token".into(),
+        reason: "…".into(),
+    };
+    let delete = Step::DeleteMethod {
+        kind: MethodType::Phone,
+        id: "m".into(),
+        label: "mobile phone".into(),
+    };
+    let pass = Step::IssueTemporaryAccessPass {
+        lifetime_minutes: 60,
+        usable_once: false,
+        start: None,
+    };
+    assert!(delete.needs_before(&repoint));
+    assert!(repoint.needs_before(&pass) && repoint.needs_before(&Step::DisableAccount));
+    assert!(!repoint.needs_before(&Step::RevokeSessions));
+    assert!(!Step::RevokeSessions.needs_before(&repoint));
+    assert!(
+        repoint
+            .describe()
+            .starts_with("make software OATH token the default MFA method (oath), so that")
+    );
+    // In plan.json the step names Graph's value.
+    let json = serde_json::to_value(&repoint).unwrap();
+    assert_eq!(json["action"], "setDefaultMethod");
+    assert_eq!(json["preferred"], "oath");
+    assert_eq!(serde_json::from_value::<Step>(json).unwrap(), repoint);
+}
+
+#[test]
+fn a_method_of_an_unknown_type_blocks_only_a_policy_that_removes_every_type() {
+    let mut future = method(MethodType::Unknown, "w");
+    future.odata_type = Some("#microsoft.graph.widgetAuthenticationMethod".into());
+    let u = user(vec![phone(PhoneType::Mobile), future]);
+    let d = decide(&profile(Profile::Incident), &u, false);
+    let Decision::Blocked {
+        reason,
+        steps,
+        withheld,
+        ..
+    } = &d
+    else {
+        panic!("{d:?}")
+    };
+    assert!(
+        reason.contains("unknown (#microsoft.graph.widgetAuthenticationMethod)"),
+        "{reason}"
+    );
+    assert!(withheld.is_empty());
+    assert_eq!(steps, &[Step::RevokeSessions, del(&u, MOBILE)]);
+    // A device refresh does not remove every type: the method is simply kept.
+    let d = decide(&profile(Profile::DeviceRefresh), &u, false);
+    assert_eq!(planned(&d), &[del(&u, MOBILE)]);
+    // Nor does --remove-methods all with a --keep.
+    let p = policy(&["--remove-methods", "all", "--keep", "fido2"]).unwrap();
+    assert_eq!(decide(&p, &u, false).status(), "planned");
+    let p = policy(&["--remove-methods", "all"]).unwrap();
+    assert_eq!(decide(&p, &u, false).status(), "blocked");
+}
