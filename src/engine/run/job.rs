@@ -59,6 +59,9 @@ pub(super) struct UserJob {
     /// replan's), when it is blocked.
     pub(super) blocked: Option<String>,
     pub(super) verified: bool,
+    /// Reads of the verification not answered yet (the methods, and the hardware OATH
+    /// tokens when the user had some removed).
+    pub(super) verify_waiting: u8,
     pub(super) stage: Stage,
     pub(super) outcome: UserOutcome,
     pub(super) removed_ids: BTreeSet<String>,
@@ -138,6 +141,7 @@ impl UserJob {
             pass_rechecks: 0,
             blocked,
             verified: false,
+            verify_waiting: 0,
             stage: Stage::Idle,
             outcome,
             removed_ids,

@@ -19,6 +19,7 @@ use crate::engine::journal::Record;
 use crate::engine::outcome::UserOutcome;
 use crate::graph::request::GraphRequest;
 use crate::policy::Step;
+use crate::wire::MethodType;
 
 /// What an answer did to a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +112,9 @@ impl Ctx<'_> {
             if pass == Pass::All && job.wants_verification(verify) {
                 job.verified = true;
                 job.stage = Stage::Verify;
-                return read_methods(job).into_iter().collect();
+                let requests = read_methods(job);
+                job.verify_waiting = u8::try_from(requests.len()).unwrap_or(u8::MAX);
+                return requests;
             }
             job.stage = Stage::Idle;
             return Vec::new();
@@ -196,19 +199,32 @@ impl Ctx<'_> {
             Stage::Step(step) => self.on_step_answer(index, step, completed.result),
             Stage::Verify => {
                 job.record_verification(completed.result);
+                job.verify_waiting = job.verify_waiting.saturating_sub(1);
+                if job.verify_waiting > 0 {
+                    job.stage = Stage::Verify;
+                    return Taken::Wait;
+                }
                 Taken::Ended
             }
         }
     }
 }
 
-/// The request that reads the user's methods.
-fn read_methods(job: &UserJob) -> Option<GraphRequest> {
-    let request = GraphRequest::list_methods(&job.key);
-    if request.is_none() {
+/// The requests that read the user's methods again: v1.0's list, and beta's hardware OATH
+/// tokens when the run removed one (v1.0 does not list them).
+fn read_methods(job: &UserJob) -> Vec<GraphRequest> {
+    let Some(methods) = GraphRequest::list_methods(&job.key) else {
         bug(format_args!("row {} has no methods URL", job.entry.row));
-    }
-    request
+        return Vec::new();
+    };
+    let hardware = job
+        .outcome
+        .removed
+        .iter()
+        .any(|m| m.kind == MethodType::HardwareOath)
+        .then(|| GraphRequest::list_hardware_oath_methods(&job.key))
+        .flatten();
+    std::iter::once(methods).chain(hardware).collect()
 }
 
 /// Graph's error code (if any) and a message for a job that did not succeed.

@@ -1,6 +1,7 @@
-//! `--verify`: after a user's last step, the run reads their methods once more. The
-//! methods still registered go into the result row, and a method the run removed that is
-//! still there makes the user `partial`.
+//! `--verify`: after a user's last step, the run reads their methods once more (and their
+//! hardware OATH tokens, through beta, when it removed one). The methods still registered
+//! go into the result row, and a method the run removed that is still there makes the
+//! user `partial`.
 
 use super::job::UserJob;
 use super::machine::failure_text;
@@ -15,22 +16,20 @@ impl UserJob {
         !self.verified && verify && self.removes_methods()
     }
 
-    /// Takes in the answer to the re-read: the methods still registered, or why they
-    /// could not be read.
+    /// Takes in an answer to the re-read (the methods, or the hardware OATH tokens): the
+    /// methods still registered, or why they could not be read.
     pub(super) fn record_verification(&mut self, result: JobResult) {
         match result {
             JobResult::Done { body, .. } => {
                 let methods = body.as_ref().map(methods_in).unwrap_or_default();
-                self.outcome.remaining = Some(
-                    methods
-                        .iter()
-                        .map(|m| MethodRef {
-                            kind: m.kind,
-                            id: m.id.clone(),
-                            label: m.label(),
-                        })
-                        .collect(),
-                );
+                self.outcome
+                    .remaining
+                    .get_or_insert_with(Vec::new)
+                    .extend(methods.iter().map(|m| MethodRef {
+                        kind: m.kind,
+                        id: m.id.clone(),
+                        label: m.label(),
+                    }));
             }
             other => {
                 let (_, message) = failure_text(&other);

@@ -221,3 +221,50 @@ fn a_method_of_an_unknown_type_is_kept_shown_and_never_called_clean() {
         .collect();
     assert!(kept.contains(&label.as_str()), "{kept:?}");
 }
+
+#[test]
+fn a_device_refresh_unassigns_a_hardware_token_and_verifies_it_through_beta() {
+    let config = mfa_reset::sim::SimConfig {
+        log_requests: true,
+        ..crate::support::scenario::rules()
+    };
+    let t = Scenario::start("default-hardware-token", config);
+    let erin = t.users_by_id(&[crate::support::ERIN]);
+    let input = t.write_list(&erin);
+    t.apply(&input, crate::support::oracle::Profile::DeviceRefresh)
+        .yes()
+        .run()
+        .expect_code(0);
+    let row = &t.out().rows()[0];
+    assert_eq!(row["status"], "done", "{row}");
+    let labels = |field: &str| -> Vec<String> {
+        row[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["label"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(labels("removed").contains(&"hardware OATH token \"Token 204611\"".to_string()));
+    // What remains, as the re-read after the removals found it: the external method and
+    // the QR code PIN are kept by a device refresh, the hardware token is gone.
+    assert_eq!(
+        labels("remaining"),
+        [
+            "password",
+            "external MFA method \"Contoso external MFA\"",
+            "QR code PIN"
+        ]
+    );
+    let log = t.sim.requests().expect("the log is on");
+    let at = |method: &str, end: &str| {
+        log.iter()
+            .rposition(|r| r.method == method && r.version == "beta" && r.url.ends_with(end))
+            .unwrap_or_else(|| panic!("no {method} …{end}"))
+    };
+    assert!(
+        at("DELETE", "/hardwareOathMethods/erin-hwoath-0001")
+            < at("GET", "/authentication/hardwareOathMethods"),
+        "the hardware tokens are read again after the removal"
+    );
+}
