@@ -171,6 +171,10 @@ pub struct UserOutcome {
     pub account_disabled: bool,
     /// Whether a Temporary Access Pass was issued (never the pass).
     pub tap_issued: bool,
+    /// The default MFA method the run set (Graph's value, `oath`, `sms`, ...) so that a
+    /// removal was accepted; `None` when it set none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_method_set: Option<crate::policy::DefaultMethod>,
     /// Graph's error code and message for the step that failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,

@@ -226,6 +226,8 @@ pub struct RunTally {
     pub sessions_revoked: usize,
     pub accounts_disabled: usize,
     pub taps_issued: usize,
+    /// Users whose default MFA method the run changed so that a removal was accepted.
+    pub defaults_changed: usize,
 }
 
 impl RunTally {
@@ -248,6 +250,7 @@ impl RunTally {
         self.sessions_revoked += usize::from(o.sessions_revoked);
         self.accounts_disabled += usize::from(o.account_disabled);
         self.taps_issued += usize::from(o.tap_issued);
+        self.defaults_changed += usize::from(o.default_method_set.is_some());
     }
 
     pub fn count(&self, status: RunStatus) -> usize {

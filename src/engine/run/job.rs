@@ -418,6 +418,10 @@ fn apply_step_outcome(
             outcome.account_disabled = true
         }
         (Step::IssueTemporaryAccessPass { .. }, StepOutcome::Done) => outcome.tap_issued = true,
+        (
+            Step::SetDefaultMethod { preferred, .. },
+            StepOutcome::Done | StepOutcome::AlreadyDone,
+        ) => outcome.default_method_set = Some(*preferred),
         _ => {}
     }
     if matches!(result, StepOutcome::Failed | StepOutcome::Unknown) {

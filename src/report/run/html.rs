@@ -261,6 +261,10 @@ fn change_bars(plan: &PlanHeader, f: &Figures, t: &RunTally) -> Vec<Bar> {
         let disabled = t.accounts_disabled;
         bars.push(bar("Accounts disabled".into(), disabled, "c-action"));
     }
+    if f.repoint > 0 || t.defaults_changed > 0 {
+        let changed = t.defaults_changed;
+        bars.push(bar("Default methods changed".into(), changed, "c-action"));
+    }
     let mut kinds: Vec<&String> = f
         .deletes_by_type
         .keys()

@@ -207,6 +207,13 @@ fn done(out: &mut String, t: &RunTally) -> fmt::Result {
     )?;
     writeln!(out, "| Sign-in sessions revoked | {} |", t.sessions_revoked)?;
     writeln!(out, "| Accounts disabled | {} |", t.accounts_disabled)?;
+    if t.defaults_changed > 0 {
+        writeln!(
+            out,
+            "| Default MFA methods changed (so that a removal was accepted) | {} |",
+            t.defaults_changed
+        )?;
+    }
     writeln!(
         out,
         "| Temporary Access Passes issued | {} |\n",

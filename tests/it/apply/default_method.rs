@@ -112,6 +112,25 @@ fn keeping_oath_tokens_removes_phones_and_authenticator_from_everyone_and_keeps_
         }
     }
     assert!(moved > 5, "{moved} defaults moved to an OATH token");
+    // Each row says so, and the summary counts them (users without a token, whose mobile
+    // phone and alternate both go, get the mobile phone as the default, removed last).
+    let rows = t.out().rows();
+    let to_oath = rows
+        .iter()
+        .filter(|r| r["defaultMethodSet"] == "oath")
+        .count();
+    assert_eq!(to_oath, moved, "rows that say the default became oath");
+    let set = rows
+        .iter()
+        .filter(|r| r["defaultMethodSet"].is_string())
+        .count();
+    let summary = std::fs::read_to_string(t.out().join("summary.md")).unwrap();
+    assert!(
+        summary.contains(&format!(
+            "| Default MFA methods changed (so that a removal was accepted) | {set} |"
+        )),
+        "{summary}"
+    );
     let statuses: BTreeSet<String> = t
         .out()
         .rows()
