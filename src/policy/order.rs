@@ -160,6 +160,21 @@ pub(super) fn order_deletions(
         let moved = DefaultKnowledge::at(user, repoint.preferred);
         let (order, stuck) = replay(user, selected, &moved);
         if stuck.is_empty() {
+            // A kept target whose value names methods that go as well (`oath` for a
+            // software token kept and a hardware one removed): Graph may take one of those.
+            let removed_too: Vec<String> = order
+                .iter()
+                .filter(|&&i| moved.is_candidate(i))
+                .map(|&i| user.methods[i].label())
+                .collect();
+            if !order.contains(&repoint.target) && !removed_too.is_empty() {
+                notes.push(format!(
+                    "the new default `{}` names {} too, which is removed: if Graph takes it \
+                     as the default, it refuses that removal",
+                    repoint.preferred.as_graph(),
+                    removed_too.join(" and ")
+                ));
+            }
             return Ordered {
                 repoint: Some(repoint),
                 order,
@@ -241,10 +256,16 @@ fn replay(
 }
 
 /// The method to make the default so that the `held` default can be deleted: one that
-/// stays (Authenticator, then an OATH token, then a phone: mobile, alternate, office), or,
-/// when every method that could be the default goes, the one the order removes last.
+/// stays (Authenticator, then an OATH token, then a phone: mobile, alternate, office; one
+/// whose Graph value names no method that goes before one that does, as `oath` names every
+/// OATH token and Graph does not say which it picks), or, when every method that could be
+/// the default goes, the one the order removes last.
 fn repoint(user: &UserSnapshot, selected: &[usize], held: &[usize]) -> Option<Repoint> {
     let capable = |i: &usize| user.methods[*i].kind.can_be_default() && !held.contains(i);
+    let names_a_removal = |i: &usize| {
+        DefaultMethod::for_method(&user.methods[*i])
+            .is_some_and(|d| selected.iter().any(|&s| d.names(&user.methods[s])))
+    };
     let preference = |i: &usize| {
         let m = &user.methods[*i];
         let kind = match m.kind {
@@ -257,7 +278,7 @@ fn repoint(user: &UserSnapshot, selected: &[usize], held: &[usize]) -> Option<Re
             Some(PhoneType::AlternateMobile) => 1,
             _ => 2,
         };
-        (kind, phone, m.id.clone())
+        (names_a_removal(i), kind, phone, m.id.clone())
     };
     let held_labels = held
         .iter()

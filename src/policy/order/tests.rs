@@ -346,3 +346,40 @@ fn an_unknown_default_with_a_kept_candidate_is_noted() {
     };
     assert!(decide(&p, &known, false).notes().is_empty());
 }
+
+#[test]
+fn a_new_default_prefers_a_value_that_names_no_method_being_removed() {
+    // `oath` would name the hardware token that goes as well as the software one that
+    // stays (Graph does not say which it picks): the kept mobile phone is the safer target.
+    let u = UserSnapshot {
+        default_method: Some(DefaultMethod::Push),
+        ..user(vec![
+            authenticator("a", "iPhone 12"),
+            method(MethodType::SoftwareOath, "o"),
+            named(MethodType::HardwareOath, "h", "Token 7", None),
+            phone(PhoneType::Mobile),
+        ])
+    };
+    let p = policy(&["--remove-methods", "authenticator,hardwareOath"]).unwrap();
+    let (preferred, label, rest) = repointed(&decide(&p, &u, false));
+    assert_eq!(
+        (preferred, label.as_str()),
+        (DefaultMethod::Sms, "mobile phone")
+    );
+    assert_eq!(deleted(&rest), vec!["h", "a"]);
+    // Without the phone, the OATH token is still better than nothing.
+    let u = UserSnapshot {
+        methods: u.methods[..3].to_vec(),
+        ..u
+    };
+    let d = decide(&p, &u, false);
+    let (preferred, _, _) = repointed(&d);
+    assert_eq!(preferred, DefaultMethod::Oath);
+    assert!(
+        d.notes()
+            .iter()
+            .any(|n| n.contains("`oath` names hardware OATH token \"Token 7\" too")),
+        "{:?}",
+        d.notes()
+    );
+}
