@@ -3,8 +3,11 @@
 //!
 //! The rules (sources in `shared/reference/graph-api.md` §1.4, §2.5, §2.6):
 //! the password method cannot be deleted; the default method cannot be deleted while a
-//! method that could itself be the default (phone, Authenticator, OATH) remains; a mobile
-//! phone cannot be deleted while an alternateMobile exists; one Temporary Access Pass per
+//! method that could itself be the default (phone, Authenticator, software or hardware
+//! OATH) remains; the default can be moved (beta `signInPreferences`) only to a method the
+//! user has; a mobile phone cannot be deleted while an alternateMobile exists; hardware
+//! OATH tokens and the QR code PIN are reached through beta only, and v1.0 lists no
+//! hardware token; one Temporary Access Pass per
 //! user, created only as the tenant's TAP policy allows (enabled, a lifetime within its
 //! range, 60–480 minutes by default, one-time passes only when it says so);
 //! `accountEnabled` of a synced user cannot be changed in the cloud; an app without a
