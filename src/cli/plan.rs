@@ -36,7 +36,7 @@ use super::args::policy::PolicyFlags;
 use super::interrupt::Interrupts;
 use super::progress;
 use crate::engine::pacer::Pacer;
-use crate::engine::read::{ReadsStopped, Target, read_stream};
+use crate::engine::read::{ReadsStopped, Scope, Target, read_stream};
 use crate::engine::run::now_rfc3339;
 use crate::exit::{CliResult, Exit, UsageContext};
 use crate::graph::client::GraphClient;
@@ -128,10 +128,12 @@ pub async fn make_plan(
     let pacer = Arc::new(Pacer::new(graph.pacer_settings()));
     let bar = progress::reading_bar(prepared.targets);
     let mut failure: Option<MakeError> = None;
+    let scope = Scope::of(&prepared.policy);
     let stopped = read_stream(
         client,
         pacer,
         graph.dispatcher_settings(),
+        scope,
         target_rx,
         |_, row, outcome, _| {
             if let Err(e) = entries.decide(row, outcome) {

@@ -163,6 +163,10 @@ pub struct UserOutcome {
     /// Methods the plan keeps (the password, FIDO2 keys in a device refresh, ...).
     #[serde(default)]
     pub kept: Vec<MethodRef>,
+    /// The plan did not read the user's methods (its policy removes none), so `kept` is
+    /// empty for want of reading: the reports say "not read", never "nothing".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub methods_unread: bool,
     /// Methods still registered after the run, as `--verify` re-read them; `None` when
     /// not verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -231,6 +235,7 @@ impl UserOutcome {
             user_id: entry.before.as_ref().map(|u| u.id.clone()),
             user_principal_name: entry.before.as_ref().map(|u| u.user_principal_name.clone()),
             kept,
+            methods_unread: entry.before.as_ref().is_some_and(|u| u.methods_unread),
             columns: entry.columns.clone(),
             ..UserOutcome::default()
         }

@@ -1,11 +1,21 @@
 //! Reading the tenant for a plan: for every target user, resolve the key to the user
-//! (id, UPN, `accountEnabled`, sync state), then list their authentication methods, their
-//! directory roles and their default method — many users at once, through the paced
-//! dispatcher.
+//! (id, UPN, `accountEnabled`, sync state), then list what the policy needs of them
+//! ([`Scope`]): their authentication methods, hardware OATH tokens and default method
+//! when it removes methods, their directory roles when admins are protected — many users
+//! at once, through the paced dispatcher. What is not read is recorded in the snapshot
+//! ([`UserSnapshot::methods_unread`], [`UserSnapshot::roles_unread`]), so that nothing
+//! downstream takes "not read" for "none".
 //!
-//! Each user is a small state machine: resolve, then the three reads at once (two round
-//! trips a user, not four). The dispatcher never puts two requests of one user in a batch,
-//! so the three go out in different batches of the same flight. Every target ends with
+//! Keys are resolved in groups: up to [`MAX_KEYS_IN_FILTER`] ids (or UPNs) in one
+//! `GET /users?$filter=id in (...)` ([`GraphRequest::find_users`]); a key Graph does not
+//! return is not found, and the others of its request stand. A group Graph refuses (400)
+//! is resolved again one `GET /users/{key}` a key, so one odd key never fails the rest.
+//! A mail key keeps its own `$filter` (it may match several users). A group is sent once
+//! full, or when no more users are coming (the list is over, or the window is full).
+//!
+//! Each user is a small state machine: resolve, then the reads at once (two round trips
+//! a user at most). The dispatcher never puts two requests of one user in a batch, so
+//! the reads go out in different batches of the same flight. Every target ends with
 //! exactly one [`ReadOutcome`].
 
 use std::collections::HashMap;
@@ -18,12 +28,12 @@ use crate::engine::dispatcher::{
     Abandon, Completed, Counters, Dispatcher, DispatcherSettings, Job, JobResult,
 };
 use crate::engine::pacer::Pacer;
-use crate::graph::key::UserKey;
-use crate::graph::request::GraphRequest;
+use crate::graph::key::{KeyKind, UserKey};
+use crate::graph::request::{GraphRequest, MAX_KEYS_IN_FILTER};
 use crate::graph::transport::Transport;
 use crate::plan::build::ReadOutcome;
 use crate::policy::permissions;
-use crate::policy::{DefaultMethod, MethodSnapshot, UserSnapshot};
+use crate::policy::{DefaultMethod, MethodSnapshot, Policy, UserSnapshot};
 use crate::wire::{MethodType, PhoneType};
 
 /// A user to read: the input row it came from and its validated key.
@@ -33,11 +43,48 @@ pub struct Target {
     pub key: UserKey,
 }
 
+/// What a plan reads of each user besides the account: only what its policy decides with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    /// The methods, hardware OATH tokens and default method: the policy removes methods.
+    pub methods: bool,
+    /// The directory roles: admins are protected (no `--include-admins`).
+    pub roles: bool,
+}
+
+impl Scope {
+    /// Everything (what every plan read before the scope existed).
+    pub const EVERYTHING: Scope = Scope {
+        methods: true,
+        roles: true,
+    };
+
+    /// What `policy` needs read ([`Policy::reads_methods`], [`Policy::reads_roles`]).
+    pub fn of(policy: &Policy) -> Scope {
+        Scope {
+            methods: policy.reads_methods(),
+            roles: policy.reads_roles(),
+        }
+    }
+
+    /// The reads of a resolved user, in [`Part::ALL`]'s order.
+    fn parts(self) -> Vec<Part> {
+        Part::ALL
+            .into_iter()
+            .filter(|p| match p {
+                Part::Roles => self.roles,
+                Part::Methods | Part::HardwareOath | Part::Preferences => self.methods,
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     /// Finding the user from the key.
     Resolve,
-    /// The user's methods, roles and default method, asked for at once.
+    /// The user's methods, roles and default method (those of the [`Scope`]), asked for
+    /// at once.
     Details,
 }
 
@@ -110,8 +157,9 @@ pub struct ReadsStopped {
 
 /// Reads every target that arrives on `targets` until it closes, handing each one's
 /// outcome to `on_outcome` with the payload that came with it, as users finish (not in
-/// row order). Only a window of users is read at once, so memory follows the window, not
-/// the list: a million users are read with the memory of a few thousand.
+/// row order). Reads of each user only what `scope` asks for. Only a window of users is
+/// read at once, so memory follows the window, not the list: a million users are read
+/// with the memory of a few thousand.
 ///
 /// When Graph refuses the credential or stays out of reach, the reads stop at once
 /// ([`ReadsStopped`]): the users not read yet end as errors without a request.
@@ -119,6 +167,7 @@ pub async fn read_stream<T: Transport, P>(
     transport: T,
     pacer: Arc<Pacer>,
     settings: DispatcherSettings,
+    scope: Scope,
     mut targets: mpsc::Receiver<(Target, P)>,
     mut on_outcome: impl FnMut(usize, P, ReadOutcome, &Counters),
 ) -> Option<ReadsStopped> {
@@ -135,23 +184,29 @@ pub async fn read_stream<T: Transport, P>(
     // room.
     let window = read_window(max_in_flight);
     let mut readings: HashMap<u64, (Reading, P)> = HashMap::with_capacity(window);
-    let mut to_send: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
+    let mut groups = Groups::default();
+    let mut to_send = Queue::new();
     let mut source_open = true;
     let mut job_tx = Some(job_tx);
     loop {
         if let Some(stop) = &stopped {
             // Not sent: the users waiting and those still to come end unread.
             to_send.clear();
+            groups.forget_unsent();
             let mut end =
                 |row: usize, payload: P| on_outcome(row, payload, not_read(stop), &counters);
             end_unsent(&mut readings, &mut targets, &mut end);
         }
         while source_open && readings.len() < window {
             match targets.try_recv() {
-                Ok(target) => admit(&mut readings, &mut to_send, target),
+                Ok(target) => admit(&mut readings, &mut groups, &mut to_send, target),
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => source_open = false,
             }
+        }
+        // No more users are coming for now: the groups not yet full go as they are.
+        if stopped.is_none() && (!source_open || readings.len() >= window) {
+            groups.flush(&readings, &mut to_send);
         }
         if !source_open && readings.is_empty() {
             break;
@@ -163,8 +218,10 @@ pub async fn read_stream<T: Transport, P>(
                 match permit {
                     Ok(permit) => {
                         let job = to_send.pop_front().expect("guarded");
-                        if let Some((reading, _)) = readings.get_mut(&job.user) {
-                            reading.in_flight += 1;
+                        for row in groups.rows_of(job.user) {
+                            if let Some((reading, _)) = readings.get_mut(&row) {
+                                reading.in_flight += 1;
+                            }
                         }
                         permit.send(job);
                     }
@@ -172,12 +229,11 @@ pub async fn read_stream<T: Transport, P>(
                 }
             }
             target = targets.recv(), if room => match target {
-                Some(target) => admit(&mut readings, &mut to_send, target),
+                Some(target) => admit(&mut readings, &mut groups, &mut to_send, target),
                 None => source_open = false,
             },
             completed = done_rx.recv() => {
                 let Some(completed) = completed else { break };
-                let row = completed.user;
                 if let JobResult::Abandoned { cause, last_error } = &completed.result
                     && *cause != Abandon::Halted
                     && stopped.is_none()
@@ -188,23 +244,35 @@ pub async fn read_stream<T: Transport, P>(
                         message: last_error.clone(),
                     });
                 }
-                let Some((reading, _)) = readings.get_mut(&row) else { continue };
-                reading.in_flight = reading.in_flight.saturating_sub(1);
-                if let Some(stop) = &stopped {
-                    if reading.in_flight == 0
-                        && let Some((_, payload)) = readings.remove(&row)
-                    {
-                        on_outcome(row as usize, payload, not_read(stop), &counters);
+                // A group's answer is every one of its users' answer.
+                let (rows, answer, mut single) = match groups.take(completed.user) {
+                    Some(rows) => (rows, Some(GroupAnswer::of(completed)), None),
+                    None => (vec![completed.user], None, Some(completed)),
+                };
+                for row in rows {
+                    let Some((reading, _)) = readings.get_mut(&row) else { continue };
+                    reading.in_flight = reading.in_flight.saturating_sub(1);
+                    if let Some(stop) = &stopped {
+                        if reading.in_flight == 0
+                            && let Some((_, payload)) = readings.remove(&row)
+                        {
+                            on_outcome(row as usize, payload, not_read(stop), &counters);
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                match advance(reading, completed) {
-                    Next::Send(requests) => to_send
-                        .extend(requests.into_iter().map(|request| Job { user: row, request })),
-                    Next::Wait => {}
-                    Next::Finished(outcome) => {
-                        if let Some((_, payload)) = readings.remove(&row) {
-                            on_outcome(row as usize, payload, outcome, &counters);
+                    let next = match (&answer, single.take()) {
+                        (Some(answer), _) => answer.for_user(reading, scope),
+                        (None, Some(completed)) => advance(reading, completed, scope),
+                        (None, None) => continue,
+                    };
+                    match next {
+                        Next::Send(requests) => to_send
+                            .extend(requests.into_iter().map(|request| Job { user: row, request })),
+                        Next::Wait => {}
+                        Next::Finished(outcome) => {
+                            if let Some((_, payload)) = readings.remove(&row) {
+                                on_outcome(row as usize, payload, outcome, &counters);
+                            }
                         }
                     }
                 }
@@ -218,16 +286,185 @@ pub async fn read_stream<T: Transport, P>(
     stopped
 }
 
-/// Takes a target in: its reading, and the request that resolves its key.
+/// Marks the dispatcher's user of a group request apart from every row.
+const GROUP: u64 = 1 << 63;
+
+/// Keys waiting to be resolved together, and the group requests handed out.
+#[derive(Default)]
+struct Groups {
+    /// Rows whose key is an id, then rows whose key is a UPN, not yet in a request.
+    pending: [Vec<u64>; 2],
+    /// The rows of each group request not answered yet, by its dispatcher user.
+    sent: HashMap<u64, Vec<u64>>,
+    next: u64,
+}
+
+impl Groups {
+    /// Which pending list a key goes to: `None` for a key resolved on its own (a mail
+    /// address; a value longer than Graph takes in a filter, which no UPN is).
+    fn slot(key: &UserKey) -> Option<usize> {
+        if key.as_str().chars().count() > MAX_FILTER_VALUE_CHARS {
+            return None;
+        }
+        match key.kind() {
+            KeyKind::Id => Some(0),
+            KeyKind::Upn => Some(1),
+            KeyKind::Mail => None,
+        }
+    }
+
+    /// Sends every pending key: in one group request each (one key alone: its own GET).
+    fn flush<P>(&mut self, readings: &HashMap<u64, (Reading, P)>, to_send: &mut Queue) {
+        for slot in 0..self.pending.len() {
+            self.send(slot, readings, to_send);
+        }
+    }
+
+    /// Sends the pending keys of `slot` (at most [`MAX_KEYS_IN_FILTER`]).
+    fn send<P>(&mut self, slot: usize, readings: &HashMap<u64, (Reading, P)>, to_send: &mut Queue) {
+        let rows: Vec<u64> = std::mem::take(&mut self.pending[slot])
+            .into_iter()
+            .filter(|row| readings.contains_key(row))
+            .collect();
+        let keys: Vec<&UserKey> = rows.iter().map(|row| &readings[row].0.key).collect();
+        match keys.as_slice() {
+            [] => {}
+            [one] => to_send.push_back(Job {
+                user: rows[0],
+                request: GraphRequest::get_user(one),
+            }),
+            many => {
+                let user = GROUP | self.next;
+                self.next += 1;
+                to_send.push_back(Job {
+                    user,
+                    request: GraphRequest::find_users(many),
+                });
+                self.sent.insert(user, rows);
+            }
+        }
+    }
+
+    /// The rows a request of dispatcher user `user` is for: a group's, or the one row.
+    fn rows_of(&self, user: u64) -> Vec<u64> {
+        match self.sent.get(&user) {
+            Some(rows) => rows.clone(),
+            None => vec![user],
+        }
+    }
+
+    /// The rows of the group request of dispatcher user `user`, now answered; `None` if
+    /// `user` is a row.
+    fn take(&mut self, user: u64) -> Option<Vec<u64>> {
+        if user & GROUP == 0 {
+            return None;
+        }
+        self.sent.remove(&user)
+    }
+
+    /// The reads stopped: the keys not sent are dropped (their users end unread). Group
+    /// requests already in flight still get their answers.
+    fn forget_unsent(&mut self) {
+        for pending in &mut self.pending {
+            pending.clear();
+        }
+    }
+}
+
+/// Jobs waiting for the dispatcher.
+type Queue = std::collections::VecDeque<Job>;
+
+/// The longest key put into a group's `$filter`: Graph takes at most 120 characters in
+/// an `eq` value (graph-api.md §7); Entra's UPNs are at most 113.
+const MAX_FILTER_VALUE_CHARS: usize = 120;
+
+/// Graph's answer to a group request, for each of its users.
+enum GroupAnswer {
+    /// The users Graph found, by their key as matched (id or UPN, lower-cased).
+    Found(HashMap<String, Value>),
+    /// Graph refused the filter itself: each key is resolved on its own.
+    Alone,
+    /// The request failed: every user of the group ends with this.
+    Failed(ReadOutcome),
+}
+
+impl GroupAnswer {
+    fn of(completed: Completed) -> GroupAnswer {
+        match completed.result {
+            JobResult::Done { body, .. } => {
+                let users = body
+                    .as_ref()
+                    .and_then(|b| b.get("value"))
+                    .and_then(Value::as_array)
+                    .map(|list| list.as_slice())
+                    .unwrap_or_default();
+                let by_key = users
+                    .iter()
+                    .flat_map(|u| {
+                        ["id", "userPrincipalName"]
+                            .into_iter()
+                            .filter_map(move |name| {
+                                let value = u.get(name).and_then(Value::as_str)?;
+                                Some((match_key(value), u.clone()))
+                            })
+                    })
+                    .collect();
+                GroupAnswer::Found(by_key)
+            }
+            JobResult::Failed { fault: Some(f), .. } if f.status == 400 => GroupAnswer::Alone,
+            JobResult::Failed {
+                fault: Some(f),
+                error,
+            } if f.status == 403 => GroupAnswer::Failed(ReadOutcome::Error(format!(
+                "{error} — {}",
+                permissions::denied_hint(permissions::USER_READ_ALL)
+            ))),
+            JobResult::Failed { error, .. }
+            | JobResult::Abandoned {
+                last_error: error, ..
+            } => GroupAnswer::Failed(ReadOutcome::Error(error)),
+            JobResult::AlreadyDone | JobResult::Unknown { .. } => GroupAnswer::Failed(
+                ReadOutcome::Error("a read came back as a write's outcome".into()),
+            ),
+        }
+    }
+
+    /// What becomes of one user of the group.
+    fn for_user(&self, reading: &mut Reading, scope: Scope) -> Next {
+        match self {
+            GroupAnswer::Found(by_key) => match by_key.get(&match_key(reading.key.as_str())) {
+                Some(user) => resolved(reading, user.clone(), scope),
+                // As a 404 to `GET /users/{key}` says.
+                None => Next::Finished(ReadOutcome::NotFound),
+            },
+            GroupAnswer::Alone => Next::Send(vec![GraphRequest::get_user(&reading.key)]),
+            GroupAnswer::Failed(outcome) => Next::Finished(outcome.clone()),
+        }
+    }
+}
+
+/// A key or a property as a group's answer is matched: Graph matches ids and UPNs
+/// without regard to case.
+fn match_key(value: &str) -> String {
+    value.to_lowercase()
+}
+
+/// Takes a target in: its reading, and its key in a group (or the request that resolves
+/// it on its own). A full group is sent at once.
 fn admit<P>(
     readings: &mut HashMap<u64, (Reading, P)>,
-    to_send: &mut std::collections::VecDeque<Job>,
+    groups: &mut Groups,
+    to_send: &mut Queue,
     (t, payload): (Target, P),
 ) {
-    to_send.push_back(Job {
-        user: t.row as u64,
-        request: GraphRequest::get_user(&t.key),
-    });
+    let row = t.row as u64;
+    let slot = Groups::slot(&t.key);
+    if slot.is_none() {
+        to_send.push_back(Job {
+            user: row,
+            request: GraphRequest::get_user(&t.key),
+        });
+    }
     let reading = Reading {
         key: t.key,
         stage: Stage::Resolve,
@@ -235,7 +472,13 @@ fn admit<P>(
         waiting: Vec::new(),
         in_flight: 0,
     };
-    readings.insert(t.row as u64, (reading, payload));
+    readings.insert(row, (reading, payload));
+    if let Some(slot) = slot {
+        groups.pending[slot].push(row);
+        if groups.pending[slot].len() >= MAX_KEYS_IN_FILTER {
+            groups.send(slot, readings, to_send);
+        }
+    }
 }
 
 /// Ends, through `end`, the users of `readings` with nothing on its way and every target
@@ -279,7 +522,7 @@ enum Next {
     Finished(ReadOutcome),
 }
 
-fn advance(reading: &mut Reading, completed: Completed) -> Next {
+fn advance(reading: &mut Reading, completed: Completed, scope: Scope) -> Next {
     let part = match reading.stage {
         Stage::Resolve => None,
         Stage::Details => match Part::of(&completed.request) {
@@ -315,10 +558,12 @@ fn advance(reading: &mut Reading, completed: Completed) -> Next {
             fault: Some(f),
             error,
         } if f.status == 403 => {
+            // Methods are read only for a policy that removes some, which needs the
+            // read-write permission (`permissions::for_policy`): that is the one to grant.
             let needed = match part {
                 None | Some(Part::Roles) => permissions::USER_READ_ALL,
                 Some(Part::Methods | Part::HardwareOath | Part::Preferences) => {
-                    permissions::METHODS_READ_ALL
+                    permissions::METHODS_READ_WRITE_ALL
                 }
             };
             return Next::Finished(ReadOutcome::Error(format!(
@@ -339,7 +584,7 @@ fn advance(reading: &mut Reading, completed: Completed) -> Next {
         }
     };
     let Some(part) = part else {
-        return resolved(reading, body);
+        return resolved(reading, body, scope);
     };
     reading.waiting.retain(|p| *p != part);
     let user = reading.user.as_mut().expect("resolved first");
@@ -362,8 +607,9 @@ fn advance(reading: &mut Reading, completed: Completed) -> Next {
     ))
 }
 
-/// The user found from the key: then their methods, roles and default method, at once.
-fn resolved(reading: &mut Reading, body: Value) -> Next {
+/// The user found from the key: then what `scope` reads of them, at once (found at once
+/// when it reads nothing more).
+fn resolved(reading: &mut Reading, body: Value, scope: Scope) -> Next {
     // A mail key was looked up with a filter: exactly one user must match.
     let user = match body.get("value").and_then(Value::as_array) {
         Some(list) => match list.as_slice() {
@@ -399,11 +645,24 @@ fn resolved(reading: &mut Reading, body: Value) -> Next {
         default_method: None,
         methods: Vec::new(),
         hardware_oath_unread: false,
+        methods_unread: !scope.methods,
+        roles_unread: !scope.roles,
     });
     reading.key = by_id;
     reading.stage = Stage::Details;
-    reading.waiting = Part::ALL.to_vec();
-    Next::Send(Part::ALL.iter().map(|p| p.request(&reading.key)).collect())
+    reading.waiting = scope.parts();
+    if reading.waiting.is_empty() {
+        return Next::Finished(ReadOutcome::Found(
+            reading.user.take().expect("resolved just now"),
+        ));
+    }
+    Next::Send(
+        reading
+            .waiting
+            .iter()
+            .map(|p| p.request(&reading.key))
+            .collect(),
+    )
 }
 
 /// The methods in Graph's answer to a list of a user's methods.
@@ -470,6 +729,10 @@ mod tests {
     use super::*;
 
     fn answer(reading: &mut Reading, request: GraphRequest, body: Value) -> Next {
+        answer_in(reading, request, body, Scope::EVERYTHING)
+    }
+
+    fn answer_in(reading: &mut Reading, request: GraphRequest, body: Value, scope: Scope) -> Next {
         advance(
             reading,
             Completed {
@@ -483,6 +746,7 @@ mod tests {
                 client_request_id: String::new(),
                 request_id: None,
             },
+            scope,
         )
     }
 
@@ -603,10 +867,129 @@ mod tests {
             client_request_id: String::new(),
             request_id: None,
         };
-        let Next::Finished(ReadOutcome::Found(found)) = advance(&mut reading, refused) else {
+        let Next::Finished(ReadOutcome::Found(found)) =
+            advance(&mut reading, refused, Scope::EVERYTHING)
+        else {
             panic!("a missing beta route must not lose the user");
         };
         assert!(found.hardware_oath_unread);
+    }
+
+    fn completed(result: JobResult) -> Completed {
+        Completed {
+            user: GROUP,
+            request: GraphRequest::get_user(&UserKey::id(ID).unwrap()),
+            result,
+            attempts: 1,
+            client_request_id: String::new(),
+            request_id: None,
+        }
+    }
+
+    fn waiting(key: &str) -> Reading {
+        Reading {
+            key: UserKey::parse(key).unwrap(),
+            stage: Stage::Resolve,
+            user: None,
+            waiting: Vec::new(),
+            in_flight: 1,
+        }
+    }
+
+    #[test]
+    fn a_group_finds_each_key_without_regard_to_case_and_a_missing_key_is_not_found() {
+        let answer = GroupAnswer::of(completed(JobResult::Done {
+            status: 200,
+            body: Some(serde_json::json!({"value": [
+                {"id": ID, "userPrincipalName": "Bob.O'Neil@Contoso.example", "accountEnabled": false}
+            ]})),
+        }));
+        // Only what the scope asks for is read, and what is not is recorded.
+        let scope = Scope {
+            methods: false,
+            roles: true,
+        };
+        let mut bob = waiting("bob.o'neil@contoso.example");
+        let Next::Send(requests) = answer.for_user(&mut bob, scope) else {
+            panic!("bob is found");
+        };
+        let parts: Vec<Part> = requests.iter().filter_map(Part::of).collect();
+        assert_eq!(parts, [Part::Roles]);
+        let user = bob.user.as_ref().unwrap();
+        assert!(user.methods_unread && !user.roles_unread && !user.account_enabled);
+        let mut by_id = waiting(&ID.to_uppercase());
+        assert!(matches!(
+            answer.for_user(&mut by_id, Scope { methods: false, roles: false }),
+            Next::Finished(ReadOutcome::Found(u)) if u.id == ID && u.roles_unread
+        ));
+        let mut missing = waiting("nobody@contoso.example");
+        assert!(matches!(
+            answer.for_user(&mut missing, scope),
+            Next::Finished(ReadOutcome::NotFound)
+        ));
+    }
+
+    #[test]
+    fn a_group_graph_refuses_is_resolved_one_key_at_a_time() {
+        let refused = GroupAnswer::of(completed(JobResult::Failed {
+            fault: Some(crate::graph::batch::GraphFault {
+                status: 400,
+                code: "Request_UnsupportedQuery".into(),
+                message: "Unsupported or invalid query filter clause specified".into(),
+            }),
+            error: "400 Request_UnsupportedQuery".into(),
+        }));
+        let mut reading = waiting("o'brien@contoso.example");
+        let Next::Send(requests) = refused.for_user(&mut reading, Scope::EVERYTHING) else {
+            panic!("the key is not tried on its own");
+        };
+        assert_eq!(requests, [GraphRequest::get_user(&reading.key)]);
+        // Then a 404 to that GET is not found, as before groups.
+        let gone = Completed {
+            user: 0,
+            ..completed(JobResult::Failed {
+                fault: Some(crate::graph::batch::GraphFault {
+                    status: 404,
+                    code: "Request_ResourceNotFound".into(),
+                    message: "Resource does not exist".into(),
+                }),
+                error: "404".into(),
+            })
+        };
+        assert!(matches!(
+            advance(&mut reading, gone, Scope::EVERYTHING),
+            Next::Finished(ReadOutcome::NotFound)
+        ));
+        // Another failure ends every user of the group with it.
+        let denied = GroupAnswer::of(completed(JobResult::Failed {
+            fault: Some(crate::graph::batch::GraphFault {
+                status: 403,
+                code: "Authorization_RequestDenied".into(),
+                message: "Insufficient privileges".into(),
+            }),
+            error: "403 Authorization_RequestDenied".into(),
+        }));
+        let Next::Finished(ReadOutcome::Error(why)) =
+            denied.for_user(&mut waiting("a@contoso.example"), Scope::EVERYTHING)
+        else {
+            panic!("a refused group is an error");
+        };
+        assert!(why.contains("User.Read.All"), "{why}");
+    }
+
+    #[test]
+    fn only_ids_and_upns_that_fit_a_filter_are_grouped() {
+        assert_eq!(Groups::slot(&UserKey::parse(ID).unwrap()), Some(0));
+        assert_eq!(
+            Groups::slot(&UserKey::parse("guest_x#EXT#@contoso.example").unwrap()),
+            Some(1)
+        );
+        assert_eq!(
+            Groups::slot(&UserKey::mail("a@contoso.example").unwrap()),
+            None
+        );
+        let long = format!("{}@contoso.example", "a".repeat(120));
+        assert_eq!(Groups::slot(&UserKey::parse(&long).unwrap()), None);
     }
 
     #[test]
@@ -624,6 +1007,8 @@ mod tests {
                 default_method: None,
                 methods: Vec::new(),
                 hardware_oath_unread: false,
+                methods_unread: false,
+                roles_unread: false,
             }),
             waiting: vec![Part::Roles, Part::Preferences],
             in_flight: 0,

@@ -19,6 +19,15 @@ use crate::wire::MethodType;
 /// that an id can never be a `..` segment.
 const METHOD_ID: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
 
+/// The user properties a plan reads when it resolves a key.
+const SELECT: &str =
+    "$select=id,userPrincipalName,displayName,mail,accountEnabled,userType,onPremisesSyncEnabled";
+
+/// The most values Graph accepts in one `$filter` `in (...)` (without advanced queries):
+/// see Microsoft's `$filter` page, "the request is limited to 15 expressions in the filter
+/// clause by default".
+pub const MAX_KEYS_IN_FILTER: usize = 15;
+
 /// What a request spends of Entra's quotas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Cost {
@@ -98,7 +107,6 @@ impl GraphRequest {
 
     /// `GET /users/{key}?$select=...` by id or UPN; a mail key is looked up with a filter.
     pub fn get_user(key: &UserKey) -> GraphRequest {
-        const SELECT: &str = "$select=id,userPrincipalName,displayName,mail,accountEnabled,userType,onPremisesSyncEnabled";
         match key.users_path() {
             Some(path) => GraphRequest::read(format!("{path}?{SELECT}"), Cost::read(1, true)),
             None => {
@@ -110,6 +118,24 @@ impl GraphRequest {
                 )
             }
         }
+    }
+
+    /// `GET /users?$filter={property} in ('a','b',...)&$select=...`: several users found
+    /// by id, or by UPN, in one list request. Graph allows at most
+    /// [`MAX_KEYS_IN_FILTER`] values in an `in` (graph-api.md §7); a key no user has is
+    /// simply missing from the answer. `keys` must be of one kind, and not mail (a mail
+    /// address may match several users). Costs what listing users costs: 2 resource
+    /// units, 1 with `$select`.
+    pub fn find_users(keys: &[&UserKey]) -> GraphRequest {
+        debug_assert!(!keys.is_empty() && keys.len() <= MAX_KEYS_IN_FILTER);
+        let property = keys.first().map_or("id", |k| k.kind().property());
+        let literals: Vec<String> = keys.iter().map(|k| k.literal()).collect();
+        let filter = format!("{property} in ({})", literals.join(","));
+        let filter: String = form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+        GraphRequest::read(
+            format!("/users?$filter={filter}&{SELECT}"),
+            Cost::read(2, true),
+        )
     }
 
     /// `GET /users?$top=1&$select=id`: the least a token can do with `User.Read.All`,
@@ -289,6 +315,32 @@ mod tests {
             "/users/alice@contoso.example/revokeSignInSessions"
         );
         assert!(revoke.is_write());
+    }
+
+    #[test]
+    fn users_are_found_fifteen_at_a_time_with_their_quotes_doubled_and_encoded() {
+        let keys = [
+            UserKey::parse("o'brien@contoso.example").unwrap(),
+            UserKey::parse("adele_fabrikam.example#EXT#@contoso.example").unwrap(),
+        ];
+        let r = GraphRequest::find_users(&keys.iter().collect::<Vec<_>>());
+        assert_eq!(
+            r.url,
+            "/users?$filter=userPrincipalName+in+%28%27o%27%27brien%40contoso.example%27%2C\
+             %27adele_fabrikam.example%23EXT%23%40contoso.example%27%29&$select=id,\
+             userPrincipalName,displayName,mail,accountEnabled,userType,onPremisesSyncEnabled"
+        );
+        // A list of users: 2 resource units, 1 with $select.
+        assert_eq!(r.cost, Cost::read(2, true));
+        let id = UserKey::parse("3179E48A-750B-4051-897C-87B9720928F7").unwrap();
+        let r = GraphRequest::find_users(&[&id]);
+        assert!(
+            r.url.starts_with(
+                "/users?$filter=id+in+%28%273179e48a-750b-4051-897c-87b9720928f7%27%29&"
+            ),
+            "{}",
+            r.url
+        );
     }
 
     #[test]

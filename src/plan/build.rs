@@ -251,6 +251,8 @@ mod tests {
             default_method: None,
             methods: vec![],
             hardware_oath_unread: false,
+            methods_unread: false,
+            roles_unread: false,
         }
     }
 

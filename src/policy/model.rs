@@ -389,6 +389,19 @@ impl Policy {
         self.include_admins
     }
 
+    /// Whether a plan reads each user's methods, hardware OATH tokens and default method:
+    /// only when it removes methods. A pass alone needs none of them (creating it replaces
+    /// any pass the user holds), nor does revoking or disabling.
+    pub fn reads_methods(&self) -> bool {
+        !self.remove.is_empty()
+    }
+
+    /// Whether a plan reads each user's directory roles: only when admins are protected
+    /// (without `--include-admins`), which is all the roles decide.
+    pub fn reads_roles(&self) -> bool {
+        !self.include_admins
+    }
+
     /// The canonical JSON of the policy: compact, fields in a fixed order, method types
     /// sorted, times in UTC. Equal policies give byte-equal JSON.
     pub fn canonical_json(&self) -> String {

@@ -11,6 +11,11 @@
 //! external, hardware OATH and QR code PIN methods, whose narrower
 //! `UserAuthMethod-*` permissions are not needed); sessions are revoked
 //! with `User.RevokeSessions.All` and accounts disabled with `User.EnableDisableAccount.All`.
+//! A plan reads methods only when its policy removes some, and roles only when admins are
+//! protected; a policy that removes methods needs the read-write permission anyway, so
+//! `UserAuthenticationMethod.Read.All` is never the one to list (nor to name when a method
+//! read is refused), and a policy that only revokes sessions or disables accounts needs no
+//! `UserAuthenticationMethod` permission at all.
 //! Changing an administrator's methods or account also needs a privileged Entra role
 //! assigned to the app (Privileged Authentication Administrator, Privileged Role
 //! Administrator); a permission alone is refused for them.
@@ -31,34 +36,37 @@ pub const REVOKE_SESSIONS_ALL: &str = "User.RevokeSessions.All";
 pub const ENABLE_DISABLE_ACCOUNT_ALL: &str = "User.EnableDisableAccount.All";
 
 /// What the app must be granted (application permissions, with admin consent) for `plan`
-/// and `apply` of `policy`, least privileged first.
+/// and `apply` of `policy`, least privileged first. `User.Read.All` always (every key is
+/// resolved to its user); a `UserAuthenticationMethod` permission only when the policy
+/// reads or writes methods ([`Policy::reads_methods`]: it removes some; or it issues
+/// passes): a policy that only revokes sessions or disables accounts reads no method.
 pub fn for_policy(policy: &Policy) -> Vec<Permission> {
-    let writes_methods = policy.tap().is_some() || !policy.remove_methods().is_empty();
+    let tap = policy.tap().is_some();
+    let removes = policy.reads_methods();
     let mut needed = vec![Permission {
         name: USER_READ_ALL,
-        why: "find each user and their directory roles",
+        why: if policy.reads_roles() {
+            "find each user and their directory roles"
+        } else {
+            "find each user"
+        },
     }];
-    needed.push(if writes_methods {
-        Permission {
+    if tap || removes {
+        needed.push(Permission {
             name: METHODS_READ_WRITE_ALL,
-            why: match (policy.tap().is_some(), !policy.remove_methods().is_empty()) {
+            why: match (tap, removes) {
                 (true, true) => {
                     "read and remove methods, change the default method where a removal \
                      needs it, issue Temporary Access Passes"
                 }
-                (true, false) => "read methods, issue Temporary Access Passes",
+                (true, false) => "issue Temporary Access Passes",
                 _ => {
                     "read and remove authentication methods, and change the default method \
                      where a removal needs it"
                 }
             },
-        }
-    } else {
-        Permission {
-            name: METHODS_READ_ALL,
-            why: "read authentication methods and the default method",
-        }
-    });
+        });
+    }
     if policy.revoke_sessions() {
         needed.push(Permission {
             name: REVOKE_SESSIONS_ALL,
@@ -138,17 +146,64 @@ mod tests {
                 ENABLE_DISABLE_ACCOUNT_ALL
             ]
         );
-        // Revoking alone reads methods but never writes them.
+        // Revoking alone neither reads nor writes methods.
         let revoke_only = PolicyArgs {
             revoke_sessions: true,
             ..PolicyArgs::default()
         }
         .into_policy()
         .unwrap();
+        assert_eq!(names(&revoke_only), [USER_READ_ALL, REVOKE_SESSIONS_ALL]);
+        let disable_only = PolicyArgs {
+            disable_account: true,
+            include_admins: true,
+            ..PolicyArgs::default()
+        }
+        .into_policy()
+        .unwrap();
         assert_eq!(
-            names(&revoke_only),
-            [USER_READ_ALL, METHODS_READ_ALL, REVOKE_SESSIONS_ALL]
+            names(&disable_only),
+            [USER_READ_ALL, ENABLE_DISABLE_ACCOUNT_ALL]
         );
+    }
+
+    #[test]
+    fn each_permission_says_only_what_the_policy_reads_and_writes() {
+        let why = |policy: &Policy, name: &str| {
+            for_policy(policy)
+                .into_iter()
+                .find(|p| p.name == name)
+                .map(|p| p.why)
+        };
+        let revoke = |include_admins: bool| {
+            PolicyArgs {
+                revoke_sessions: true,
+                include_admins,
+                ..PolicyArgs::default()
+            }
+            .into_policy()
+            .unwrap()
+        };
+        assert_eq!(
+            why(&revoke(false), USER_READ_ALL),
+            Some("find each user and their directory roles")
+        );
+        // --include-admins: the roles are not read.
+        assert_eq!(why(&revoke(true), USER_READ_ALL), Some("find each user"));
+        // A pass alone writes methods but reads none.
+        let tap_only = PolicyArgs {
+            issue_tap: true,
+            ..PolicyArgs::default()
+        }
+        .into_policy()
+        .unwrap();
+        assert_eq!(
+            why(&tap_only, METHODS_READ_WRITE_ALL),
+            Some("issue Temporary Access Passes")
+        );
+        assert_eq!(why(&tap_only, METHODS_READ_ALL), None);
+        let removal = why(&profile(Profile::DeviceRefresh), METHODS_READ_WRITE_ALL).unwrap();
+        assert!(removal.starts_with("read and remove"), "{removal}");
     }
 
     #[test]

@@ -151,6 +151,17 @@ pub struct UserSnapshot {
     /// may hold some that `methods` does not show.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hardware_oath_unread: bool,
+    /// The plan did not read the user's methods, hardware OATH tokens or default method
+    /// (its policy removes no method, [`Policy::reads_methods`](super::Policy::reads_methods)):
+    /// `methods` is empty for want of reading, not because the user holds none. Absent
+    /// (false) in plans made before it existed, which read everything.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub methods_unread: bool,
+    /// The plan did not read the user's directory roles (`--include-admins`,
+    /// [`Policy::reads_roles`](super::Policy::reads_roles)): `admin_roles` is empty for
+    /// want of reading. Absent (false) in plans made before it existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub roles_unread: bool,
 }
 
 /// One authentication method as listed: its id, type and what identifies it to a person.

@@ -144,6 +144,8 @@ pub(super) fn user(methods: Vec<MethodSnapshot>) -> UserSnapshot {
         default_method: None,
         methods,
         hardware_oath_unread: false,
+        methods_unread: false,
+        roles_unread: false,
     }
 }
 

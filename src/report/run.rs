@@ -154,6 +154,19 @@ fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_string()
 }
 
+/// The `kept` cell: the labels, or `not read` when the plan did not read the methods (its
+/// policy removes none), which an empty cell would present as "kept nothing".
+pub(super) fn kept_text(o: &UserOutcome) -> String {
+    if o.methods_unread {
+        KEPT_UNREAD.to_string()
+    } else {
+        labels(&o.kept)
+    }
+}
+
+/// What the reports say of the methods a plan did not read.
+const KEPT_UNREAD: &str = "not read (the policy removes no method)";
+
 /// The `remaining` cell: empty when not verified, `none` when verified and nothing is
 /// left, else the labels.
 fn remaining_text(o: &UserOutcome) -> String {
@@ -180,7 +193,7 @@ impl ResultRow for UserOutcome {
             labels(&self.removed),
             type_ids(&self.removed),
             labels(&self.already_removed),
-            labels(&self.kept),
+            kept_text(self),
             remaining_text(self),
             yes_no(self.sessions_revoked),
             yes_no(self.account_disabled),

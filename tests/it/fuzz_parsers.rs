@@ -919,6 +919,8 @@ fn valid_plan(profile: Profile) -> PlanFile {
             ),
         ],
         hardware_oath_unread: false,
+        methods_unread: false,
+        roles_unread: false,
     };
     let steps = vec![
         Step::RevokeSessions,

@@ -18,6 +18,7 @@ mod hostile;
 mod input;
 mod layout;
 mod plan;
+mod reads;
 mod report_html;
 mod report_run;
 mod schema;

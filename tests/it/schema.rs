@@ -743,10 +743,15 @@ fn every_flag_with_admins_by_upn_sends_only_known_requests() {
             "DELETE /v1.0/users/{key}/authentication/fido2Methods/{id}",
         ],
     );
-    // The `$` UPN goes in the key-in-parentheses form, which the check walked too.
+    // The `$` UPN is resolved with the others in a `userPrincipalName in (...)` filter
+    // (the key-in-parentheses form is left for a key resolved on its own), which the
+    // check walked too.
     assert!(
-        requests.iter().any(|r| r.url.starts_with("/users('$svc")),
-        "no users('$svc...') among {shapes:#?}"
+        requests.iter().any(
+            |r| r.url.starts_with("/users?$filter=userPrincipalName+in+")
+                && r.url.contains("%27%24svc-backup%40contoso.example%27")
+        ),
+        "no userPrincipalName in (...'$svc...') among {shapes:#?}"
     );
 }
 

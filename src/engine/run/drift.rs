@@ -1,7 +1,10 @@
 //! The comparison of a user as the run re-read them ([`super::recheck`]) with the user as
 //! the plan read them. Any difference a guardrail or a step depends on is drift: the
 //! account enabled or disabled, synced from on-premises or no longer, an admin role
-//! gained (when admins are protected), a method registered or gone. A drifted user is
+//! gained (when admins are protected), a method registered or gone. What the plan did not
+//! read (the methods under a policy that removes none, the roles under
+//! `--include-admins`: [`UserSnapshot::methods_unread`], [`UserSnapshot::roles_unread`])
+//! is never compared, whatever the re-read found: "not read" is not "none". A drifted user is
 //! left alone — not even contained — and their row says what differed; with
 //! `--on-drift replan` their steps are decided again from what was found, under the
 //! plan's policy and its guardrails.
@@ -86,6 +89,8 @@ impl Ctx<'_> {
         let snapshot = UserSnapshot {
             account_enabled,
             synced,
+            methods_unread: before.methods_unread && found.methods.is_none(),
+            roles_unread: before.roles_unread && found.roles.is_none(),
             admin_roles: found.roles.unwrap_or_else(|| before.admin_roles.clone()),
             methods: found.methods.unwrap_or_else(|| before.methods.clone()),
             ..before
@@ -154,7 +159,9 @@ impl UserJob {
     /// it was in flight, or Graph's answer was lost): if the user has no pass the plan did
     /// not know of, it never reached Graph and is sent again; otherwise it was created and
     /// nobody holds its value, so it is deleted first ([`UserJob::clear_pass`]) and a new
-    /// pass issued, recorded in `secrets/tap.csv`.
+    /// pass issued, recorded in `secrets/tap.csv`. A plan that did not read the methods
+    /// knows of no pass, so any pass found is taken for the lost one: deleting a pass the
+    /// user held before changes nothing, since the new pass would replace it anyway.
     fn resolve_intents(&mut self, now: &[MethodSnapshot]) {
         if self.intent_unresolved.is_empty() {
             return;
@@ -197,7 +204,9 @@ impl UserJob {
                 });
             }
         }
-        if let Some(roles) = &found.roles {
+        if let Some(roles) = &found.roles
+            && !before.roles_unread
+        {
             let gained: Vec<&str> = roles
                 .iter()
                 .filter(|r| !before.admin_roles.contains(r))
@@ -212,6 +221,7 @@ impl UserJob {
             }
         }
         if let Some(methods) = &found.methods
+            && !before.methods_unread
             && let Some(changed) = self.method_drift(methods)
         {
             parts.push(changed);

@@ -3,7 +3,9 @@
 //! on-premises: when it is disabled or given a pass), the directory roles (when admins are
 //! protected) and the methods (when a method is removed or a pass issued) are asked for at
 //! once, one round trip; the answers
-//! go to the drift comparison ([`super::drift`]). A user whose re-read fails is not
+//! go to the drift comparison ([`super::drift`]). What the plan did not read (the methods
+//! under a policy that removes none) is not read again, save the methods when a pass
+//! creation's answer was lost (the comparison ignores them anyway). A user whose re-read fails is not
 //! changed; one the re-read could not reach (Graph out of reach, the credential refused,
 //! the run stopping) stays unfinished for a resume.
 
@@ -89,7 +91,11 @@ impl Ctx<'_> {
         if protect_admins {
             parts.push(Part::Roles);
         }
-        if job.recheck_reads_methods() {
+        // The methods the plan did not read (its policy removes none: a pass alone) are
+        // compared with nothing; they are read only to settle a pass creation whose answer
+        // was lost.
+        let plan_read_methods = !job.entry.before.as_ref().is_some_and(|u| u.methods_unread);
+        if job.recheck_reads_methods() && (plan_read_methods || !job.intent_unresolved.is_empty()) {
             parts.push(Part::Methods);
             // Only where the plan could list them: otherwise the tokens the plan did not
             // see would look like methods registered since.

@@ -110,3 +110,26 @@ fn snapshots_round_trip_without_empty_fields() {
             .is_err()
     );
 }
+
+#[test]
+fn a_snapshot_from_a_plan_made_before_reads_were_scoped_read_everything() {
+    // No `methodsUnread` or `rolesUnread`: the plan read the methods and the roles.
+    let old: UserSnapshot = serde_json::from_str(
+        r#"{"id":"x","userPrincipalName":"a@contoso.example","accountEnabled":true,"synced":false,"adminRoles":[],"methods":[]}"#,
+    )
+    .unwrap();
+    assert!(!old.methods_unread && !old.roles_unread);
+    // And a snapshot that read everything is written as before, without them.
+    let json = serde_json::to_value(&old).unwrap();
+    assert!(json.get("methodsUnread").is_none() && json.get("rolesUnread").is_none());
+    let unread = UserSnapshot {
+        methods_unread: true,
+        roles_unread: true,
+        ..old
+    };
+    let json = serde_json::to_value(&unread).unwrap();
+    assert_eq!(
+        (&json["methodsUnread"], &json["rolesUnread"]),
+        (&true.into(), &true.into())
+    );
+}

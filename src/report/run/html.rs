@@ -440,11 +440,11 @@ fn done_cell(out: &mut String, o: &UserOutcome) -> fmt::Result {
         }
         write!(out, "</ul>")?;
     }
-    if !o.kept.is_empty() {
+    if !o.kept.is_empty() || o.methods_unread {
         write!(
             out,
             "<p class=\"kept\">kept: {}</p>",
-            Text(&labels(&o.kept))
+            Text(&super::kept_text(o))
         )?;
     }
     if let Some(left) = &o.remaining {

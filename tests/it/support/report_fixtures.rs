@@ -150,6 +150,8 @@ pub fn snapshot(id: &str, upn: &str, methods: Vec<MethodSnapshot>) -> UserSnapsh
         default_method: None,
         methods,
         hardware_oath_unread: false,
+        methods_unread: false,
+        roles_unread: false,
     }
 }
 
