@@ -42,6 +42,7 @@ use crate::exit::{CliResult, Exit, UsageContext};
 use crate::graph::client::GraphClient;
 use crate::input::{InputOptions, RowProblem};
 use crate::plan::build::Row;
+use crate::plan::estimate::{DEFAULT_ROUND_TRIP, Pace};
 use crate::plan::make::{self, Entries, MakeError, PlanRequest, Prepared};
 use crate::plan::store::PlanStore;
 use crate::policy::PolicyArgs;
@@ -128,15 +129,18 @@ pub async fn make_plan(
     let pacer = Arc::new(Pacer::new(graph.pacer_settings()));
     let bar = progress::reading_bar(prepared.targets);
     let mut failure: Option<MakeError> = None;
+    // The mean round trip of the plan's batches, for the run's estimate.
+    let mut round_trip = None;
     let stopped = read_stream(
         client,
         pacer,
         graph.dispatcher_settings(),
         target_rx,
-        |_, row, outcome, _| {
+        |_, row, outcome, counters| {
             if let Err(e) = entries.decide(row, outcome) {
                 failure.get_or_insert(e);
             }
+            round_trip = counters.mean_round_trip();
             bar.inc(1);
         },
     )
@@ -167,8 +171,12 @@ pub async fn make_plan(
         &prepared.extra_columns,
     )?;
     let mut digest = PlanDigest::new(header.clone());
-    let write_rate = graph.pacer_settings().writes.per_second();
-    let (store, header) = entries.finish(&reread_sha256, header, write_rate, |entry| {
+    let pace = Pace {
+        budgets: graph.pacer_settings(),
+        max_in_flight: graph.dispatcher_settings().max_in_flight,
+        round_trip: round_trip.unwrap_or(DEFAULT_ROUND_TRIP),
+    };
+    let (store, header) = entries.finish(&reread_sha256, header, &pace, |entry| {
         results.write(entry)?;
         digest.add(entry);
         Ok::<(), anyhow::Error>(())
@@ -291,7 +299,7 @@ pub fn describe_plan(out: &Path, plan: &PlanDigest) {
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
     eprintln!(
-        "mfa-reset: plan written to {}: {}; {} Graph writes, at least {}.",
+        "mfa-reset: plan written to {}: {}; {} Graph writes, about {} to apply.",
         out.display(),
         described.join(", "),
         plan.header.writes,

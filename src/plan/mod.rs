@@ -8,6 +8,7 @@
 //! million users is never held in memory ([`PlanHeader`] is all of it but the entries).
 
 pub mod build;
+pub mod estimate;
 pub mod fingerprint;
 pub mod make;
 pub mod store;
@@ -158,7 +159,7 @@ pub struct PlanFile {
     /// SHA-256 over the input's hash, the policy and every entry: `apply` refuses a plan
     /// edited anywhere after it was written.
     pub fingerprint: String,
-    /// Graph writes the plan needs, and the least time they take at the write budget.
+    /// Graph writes the plan needs, and about how long its run takes ([`estimate`]).
     pub writes: usize,
     pub minimum_seconds: f64,
     /// What the reader should know about the plan as a whole, in words for its reports:
