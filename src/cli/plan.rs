@@ -35,6 +35,7 @@ use super::args::graph::{Connection, GraphArgs};
 use super::args::policy::PolicyFlags;
 use super::interrupt::Interrupts;
 use super::progress;
+use crate::engine::estimate::{DEFAULT_ROUND_TRIP, Pace};
 use crate::engine::pacer::Pacer;
 use crate::engine::read::{ReadsStopped, Target, read_stream};
 use crate::engine::run::now_rfc3339;
@@ -42,7 +43,6 @@ use crate::exit::{CliResult, Exit, UsageContext};
 use crate::graph::client::GraphClient;
 use crate::input::{InputOptions, RowProblem};
 use crate::plan::build::Row;
-use crate::plan::estimate::{DEFAULT_ROUND_TRIP, Pace};
 use crate::plan::make::{self, Entries, MakeError, PlanRequest, Prepared};
 use crate::plan::store::PlanStore;
 use crate::policy::PolicyArgs;
@@ -176,11 +176,16 @@ pub async fn make_plan(
         max_in_flight: graph.dispatcher_settings().max_in_flight,
         round_trip: round_trip.unwrap_or(DEFAULT_ROUND_TRIP),
     };
-    let (store, header) = entries.finish(&reread_sha256, header, &pace, |entry| {
-        results.write(entry)?;
-        digest.add(entry);
-        Ok::<(), anyhow::Error>(())
-    })?;
+    let (store, header) = entries.finish(
+        &reread_sha256,
+        header,
+        |writes, users| pace.seconds(writes, users),
+        |entry| {
+            results.write(entry)?;
+            digest.add(entry);
+            Ok::<(), anyhow::Error>(())
+        },
+    )?;
     results.finish()?;
     // What the plan found out about itself (passes that would expire mid-run), said
     // before the plan is described; the preflight's notes were said already.

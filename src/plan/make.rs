@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use thiserror::Error;
 
 use super::build::{self, Exclusions, ReadOutcome, Row, UsersSeen};
-use super::estimate::Pace;
 use super::fingerprint::fingerprint_of;
 use super::store::{EntryBody, EntrySpill, Hashing, PlanStore, StoreError};
 use super::{InputInfo, PLAN_FORMAT, PLAN_VERSION, PlanEntry, PlanHeader};
@@ -310,14 +309,15 @@ impl Entries {
     /// Writes `plan.json` from every row in order, once all are put, under `header` (from
     /// [`Entries::header`]) with its writes, estimated time and fingerprint filled in.
     /// `reread_sha256` is the hash [`reread_rows`] saw (the input must not have changed
-    /// since [`prepare`]); `pace` what the run's time is estimated from.
+    /// since [`prepare`]); `estimate` says about how long a run takes for its writes and
+    /// the users with writes (`engine::estimate::Pace::seconds`).
     /// `each` sees every entry in row order (the results and the summary are written from
     /// it). The scratch files are gone after, whatever the outcome.
     pub fn finish<E: From<MakeError>>(
         self,
         reread_sha256: &str,
         mut header: PlanHeader,
-        pace: &Pace,
+        estimate: impl FnOnce(usize, usize) -> f64,
         mut each: impl FnMut(&PlanEntry) -> Result<(), E>,
     ) -> Result<(PlanStore, PlanHeader), E> {
         let Entries {
@@ -347,7 +347,7 @@ impl Entries {
             each(&entry)?;
         }
         drop(spill);
-        header.minimum_seconds = pace.seconds(header.writes, planned);
+        header.minimum_seconds = estimate(header.writes, planned);
         header.notes.extend(pass_lifetime_note(
             &header.policy,
             header.minimum_seconds,
@@ -362,7 +362,7 @@ impl Entries {
     }
 }
 
-/// The note of a plan whose run takes longer, by its estimate ([`Pace::seconds`]), than its
+/// The note of a plan whose run takes longer, by its estimate (`engine::estimate`), than its
 /// passes live (`minimum_seconds` for `users` users with writes): the passes issued first would
 /// expire before the last users are reached. `None` when the passes outlive the run, or
 /// none are issued.

@@ -8,7 +8,6 @@
 //! million users is never held in memory ([`PlanHeader`] is all of it but the entries).
 
 pub mod build;
-pub mod estimate;
 pub mod fingerprint;
 pub mod make;
 pub mod store;
@@ -159,7 +158,8 @@ pub struct PlanFile {
     /// SHA-256 over the input's hash, the policy and every entry: `apply` refuses a plan
     /// edited anywhere after it was written.
     pub fingerprint: String,
-    /// Graph writes the plan needs, and about how long its run takes ([`estimate`]).
+    /// Graph writes the plan needs, and about how long its run takes
+    /// (`engine::estimate`).
     pub writes: usize,
     pub minimum_seconds: f64,
     /// What the reader should know about the plan as a whole, in words for its reports:

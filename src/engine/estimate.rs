@@ -24,7 +24,7 @@
 
 use std::time::Duration;
 
-use crate::engine::pacer::PacerSettings;
+use super::pacer::PacerSettings;
 use crate::wire::{MAX_BATCH_ITEMS, write_quotas};
 
 /// Reads of the re-read before a user's first change, at most (account, directory roles,
