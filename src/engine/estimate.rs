@@ -20,7 +20,8 @@
 //!
 //! It is an estimate, not a bound: the reads a user's re-read needs depend on their steps
 //! and the policy, retries and throttling add time, and the re-read's and the writes'
-//! round trips may differ from the plan's reads.
+//! round trips may differ from the plan's reads. Nor does it count the process's own
+//! start, journal and reports (0.1 to 0.2 s: a 100-user run estimated at 0.03 s took 0.21 s).
 
 use std::time::Duration;
 
