@@ -13,6 +13,10 @@
 //! - **scale**: `plan` and `apply` for 1,000,000 users, throttling off and client budgets
 //!   out of the way. Reports each process's peak RSS and its CPU time per 1,000 `$batch`
 //!   items.
+//! - **estimate**: a device-refresh of 1,000 users against the emulator with the documented
+//!   quotas of a large tenant at real speed (K = 1), throttling on. Reports the time
+//!   `plan` estimates for the run (`plan.json`'s `minimumSeconds`) against `apply`'s wall
+//!   time, process start to exit; the target is within 30 % of it.
 //! - **resume** (only when named in `E2E_SCENARIOS`): as scale, but `apply` is killed
 //!   (SIGKILL) after as many batch items as there are users, then `resume` finishes it.
 //!   Reports the resume's peak RSS.
@@ -28,9 +32,9 @@
 //! Run: `cargo bench --bench e2e`. Without `--bench` on its command line (as
 //! `cargo test --benches` runs it) it does a small smoke run of each scenario.
 //!
-//! Environment (defaults in brackets): `E2E_SCENARIOS` [`quota,containment,scale`; also
-//! `resume`];
-//! `E2E_QUOTA_USERS` [10000]; `E2E_TIME_SCALE` [10]; `E2E_CONTAIN_USERS` [1000];
+//! Environment (defaults in brackets): `E2E_SCENARIOS` [`quota,containment,scale,estimate`;
+//! also `resume`];
+//! `E2E_QUOTA_USERS` [10000]; `E2E_TIME_SCALE` [10]; `E2E_ESTIMATE_USERS` [1000]; `E2E_CONTAIN_USERS` [1000];
 //! `E2E_LATENCY_MS` [80] and `E2E_JITTER_MS` [40]; `E2E_SCALE_USERS` [1000000];
 //! `E2E_MAX_IN_FLIGHT` [the default, 8]; `E2E_KEEP` (keep the scratch folders).
 
@@ -59,6 +63,7 @@ const TARGET_SHARE: f64 = 0.97;
 const TARGET_THROTTLED: f64 = 0.005;
 const TARGET_CONTAIN_S: f64 = 2.0;
 const TARGET_RSS_MIB: f64 = 200.0;
+const TARGET_ESTIMATE_ERROR: f64 = 0.30;
 /// `/proc/<pid>/stat` counts CPU time in clock ticks of 1/100 s on Linux.
 const CLOCK_TICKS_PER_S: f64 = 100.0;
 
@@ -81,6 +86,7 @@ struct Settings {
     latency_ms: u64,
     jitter_ms: u64,
     scale_users: usize,
+    estimate_users: usize,
     max_in_flight: usize,
     keep: bool,
 }
@@ -89,7 +95,7 @@ impl Settings {
     fn from_env() -> Settings {
         let full = std::env::args().any(|a| a == "--bench");
         let scenarios = std::env::var("E2E_SCENARIOS")
-            .unwrap_or_else(|_| "quota,containment,scale".into())
+            .unwrap_or_else(|_| "quota,containment,scale,estimate".into())
             .split(',')
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
@@ -103,6 +109,7 @@ impl Settings {
             latency_ms: env_or("E2E_LATENCY_MS", if full { 80 } else { 8 }),
             jitter_ms: env_or("E2E_JITTER_MS", if full { 40 } else { 4 }),
             scale_users: env_or("E2E_SCALE_USERS", if full { 1_000_000 } else { 2000 }),
+            estimate_users: env_or("E2E_ESTIMATE_USERS", if full { 1000 } else { 100 }),
             max_in_flight: env_or("E2E_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT),
             keep: std::env::var_os("E2E_KEEP").is_some(),
         }
@@ -339,10 +346,8 @@ struct QuotaRig {
     write_rate: f64,
 }
 
-fn quota_rig(settings: &Settings, root: &Path) -> QuotaRig {
-    let k = settings.time_scale;
-    let users = settings.quota_users;
-    let dir = root.join("quota");
+fn quota_rig(settings: &Settings, root: &Path, name: &str, users: usize, k: f64) -> QuotaRig {
+    let dir = root.join(name);
     std::fs::create_dir_all(&dir).expect("scratch");
     let input = dir.join("users.csv");
     write_input(&input, users);
@@ -549,7 +554,7 @@ fn quota_lines(run: &QuotaApply) -> Vec<Line> {
 fn quota_bound(settings: &Settings, root: &Path) -> Vec<Line> {
     let k = settings.time_scale;
     let users = settings.quota_users;
-    let rig = quota_rig(settings, root);
+    let rig = quota_rig(settings, root, "quota", users, k);
     let write_rate = rig.write_rate;
     println!(
         "\n== quota-bound: {users} users, device-refresh, time scale {k} (write quota {write_rate:.0}/s, bucket {APP_WRITES:.0}), {} in flight ==",
@@ -557,6 +562,7 @@ fn quota_bound(settings: &Settings, root: &Path) -> Vec<Line> {
     );
 
     let (plan_dir, after_plan) = quota_plan(&rig, users);
+    let estimate = read_plan_header(&plan_dir)["minimumSeconds"].as_f64();
 
     // Sample the emulator's writes every 250 ms while apply runs.
     let apply_dir = rig.dir.join("apply");
@@ -575,7 +581,62 @@ fn quota_bound(settings: &Settings, root: &Path) -> Vec<Line> {
         steady: steady_rate(&samples),
     };
     print_quota_apply(&run, &results);
+    if let Some(estimate) = estimate {
+        println!("  estimate {estimate:>8.2} s  from plan.json (at the scaled budgets)");
+    }
     quota_lines(&run)
+}
+
+/// The plan's estimate of a device-refresh of `E2E_ESTIMATE_USERS` at real quotas, against
+/// the time `apply` takes.
+fn estimate(settings: &Settings, root: &Path) -> Vec<Line> {
+    let users = settings.estimate_users;
+    let rig = quota_rig(settings, root, "estimate", users, 1.0);
+    println!(
+        "\n== estimate: {users} users, device-refresh, documented quotas at real speed, {} in flight ==",
+        settings.max_in_flight
+    );
+    let (plan_dir, after_plan) = quota_plan(&rig, users);
+    let estimate = read_plan_header(&plan_dir)["minimumSeconds"]
+        .as_f64()
+        .expect("plan.json has minimumSeconds");
+    let apply_dir = rig.dir.join("apply");
+    let apply = run_child(
+        &rig.dir,
+        "apply",
+        &apply_argv(&plan_dir, &apply_dir, &rig.graph),
+        |_, _| {},
+    );
+    expect_success(&apply, "apply");
+    let after = rig.sim.stats();
+    let results = check_results(&apply_dir, users);
+    let wall = apply.wall.as_secs_f64();
+    let error = (estimate - wall) / wall;
+    println!(
+        "  apply    {wall:>8.2} s  {} writes, {} batch items, {} throttled  [{results}]",
+        counter(&after, "writesSpent") - counter(&after_plan, "writesSpent"),
+        counter(&after, "batchItems") - counter(&after_plan, "batchItems"),
+        counter(&after, "throttled") - counter(&after_plan, "throttled"),
+    );
+    println!(
+        "  estimate {estimate:>8.2} s  from plan.json, {:+.1} % of the measured apply",
+        error * 100.0
+    );
+    vec![Line {
+        scenario: "estimate",
+        figure: format!(
+            "plan estimated {estimate:.2} s, apply took {wall:.2} s ({:+.1} %)",
+            error * 100.0
+        ),
+        target: format!("within {:.0} %", TARGET_ESTIMATE_ERROR * 100.0),
+        met: Some(error.abs() <= TARGET_ESTIMATE_ERROR),
+    }]
+}
+
+/// `plan.json` (its header's fields are at the top).
+fn read_plan_header(plan_dir: &Path) -> Value {
+    let text = std::fs::read_to_string(plan_dir.join("plan.json")).expect("plan.json");
+    serde_json::from_str(&text).expect("plan.json is JSON")
 }
 
 fn containment(settings: &Settings, root: &Path) -> Vec<Line> {
@@ -855,8 +916,9 @@ fn main() {
             "containment" => containment(&settings, &root),
             "scale" => scale(&settings, &root),
             "resume" => resume(&settings, &root),
+            "estimate" => estimate(&settings, &root),
             other => panic!(
-                "unknown scenario {other:?} in E2E_SCENARIOS (quota, containment, scale, resume)"
+                "unknown scenario {other:?} in E2E_SCENARIOS (quota, containment, scale, estimate, resume)"
             ),
         });
     }

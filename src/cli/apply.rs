@@ -353,7 +353,7 @@ fn confirm(plan: &PlanDigest, run: &RunArgs) -> anyhow::Result<bool> {
     let mut stderr = std::io::stderr();
     let _ = write!(
         stderr,
-        "This run changes {users} users ({} Graph writes, at least {}). Type {users} to go on: ",
+        "This run changes {users} users ({} Graph writes, about {}). Type {users} to go on: ",
         plan.header.writes,
         report::human_duration(plan.header.minimum_seconds)
     );

@@ -127,8 +127,7 @@ pub async fn carry_out(
     let interrupts = Interrupts::listen().context("cannot listen for Ctrl-C")?;
     let interrupted_twice = stop_on_signals(interrupts, stop_tx);
     let pacer = Arc::new(Pacer::new(graph.pacer_settings()));
-    let write_rate = graph.pacer_settings().writes.per_second();
-    let mut display = ProgressDisplay::new(write_rate);
+    let mut display = ProgressDisplay::new(graph.pacer_settings().writes);
     // Results are written as the outcomes come, in row order, at the end of the run.
     let mut results = RunResultsWriter::create(
         &dir.join("results.csv"),

@@ -35,6 +35,7 @@ use super::args::graph::{Connection, GraphArgs};
 use super::args::policy::PolicyFlags;
 use super::interrupt::Interrupts;
 use super::progress;
+use crate::engine::estimate::{DEFAULT_ROUND_TRIP, Pace};
 use crate::engine::pacer::Pacer;
 use crate::engine::read::{ReadsStopped, Scope, Target, read_stream};
 use crate::engine::run::now_rfc3339;
@@ -129,16 +130,19 @@ pub async fn make_plan(
     let bar = progress::reading_bar(prepared.targets);
     let mut failure: Option<MakeError> = None;
     let scope = Scope::of(&prepared.policy);
+    // The mean round trip of the plan's batches, for the run's estimate.
+    let mut round_trip = None;
     let stopped = read_stream(
         client,
         pacer,
         graph.dispatcher_settings(),
         scope,
         target_rx,
-        |_, row, outcome, _| {
+        |_, row, outcome, counters| {
             if let Err(e) = entries.decide(row, outcome) {
                 failure.get_or_insert(e);
             }
+            round_trip = counters.mean_round_trip();
             bar.inc(1);
         },
     )
@@ -169,12 +173,21 @@ pub async fn make_plan(
         &prepared.extra_columns,
     )?;
     let mut digest = PlanDigest::new(header.clone());
-    let write_rate = graph.pacer_settings().writes.per_second();
-    let (store, header) = entries.finish(&reread_sha256, header, write_rate, |entry| {
-        results.write(entry)?;
-        digest.add(entry);
-        Ok::<(), anyhow::Error>(())
-    })?;
+    let pace = Pace {
+        budgets: graph.pacer_settings(),
+        max_in_flight: graph.dispatcher_settings().max_in_flight,
+        round_trip: round_trip.unwrap_or(DEFAULT_ROUND_TRIP),
+    };
+    let (store, header) = entries.finish(
+        &reread_sha256,
+        header,
+        |writes, users| pace.seconds(writes, users),
+        |entry| {
+            results.write(entry)?;
+            digest.add(entry);
+            Ok::<(), anyhow::Error>(())
+        },
+    )?;
     results.finish()?;
     // What the plan found out about itself (passes that would expire mid-run), said
     // before the plan is described; the preflight's notes were said already.
@@ -293,7 +306,7 @@ pub fn describe_plan(out: &Path, plan: &PlanDigest) {
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
     eprintln!(
-        "mfa-reset: plan written to {}: {}; {} Graph writes, at least {}.",
+        "mfa-reset: plan written to {}: {}; {} Graph writes, about {} to apply.",
         out.display(),
         described.join(", "),
         plan.header.writes,

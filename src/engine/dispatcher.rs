@@ -191,6 +191,9 @@ pub struct Counters {
     pub items_sent: AtomicU64,
     pub writes_sent: AtomicU64,
     pub resource_units_sent: AtomicU64,
+    /// Batches Graph answered, and the microseconds from post to answer they took in all.
+    pub batches_answered: AtomicU64,
+    pub answer_micros: AtomicU64,
 }
 
 impl Counters {
@@ -200,6 +203,12 @@ impl Counters {
 
     pub fn get(c: &AtomicU64) -> u64 {
         c.load(Ordering::Relaxed)
+    }
+
+    /// The mean time from posting a batch to its answer, once one was answered.
+    pub fn mean_round_trip(&self) -> Option<Duration> {
+        let answered = Counters::get(&self.batches_answered);
+        (answered > 0).then(|| Duration::from_micros(Counters::get(&self.answer_micros) / answered))
     }
 }
 
@@ -478,6 +487,11 @@ async fn send<T: Transport>(shared: &Shared<T>, mut batch: Vec<Pending>) {
     let sent_at = Instant::now();
     match shared.transport.send_batch(version, body).await {
         Ok(responses) => {
+            let counters = &shared.counters;
+            Counters::bump(&counters.batches_answered);
+            counters
+                .answer_micros
+                .fetch_add(sent_at.elapsed().as_micros() as u64, Ordering::Relaxed);
             log_answered(batch.len(), &responses, sent_at);
             settle_answers(shared, batch, responses).await;
         }

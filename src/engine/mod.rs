@@ -7,8 +7,10 @@
 //! Temporary Access Pass it issues to the private `secrets/tap.csv` ([`secrets`]). Before
 //! any of it, [`preflight`] checks the passes a policy issues against the tenant's TAP
 //! policy. The commands it prints for the operator to run next are quoted by [`hint`].
+//! How long a plan's run takes, about, is [`estimate`]d from the pacer's budgets.
 
 pub mod dispatcher;
+pub mod estimate;
 pub mod hint;
 pub mod journal;
 pub mod lock;

@@ -190,16 +190,35 @@ enum Burst {
     WholeWindow,
 }
 
+impl Burst {
+    /// Units of `budget` that may go at once.
+    fn units(self, budget: Budget) -> f64 {
+        let window = f64::from(budget.amount);
+        match self {
+            // Never more than the window holds (a budget of 8,000 per 0.5 s, as the
+            // emulator's --time-scale makes, must not burst 16,000).
+            Burst::OneSecond => budget.per_second().min(window),
+            Burst::WholeWindow => window,
+        }
+    }
+}
+
+impl PacerSettings {
+    /// Writes the pacer lets go at once, before the steady rate: the whole write budget.
+    pub fn write_burst(&self) -> f64 {
+        Burst::WholeWindow.units(self.writes)
+    }
+
+    /// Resource units the pacer lets go at once: one second's worth.
+    pub fn resource_unit_burst(&self) -> f64 {
+        Burst::OneSecond.units(self.resource_units)
+    }
+}
+
 fn limiter(budget: Budget, burst: Burst, clock: &DefaultClock) -> Limiter {
     let cells_per_second = budget.per_second() * CELLS_PER_UNIT;
     let period = Duration::from_secs_f64(1.0 / cells_per_second).max(Duration::from_nanos(1));
-    let window = f64::from(budget.amount) * CELLS_PER_UNIT;
-    let allowed = match burst {
-        // Never more than the window holds (a budget of 8,000 per 0.5 s, as the emulator's
-        // --time-scale makes, must not burst 16,000).
-        Burst::OneSecond => cells_per_second.min(window),
-        Burst::WholeWindow => window,
-    };
+    let allowed = burst.units(budget) * CELLS_PER_UNIT;
     // A request larger than the burst (a costly read, or any request at a low rate
     // factor) is taken in burst-sized pieces by `take`, so no floor is needed here: a
     // budget of 1/1s really lets one write go at once.
@@ -353,6 +372,16 @@ mod tests {
         let large = PacerSettings::documented(TenantSize::Large);
         assert_eq!(large.resource_units.per_second(), 800.0);
         assert_eq!(large.writes.per_second(), 20.0);
+        let scaled = PacerSettings {
+            resource_units: "8000/500ms".parse().unwrap(),
+            writes: "20/1s".parse().unwrap(),
+        };
+        assert_eq!(
+            scaled.resource_unit_burst(),
+            8000.0,
+            "never more than the window"
+        );
+        assert_eq!(scaled.write_burst(), 20.0);
     }
 
     #[test]
@@ -369,6 +398,9 @@ mod tests {
         // least 3,000 are granted; 1,000 more would take 50 s of refill.
         let writes = granted(&pacer.writes, 4000);
         assert!((3000..3500).contains(&writes), "{writes} writes granted");
+        // What the plan's estimate counts as going at once is what the limiters grant.
+        assert_eq!(pacer.settings().write_burst(), 3000.0);
+        assert_eq!(pacer.settings().resource_unit_burst(), 800.0);
         // Resource units: one second's worth (800 for a large tenant), not the 8,000.
         let units = granted(&pacer.resource_units, 4000);
         assert!(

@@ -307,16 +307,17 @@ impl Entries {
     }
 
     /// Writes `plan.json` from every row in order, once all are put, under `header` (from
-    /// [`Entries::header`]) with its writes, least time and fingerprint filled in.
+    /// [`Entries::header`]) with its writes, estimated time and fingerprint filled in.
     /// `reread_sha256` is the hash [`reread_rows`] saw (the input must not have changed
-    /// since [`prepare`]); `write_rate` the writes a second the least time is counted at.
+    /// since [`prepare`]); `estimate` says about how long a run takes for its writes and
+    /// the users with writes (`engine::estimate::Pace::seconds`).
     /// `each` sees every entry in row order (the results and the summary are written from
     /// it). The scratch files are gone after, whatever the outcome.
     pub fn finish<E: From<MakeError>>(
         self,
         reread_sha256: &str,
         mut header: PlanHeader,
-        write_rate: f64,
+        estimate: impl FnOnce(usize, usize) -> f64,
         mut each: impl FnMut(&PlanEntry) -> Result<(), E>,
     ) -> Result<(PlanStore, PlanHeader), E> {
         let Entries {
@@ -346,7 +347,7 @@ impl Entries {
             each(&entry)?;
         }
         drop(spill);
-        header.minimum_seconds = header.writes as f64 / write_rate;
+        header.minimum_seconds = estimate(header.writes, planned);
         header.notes.extend(pass_lifetime_note(
             &header.policy,
             header.minimum_seconds,
@@ -361,8 +362,8 @@ impl Entries {
     }
 }
 
-/// The note of a plan whose writes take longer, at the least, than its passes live
-/// (`minimum_seconds` for `users` users with writes): the passes issued first would
+/// The note of a plan whose run takes longer, by its estimate (`engine::estimate`), than its
+/// passes live (`minimum_seconds` for `users` users with writes): the passes issued first would
 /// expire before the last users are reached. `None` when the passes outlive the run, or
 /// none are issued.
 pub fn pass_lifetime_note(policy: &Policy, minimum_seconds: f64, users: usize) -> Option<String> {
@@ -376,7 +377,7 @@ pub fn pass_lifetime_note(policy: &Policy, minimum_seconds: f64, users: usize) -
         .floor()
         .max(1.0) as u64;
     Some(format!(
-        "the plan's writes take at least {} minutes at the write budget, longer than the passes' lifetime of {} minutes: passes issued early in the run expire before its last users are reached; plan with a longer --tap-lifetime (up to the tenant's policy maximum) or split the list into runs of at most about {per_run} users",
+        "the plan's writes take about {} minutes at the write budget, longer than the passes' lifetime of {} minutes: passes issued early in the run expire before its last users are reached; plan with a longer --tap-lifetime (up to the tenant's policy maximum) or split the list into runs of at most about {per_run} users",
         (minimum_seconds / 60.0).ceil() as u64,
         tap.lifetime_minutes
     ))
@@ -408,7 +409,7 @@ mod tests {
         // 20 minutes of writes for 100 users, passes of 10 minutes: half the users a run.
         let note = pass_lifetime_note(&with_tap(10), 1200.0, 100).unwrap();
         assert!(
-            note.starts_with("the plan's writes take at least 20 minutes at the write budget, longer than the passes' lifetime of 10 minutes"),
+            note.starts_with("the plan's writes take about 20 minutes at the write budget, longer than the passes' lifetime of 10 minutes"),
             "{note}"
         );
         assert!(note.contains("--tap-lifetime"), "{note}");

@@ -158,7 +158,8 @@ pub struct PlanFile {
     /// SHA-256 over the input's hash, the policy and every entry: `apply` refuses a plan
     /// edited anywhere after it was written.
     pub fingerprint: String,
-    /// Graph writes the plan needs, and the least time they take at the write budget.
+    /// Graph writes the plan needs, and about how long its run takes
+    /// (`engine::estimate`).
     pub writes: usize,
     pub minimum_seconds: f64,
     /// What the reader should know about the plan as a whole, in words for its reports:

@@ -4,8 +4,8 @@
 //! In order: a banner that says plainly this is a PLAN and nothing has been changed yet;
 //! where and when the tenant was read, by which tool, from which input (with its SHA-256),
 //! the policy in words and the plan fingerprint (with a place to sign); the headline
-//! figures (users who would change, Graph writes, the least time they take at the write
-//! budget); two inline SVG bar charts (users by status, changes by kind), labelled and
+//! figures (users who would change, Graph writes, about how long they take at the Graph
+//! budgets); two inline SVG bar charts (users by status, changes by kind), labelled and
 //! numbered so they read without colour; the rows that need attention and why; and the
 //! per-user table, cut at [`MAX_TABLE_ROWS`] rows (`results.csv` has them all).
 //!
@@ -141,11 +141,12 @@ fn figures(out: &mut String, f: &Figures) -> fmt::Result {
                 alert: false,
             },
             Figure {
-                label: "Least run time",
+                label: "Time to apply, about",
                 id: "figure-time",
                 value: Text(&human_duration(f.minimum_seconds)).to_string(),
-                note: "for the writes at the Graph write budget; reads and retries add to it"
-                    .to_string(),
+                note:
+                    "the writes and re-reads at the Graph budgets; retries and throttling add to it"
+                        .to_string(),
                 alert: false,
             },
             Figure {

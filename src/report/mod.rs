@@ -1,7 +1,7 @@
 //! What a plan and a run leave for people: `results.csv` / `results.jsonl`, one row per
 //! input row, written by the one results writer ([`results::ResultsWriter`]) for plan
 //! entries and run outcomes alike; and the change board's summary — counts by status, by
-//! action and by method type, the Graph writes and the least time they take, the
+//! action and by method type, the Graph writes and about how long they take, the
 //! blockers, and the per-user table — as Markdown ([`summary`]) and as a self-contained
 //! HTML page with charts ([`html`]). After `apply`, [`run`] writes the same four files
 //! for the run: what was done to each row beside what was planned, failures with Graph's

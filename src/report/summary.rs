@@ -1,5 +1,5 @@
 //! `summary.md`: the plan in words and tables, for a change board — what would change,
-//! for whom, how many Graph writes that takes and how long at least, what the plan could
+//! for whom, how many Graph writes that takes and about how long, what the plan could
 //! not check, what is blocked and why, and the per-user table. Rendered from the plan's [`PlanDigest`].
 
 use std::fmt::{self, Write as _};
@@ -58,7 +58,7 @@ fn facts(md: &mut String, digest: &PlanDigest) -> fmt::Result {
     writeln!(md, "| Users who would change | **{}** |", f.users_affected)?;
     writeln!(
         md,
-        "| Graph writes | **{}**, at least {} at the write budget |\n",
+        "| Graph writes | **{}**, about {} to apply |\n",
         f.writes,
         human_duration(f.minimum_seconds)
     )?;

@@ -258,3 +258,50 @@ fn a_plan_never_changes_the_tenant_and_bad_flags_are_usage_errors() {
     run.expect_code(2);
     assert!(run.stderr.contains("AZURE_"), "{}", run.stderr);
 }
+
+/// The plan's time to apply, and the line that says it.
+fn estimate(dir: &Path, name: &str, input: &Path, budgets: &[&str]) -> (u64, f64, String) {
+    let out = dir.join(name);
+    let mut flags = vec!["--profile", "device-refresh", "--ru-budget", "1000000/1s"];
+    flags.extend_from_slice(budgets);
+    let run = plan(input, &flags, &out);
+    run.expect_code(0);
+    let header = Folder(out).plan();
+    let writes = header["writes"].as_u64().unwrap();
+    let seconds = header["minimumSeconds"].as_f64().unwrap();
+    let said = format!(
+        "{writes} Graph writes, about {} to apply.",
+        mfa_reset::report::human_duration(seconds)
+    );
+    assert!(run.stderr.contains(&said), "{said} in:\n{}", run.stderr);
+    (writes, seconds, run.stderr)
+}
+
+#[test]
+fn the_estimate_spends_the_starting_write_bucket_at_once() {
+    let dir = scratch("plan-estimate");
+    let users = sim_tenant(&dir);
+    let list: String = std::iter::once("userPrincipalName".to_string())
+        .chain(users.iter().map(|u| upn(u).to_string()))
+        .map(|l| l + "\n")
+        .collect();
+    let input = dir.join("users.csv");
+    std::fs::write(&input, list).unwrap();
+
+    // Over a thousand writes fit in Entra's starting bucket of 3,000: not the 50 s and
+    // more that writes ÷ 20 a second said, only the round trips (a few milliseconds each
+    // against the emulator; 30 of them for this plan, so well under 10 s on any machine).
+    let (writes, seconds, stderr) = estimate(&dir, "default", &input, &[]);
+    assert!(writes >= 1000, "{writes} writes");
+    assert!(seconds > 0.0 && seconds < 10.0, "{seconds} s");
+    assert!(!stderr.contains("at least"), "{stderr}");
+
+    // A budget of 1,000 at once, then 10 a second: the rest of the writes wait for it.
+    let (same, seconds, _) = estimate(&dir, "custom", &input, &["--write-budget", "1000/100s"]);
+    assert_eq!(same, writes);
+    let paced = (writes - 1000) as f64 / 10.0;
+    assert!(
+        seconds >= paced && seconds < paced + 10.0,
+        "{seconds} s, paced {paced} s"
+    );
+}

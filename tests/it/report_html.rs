@@ -377,7 +377,7 @@ fn the_summary_says_plan_and_escapes_user_values() {
     assert!(md.contains("| Input | `users <board>.csv` (10 rows, SHA-256 `"));
     assert!(md.contains(&format!("| Plan fingerprint | `{}` |", plan.fingerprint)));
     assert!(md.contains("| Users who would change | **3** |"));
-    assert!(md.contains("| Graph writes | **10**, at least 1 s at the write budget |"));
+    assert!(md.contains("| Graph writes | **10**, about 1 s to apply |"));
     assert!(md.contains("| planned | 2 |\n| no-change | 1 |"));
     assert!(md.contains("| Revoke sign-in sessions | 3 |"));
     assert!(md.contains("## Needs attention (4)\n"));

@@ -72,6 +72,9 @@ impl Ctx<'_> {
             "user finished"
         );
         self.progress.users_done += 1;
+        if matches!(status, RunStatus::Failed | RunStatus::Partial) {
+            self.progress.users_failed += 1;
+        }
         self.jobs.remove(&index);
         self.finished.put(index, outcome);
     }

@@ -78,6 +78,8 @@ pub struct Progress {
     /// Graph writes the plan needs, and how many have been answered.
     pub writes_total: usize,
     pub writes_done: usize,
+    /// Users this run finished `failed` or `partial` (a step of theirs failed).
+    pub users_failed: usize,
     pub throttled: u64,
     pub retried: u64,
 }

@@ -210,7 +210,7 @@ fn figures(out: &mut String, f: &Figures, t: &RunTally, run: &RunFigures) -> fmt
                 id: "figure-time",
                 value: Text(&human_duration(run.wall_seconds)).to_string(),
                 note: format!(
-                    "the plan's writes take at least {} at the Graph write budget",
+                    "the plan estimated about {}",
                     Text(&human_duration(f.minimum_seconds))
                 ),
                 alert: false,

@@ -154,7 +154,7 @@ fn facts(
     )?;
     writeln!(
         out,
-        "| Plan | read {} from {}; {} writes planned, at least {} |",
+        "| Plan | read {} from {}; {} writes planned, about {} |",
         md(&plan.created),
         code(&plan.graph),
         f.writes,
