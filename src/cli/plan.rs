@@ -35,7 +35,7 @@ use super::args::graph::{Connection, GraphArgs};
 use super::args::policy::PolicyFlags;
 use super::interrupt::Interrupts;
 use super::progress;
-use crate::engine::estimate::{DEFAULT_ROUND_TRIP, Pace};
+use crate::engine::estimate::{DEFAULT_ROUND_TRIP, Pace, reads_per_user};
 use crate::engine::pacer::Pacer;
 use crate::engine::read::{ReadsStopped, Scope, Target, read_stream};
 use crate::engine::run::now_rfc3339;
@@ -175,6 +175,7 @@ pub async fn make_plan(
     let mut digest = PlanDigest::new(header.clone());
     let pace = Pace {
         budgets: graph.pacer_settings(),
+        reads_per_user: reads_per_user(&prepared.policy),
         max_in_flight: graph.dispatcher_settings().max_in_flight,
         round_trip: round_trip.unwrap_or(DEFAULT_ROUND_TRIP),
     };

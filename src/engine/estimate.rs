@@ -6,8 +6,10 @@
 //! per-app bucket of 3,000 starts full), then the budget's steady rate (20 a second); it
 //! lets one second's worth of resource units go at once, then their rate. So the `W`
 //! writes of a run take `max(0, W − burst) ÷ rate` of pacing, and likewise its resource
-//! units: one per write and one per read of the re-read before a user's first change
-//! ([`READS_PER_USER`]). The tenant-wide 18,000 writes per 5 minutes bounds the same way
+//! units: one per write and one per read `apply` makes of a user with changes — the re-read
+//! before their first change and the verification after their removals, as many as the
+//! policy needs ([`reads_per_user`]: one for revoking alone, four for a device refresh,
+//! five for offboarding). The tenant-wide 18,000 writes per 5 minutes bounds the same way
 //! when a `--write-budget` above it is given (the pacer does not know of it; Graph would
 //! throttle). The largest of these is the pacing time.
 //!
@@ -18,20 +20,34 @@
 //! read the tenant (a few milliseconds against the emulator, far more against Graph), or
 //! [`DEFAULT_ROUND_TRIP`] when it posted no batch.
 //!
-//! It is an estimate, not a bound: the reads a user's re-read needs depend on their steps
-//! and the policy, retries and throttling add time, and the re-read's and the writes'
+//! It is an estimate, not a bound: the reads counted follow the policy, not each user's
+//! steps (nor `--no-verify`), retries and throttling add time, and the re-read's and the writes'
 //! round trips may differ from the plan's reads. Nor does it count the process's own
 //! start, journal and reports (0.1 to 0.2 s: a 100-user run estimated at 0.03 s took 0.21 s).
 
 use std::time::Duration;
 
 use super::pacer::PacerSettings;
+use crate::policy::Policy;
 use crate::wire::{MAX_BATCH_ITEMS, write_quotas};
 
-/// Reads of the re-read before a user's first change, at most (account, directory roles,
-/// methods, hardware OATH tokens; `engine::run::recheck`), one resource unit each. A
+/// Reads of a user with changes in a device refresh: the re-read before their first change
+/// (directory roles, methods, hardware OATH tokens; `engine::run::recheck`) and the
+/// verification after their removals (`engine::run::verify`), one resource unit each. A
 /// device-refresh of 1,000 emulated users read 4.04 a user with writes.
 pub const READS_PER_USER: usize = 4;
+
+/// The reads `apply` makes of each user with changes under `policy`, as the re-read and
+/// the verification decide them: the account when it is disabled or given a pass; the
+/// roles when admins are protected; the methods and hardware OATH tokens, and the
+/// verification's list of methods, when methods are removed; the account alone when
+/// nothing else is read. `--no-verify` (an `apply` flag) would read one less.
+pub fn reads_per_user(policy: &Policy) -> usize {
+    let account = usize::from(policy.disable_account() || policy.tap().is_some());
+    let roles = usize::from(!policy.include_admins());
+    let methods = if policy.reads_methods() { 2 + 1 } else { 0 };
+    (account + roles + methods).max(1)
+}
 
 /// The round trip counted when the plan measured none (it posted no batch).
 pub const DEFAULT_ROUND_TRIP: Duration = Duration::from_millis(500);
@@ -41,6 +57,8 @@ pub const DEFAULT_ROUND_TRIP: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pace {
     pub budgets: PacerSettings,
+    /// Reads of each user with changes ([`reads_per_user`]).
+    pub reads_per_user: usize,
     pub max_in_flight: usize,
     pub round_trip: Duration,
 }
@@ -52,7 +70,7 @@ impl Pace {
             return 0.0;
         }
         let writes = writes as f64;
-        let items = writes + (users * READS_PER_USER) as f64;
+        let items = writes + (users * self.reads_per_user) as f64;
         // Time to spend `need` from a bucket that starts with `burst` and refills `rate`.
         let drained = |need: f64, burst: f64, rate: f64| (need - burst).max(0.0) / rate;
         let b = &self.budgets;
@@ -87,6 +105,7 @@ mod tests {
                 resource_units: resource_units.parse().unwrap(),
                 writes: writes.parse().unwrap(),
             },
+            reads_per_user: READS_PER_USER,
             max_in_flight: 8,
             round_trip: Duration::from_millis(round_trip_ms),
         }
@@ -133,6 +152,7 @@ mod tests {
         // resource units, against 29 round trips (225 batches ÷ 8) = 0.145 s.
         let large = Pace {
             budgets: PacerSettings::documented(TenantSize::Large),
+            reads_per_user: READS_PER_USER,
             max_in_flight: 8,
             round_trip: Duration::from_millis(5),
         };
@@ -158,5 +178,44 @@ mod tests {
         close(fast_budgets.seconds(1_000, 1_000), 3.2 + 0.1);
         // One write still waits for its answer.
         close(slow.seconds(1, 1), 0.2);
+        // Revoking only re-reads the roles: 1,000 writes and 1,000 reads, 2,000 items
+        // = 100 batches = 13 round trips, 1.3 s; the resource units (2,000 − 800) ÷ 800.
+        let revoke_only = Pace {
+            reads_per_user: 1,
+            ..slow
+        };
+        close(revoke_only.seconds(1_000, 1_000), 1.5 + 0.1);
+    }
+
+    fn policy(flags: crate::policy::PolicyArgs) -> Policy {
+        flags.into_policy().expect("a valid policy")
+    }
+
+    #[test]
+    fn the_reads_follow_what_the_policy_reads_again_and_verifies() {
+        use crate::policy::{PolicyArgs, Profile};
+        let profile = |p: Profile| PolicyArgs {
+            profile: Some(p),
+            ..PolicyArgs::default()
+        };
+        // Roles, methods, hardware tokens, and the verification's methods.
+        assert_eq!(reads_per_user(&policy(profile(Profile::DeviceRefresh))), 4);
+        assert_eq!(reads_per_user(&policy(profile(Profile::Incident))), 4);
+        // Offboarding also reads the account it disables.
+        assert_eq!(reads_per_user(&policy(profile(Profile::Offboard))), 5);
+        // Revoking alone re-reads the roles only; with --include-admins, the account.
+        let revoke = |include_admins| PolicyArgs {
+            revoke_sessions: true,
+            include_admins,
+            ..PolicyArgs::default()
+        };
+        assert_eq!(reads_per_user(&policy(revoke(false))), 1);
+        assert_eq!(reads_per_user(&policy(revoke(true))), 1);
+        // A pass alone: the account and the roles (its methods are not read).
+        let pass = PolicyArgs {
+            issue_tap: true,
+            ..PolicyArgs::default()
+        };
+        assert_eq!(reads_per_user(&policy(pass)), 2);
     }
 }
