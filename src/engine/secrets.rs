@@ -39,15 +39,10 @@ pub const TAP_HEADER: [&str; 7] = [
 /// The columns of a `tap.csv` begun by mfa-reset before the expiry column: a run resumed
 /// on such a file goes on writing rows of these columns, so that every row of a file has
 /// its header's columns.
-pub const LEGACY_TAP_HEADER: [&str; 6] = [
-    "userId",
-    "userPrincipalName",
-    "temporaryAccessPass",
-    "startDateTime",
-    "lifetimeInMinutes",
-    "isUsableOnce",
-];
-
+pub const LEGACY_TAP_HEADER: &[&str] = match TAP_HEADER.split_last() {
+    Some((_expiry, older)) => older,
+    None => &[],
+};
 /// One issued pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TapRecord {
@@ -273,7 +268,7 @@ fn complete_length(path: &Path, file: &mut File) -> Result<(u64, bool), SecretsE
     let mut legacy = false;
     if kept > 0 {
         let header = encode(&TAP_HEADER).map_err(|e| SecretsError::io(path, "read", e))?;
-        let old = encode(&LEGACY_TAP_HEADER).map_err(|e| SecretsError::io(path, "read", e))?;
+        let old = encode(LEGACY_TAP_HEADER).map_err(|e| SecretsError::io(path, "read", e))?;
         legacy = bytes.starts_with(&old);
         if !legacy && !bytes.starts_with(&header) {
             return Err(SecretsError::NotOurs {
@@ -455,7 +450,7 @@ mod tests {
         drop(TapFile::open(&dir).unwrap());
         let path = TapFile::path_in(&dir);
         // As an earlier mfa-reset left it: its header, one row, and a torn row.
-        let mut old = encode(&LEGACY_TAP_HEADER).unwrap();
+        let mut old = encode(LEGACY_TAP_HEADER).unwrap();
         old.extend_from_slice(
             b"00000000-0000-0000-0000-000000000009,user9@contoso.com,old-pass,,60,false\n",
         );

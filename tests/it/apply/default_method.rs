@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+use crate::support::folder::Folder;
 use crate::support::scenario::{Scenario, generated};
 use crate::support::users::{id_of, is_admin, kind, methods};
 use crate::support::{MOBILE, PASSWORD};
@@ -21,14 +22,12 @@ fn plan_all(t: &Scenario, input: &std::path::Path, name: &str, flags: &[&str]) -
         .args(&["--out", out.to_str().unwrap()])
         .run();
     assert!(matches!(run.code(), Some(0 | 1)), "{name}: {}", run.stderr);
-    crate::support::folder::Folder(out).rows()
+    Folder(out).rows()
 }
 
 /// The users whose plan re-points the default, from `plan.json`.
 fn repointed(t: &Scenario, name: &str) -> usize {
-    let plan: Value =
-        serde_json::from_slice(&std::fs::read(t.out().join(name).join("plan.json")).unwrap())
-            .unwrap();
+    let plan = Folder(t.out().join(name)).plan();
     plan["entries"]
         .as_array()
         .unwrap()
