@@ -428,6 +428,8 @@ fn check_plan_reports(plan: &PlanFile) {
         interrupted: true,
         graph: plan.graph.clone(),
         sim: true,
+        // Any text the reports show must render as text.
+        containment: Some(plan.graph.clone()),
     };
     let (header, figures) = (&digest.header, &digest.figures);
     report::run::write_summary(

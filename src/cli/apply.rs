@@ -38,7 +38,9 @@ use super::args::graph::{Connection, GraphArgs};
 use super::args::policy::PolicyFlags;
 use super::args::values::OnDriftChoice;
 use super::carry_out::{self, Destination, RunPlan, Staged};
+use super::contain;
 use super::plan as plan_cmd;
+use crate::engine::containment::log::{ContainStart, ContainmentLog};
 use crate::engine::journal::{Journal, JournalState, Record};
 use crate::engine::lock::{LOCK_FILE, RunLock};
 use crate::engine::preflight::check_tap_start;
@@ -48,7 +50,7 @@ use crate::engine::settings::{RunOptions, RunSettings};
 use crate::exit::{CliError, CliResult, Exit, UsageContext};
 use crate::graph::endpoints::is_loopback_url;
 use crate::plan::{PLAN_FORMAT, PlanHeader};
-use crate::policy::{PolicyArgs, Profile};
+use crate::policy::{Policy, PolicyArgs, Profile};
 use crate::report::{self, PlanDigest};
 
 #[derive(Debug, Args)]
@@ -103,15 +105,16 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// The run's options for a plan of `profile`: containment first is the incident
-    /// profile's default.
-    fn options(&self, profile: Option<Profile>) -> RunOptions {
+    /// The run's options for a plan of `policy`: containment first is the default of the
+    /// incident and offboard profiles, and of a policy that only contains (revokes
+    /// sessions or disables accounts, and removes no method and issues no pass).
+    pub(super) fn options(&self, policy: &Policy) -> RunOptions {
         let contain_first = if self.contain_first {
             true
         } else if self.no_contain_first {
             false
         } else {
-            profile == Some(Profile::Incident)
+            contains_by_default(policy)
         };
         RunOptions {
             on_drift: self.on_drift.into(),
@@ -119,6 +122,16 @@ impl RunArgs {
             contain_first,
         }
     }
+}
+
+/// Whether runs of `policy` contain first unless told otherwise.
+fn contains_by_default(policy: &Policy) -> bool {
+    matches!(
+        policy.profile(),
+        Some(Profile::Incident | Profile::Offboard)
+    ) || ((policy.revoke_sessions() || policy.disable_account())
+        && policy.remove_methods().is_empty()
+        && policy.tap().is_none())
 }
 
 /// Runs `mfa-reset apply`.
@@ -194,6 +207,45 @@ pub fn run(args: ApplyArgs) -> CliResult {
             Err(end) => return end,
         };
         let client = Arc::new(client);
+        let mut notes = notes;
+        if let Some(list) = &prepared
+            && contain::contains_from_list(&list.policy, args.run.options(&list.policy))
+        {
+            match contain::read_guard(&client, &args.graph, list).await {
+                Err(end) => return end,
+                Ok(Err(why)) => {
+                    let note = format!(
+                        "{why}: every user is read before anything is changed, as a plan is, instead of containing them straight from the list"
+                    );
+                    eprintln!("mfa-reset: note: {note}.");
+                    notes.push(note);
+                }
+                Ok(Ok(guard)) => {
+                    let options = args.run.options(&list.policy);
+                    if !confirm_containment(list.targets, &list.policy, &args.run).usage()? {
+                        return Ok(Exit::Usage);
+                    }
+                    let start = contain_start(&args, list, options, &destination).usage()?;
+                    folder.keep();
+                    let prepared = prepared.expect("checked above");
+                    return contain::contain_then_apply(
+                        contain::ContainRun {
+                            client,
+                            graph: &args.graph,
+                            out: &args.out,
+                            options,
+                            destination: &destination,
+                            sim: sim.as_ref(),
+                        },
+                        prepared,
+                        guard,
+                        notes,
+                        contain::Begin::New(Box::new(start)),
+                    )
+                    .await;
+                }
+            }
+        }
         let mut plan = match (imported, prepared) {
             (Some(plan), _) => plan,
             (None, Some(prepared)) => {
@@ -216,7 +268,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
             }
             (None, None) => unreachable!("a user list is always prepared"),
         };
-        let options = args.run.options(plan.store.header.policy.profile());
+        let options = args.run.options(&plan.store.header.policy);
         if !confirm(&plan.digest, &args.run).usage()? {
             return Ok(Exit::Usage);
         }
@@ -301,9 +353,58 @@ fn refuse_planning_flags(args: &ApplyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How a containment from the list starts, for its log (and a resume).
+fn contain_start(
+    args: &ApplyArgs,
+    list: &crate::plan::make::Prepared,
+    options: RunOptions,
+    destination: &Destination,
+) -> anyhow::Result<ContainStart> {
+    let absolute =
+        |p: &Path| std::path::absolute(p).with_context(|| format!("cannot find {}", p.display()));
+    Ok(ContainStart {
+        input: absolute(&list.input)?,
+        input_sha256: list.input_sha256.clone(),
+        column: list.options.column.clone(),
+        exclude: args.exclude.as_deref().map(absolute).transpose()?,
+        skip_invalid: args.skip_invalid,
+        policy: list.policy.clone(),
+        on_drift: options.on_drift,
+        verify: options.verify,
+        graph: destination.graph_root.clone(),
+        sim: destination.sim,
+        connection: destination.connection.clone(),
+        started: now_rfc3339(),
+        tool: format!("mfa-reset {}", env!("CARGO_PKG_VERSION")),
+    })
+}
+
+/// Asks the operator to confirm a containment of more than `--confirm-above` users from
+/// the list, unless `--yes`.
+fn confirm_containment(users: usize, policy: &Policy, run: &RunArgs) -> anyhow::Result<bool> {
+    if users <= run.confirm_above || run.yes {
+        return Ok(true);
+    }
+    let what = match (policy.revoke_sessions(), policy.disable_account()) {
+        (true, true) => "revokes the sessions of and disables",
+        (false, true) => "disables",
+        _ => "revokes the sessions of",
+    };
+    ask_for_count(
+        users,
+        &format!(
+            "this run {what} {users} users from the list (more than --confirm-above {}) before planning the rest, and there is no terminal to confirm it on. Check the list, then run again with --yes",
+            run.confirm_above
+        ),
+        &format!(
+            "This run {what} {users} users from the list at once (admins and excluded users spared), then plans and carries out the rest."
+        ),
+    )
+}
+
 /// Makes the confirmed plan the run's `plan.json`, records how the run goes in
 /// `run.json`, and opens the journal with the run's first record.
-fn start_run(
+pub(super) fn start_run(
     plan: &mut RunPlan,
     staged: &mut Staged,
     out: &Path,
@@ -343,20 +444,29 @@ fn confirm(plan: &PlanDigest, run: &RunArgs) -> anyhow::Result<bool> {
     if users <= run.confirm_above || run.yes {
         return Ok(true);
     }
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        bail!(
+    ask_for_count(
+        users,
+        &format!(
             "this run changes {users} users (more than --confirm-above {}), and there is no terminal to confirm it on. Read the plan's summary, then run again with --yes",
             run.confirm_above
-        );
+        ),
+        &format!(
+            "This run changes {users} users ({} Graph writes, about {}).",
+            plan.header.writes,
+            report::human_duration(plan.header.minimum_seconds)
+        ),
+    )
+}
+
+/// Asks on the terminal for `users` to be typed after `prompt`; without a terminal, the
+/// error `no_terminal`.
+fn ask_for_count(users: usize, no_terminal: &str, prompt: &str) -> anyhow::Result<bool> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!("{no_terminal}");
     }
     let mut stderr = std::io::stderr();
-    let _ = write!(
-        stderr,
-        "This run changes {users} users ({} Graph writes, about {}). Type {users} to go on: ",
-        plan.header.writes,
-        report::human_duration(plan.header.minimum_seconds)
-    );
+    let _ = write!(stderr, "{prompt} Type {users} to go on: ");
     let _ = stderr.flush();
     let mut answer = String::new();
     stdin
@@ -396,7 +506,7 @@ fn given_plan_targets_elsewhere(plan: &PlanHeader, destination: &Destination) ->
 
 /// Refuses an output folder that holds a run or a plan, creating nothing.
 fn check_run_dir(out: &Path) -> anyhow::Result<()> {
-    if out.join("journal.jsonl").exists() {
+    if out.join("journal.jsonl").exists() || ContainmentLog::path_in(out).exists() {
         bail!(
             "{} already holds a run; resume it with `mfa-reset resume {}`, or choose another --out folder",
             out.display(),

@@ -13,6 +13,7 @@ use anyhow::Context;
 use super::args::graph::GraphArgs;
 use super::interrupt::Interrupts;
 use super::progress::ProgressDisplay;
+use crate::engine::containment::log::ContainmentLog;
 use crate::engine::outcome::RunStatus;
 use crate::engine::pacer::Pacer;
 use crate::engine::run::{self, RunFiles, TripCause, now_rfc3339};
@@ -178,6 +179,7 @@ pub async fn carry_out(
         interrupted: result.interrupted,
         graph: destination.graph_root.clone(),
         sim: destination.sim,
+        containment: ContainmentLog::describe(dir),
     };
     let reports = results
         .and_then(RunResultsWriter::finish)

@@ -9,6 +9,7 @@ pub mod apply;
 pub mod args;
 pub mod carry_out;
 pub mod check;
+pub mod contain;
 pub mod interrupt;
 pub mod log;
 pub mod plan;

@@ -37,7 +37,7 @@ use super::interrupt::Interrupts;
 use super::progress;
 use crate::engine::estimate::{DEFAULT_ROUND_TRIP, Pace, reads_per_user};
 use crate::engine::pacer::Pacer;
-use crate::engine::read::{ReadsStopped, Scope, Target, read_stream};
+use crate::engine::read::{ReadsStopped, Scope, Target, read_stream_sparing};
 use crate::engine::run::now_rfc3339;
 use crate::exit::{CliResult, Exit, UsageContext};
 use crate::graph::client::GraphClient;
@@ -132,11 +132,22 @@ pub async fn make_plan(
     let scope = Scope::of(&prepared.policy);
     // The mean round trip of the plan's batches, for the run's estimate.
     let mut round_trip = None;
-    let stopped = read_stream(
+    // Excluded users are read only as far as knowing them by every key.
+    let spared = (!prepared.exclusions.is_empty()).then(|| {
+        Arc::new(
+            prepared
+                .exclusions
+                .keys()
+                .map(str::to_string)
+                .collect::<std::collections::HashSet<_>>(),
+        )
+    });
+    let stopped = read_stream_sparing(
         client,
         pacer,
         graph.dispatcher_settings(),
         scope,
+        spared,
         target_rx,
         |_, row, outcome, counters| {
             if let Err(e) = entries.decide(row, outcome) {
@@ -319,7 +330,8 @@ pub fn describe_plan(out: &Path, plan: &PlanDigest) {
     }
 }
 
-fn print_problem(path: &Path, p: &RowProblem) {
+/// Prints an invalid row as `file:line:column: problem (hint)`.
+pub(super) fn print_problem(path: &Path, p: &RowProblem) {
     eprintln!(
         "{}:{}:{}: {} ({})",
         path.display(),

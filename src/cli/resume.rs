@@ -30,6 +30,8 @@ use clap::Args;
 
 use super::args::graph::{Connection, GraphArgs, ResumeTargetError, target_flags};
 use super::carry_out::{self, Destination, Staged, shell_quote};
+use super::contain;
+use crate::engine::containment::log::ContainmentLog;
 use crate::engine::journal::{Journal, JournalState, Record};
 use crate::engine::lock::RunLock;
 use crate::engine::run::RunFiles;
@@ -57,6 +59,9 @@ pub struct ResumeArgs {
 pub fn run(args: ResumeArgs) -> CliResult {
     let dir = &args.dir;
     let plan_path = dir.join("plan.json");
+    if !plan_path.is_file() && ContainmentLog::path_in(dir).is_file() {
+        return resume_containment(&args);
+    }
     if !plan_path.is_file() {
         return Err(CliError::usage(anyhow!(
             "{} holds no run to resume (cannot read {}); start one with `mfa-reset apply`",
@@ -78,22 +83,10 @@ pub fn run(args: ResumeArgs) -> CliResult {
         continue_emulated_tenant(dir, &mut graph);
     }
     runtime.block_on(async {
-        let Connection { client, sim } = super::connect(&graph).await?;
-        let destination = Destination {
-            graph_root: client.endpoints().graph().to_string(),
-            sim: sim.is_some(),
-            connection: graph.record(),
+        let (Connection { client, sim }, destination) = match reconnect(&graph, &settings).await {
+            Ok(connected) => connected,
+            Err(end) => return end,
         };
-        if !(settings.sim && destination.sim) && settings.graph != destination.graph_root {
-            return Err(CliError::usage(anyhow!(
-                "the run went to {} but this resume would go to {}; resume against the same Graph. Nothing was changed",
-                settings.graph,
-                destination.graph_root
-            )));
-        }
-        if let Err(e) = client.check_credentials().await {
-            return super::credentials_refused(e, ". Nothing more was changed.");
-        }
         super::ready_secrets(dir, &plan.store.header)?;
         // Journaled only now that the run can go on: a retry refused at the door leaves
         // the journal as it was.
@@ -121,6 +114,97 @@ pub fn run(args: ResumeArgs) -> CliResult {
         carry_out::keep_sim_tenant(dir, sim.as_ref());
         Ok(exit)
     })
+}
+
+/// Carries on a run that contained from the list and stopped before its plan was made
+/// (`DIR/containment.jsonl`, no `plan.json`): the rows not yet contained are contained,
+/// then the rest is planned and run, as `apply` would have.
+fn resume_containment(args: &ResumeArgs) -> CliResult {
+    let dir = &args.dir;
+    let start = ContainmentLog::read_start(dir).usage()?;
+    let settings = RunSettings {
+        plan_sha256: String::new(),
+        graph: start.graph.clone(),
+        sim: start.sim,
+        on_drift: start.on_drift,
+        verify: start.verify,
+        contain_first: true,
+        connection: Some(start.connection.clone()),
+    };
+    let mut graph = connection_flags(args, &settings).usage()?;
+    let runtime = super::runtime()?;
+    let _lock = RunLock::acquire(dir).usage()?;
+    let prepared = contain::reprepare(&start)?;
+    if settings.sim && graph.tenant.is_some() {
+        continue_emulated_tenant(dir, &mut graph);
+    }
+    runtime.block_on(async {
+        let (Connection { client, sim }, destination) = match reconnect(&graph, &settings).await {
+            Ok(connected) => connected,
+            Err(end) => return end,
+        };
+        let client = Arc::new(client);
+        let (log, mut state) = ContainmentLog::resume(dir).usage()?;
+        let guard = match contain::read_guard(&client, &graph, &prepared).await {
+            Err(end) => return end,
+            Ok(Ok(guard)) => guard,
+            Ok(Err(why)) => {
+                eprintln!(
+                    "mfa-reset: note: {why}: the users not contained yet are read before anything more is changed, as a plan is."
+                );
+                state.finished = true;
+                crate::engine::containment::Guard::default()
+            }
+        };
+        let (revoked, _) = state.rows.counts();
+        eprintln!(
+            "mfa-reset: resuming {}: {revoked} users were contained before it stopped.",
+            dir.display()
+        );
+        contain::contain_then_apply(
+            contain::ContainRun {
+                client,
+                graph: &graph,
+                out: dir,
+                options: settings.options(),
+                destination: &destination,
+                sim: sim.as_ref(),
+            },
+            prepared,
+            guard,
+            Vec::new(),
+            contain::Begin::Resumed {
+                log,
+                state: Box::new(state),
+            },
+        )
+        .await
+    })
+}
+
+/// Connects as the run did and proves the credential: refused when the flags reach
+/// another Graph than the run's (nothing changed).
+async fn reconnect(
+    graph: &GraphArgs,
+    settings: &RunSettings,
+) -> Result<(Connection, Destination), CliResult> {
+    let connection = super::connect(graph).await.map_err(Err)?;
+    let destination = Destination {
+        graph_root: connection.client.endpoints().graph().to_string(),
+        sim: connection.sim.is_some(),
+        connection: graph.record(),
+    };
+    if !(settings.sim && destination.sim) && settings.graph != destination.graph_root {
+        return Err(Err(CliError::usage(anyhow!(
+            "the run went to {} but this resume would go to {}; resume against the same Graph. Nothing was changed",
+            settings.graph,
+            destination.graph_root
+        ))));
+    }
+    if let Err(e) = connection.client.check_credentials().await {
+        return Err(super::credentials_refused(e, ". Nothing more was changed."));
+    }
+    Ok((connection, destination))
 }
 
 /// A `--tenant sim` run: the emulator lived in the process that ran it, so it starts

@@ -9,6 +9,7 @@
 //! policy. The commands it prints for the operator to run next are quoted by [`hint`].
 //! How long a plan's run takes, about, is [`estimate`]d from the pacer's budgets.
 
+pub mod containment;
 pub mod dispatcher;
 pub mod estimate;
 pub mod hint;

@@ -18,7 +18,7 @@
 //! the reads go out in different batches of the same flight. Every target ends with
 //! exactly one [`ReadOutcome`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -142,6 +142,9 @@ struct Reading {
     waiting: Vec<Part>,
     /// Requests handed to the dispatcher and not answered yet.
     in_flight: u16,
+    /// Users (lower-cased ids and UPNs) whose account alone is read: excluded users,
+    /// read only to know them by every key.
+    spared: Option<Arc<HashSet<String>>>,
 }
 
 /// Why the reads stopped before every user was read: Graph refused the credential, or
@@ -168,6 +171,21 @@ pub async fn read_stream<T: Transport, P>(
     pacer: Arc<Pacer>,
     settings: DispatcherSettings,
     scope: Scope,
+    targets: mpsc::Receiver<(Target, P)>,
+    on_outcome: impl FnMut(usize, P, ReadOutcome, &Counters),
+) -> Option<ReadsStopped> {
+    read_stream_sparing(transport, pacer, settings, scope, None, targets, on_outcome).await
+}
+
+/// [`read_stream`], reading only the account of the users `spared` names (lower-cased
+/// ids and UPNs: the excluded users), whatever the scope: their snapshot says their
+/// methods and roles were not read.
+pub async fn read_stream_sparing<T: Transport, P>(
+    transport: T,
+    pacer: Arc<Pacer>,
+    settings: DispatcherSettings,
+    scope: Scope,
+    spared: Option<Arc<HashSet<String>>>,
     mut targets: mpsc::Receiver<(Target, P)>,
     mut on_outcome: impl FnMut(usize, P, ReadOutcome, &Counters),
 ) -> Option<ReadsStopped> {
@@ -199,7 +217,7 @@ pub async fn read_stream<T: Transport, P>(
         }
         while source_open && readings.len() < window {
             match targets.try_recv() {
-                Ok(target) => admit(&mut readings, &mut groups, &mut to_send, target),
+                Ok(target) => admit(&mut readings, &mut groups, &mut to_send, &spared, target),
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => source_open = false,
             }
@@ -229,7 +247,7 @@ pub async fn read_stream<T: Transport, P>(
                 }
             }
             target = targets.recv(), if room => match target {
-                Some(target) => admit(&mut readings, &mut groups, &mut to_send, target),
+                Some(target) => admit(&mut readings, &mut groups, &mut to_send, &spared, target),
                 None => source_open = false,
             },
             completed = done_rx.recv() => {
@@ -455,6 +473,7 @@ fn admit<P>(
     readings: &mut HashMap<u64, (Reading, P)>,
     groups: &mut Groups,
     to_send: &mut Queue,
+    spared: &Option<Arc<HashSet<String>>>,
     (t, payload): (Target, P),
 ) {
     let row = t.row as u64;
@@ -471,6 +490,7 @@ fn admit<P>(
         user: None,
         waiting: Vec::new(),
         in_flight: 0,
+        spared: spared.clone(),
     };
     readings.insert(row, (reading, payload));
     if let Some(slot) = slot {
@@ -650,6 +670,18 @@ fn resolved(reading: &mut Reading, body: Value, scope: Scope) -> Next {
     });
     reading.key = by_id;
     reading.stage = Stage::Details;
+    let user = reading.user.as_mut().expect("resolved just now");
+    if let Some(spared) = &reading.spared
+        && [&user.id, &user.user_principal_name]
+            .iter()
+            .any(|k| spared.contains(&k.to_lowercase()))
+    {
+        user.methods_unread = true;
+        user.roles_unread = true;
+        return Next::Finished(ReadOutcome::Found(
+            reading.user.take().expect("resolved just now"),
+        ));
+    }
     reading.waiting = scope.parts();
     if reading.waiting.is_empty() {
         return Next::Finished(ReadOutcome::Found(
@@ -759,6 +791,7 @@ mod tests {
             user: None,
             waiting: Vec::new(),
             in_flight: 0,
+            spared: None,
         };
         let user = serde_json::json!({"id": ID, "userPrincipalName": "a@contoso.example"});
         let Next::Send(requests) = answer(&mut reading, GraphRequest::get_user(key), user) else {
@@ -893,6 +926,7 @@ mod tests {
             user: None,
             waiting: Vec::new(),
             in_flight: 1,
+            spared: None,
         }
     }
 
@@ -1012,6 +1046,7 @@ mod tests {
             }),
             waiting: vec![Part::Roles, Part::Preferences],
             in_flight: 0,
+            spared: None,
         };
         // Without a permission to read roles, Graph may answer with ids only.
         let body = serde_json::json!({"value": [

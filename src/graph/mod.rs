@@ -19,5 +19,6 @@ pub mod endpoints;
 pub mod key;
 pub mod preflight;
 pub mod request;
+pub mod role_holders;
 pub mod tap_policy;
 pub mod transport;

@@ -204,7 +204,7 @@ pub struct Preflight<'a> {
 }
 
 /// How Graph answered a request, once it answered.
-enum Answered {
+pub(crate) enum Answered {
     Body(Option<Value>),
     /// A 4xx other than 401: trying again would not change it.
     Refused(GraphFault),
@@ -221,7 +221,7 @@ impl<'a> Preflight<'a> {
         }
     }
 
-    fn graph(&self) -> String {
+    pub(crate) fn graph(&self) -> String {
         self.client.endpoints().graph().to_string()
     }
 
@@ -267,7 +267,7 @@ impl<'a> Preflight<'a> {
 
     /// Sends `request` until Graph answers it (or the deadline passes): a token first,
     /// then the request; what cannot reach Graph is tried again after a pause.
-    async fn ask(&self, request: &GraphRequest) -> Result<Answered, PreflightError> {
+    pub(crate) async fn ask(&self, request: &GraphRequest) -> Result<Answered, PreflightError> {
         let client = self.client;
         let deadline = tokio::time::Instant::from_std(self.deadline);
         let mut backoff = self.bounds.first_backoff;

@@ -23,6 +23,11 @@ const METHOD_ID: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(
 const SELECT: &str =
     "$select=id,userPrincipalName,displayName,mail,accountEnabled,userType,onPremisesSyncEnabled";
 
+/// The most members Graph returns for one object in an `$expand` of a directory
+/// relationship (Microsoft's query-parameters page: `$expand` on directory objects returns
+/// at most 20 items of a relationship); more are listed with the relationship's own request.
+pub const EXPANDED_MEMBERS: usize = 20;
+
 /// The most values Graph accepts in one `$filter` `in (...)` (without advanced queries):
 /// see Microsoft's `$filter` page, "the request is limited to 15 expressions in the filter
 /// clause by default".
@@ -173,6 +178,46 @@ impl GraphRequest {
             ),
             Cost::read(1, true),
         ))
+    }
+
+    /// `GET /directoryRoles?$expand=members`: every activated directory role with its
+    /// members, in one request. Graph expands at most [`EXPANDED_MEMBERS`] members of each
+    /// role: a role that shows that many is listed again with [`GraphRequest::role_members`].
+    pub fn directory_roles_with_members() -> GraphRequest {
+        GraphRequest::read(
+            "/directoryRoles?$select=id,displayName,roleTemplateId&$expand=members".into(),
+            Cost::read(1, true),
+        )
+    }
+
+    /// `GET /directoryRoles/{id}/members?$select=id,userPrincipalName`: every member of one
+    /// role (users, groups, service principals), up to 1,000 a page.
+    pub fn role_members(role_id: &str) -> GraphRequest {
+        GraphRequest::read(
+            format!(
+                "/directoryRoles/{}/members?$select=id,userPrincipalName",
+                utf8_percent_encode(role_id, METHOD_ID)
+            ),
+            Cost::read(1, true),
+        )
+    }
+
+    /// `GET /groups/{id}/transitiveMembers/microsoft.graph.user?$select=id,userPrincipalName`:
+    /// the users in a (role-assignable) group, through nested groups too.
+    pub fn group_users(group_id: &str) -> GraphRequest {
+        GraphRequest::read(
+            format!(
+                "/groups/{}/transitiveMembers/microsoft.graph.user?$select=id,userPrincipalName&$top=999",
+                utf8_percent_encode(group_id, METHOD_ID)
+            ),
+            Cost::read(1, true),
+        )
+    }
+
+    /// The next page of a list, from its `@odata.nextLink` made relative to the version
+    /// root (`/groups/...?$skiptoken=...`).
+    pub fn next_page(relative: String) -> GraphRequest {
+        GraphRequest::read(relative, Cost::read(1, true))
     }
 
     /// `GET /beta/users/{key}/authentication/signInPreferences`: the user's default MFA

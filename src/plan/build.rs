@@ -55,6 +55,11 @@ impl Exclusions {
         self.keys.is_empty()
     }
 
+    /// The excluded keys, lower-cased.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(String::as_str)
+    }
+
     pub fn covers(&self, user: &UserSnapshot, row: &Row) -> bool {
         !self.keys.is_empty()
             && [

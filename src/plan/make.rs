@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use thiserror::Error;
 
 use super::build::{self, Exclusions, ReadOutcome, Row, UsersSeen};
+use super::contained::ContainedRows;
 use super::fingerprint::fingerprint_of;
 use super::store::{EntryBody, EntrySpill, Hashing, PlanStore, StoreError};
 use super::{InputInfo, PLAN_FORMAT, PLAN_VERSION, PlanEntry, PlanHeader};
@@ -78,6 +79,8 @@ pub struct Prepared {
     pub targets: usize,
     /// The input's other columns, over every row (they head `results.csv`).
     pub extra_columns: Vec<String>,
+    /// What a containment from the list did before the plan (`None`: no containment).
+    pub contained: Option<Arc<ContainedRows>>,
 }
 
 /// Reads and checks the user list and the exclude list, handing every invalid row to
@@ -118,6 +121,7 @@ pub fn prepare(
         rows: summary.rows,
         targets: summary.valid,
         extra_columns: extra.into_iter().collect(),
+        contained: None,
     })
 }
 
@@ -248,6 +252,7 @@ struct PreparedHeader {
     input_sha256: String,
     rows: usize,
     targets: usize,
+    contained: Option<Arc<ContainedRows>>,
 }
 
 impl Entries {
@@ -265,6 +270,7 @@ impl Entries {
                 input_sha256: prepared.input_sha256.clone(),
                 rows: prepared.rows,
                 targets: prepared.targets,
+                contained: prepared.contained.clone(),
             },
         })
     }
@@ -275,10 +281,23 @@ impl Entries {
     }
 
     /// Decides the entry of `row` from what reading its user found, and puts it.
-    pub fn decide(&self, row: Row, outcome: ReadOutcome) -> Result<(), MakeError> {
+    ///
+    /// A row a containment from the list reached first is decided from the user as they
+    /// were before the run (an account it disabled counts as enabled), so that its entry
+    /// holds the containment's steps, which the run then takes as done; a note says so.
+    pub fn decide(&self, row: Row, mut outcome: ReadOutcome) -> Result<(), MakeError> {
         let p = &self.prepared;
         let index = row.row;
-        let entry = build::read_entry(row, Some(outcome), &p.policy, &p.exclusions);
+        let contained = p.contained.as_deref();
+        if let (Some(contained), ReadOutcome::Found(user)) = (contained, &mut outcome)
+            && contained.disabled(index)
+        {
+            user.account_enabled = true;
+        }
+        let mut entry = build::read_entry(row, Some(outcome), &p.policy, &p.exclusions);
+        if let Some(note) = contained.and_then(|c| c.note(index)) {
+            entry.notes.push(note);
+        }
         self.put(index, &entry)
     }
 

@@ -8,6 +8,7 @@
 //! million users is never held in memory ([`PlanHeader`] is all of it but the entries).
 
 pub mod build;
+pub mod contained;
 pub mod fingerprint;
 pub mod make;
 pub mod store;

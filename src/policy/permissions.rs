@@ -34,6 +34,7 @@ pub const METHODS_READ_ALL: &str = "UserAuthenticationMethod.Read.All";
 pub const METHODS_READ_WRITE_ALL: &str = "UserAuthenticationMethod.ReadWrite.All";
 pub const REVOKE_SESSIONS_ALL: &str = "User.RevokeSessions.All";
 pub const ENABLE_DISABLE_ACCOUNT_ALL: &str = "User.EnableDisableAccount.All";
+pub const ROLE_MANAGEMENT_READ_DIRECTORY: &str = "RoleManagement.Read.Directory";
 
 /// What the app must be granted (application permissions, with admin consent) for `plan`
 /// and `apply` of `policy`, least privileged first. `User.Read.All` always (every key is
@@ -65,6 +66,13 @@ pub fn for_policy(policy: &Policy) -> Vec<Permission> {
                      where a removal needs it"
                 }
             },
+        });
+    }
+    if policy.reads_roles() && (policy.revoke_sessions() || policy.disable_account()) {
+        needed.push(Permission {
+            name: ROLE_MANAGEMENT_READ_DIRECTORY,
+            why: "list the tenant's admins at once when `apply` contains users straight from \
+                  the list (without it, every user is read before the first change)",
         });
     }
     if policy.revoke_sessions() {
@@ -135,25 +143,39 @@ mod tests {
         );
         assert_eq!(
             names(&profile(Profile::Incident)),
-            [USER_READ_ALL, METHODS_READ_WRITE_ALL, REVOKE_SESSIONS_ALL]
+            [
+                USER_READ_ALL,
+                METHODS_READ_WRITE_ALL,
+                ROLE_MANAGEMENT_READ_DIRECTORY,
+                REVOKE_SESSIONS_ALL
+            ]
         );
         assert_eq!(
             names(&profile(Profile::Offboard)),
             [
                 USER_READ_ALL,
                 METHODS_READ_WRITE_ALL,
+                ROLE_MANAGEMENT_READ_DIRECTORY,
                 REVOKE_SESSIONS_ALL,
                 ENABLE_DISABLE_ACCOUNT_ALL
             ]
         );
-        // Revoking alone neither reads nor writes methods.
+        // Revoking alone neither reads nor writes methods; it lists the tenant's admins
+        // at once, to revoke straight from the list.
         let revoke_only = PolicyArgs {
             revoke_sessions: true,
             ..PolicyArgs::default()
         }
         .into_policy()
         .unwrap();
-        assert_eq!(names(&revoke_only), [USER_READ_ALL, REVOKE_SESSIONS_ALL]);
+        assert_eq!(
+            names(&revoke_only),
+            [
+                USER_READ_ALL,
+                ROLE_MANAGEMENT_READ_DIRECTORY,
+                REVOKE_SESSIONS_ALL
+            ]
+        );
         let disable_only = PolicyArgs {
             disable_account: true,
             include_admins: true,

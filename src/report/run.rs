@@ -63,6 +63,9 @@ pub struct RunFigures {
     pub graph: String,
     /// The run went to the Graph emulator: no real tenant was changed.
     pub sim: bool,
+    /// What a containment from the list did before the plan was made, in words; `None`
+    /// for a run of a plan made beforehand.
+    pub containment: Option<String>,
 }
 
 /// The fixed columns of a run's `results.csv`, before the input's own.

@@ -23,6 +23,8 @@ pub const USER_READ_ALL: &str = "User.Read.All";
 pub const USER_READ_WRITE_ALL: &str = "User.ReadWrite.All";
 /// `Directory.Read.All`: read the whole directory, users and roles included.
 pub const DIRECTORY_READ_ALL: &str = "Directory.Read.All";
+/// `RoleManagement.Read.Directory`: read directory roles and who holds them.
+pub const ROLE_MANAGEMENT_READ_DIRECTORY: &str = "RoleManagement.Read.Directory";
 /// `UserAuthenticationMethod.Read.All`: read users' authentication methods.
 pub const METHODS_READ_ALL: &str = "UserAuthenticationMethod.Read.All";
 /// `UserAuthenticationMethod.ReadWrite.All`: read, delete and create methods (TAPs).
@@ -40,8 +42,9 @@ pub const POLICY_READ_ALL: &str = "Policy.Read.All";
 
 /// Every permission name the emulator knows; a denied name outside this list is a
 /// configuration mistake, refused when the emulator starts.
-pub const KNOWN: [&str; 9] = [
+pub const KNOWN: [&str; 10] = [
     USER_READ_ALL,
+    ROLE_MANAGEMENT_READ_DIRECTORY,
     USER_READ_WRITE_ALL,
     DIRECTORY_READ_ALL,
     METHODS_READ_ALL,
@@ -55,8 +58,10 @@ pub const KNOWN: [&str; 9] = [
 /// What a route does, as far as permissions go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// `GET /users`, `/users/{id}`, `transitiveMemberOf`, `/directoryRoles`.
+    /// `GET /users`, `/users/{id}`, `transitiveMemberOf`.
     ReadUsers,
+    /// `GET /directoryRoles` (with its members) and `/directoryRoles/{id}/members`.
+    ReadRoles,
     /// `GET .../authentication/methods` (and one type's), beta `signInPreferences`.
     ReadMethods,
     /// `DELETE .../authentication/{type}Methods/{id}`, `POST temporaryAccessPassMethods`.
@@ -74,6 +79,7 @@ impl Access {
     pub fn satisfied_by(self) -> &'static [&'static str] {
         match self {
             Access::ReadUsers => &[USER_READ_ALL, USER_READ_WRITE_ALL, DIRECTORY_READ_ALL],
+            Access::ReadRoles => &[ROLE_MANAGEMENT_READ_DIRECTORY, DIRECTORY_READ_ALL],
             Access::ReadMethods => &[METHODS_READ_ALL, METHODS_READ_WRITE_ALL],
             Access::WriteMethods => &[METHODS_READ_WRITE_ALL],
             Access::RevokeSessions => &[REVOKE_SESSIONS_ALL, USER_READ_WRITE_ALL],
@@ -82,8 +88,9 @@ impl Access {
         }
     }
 
-    const ALL: [Access; 6] = [
+    const ALL: [Access; 7] = [
         Access::ReadUsers,
+        Access::ReadRoles,
         Access::ReadMethods,
         Access::WriteMethods,
         Access::RevokeSessions,

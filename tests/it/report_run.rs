@@ -323,6 +323,7 @@ fn figures(sim: bool, interrupted: bool) -> RunFigures {
             "https://graph.microsoft.com/v1.0".into()
         },
         sim,
+        containment: None,
     }
 }
 
@@ -1301,6 +1302,7 @@ fn the_run_report_loads_in_headless_chromium_without_console_errors() {
         interrupted: false,
         graph: "https://graph.microsoft.com/v1.0".into(),
         sim: false,
+        containment: None,
     };
     let written = run_reports(&plan, &outcomes, &figures);
     chromium.screenshot(

@@ -117,9 +117,21 @@ fn header(
             "yes, every user"
         }
     )?;
+    if let Some(containment) = &run.containment {
+        writeln!(
+            out,
+            "<dt>Phase 1: contained from the list</dt><dd id=\"containment\">{}</dd>",
+            Text(containment)
+        )?;
+    }
     writeln!(
         out,
-        "<dt>Plan</dt><dd>read at <time>{}</time> from <code>{}</code> by {}</dd>",
+        "<dt>{}</dt><dd>read at <time>{}</time> from <code>{}</code> by {}</dd>",
+        if run.containment.is_some() {
+            "Phase 2: the plan"
+        } else {
+            "Plan"
+        },
         Text(&plan.created),
         Text(&plan.graph),
         Text(&plan.tool)

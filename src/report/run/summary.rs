@@ -152,9 +152,21 @@ fn facts(
         "| Graph writes sent | {} ({} throttled, {} retries) |",
         run.writes_sent, run.throttled, run.retries
     )?;
+    if let Some(containment) = &run.containment {
+        writeln!(
+            out,
+            "| Phase 1: contained from the list | {} |",
+            md(containment)
+        )?;
+    }
     writeln!(
         out,
-        "| Plan | read {} from {}; {} writes planned, about {} |",
+        "| {} | read {} from {}; {} writes planned, about {} |",
+        if run.containment.is_some() {
+            "Phase 2: the plan"
+        } else {
+            "Plan"
+        },
         md(&plan.created),
         code(&plan.graph),
         f.writes,

@@ -294,7 +294,12 @@ impl Handler<'_> {
             .into_iter()
             .map(|(mut role, members)| {
                 if expand_members {
-                    role["members"] = members.iter().map(|&i| member_json(tenant, i)).collect();
+                    // Graph expands at most 20 members of a directory object.
+                    role["members"] = members
+                        .iter()
+                        .take(EXPANDED_MEMBERS)
+                        .map(|&i| member_json(tenant, i))
+                        .collect();
                 }
                 role
             })
@@ -347,6 +352,10 @@ impl Handler<'_> {
         Some((change, u.id.clone(), u.user_principal_name.clone()))
     }
 }
+
+/// Members Graph shows of one directory object in an `$expand` (Microsoft's query-parameters
+/// page); the relationship's own request lists them all.
+const EXPANDED_MEMBERS: usize = 20;
 
 fn member_json(tenant: &Tenant, index: usize) -> Value {
     let u = tenant.user(index);

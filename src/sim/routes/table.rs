@@ -50,11 +50,8 @@ impl Route {
     /// The permission-checked access the route needs (see [`Access::satisfied_by`]).
     pub(super) fn access(&self) -> Access {
         match self {
-            Route::GetUser
-            | Route::ListUsers { .. }
-            | Route::UserRoles
-            | Route::DirectoryRoles { .. }
-            | Route::RoleMembers { .. } => Access::ReadUsers,
+            Route::GetUser | Route::ListUsers { .. } | Route::UserRoles => Access::ReadUsers,
+            Route::DirectoryRoles { .. } | Route::RoleMembers { .. } => Access::ReadRoles,
             Route::ListMethods { .. } | Route::GetMethod { .. } | Route::SignInPreferences => {
                 Access::ReadMethods
             }

@@ -119,15 +119,22 @@ fn sigterm_stops_a_run_like_ctrl_c_and_resume_finishes() {
 }
 
 #[test]
-fn ctrl_c_while_containing_keeps_every_revocation_in_the_results_and_resume_finishes() {
+fn ctrl_c_while_a_plan_is_containing_keeps_every_revocation_in_the_results_and_resume_finishes() {
     let t = Scenario::start("ctrl-c-containing", generated(160, 53));
     let listed = users::some(&t.before, 120);
     let input = t.write_list(&listed);
     let out = t.out();
-    // 20 writes a second: the 120 revocations of the containment pass take seconds.
-    interrupt_incident_apply(&t, &input, "20/1s", |lines| {
+    // A plan applied with --contain-first (a list is contained straight from it: see
+    // `contain_list`). 20 writes a second: the 120 revocations of the containment pass
+    // take seconds.
+    t.plan(&input, Profile::Incident).run();
+    let mut child = t.apply_plan().yes().budget("20/1s").spawn("apply");
+    let fired = wait_for_journal(&mut child, &out, |lines| {
         records(lines, "step").count() >= 25
     });
+    assert!(fired, "the run ended before it could be interrupted");
+    child.signal("INT");
+    child.expect_code(4);
 
     // Users contained before the interruption wait on disk for the second pass; their
     // result rows must still say their sessions were revoked.

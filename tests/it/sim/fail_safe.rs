@@ -149,12 +149,20 @@ async fn a_permission_is_missed_only_when_every_wider_one_is_denied_too() {
         format!("/users/{ALICE}"),
         "/users?$filter=accountEnabled eq true".to_string(),
         format!("/users/{ADMIN}/transitiveMemberOf/microsoft.graph.directoryRole"),
-        "/directoryRoles?$expand=members".to_string(),
     ] {
         let a = g.get(&path).await;
         assert_eq!(a.status, 403, "{path}: {}", a.body);
         assert_eq!(a.error_code(), "Authorization_RequestDenied");
     }
+    // The tenant's role listing is RoleManagement.Read.Directory's (or Directory.Read.All's).
+    assert_eq!(g.get("/directoryRoles?$expand=members").await.status, 200);
+    let mut no_roles = self::config();
+    no_roles.apps[0].denied_permissions =
+        permissions::with_wider(permissions::ROLE_MANAGEMENT_READ_DIRECTORY);
+    let g = Graph::start(no_roles).await;
+    let a = g.get("/directoryRoles?$expand=members").await;
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert_eq!(g.get(&format!("/users/{ALICE}")).await.status, 200);
     // Methods are read under another permission.
     assert_eq!(
         g.get(&format!("/users/{ALICE}/authentication/methods"))
