@@ -10,6 +10,14 @@
 //! - **containment**: revoke the sessions of 1,000 users, emulator latency 100 ms ± 20 ms
 //!   per HTTP request (80 ms + up to 40 ms), documented quotas at real speed (K = 1).
 //!   Reports `apply`'s wall time against the ideal of ⌈batches ÷ in-flight⌉ round trips.
+//! - **contain-list**: as containment, but straight from the user list, no plan first:
+//!   `apply users.csv --profile incident` and `apply users.csv --revoke-sessions`, each on
+//!   a fresh emulator, for 1,000 and 3,000 users. Reports the time from process start to
+//!   the last session revocation answered (issue #17's targets: ≤ 1.0 s for 1,000 users,
+//!   ≤ 2.5 s for 3,000, at the default latency), and process start to exit. The emulator's
+//!   mutation log stamps changes to the whole second only, so the moment of the last
+//!   revocation comes from its counters (writes admitted less items refused), read every
+//!   millisecond (see `fn answered_between` and `fn contain_list_run`).
 //! - **scale**: `plan` and `apply` for 1,000,000 users, throttling off and client budgets
 //!   out of the way. Reports each process's peak RSS and its CPU time per 1,000 `$batch`
 //!   items.
@@ -32,9 +40,10 @@
 //! Run: `cargo bench --bench e2e`. Without `--bench` on its command line (as
 //! `cargo test --benches` runs it) it does a small smoke run of each scenario.
 //!
-//! Environment (defaults in brackets): `E2E_SCENARIOS` [`quota,containment,scale,estimate`;
-//! also `resume`];
+//! Environment (defaults in brackets): `E2E_SCENARIOS`
+//! [`quota,containment,contain-list,scale,estimate`; also `resume`];
 //! `E2E_QUOTA_USERS` [10000]; `E2E_TIME_SCALE` [10]; `E2E_ESTIMATE_USERS` [1000]; `E2E_CONTAIN_USERS` [1000];
+//! `E2E_CONTAIN_LIST_USERS` [1000,3000: a comma-separated list of user counts];
 //! `E2E_LATENCY_MS` [80] and `E2E_JITTER_MS` [40]; `E2E_SCALE_USERS` [1000000];
 //! `E2E_MAX_IN_FLIGHT` [the default, 8]; `E2E_KEEP` (keep the scratch folders).
 
@@ -43,7 +52,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use mfa_reset::engine::dispatcher::DEFAULT_MAX_IN_FLIGHT;
 use mfa_reset::secret::Secret;
@@ -64,6 +74,15 @@ const TARGET_THROTTLED: f64 = 0.005;
 const TARGET_CONTAIN_S: f64 = 2.0;
 const TARGET_RSS_MIB: f64 = 200.0;
 const TARGET_ESTIMATE_ERROR: f64 = 0.30;
+/// Issue #17: (users, seconds from process start to the last revocation answered), at
+/// the default latency of 80 ms + up to 40 ms.
+const TARGET_CONTAIN_LIST_S: [(usize, f64); 2] = [(1000, 1.0), (3000, 2.5)];
+const DEFAULT_LATENCY_MS: u64 = 80;
+const DEFAULT_JITTER_MS: u64 = 40;
+/// Graph's `$batch` holds at most 20 requests.
+const BATCH_MAX_ITEMS: u64 = 20;
+/// How often contain-list reads the emulator's write counter.
+const WRITE_POLL: Duration = Duration::from_millis(1);
 /// `/proc/<pid>/stat` counts CPU time in clock ticks of 1/100 s on Linux.
 const CLOCK_TICKS_PER_S: f64 = 100.0;
 
@@ -77,12 +96,29 @@ fn env_or<T: FromStr>(name: &str, default: T) -> T {
     }
 }
 
+/// A comma-separated list of numbers from `name`, or `default`.
+fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse()
+                    .unwrap_or_else(|_| panic!("{name}={v:?} is not a list of numbers"))
+            })
+            .collect(),
+        Err(_) => default.to_vec(),
+    }
+}
+
 struct Settings {
     full: bool,
     scenarios: Vec<String>,
     quota_users: usize,
     time_scale: f64,
     contain_users: usize,
+    contain_list_users: Vec<usize>,
     latency_ms: u64,
     jitter_ms: u64,
     scale_users: usize,
@@ -95,7 +131,7 @@ impl Settings {
     fn from_env() -> Settings {
         let full = std::env::args().any(|a| a == "--bench");
         let scenarios = std::env::var("E2E_SCENARIOS")
-            .unwrap_or_else(|_| "quota,containment,scale,estimate".into())
+            .unwrap_or_else(|_| "quota,containment,contain-list,scale,estimate".into())
             .split(',')
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
@@ -106,8 +142,12 @@ impl Settings {
             quota_users: env_or("E2E_QUOTA_USERS", if full { 10_000 } else { 300 }),
             time_scale: env_or("E2E_TIME_SCALE", if full { 10.0 } else { 100.0 }),
             contain_users: env_or("E2E_CONTAIN_USERS", if full { 1000 } else { 100 }),
-            latency_ms: env_or("E2E_LATENCY_MS", if full { 80 } else { 8 }),
-            jitter_ms: env_or("E2E_JITTER_MS", if full { 40 } else { 4 }),
+            contain_list_users: env_list(
+                "E2E_CONTAIN_LIST_USERS",
+                if full { &[1000, 3000] } else { &[100] },
+            ),
+            latency_ms: env_or("E2E_LATENCY_MS", if full { DEFAULT_LATENCY_MS } else { 8 }),
+            jitter_ms: env_or("E2E_JITTER_MS", if full { DEFAULT_JITTER_MS } else { 4 }),
             scale_users: env_or("E2E_SCALE_USERS", if full { 1_000_000 } else { 2000 }),
             estimate_users: env_or("E2E_ESTIMATE_USERS", if full { 1000 } else { 100 }),
             max_in_flight: env_or("E2E_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT),
@@ -119,6 +159,9 @@ impl Settings {
 /// One child process's run.
 struct ChildRun {
     status: ExitStatus,
+    /// Taken just before the process was spawned, as an instant and as wall-clock time.
+    started: Instant,
+    started_at: SystemTime,
     wall: Duration,
     peak_rss_kib: u64,
     cpu: Duration,
@@ -151,6 +194,7 @@ fn run_child(
 ) -> ChildRun {
     let out_path = dir.join(format!("{name}.stdout"));
     let err_path = dir.join(format!("{name}.stderr"));
+    let started_at = SystemTime::now();
     let start = Instant::now();
     let mut child = Command::new(BIN)
         .args(args)
@@ -185,6 +229,8 @@ fn run_child(
         .expect("read stderr");
     ChildRun {
         status,
+        started: start,
+        started_at,
         wall,
         peak_rss_kib,
         cpu,
@@ -639,9 +685,20 @@ fn read_plan_header(plan_dir: &Path) -> Value {
     serde_json::from_str(&text).expect("plan.json is JSON")
 }
 
-fn containment(settings: &Settings, root: &Path) -> Vec<Line> {
-    let users = settings.contain_users;
-    let dir = root.join("containment");
+/// A containment run's folder, input and emulator: every user of a generated tenant, the
+/// documented quotas of a large tenant at real speed (K = 1), throttling on, the configured
+/// latency and jitter on every HTTP request, and the client's budgets at those quotas.
+struct LatencyRig {
+    dir: PathBuf,
+    input: PathBuf,
+    sim: SimHandle,
+    graph: Vec<String>,
+    /// The mean time the emulator holds a request: the latency and half the jitter.
+    mean_rtt: Duration,
+}
+
+fn latency_rig(settings: &Settings, root: &Path, name: &str, users: usize) -> LatencyRig {
+    let dir = root.join(name);
     std::fs::create_dir_all(&dir).expect("scratch");
     let input = dir.join("users.csv");
     write_input(&input, users);
@@ -662,7 +719,24 @@ fn containment(settings: &Settings, root: &Path) -> Vec<Line> {
         &format!("{LARGE_RU}/{RU_WINDOW_S}s"),
         &format!("{APP_WRITES}/{APP_WRITE_WINDOW_S}s"),
     );
-    let mean_rtt = latency + jitter / 2;
+    LatencyRig {
+        dir,
+        input,
+        sim,
+        graph,
+        mean_rtt: latency + jitter / 2,
+    }
+}
+
+fn containment(settings: &Settings, root: &Path) -> Vec<Line> {
+    let users = settings.contain_users;
+    let LatencyRig {
+        dir,
+        input,
+        sim,
+        graph,
+        mean_rtt,
+    } = latency_rig(settings, root, "containment", users);
     println!(
         "\n== containment: revoke sessions of {users} users, latency {} ms + up to {} ms, documented quotas, {} in flight ==",
         settings.latency_ms, settings.jitter_ms, settings.max_in_flight
@@ -718,6 +792,307 @@ fn containment(settings: &Settings, root: &Path) -> Vec<Line> {
         target: format!("≤ {TARGET_CONTAIN_S:.0} s"),
         met: Some(apply.wall.as_secs_f64() <= TARGET_CONTAIN_S),
     }]
+}
+
+/// The two commands of issue #17 that contain straight from a user list: the policy flags
+/// after `apply users.csv`.
+const CONTAIN_LIST_POLICIES: [&[&str]; 2] = [&["--profile", "incident"], &["--revoke-sessions"]];
+
+/// `apply users.csv --profile incident` and `apply users.csv --revoke-sessions`, each on a
+/// fresh emulator, for every user count of `E2E_CONTAIN_LIST_USERS`.
+fn contain_list(settings: &Settings, root: &Path) -> Vec<Line> {
+    let mut lines = Vec::new();
+    for &users in &settings.contain_list_users {
+        for policy in CONTAIN_LIST_POLICIES {
+            lines.push(contain_list_run(settings, root, policy, users));
+        }
+    }
+    lines
+}
+
+/// One reading of the emulator's counters whose estimate of the changes applied differs
+/// from the reading before: `applied` = writes admitted (`writesSpent`) less items answered
+/// with an error other than 429 and 424 (a write Graph refuses spends a write and changes
+/// nothing; a throttled item or one whose dependency failed spends none). The change it
+/// counts happened after `after` and no later than `seen`.
+struct WriteSample {
+    applied: i64,
+    /// When the previous reading began.
+    after: Instant,
+    /// When this reading ended.
+    seen: Instant,
+}
+
+/// Items and requests the emulator answered with an error that may have spent a write:
+/// any status from 400 on but 429 (throttled before admission) and 424 (never run).
+fn refused(stats: &Value) -> u64 {
+    ["batchItemsByStatus", "requestsByStatus"]
+        .iter()
+        .filter_map(|map| stats[*map].as_object())
+        .flat_map(|m| m.iter())
+        .filter(|(status, _)| {
+            status
+                .parse::<u16>()
+                .is_ok_and(|s| s >= 400 && s != 429 && s != 424)
+        })
+        .map(|(_, n)| n.as_u64().unwrap_or(0))
+        .sum()
+}
+
+/// The emulator's estimate of the changes applied so far (see [`WriteSample`]).
+fn applied_estimate(stats: &Value) -> i64 {
+    counter(stats, "writesSpent") as i64 - refused(stats) as i64
+}
+
+/// Reads the emulator's counters every [`WRITE_POLL`] until `stop` is set, then once more,
+/// keeping each reading whose estimate of the changes applied changed.
+fn sample_writes(sim: &SimHandle, stop: &AtomicBool) -> Vec<WriteSample> {
+    let mut samples = Vec::new();
+    let mut last = applied_estimate(&sim.stats());
+    let mut previous_start = Instant::now();
+    loop {
+        let stopping = stop.load(Ordering::Acquire);
+        let start = Instant::now();
+        let applied = applied_estimate(&sim.stats());
+        let seen = Instant::now();
+        if applied != last {
+            samples.push(WriteSample {
+                applied,
+                after: previous_start,
+                seen,
+            });
+            last = applied;
+        }
+        previous_start = start;
+        if stopping {
+            return samples;
+        }
+        std::thread::sleep(WRITE_POLL);
+    }
+}
+
+/// Sets the flag when dropped, so that a panic in the measured run still stops the sampler
+/// (a scoped thread that never ends would hang the bench instead).
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// The revocations in the emulator's mutation log (a fresh emulator: this run's changes
+/// only), checked against the run's results.
+struct Revocations {
+    count: usize,
+    /// Changes of any kind, revocations included.
+    changes: usize,
+    /// The last revocation's place in the log, from 1: the changes applied up to it.
+    last_sequence: u64,
+    /// The last revocation's `time`, as the emulator stamps it: RFC 3339, whole seconds.
+    last_time: String,
+}
+
+fn revocations(sim: &SimHandle, results: &Path, users: usize) -> Revocations {
+    let log = sim.mutations();
+    let entries = log["value"].as_array().expect("the mutation log's value");
+    let revoked: Vec<&Value> = entries
+        .iter()
+        .filter(|m| m["op"] == "revokeSignInSessions")
+        .collect();
+    let last = revoked.last().expect("at least one session revocation");
+    let distinct: std::collections::BTreeSet<&str> = revoked
+        .iter()
+        .map(|m| m["userId"].as_str().expect("a revocation's userId"))
+        .collect();
+    assert_eq!(
+        distinct.len(),
+        revoked.len(),
+        "some user's sessions were revoked more than once"
+    );
+    let (rows, counts) = result_counts(results);
+    let untouched: usize = counts
+        .iter()
+        .filter(|(status, _)| matches!(status.as_str(), "protected" | "excluded" | "duplicate"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(rows, users, "one result row per input row");
+    assert_eq!(
+        revoked.len(),
+        rows - untouched,
+        "one revocation per user neither protected, excluded nor a duplicate ({counts:?})"
+    );
+    Revocations {
+        count: revoked.len(),
+        changes: entries.len(),
+        last_sequence: last["sequence"].as_u64().expect("a mutation's sequence"),
+        last_time: last["time"]
+            .as_str()
+            .expect("a mutation's time")
+            .to_string(),
+    }
+}
+
+/// When the last revocation was answered, from the process's start: (earliest, latest).
+///
+/// The mutation log stamps a change to the whole second, too coarse for a target of one
+/// second, so the moment comes from the counters the sampler read every millisecond: a
+/// revocation is one write, admitted and applied in one handler call, so the
+/// `last_sequence`-th change was applied when the estimate of changes applied
+/// ([`WriteSample`]) reached `last_sequence`. The estimate is exact when every refused item
+/// was a write and every write not refused changed the tenant; `mismatch` = the estimate at
+/// the end less the changes in the log says by how much it is not: positive, some writes
+/// changed nothing unseen, and the moment lies between the estimate reaching
+/// `last_sequence` and `last_sequence + mismatch`; negative, some refused items were reads,
+/// and it lies between `last_sequence + mismatch` and `last_sequence`.
+fn answered_between(
+    samples: &[WriteSample],
+    started: Instant,
+    last_sequence: i64,
+    mismatch: i64,
+) -> (Duration, Duration) {
+    let reached = |applied: i64| {
+        samples
+            .iter()
+            .find(|s| s.applied >= applied)
+            .unwrap_or_else(|| panic!("the sampler never saw {applied} changes applied"))
+    };
+    (
+        reached(last_sequence + mismatch.min(0))
+            .after
+            .saturating_duration_since(started),
+        reached(last_sequence + mismatch.max(0))
+            .seen
+            .saturating_duration_since(started),
+    )
+}
+
+/// Whether the bracket `[from, to]` after `started_at` overlaps the second the mutation
+/// log stamped (`time`, truncated to the second): a check that the counter's timeline and
+/// the log describe the same revocation. Allows 5 ms for the two clocks' reading.
+fn agrees_with_stamp(started_at: SystemTime, from: Duration, to: Duration, time: &str) -> bool {
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+    let stamped = OffsetDateTime::parse(time, &Rfc3339).expect("an RFC 3339 mutation time");
+    let slack = time::Duration::milliseconds(5);
+    let from = OffsetDateTime::from(started_at + from) - slack;
+    let to = OffsetDateTime::from(started_at + to) + slack;
+    from < stamped + time::Duration::SECOND && to >= stamped
+}
+
+/// The target for `users` at the configured latency, if issue #17 sets one.
+fn contain_list_target(settings: &Settings, users: usize) -> Option<f64> {
+    let default_latency =
+        settings.latency_ms == DEFAULT_LATENCY_MS && settings.jitter_ms == DEFAULT_JITTER_MS;
+    TARGET_CONTAIN_LIST_S
+        .iter()
+        .find(|&&(n, _)| n == users && default_latency)
+        .map(|&(_, seconds)| seconds)
+}
+
+/// `apply users.csv POLICY --out DIR --yes` on a fresh emulator: process start to the
+/// last session revocation answered, and to exit.
+///
+/// "Answered" is the moment the emulator applied the last revocation: it sleeps the
+/// request's whole latency before handling it (`simulate_latency` in src/sim/server.rs),
+/// then applies the batch and sends the answer at once, so the answer leaves then and
+/// reaches the client over loopback within microseconds; no one-way latency is added.
+fn contain_list_run(settings: &Settings, root: &Path, policy: &[&str], users: usize) -> Line {
+    let label = policy.join(" ");
+    let short = policy.last().map_or("", |p| p.trim_start_matches('-'));
+    let name = format!("contain-list-{short}-{users}");
+    let rig = latency_rig(settings, root, &name, users);
+    println!(
+        "\n== contain-list: apply users.csv {label}, {users} users, latency {} ms + up to {} ms, documented quotas, {} in flight ==",
+        settings.latency_ms, settings.jitter_ms, settings.max_in_flight
+    );
+    let before = rig.sim.stats();
+    assert_eq!(counter(&before, "writesSpent"), 0, "a fresh emulator");
+    let out = rig.dir.join("apply");
+    let mut parts = vec!["apply", s(&rig.input)];
+    parts.extend_from_slice(policy);
+    parts.extend(["--out", s(&out), "--yes"]);
+    let argv = args(&parts, &rig.graph);
+    let stop = AtomicBool::new(false);
+    let (run, samples) = std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| sample_writes(&rig.sim, &stop));
+        let run = {
+            let _stop = SetOnDrop(&stop);
+            run_child(&rig.dir, "apply", &argv, |_, _| {})
+        };
+        (run, sampler.join().expect("the write sampler"))
+    });
+    expect_success(&run, &format!("apply users.csv {label}"));
+    let after = rig.sim.stats();
+    let results = check_results(&out, users);
+    let revoked = revocations(&rig.sim, &out.join("results.csv"), users);
+    let writes = counter(&after, "writesSpent");
+    let mismatch = applied_estimate(&after) - revoked.changes as i64;
+    let (from, to) = answered_between(
+        &samples,
+        run.started,
+        revoked.last_sequence as i64,
+        mismatch,
+    );
+    let agrees = agrees_with_stamp(run.started_at, from, to, &revoked.last_time);
+    let batches = (revoked.count as u64).div_ceil(BATCH_MAX_ITEMS);
+    let round_trips = 1 + batches.div_ceil(settings.max_in_flight as u64);
+    let ideal = rig.mean_rtt * round_trips as u32;
+    println!(
+        "  revoked  {:>8.2} s  after process start, the last of {} revocations answered (between {:.3} and {:.3} s; the mutation log stamps it {})",
+        to.as_secs_f64(),
+        revoked.count,
+        from.as_secs_f64(),
+        to.as_secs_f64(),
+        revoked.last_time
+    );
+    if mismatch != 0 {
+        println!(
+            "  note     the counters' estimate of changes applied is off by {mismatch} from the mutation log ({} refused items): the moment is known only within that bracket; the figure is its end",
+            refused(&after)
+        );
+    }
+    if !agrees {
+        println!(
+            "  WARNING  the write counter's timeline and the mutation log's stamp disagree: the figure is not judged"
+        );
+    }
+    println!(
+        "  exit     {:>8.2} s  {} revocations and {} other changes ({writes} writes, {} items refused), {} batch items, {} HTTP requests to Graph, {} throttled  [{results}]",
+        run.wall.as_secs_f64(),
+        revoked.count,
+        revoked.changes - revoked.count,
+        refused(&after),
+        counter(&after, "batchItems") - counter(&before, "batchItems"),
+        counter(&after, "graphRequests") - counter(&before, "graphRequests"),
+        counter(&after, "throttled") - counter(&before, "throttled"),
+    );
+    println!(
+        "  ideal    {:>8.2} s  = 1 role listing + ⌈{batches} batches ÷ {} in flight⌉ = {round_trips} round trips of {} ms on average",
+        ideal.as_secs_f64(),
+        settings.max_in_flight,
+        rig.mean_rtt.as_millis()
+    );
+    let target = contain_list_target(settings, users);
+    Line {
+        scenario: "contain-list",
+        figure: format!(
+            "`{label}`, {users} users: last revocation answered {:.2} s after start (exit {:.2} s; ideal {:.2} s){}",
+            to.as_secs_f64(),
+            run.wall.as_secs_f64(),
+            ideal.as_secs_f64(),
+            if agrees {
+                ""
+            } else {
+                "; timeline and log disagree"
+            }
+        ),
+        target: target.map_or_else(
+            || "(none at this size and latency)".into(),
+            |t| format!("≤ {t:.1} s"),
+        ),
+        met: target.filter(|_| agrees).map(|t| to.as_secs_f64() <= t),
+    }
 }
 
 /// A scale-sized run's folder, input and emulator: every user of a generated tenant,
@@ -917,8 +1292,9 @@ fn main() {
             "scale" => scale(&settings, &root),
             "resume" => resume(&settings, &root),
             "estimate" => estimate(&settings, &root),
+            "contain-list" => contain_list(&settings, &root),
             other => panic!(
-                "unknown scenario {other:?} in E2E_SCENARIOS (quota, containment, scale, estimate, resume)"
+                "unknown scenario {other:?} in E2E_SCENARIOS (quota, containment, contain-list, scale, estimate, resume)"
             ),
         });
     }
