@@ -8,7 +8,9 @@
 //!
 //! `apply PLAN.json` carries out exactly that plan (policy flags are refused: the plan's
 //! policy is the one the change board read). `apply INPUT [policy flags]` plans first,
-//! writing the plan and its reports to `DIR/plan/`, then applies it. Either way `DIR`
+//! writing the plan and its reports to `DIR/plan/`, then applies it; with containment
+//! first, it contains every listed user straight from the list before that
+//! (`super::contain`). Either way `DIR`
 //! receives `plan.json` (the plan carried out), `run.json` (how), `journal.jsonl`,
 //! `results.csv`, `results.jsonl`, `summary.md`, `report.html` and, when passes are
 //! issued, `secrets/tap.csv` (mode 0600 in a 0700 folder, readied before the first write).
@@ -89,8 +91,9 @@ pub struct RunArgs {
     /// Do not re-read a user's methods after removing them.
     #[arg(long)]
     pub no_verify: bool,
-    /// Revoke sessions (and disable accounts) for every user before removing any method
-    /// [default with the incident profile].
+    /// Revoke sessions (and disable accounts) for every user before removing any method;
+    /// from a user list, straight from the list before any user is read [default with
+    /// the incident and offboard profiles, and a policy that only revokes or disables].
     #[arg(long, conflicts_with = "no_contain_first")]
     pub contain_first: bool,
     /// Run each user's steps in the plan's order, user after user, even for incidents.

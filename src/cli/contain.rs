@@ -22,13 +22,14 @@ use super::args::graph::GraphArgs;
 use super::carry_out::{self, Destination, Staged, shell_quote};
 use super::interrupt::Interrupts;
 use super::plan as plan_cmd;
+use super::progress::ProgressDisplay;
 use crate::engine::containment::log::{ContainRecord, ContainState, ContainmentLog};
-use crate::engine::containment::{ContainSteps, ContainTarget, Guard, contain};
+use crate::engine::containment::{ContainProgress, ContainSteps, ContainTarget, Guard, contain};
 use crate::engine::journal::{Journal, JournalState, Record, StepOutcome};
 use crate::engine::outcome::{RunStatus, UserOutcome};
 use crate::engine::pacer::Pacer;
 use crate::engine::read::{Scope, Target, read_stream};
-use crate::engine::run::{RunFiles, now_rfc3339};
+use crate::engine::run::{Progress as RunProgress, RunFiles, now_rfc3339};
 use crate::engine::settings::RunOptions;
 use crate::exit::{CliError, Exit};
 use crate::graph::client::GraphClient;
@@ -171,7 +172,7 @@ pub async fn contain_then_apply(
             count += 1;
             if count == 1 {
                 eprintln!(
-                    "\nmfa-reset: stopping ({name}): no more users are contained; requests in flight finish"
+                    "\nmfa-reset: stopping ({name}): nothing new is started; requests in flight finish"
                 );
             }
             let _ = signals_tx.send(count);
@@ -212,6 +213,7 @@ pub async fn contain_then_apply(
             }
         );
         let pacer = Arc::new(Pacer::new(run.graph.pacer_settings()));
+        let mut display = ProgressDisplay::new(run.graph.pacer_settings().writes);
         let done = contain(
             run.client.clone(),
             pacer,
@@ -222,10 +224,11 @@ pub async fn contain_then_apply(
             &mut rows,
             &mut log,
             stop_rx,
-            |_| {},
+            |p| display.update(&as_run_progress(p, prepared.targets, steps)),
         )
         .await
         .map_err(anyhow::Error::from)?;
+        display.finish();
         forward.abort();
         // The reader stops at the first row it cannot hand over (the containment stopped).
         let read = producer.join();
@@ -356,6 +359,21 @@ pub async fn contain_then_apply(
     .await?;
     carry_out::keep_sim_tenant(out, run.sim);
     Ok(exit)
+}
+
+/// The containment's progress as the run's display shows a run's: users reached of
+/// `targets`, writes answered of those to make.
+fn as_run_progress(p: ContainProgress, targets: usize, steps: ContainSteps) -> RunProgress {
+    let writes_each = usize::from(steps.revoke) + usize::from(steps.disable);
+    RunProgress {
+        users_total: targets,
+        users_done: (p.revoked.max(p.disabled) + p.refused + p.not_found + p.spared).min(targets),
+        writes_total: targets * writes_each,
+        writes_done: p.revoked + p.disabled,
+        users_failed: p.refused,
+        throttled: 0,
+        retried: 0,
+    }
 }
 
 /// The plan's note about the containment before it.

@@ -101,7 +101,11 @@ pub struct ContainTarget {
 pub struct ContainProgress {
     pub revoked: usize,
     pub disabled: usize,
+    /// Writes refused, keys no user has.
     pub refused: usize,
+    pub not_found: usize,
+    /// Users left alone: admins, excluded.
+    pub spared: usize,
 }
 
 /// The end of a containment.
@@ -234,8 +238,8 @@ pub async fn contain<T: Transport + Clone>(
                         continue;
                     }
                     match guard.spares(&[key.as_str()]) {
-                        Some(Spared::Excluded) => { out.excluded += 1; continue; }
-                        Some(Spared::Admin) => { out.protected += 1; continue; }
+                        Some(Spared::Excluded) => { out.excluded += 1; progress.spared += 1; continue; }
+                        Some(Spared::Admin) => { out.protected += 1; progress.spared += 1; continue; }
                         None => {}
                     }
                     let by_path = key.kind() != KeyKind::Mail;
@@ -266,8 +270,8 @@ pub async fn contain<T: Transport + Clone>(
                         continue;
                     }
                     match guard.spares(&[&user.id, &user.user_principal_name]) {
-                        Some(Spared::Excluded) => { out.excluded += 1; continue; }
-                        Some(Spared::Admin) => { out.protected += 1; continue; }
+                        Some(Spared::Excluded) => { out.excluded += 1; progress.spared += 1; continue; }
+                        Some(Spared::Admin) => { out.protected += 1; progress.spared += 1; continue; }
                         None => {}
                     }
                     let Ok(id) = UserKey::id(&user.id) else { continue };
@@ -312,6 +316,7 @@ pub async fn contain<T: Transport + Clone>(
                     }
                     JobResult::Failed { fault: Some(fault), .. } if fault.status == 404 => {
                         out.not_found += 1;
+                        progress.not_found += 1;
                         log.push(&ContainRecord::NotFound { row });
                     }
                     JobResult::Failed { error, .. } | JobResult::Unknown { last_error: error } => {

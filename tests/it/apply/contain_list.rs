@@ -285,3 +285,56 @@ fn an_offboarding_disables_from_the_list_but_never_a_synced_account() {
         }
     }
 }
+
+#[test]
+fn ctrl_c_while_planning_after_the_containment_keeps_a_row_for_everyone_and_resume_finishes() {
+    // 100 ms a request: the plan's reads of 300 users take seconds after the containment.
+    let t = Scenario::start(
+        "contain-list-ctrl-c-planning",
+        SimConfig {
+            latency: std::time::Duration::from_millis(100),
+            ..generated(400, 175)
+        },
+    );
+    let listed = users::some(&t.before, 300);
+    let input = t.write_list(&listed);
+    let out = t.out();
+    let mut child = t.apply(&input, Profile::Incident).yes().spawn("apply");
+    let log = out.join("containment.jsonl");
+    wait_until("the containment finished", || {
+        let finished = std::fs::read_to_string(&log)
+            .is_ok_and(|text| text.contains("\"record\":\"finished\""));
+        finished || !child.is_running()
+    });
+    assert!(
+        child.is_running(),
+        "the run ended first: {}",
+        child.stderr()
+    );
+    child.signal("INT");
+    child.expect_code(4);
+    let rows = out.rows();
+    assert_eq!(rows.len(), listed.len(), "one row per input row");
+    let revoked = contained_rows(&t, "revoked");
+    for row in &rows {
+        assert_eq!(row["status"], "pending", "{row}");
+        let index = row["row"].as_u64().unwrap();
+        assert_eq!(
+            row["sessionsRevoked"] == true,
+            revoked.contains(&index),
+            "{row}"
+        );
+    }
+    assert!(!out.join("plan.json").exists(), "no plan was taken up");
+
+    let run = t.resume().run();
+    let expected = t.assert_tenant_after(&listed, Profile::Incident);
+    run.expect_code(exit_for(expected.values().map(|e| e.status)));
+    for (u, row) in listed.iter().zip(&out.rows()) {
+        assert_eq!(row["status"], expected[id_of(u)].status, "{row}");
+    }
+    let revocations = revocations(&t);
+    for u in listed.iter().filter(|u| !is_admin(u)) {
+        assert_eq!(revocations.get(id_of(u)), Some(&1), "{}", upn(u));
+    }
+}
