@@ -212,7 +212,9 @@ pub async fn contain_then_apply(
                 _ => "",
             }
         );
-        let pacer = Arc::new(Pacer::new(run.graph.pacer_settings()));
+        // Only the preflight and the listings have read anything: the resource-unit
+        // bucket is nearly full.
+        let pacer = Arc::new(Pacer::fresh(run.graph.pacer_settings()));
         let mut display = ProgressDisplay::new(run.graph.pacer_settings().writes);
         let done = contain(
             run.client.clone(),

@@ -188,6 +188,8 @@ enum Burst {
     OneSecond,
     /// The whole window (`amount`): Entra's write bucket starts full and holds 3,000.
     WholeWindow,
+    /// Half the window: what a run that read nothing before it may spend at once.
+    HalfWindow,
 }
 
 impl Burst {
@@ -199,6 +201,7 @@ impl Burst {
             // emulator's --time-scale makes, must not burst 16,000).
             Burst::OneSecond => budget.per_second().min(window),
             Burst::WholeWindow => window,
+            Burst::HalfWindow => (window / 2.0).max(budget.per_second().min(window)),
         }
     }
 }
@@ -231,9 +234,22 @@ fn limiter(budget: Budget, burst: Burst, clock: &DefaultClock) -> Limiter {
 
 impl Pacer {
     pub fn new(settings: PacerSettings) -> Pacer {
+        Pacer::with_bursts(settings, Burst::OneSecond)
+    }
+
+    /// A pacer for a run that starts with the app's resource-unit bucket nearly full —
+    /// nothing but a few listings read before it, as for a containment straight from the
+    /// list: half the window's resource units may go at once (the other half is left for
+    /// whatever else this app spent in the last window), so that 3,000 revocations are
+    /// bound by round trips rather than by 800 resource units a second.
+    pub fn fresh(settings: PacerSettings) -> Pacer {
+        Pacer::with_bursts(settings, Burst::HalfWindow)
+    }
+
+    fn with_bursts(settings: PacerSettings, resource_units: Burst) -> Pacer {
         let clock = DefaultClock::default();
         Pacer {
-            resource_units: limiter(settings.resource_units, Burst::OneSecond, &clock),
+            resource_units: limiter(settings.resource_units, resource_units, &clock),
             writes: limiter(settings.writes, Burst::WholeWindow, &clock),
             clock,
             settings,
@@ -406,6 +422,31 @@ mod tests {
         assert!(
             (800..3000).contains(&units),
             "{units} resource units granted"
+        );
+    }
+
+    #[test]
+    fn a_fresh_pacer_lets_half_the_resource_unit_window_go_at_once() {
+        let pacer = Pacer::fresh(PacerSettings::documented(TenantSize::Large));
+        let one = NonZeroU32::new(CELLS_PER_UNIT as u32).unwrap();
+        let granted = |limiter: &Limiter, tries: u32| {
+            (0..tries)
+                .filter(|_| matches!(limiter.check_n(one), Ok(Ok(()))))
+                .count()
+        };
+        // 4,000 of the 8,000 a large tenant's app may spend in 10 s: 3,000 revocations
+        // straight from a list go at once, with room for the listings before them.
+        let units = granted(&pacer.resource_units, 6000);
+        assert!(
+            (4000..4500).contains(&units),
+            "{units} resource units granted"
+        );
+        let writes = granted(&pacer.writes, 4000);
+        assert!((3000..3500).contains(&writes), "{writes} writes granted");
+        // A budget smaller than a second's worth a window keeps its second.
+        assert_eq!(
+            Burst::HalfWindow.units("8000/500ms".parse().unwrap()),
+            8000.0
         );
     }
 
