@@ -301,7 +301,9 @@ pub async fn contain_then_apply(
 
     // Phase 2: the plan for the rest, from the users as they were before the run.
     let (revoked, disabled) = rows.counts();
-    notes.push(containment_note(revoked, disabled));
+    if revoked + disabled > 0 {
+        notes.push(containment_note(revoked, disabled));
+    }
     prepared.contained = Some(Arc::new(rows));
     let plan_dir = out.join("plan");
     clear_unfinished_plan(&plan_dir);
@@ -315,7 +317,29 @@ pub async fn contain_then_apply(
         }
     };
     let made = match planned {
-        Some(made) => made.map_err(plan_cmd::stopped_reads)?,
+        Some(Ok(made)) => made,
+        Some(Err(error)) => {
+            // The reads stopped (a refused credential, Graph out of reach) or the plan
+            // could not be written: the containment stands, the rest is planned again.
+            listener.abort();
+            make::remove_scratch(&plan_dir);
+            let cause = format!("{error:#}");
+            let exit = plan_cmd::stopped_reads(error).exit;
+            let start = ContainmentLog::read_start(out).map_err(anyhow::Error::from)?;
+            let prepared = reprepare(&start)?;
+            write_pending(out, &prepared, &contained, "the plan of the rest stopped")?;
+            carry_out::keep_sim_tenant(out, run.sim);
+            eprintln!(
+                "mfa-reset: the containment is done (in {}), but the plan of the rest stopped; every row is in {} (pending). Once Graph can be reached, `mfa-reset resume {}` plans the rest again",
+                ContainmentLog::path_in(out).display(),
+                out.join("results.csv").display(),
+                shell_quote(out)
+            );
+            return Err(CliError {
+                exit,
+                error: anyhow::anyhow!("the plan of the rest stopped: {cause}"),
+            });
+        }
         None => {
             listener.abort();
             make::remove_scratch(&plan_dir);
