@@ -338,3 +338,59 @@ fn ctrl_c_while_planning_after_the_containment_keeps_a_row_for_everyone_and_resu
         assert_eq!(revocations.get(id_of(u)), Some(&1), "{}", upn(u));
     }
 }
+
+#[test]
+fn an_outage_while_planning_after_the_containment_keeps_it_and_resume_plans_again() {
+    let t = Scenario::start(
+        "contain-list-plan-outage",
+        SimConfig {
+            latency: std::time::Duration::from_millis(100),
+            ..generated(400, 176)
+        },
+    );
+    let listed = users::some(&t.before, 300);
+    let input = t.write_list(&listed);
+    let out = t.out();
+    let mut child = t
+        .apply(&input, Profile::Incident)
+        .args(&["--max-outage", "1"])
+        .yes()
+        .spawn("apply");
+    let log = out.join("containment.jsonl");
+    wait_until("the containment finished", || {
+        let finished = std::fs::read_to_string(&log)
+            .is_ok_and(|text| text.contains("\"record\":\"finished\""));
+        finished || !child.is_running()
+    });
+    assert!(
+        child.is_running(),
+        "the run ended first: {}",
+        child.stderr()
+    );
+    let outage = std::time::Duration::from_secs(5);
+    let down = std::time::Instant::now();
+    t.sim.outage(outage);
+    child.expect_code(1);
+    let stderr = child.stderr();
+    assert!(stderr.contains("the containment is done"), "{stderr}");
+    assert!(
+        !stderr.contains("nothing in the tenant was changed"),
+        "{stderr}"
+    );
+    let rows = out.rows();
+    assert_eq!(rows.len(), listed.len(), "one row per input row");
+    assert!(rows.iter().all(|r| r["status"] == "pending"));
+    let revoked = contained_rows(&t, "revoked");
+    assert!(revoked.len() > 250, "{}", revoked.len());
+
+    std::thread::sleep(
+        outage.saturating_sub(down.elapsed()) + std::time::Duration::from_millis(200),
+    );
+    let run = t.resume().run();
+    let expected = t.assert_tenant_after(&listed, Profile::Incident);
+    run.expect_code(exit_for(expected.values().map(|e| e.status)));
+    let revocations = revocations(&t);
+    for u in listed.iter().filter(|u| !is_admin(u)) {
+        assert_eq!(revocations.get(id_of(u)), Some(&1), "{}", upn(u));
+    }
+}
