@@ -45,6 +45,7 @@ use super::plan as plan_cmd;
 use crate::engine::containment::log::{ContainStart, ContainmentLog};
 use crate::engine::journal::{Journal, JournalState, Record};
 use crate::engine::lock::{LOCK_FILE, RunLock};
+use crate::engine::pacer::Pacer;
 use crate::engine::preflight::check_tap_start;
 use crate::engine::run::{RunFiles, now_rfc3339};
 use crate::engine::secrets::TapFile;
@@ -210,6 +211,9 @@ pub fn run(args: ApplyArgs) -> CliResult {
             Err(end) => return end,
         };
         let client = Arc::new(client);
+        // One pacer for everything the run reads and writes: the plan made on the way
+        // spends the same quotas as the run.
+        let pacer = Arc::new(Pacer::new(args.graph.pacer_settings()));
         let mut notes = notes;
         if let Some(list) = &prepared
             && contain::contains_from_list(&list.policy, args.run.options(&list.policy))
@@ -259,6 +263,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
                 let made = plan_cmd::make_plan(
                     prepared,
                     client.clone(),
+                    pacer.clone(),
                     &args.graph,
                     &plan_dir,
                     notes,
@@ -286,7 +291,8 @@ pub fn run(args: ApplyArgs) -> CliResult {
             dir: &args.out,
         };
         let exit =
-            carry_out::carry_out(client, &args.graph, &plan, options, files, &destination).await?;
+            carry_out::carry_out(client, pacer, &args.graph, &plan, options, files, &destination)
+                .await?;
         carry_out::keep_sim_tenant(&args.out, sim.as_ref());
         Ok(exit)
     })

@@ -115,6 +115,7 @@ pub struct Destination {
 /// way).
 pub async fn carry_out(
     client: Arc<GraphClient>,
+    pacer: Arc<Pacer>,
     graph: &GraphArgs,
     plan: &RunPlan,
     options: RunOptions,
@@ -127,7 +128,6 @@ pub async fn carry_out(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let interrupts = Interrupts::listen().context("cannot listen for Ctrl-C")?;
     let interrupted_twice = stop_on_signals(interrupts, stop_tx);
-    let pacer = Arc::new(Pacer::new(graph.pacer_settings()));
     let mut display = ProgressDisplay::new(graph.pacer_settings().writes);
     // Results are written as the outcomes come, in row order, at the end of the run.
     let mut results = RunResultsWriter::create(

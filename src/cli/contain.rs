@@ -179,6 +179,10 @@ pub async fn contain_then_apply(
         }
     });
 
+    // One pacer for the three phases: what the containment spent of the app's quotas is
+    // not spent again by the plan and the method clean-up. Only the preflight and the
+    // listings have read anything before it: the resource-unit bucket is nearly full.
+    let pacer = Arc::new(Pacer::fresh(run.graph.pacer_settings()));
     if !finished {
         let steps = steps_of(&prepared.policy);
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -212,13 +216,10 @@ pub async fn contain_then_apply(
                 _ => "",
             }
         );
-        // Only the preflight and the listings have read anything: the resource-unit
-        // bucket is nearly full.
-        let pacer = Arc::new(Pacer::fresh(run.graph.pacer_settings()));
         let mut display = ProgressDisplay::new(run.graph.pacer_settings().writes);
         let done = contain(
             run.client.clone(),
-            pacer,
+            pacer.clone(),
             run.graph.dispatcher_settings(),
             steps,
             &guard,
@@ -310,7 +311,14 @@ pub async fn contain_then_apply(
     plan_cmd::prepare_out_dir(&plan_dir)?;
     let contained = prepared.contained.clone().unwrap_or_default();
     let planned = {
-        let making = plan_cmd::make_plan(prepared, run.client.clone(), run.graph, &plan_dir, notes);
+        let making = plan_cmd::make_plan(
+            prepared,
+            run.client.clone(),
+            pacer.clone(),
+            run.graph,
+            &plan_dir,
+            notes,
+        );
         tokio::select! {
             made = making => Some(made),
             _ = signals.changed() => None,
@@ -376,6 +384,7 @@ pub async fn contain_then_apply(
     };
     let exit = carry_out::carry_out(
         run.client,
+        pacer,
         run.graph,
         &plan,
         run.options,

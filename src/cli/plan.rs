@@ -107,6 +107,7 @@ pub struct MadePlan {
 pub async fn make_plan(
     prepared: Prepared,
     client: Arc<GraphClient>,
+    pacer: Arc<Pacer>,
     graph: &GraphArgs,
     out: &Path,
     notes: Vec<String>,
@@ -126,7 +127,6 @@ pub async fn make_plan(
             })
         }
     });
-    let pacer = Arc::new(Pacer::new(graph.pacer_settings()));
     let bar = progress::reading_bar(prepared.targets);
     let mut failure: Option<MakeError> = None;
     let scope = Scope::of(&prepared.policy);
@@ -227,7 +227,7 @@ pub async fn make_plan_unless_interrupted(
     let mut interrupts = Interrupts::listen().context("cannot listen for Ctrl-C")?;
     tokio::select! {
         biased;
-        made = make_plan(prepared, client, graph, out, notes) => made.map(Some),
+        made = make_plan(prepared, client, Arc::new(Pacer::new(graph.pacer_settings())), graph, out, notes) => made.map(Some),
         _ = interrupts.next() => {
             make::remove_scratch(out);
             Ok(None)

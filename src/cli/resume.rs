@@ -34,6 +34,7 @@ use super::contain;
 use crate::engine::containment::log::ContainmentLog;
 use crate::engine::journal::{Journal, JournalState, Record};
 use crate::engine::lock::RunLock;
+use crate::engine::pacer::Pacer;
 use crate::engine::run::RunFiles;
 use crate::engine::settings::RunSettings;
 use crate::exit::{CliError, CliResult, UsageContext};
@@ -104,6 +105,7 @@ pub fn run(args: ResumeArgs) -> CliResult {
         let options = settings.options();
         let exit = carry_out::carry_out(
             Arc::new(client),
+            Arc::new(Pacer::new(graph.pacer_settings())),
             &graph,
             &plan,
             options,
