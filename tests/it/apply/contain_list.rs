@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mfa_reset::sim::SimConfig;
+use mfa_reset::sim::{SimConfig, permissions};
 use serde_json::Value;
 
 use crate::support::oracle::{Profile, exit_for};
@@ -393,4 +393,56 @@ fn an_outage_while_planning_after_the_containment_keeps_it_and_resume_plans_agai
     for u in listed.iter().filter(|u| !is_admin(u)) {
         assert_eq!(revocations.get(id_of(u)), Some(&1), "{}", upn(u));
     }
+}
+
+#[test]
+fn without_the_permission_to_list_admins_every_user_is_read_first_and_admins_stay_protected() {
+    let t = Scenario::start("contain-list-no-roles", generated(200, 177));
+    t.sim
+        .deny_permissions(&permissions::with_wider(
+            permissions::ROLE_MANAGEMENT_READ_DIRECTORY,
+        ))
+        .unwrap();
+    let admins: Vec<Value> = t
+        .before
+        .values()
+        .filter(|u| is_admin(u))
+        .take(2)
+        .cloned()
+        .collect();
+    assert!(!admins.is_empty(), "the tenant has admins");
+    let listed: Vec<Value> = admins
+        .iter()
+        .cloned()
+        .chain(users::without_role(&t.before, 20))
+        .collect();
+    let input = t.write_list(&listed);
+    let run = t.apply(&input, Profile::Incident).yes().run();
+    // Said, never a silent downgrade: the run reads every user first, as a plan does.
+    assert!(
+        run.stderr
+            .contains("the tenant's admins could not be listed"),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.out().join("containment.jsonl").exists());
+    let expected = t.assert_tenant_after(&listed, Profile::Incident);
+    run.expect_code(exit_for(expected.values().map(|e| e.status)));
+    for m in t.mutations() {
+        let who = m["userId"].as_str().unwrap();
+        assert!(
+            !admins.iter().any(|a| id_of(a) == who),
+            "an admin was changed: {m}"
+        );
+    }
+    let plan = t.out().plan();
+    assert!(
+        plan["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("could not be listed")),
+        "{}",
+        plan["notes"]
+    );
 }
