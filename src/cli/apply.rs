@@ -145,6 +145,10 @@ pub fn run(args: ApplyArgs) -> CliResult {
         refuse_planning_flags(&args).usage()?;
     }
     check_run_dir(&args.out).usage()?;
+    if !given_plan {
+        // The plan made on the way goes there: refused before anything is read or changed.
+        plan_cmd::check_out_dir(&args.out.join("plan")).usage()?;
+    }
     let prepared = if given_plan {
         None
     } else {

@@ -154,6 +154,7 @@ pub async fn contain_then_apply(
     begin: Begin,
 ) -> Result<Exit, CliError> {
     let out = run.out;
+    let resumed = matches!(begin, Begin::Resumed { .. });
     let (mut log, mut rows, finished) = match begin {
         Begin::New(start) => (
             ContainmentLog::create(out, *start)?,
@@ -307,7 +308,10 @@ pub async fn contain_then_apply(
     }
     prepared.contained = Some(Arc::new(rows));
     let plan_dir = out.join("plan");
-    clear_unfinished_plan(&plan_dir);
+    if resumed {
+        // This run's own plan, stopped half-way or never taken up: made again.
+        clear_unfinished_plan(&plan_dir);
+    }
     plan_cmd::prepare_out_dir(&plan_dir)?;
     let contained = prepared.contained.clone().unwrap_or_default();
     let planned = {

@@ -446,3 +446,25 @@ fn without_the_permission_to_list_admins_every_user_is_read_first_and_admins_sta
         plan["notes"]
     );
 }
+
+#[test]
+fn a_plan_already_in_the_run_folder_is_refused_before_anyone_is_contained() {
+    let t = Scenario::start("contain-list-plan-there", generated(60, 178));
+    let listed = users::without_role(&t.before, 10);
+    let input = t.write_list(&listed);
+    let plan_dir = t.out().join("plan");
+    std::fs::create_dir_all(&plan_dir).unwrap();
+    std::fs::write(plan_dir.join("plan.json"), "{}").unwrap();
+    let run = t.apply(&input, Profile::Incident).yes().run();
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("already holds a plan"),
+        "{}",
+        run.stderr
+    );
+    assert!(t.mutations().is_empty(), "nothing changed");
+    assert_eq!(
+        std::fs::read_to_string(plan_dir.join("plan.json")).unwrap(),
+        "{}"
+    );
+}
