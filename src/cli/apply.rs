@@ -73,6 +73,10 @@ pub struct ApplyArgs {
     /// With a user list: plan the valid rows and report the invalid ones.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// With a user list: users never to touch, every member of this group (object id or
+    /// display name, nested groups included); repeatable. Needs GroupMember.Read.All.
+    #[arg(long, value_name = "ID|NAME")]
+    pub exclude_group: Vec<String>,
     #[command(flatten, next_help_heading = "With a user list: the policy")]
     pub policy: PolicyFlags,
     #[command(flatten, next_help_heading = "The run")]
@@ -149,7 +153,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
         // The plan made on the way goes there: refused before anything is read or changed.
         plan_cmd::check_out_dir(&args.out.join("plan")).usage()?;
     }
-    let prepared = if given_plan {
+    let mut prepared = if given_plan {
         None
     } else {
         Some(
@@ -214,6 +218,17 @@ pub fn run(args: ApplyArgs) -> CliResult {
             Ok(notes) => notes,
             Err(end) => return end,
         };
+        if let Some(list) = prepared.as_mut()
+            && let Err(end) = super::exclude_groups(
+                &client,
+                list,
+                &args.exclude_group,
+                ". Nothing was changed.",
+            )
+            .await
+        {
+            return end;
+        }
         let client = Arc::new(client);
         // One pacer for everything the run reads and writes: the plan made on the way
         // spends the same quotas as the run.
@@ -357,9 +372,13 @@ fn refuse_planning_flags(args: &ApplyArgs) -> anyhow::Result<()> {
             args.target.display()
         );
     }
-    if args.column.is_some() || args.exclude.is_some() || args.skip_invalid {
+    if args.column.is_some()
+        || args.exclude.is_some()
+        || args.skip_invalid
+        || !args.exclude_group.is_empty()
+    {
         bail!(
-            "{} is a plan: --column, --exclude and --skip-invalid apply only when planning; plan again to change them",
+            "{} is a plan: --column, --exclude, --exclude-group and --skip-invalid apply only when planning; plan again to change them",
             args.target.display()
         );
     }
@@ -380,6 +399,7 @@ fn contain_start(
         input_sha256: list.input_sha256.clone(),
         column: list.options.column.clone(),
         exclude: args.exclude.as_deref().map(absolute).transpose()?,
+        exclude_groups: args.exclude_group.clone(),
         skip_invalid: args.skip_invalid,
         policy: list.policy.clone(),
         on_drift: options.on_drift,

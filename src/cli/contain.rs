@@ -83,7 +83,7 @@ pub async fn read_guard(
     let mut excluded: HashSet<String> = prepared.exclusions.keys().map(str::to_string).collect();
     let keys: Vec<UserKey> = prepared
         .exclusions
-        .keys()
+        .listed_keys()
         .filter_map(|k| UserKey::parse(k).ok())
         .collect();
     if !keys.is_empty() {

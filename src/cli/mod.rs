@@ -173,6 +173,38 @@ async fn preflight(
     }
 }
 
+/// Reads the users of every `--exclude-group` group and adds them to `prepared`'s
+/// exclusions, before anything else is read or changed. A group that cannot be known in
+/// full ends the command (exit 2, or 3 for a refused credential): an exclusion is never
+/// taken as known when it is not.
+async fn exclude_groups(
+    client: &GraphClient,
+    prepared: &mut crate::plan::make::Prepared,
+    groups: &[String],
+    consequence: &str,
+) -> Result<(), CliResult> {
+    let checks = client.preflight();
+    for spec in groups {
+        match crate::graph::groups::read_group(&checks, spec).await {
+            Err(e) => return Err(credentials_refused(e, consequence)),
+            Ok(Err(why)) => {
+                return Err(Err(CliError::usage(anyhow::anyhow!(
+                    "--exclude-group {spec}: {why}{consequence}"
+                ))));
+            }
+            Ok(Ok(group)) => {
+                eprintln!(
+                    "mfa-reset: --exclude-group {spec}: {} user(s) of the group {:?} are excluded.",
+                    group.users.len(),
+                    group.name
+                );
+                prepared.exclusions.add_group(&group.name, &group.users);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Readies the private `DIR/secrets/tap.csv` before a run of `plan` that issues passes
 /// writes anything; a folder or file others can reach, or another user's, is refused
 /// (exit 2).

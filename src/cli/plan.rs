@@ -66,6 +66,10 @@ pub struct PlanArgs {
     /// Plan the valid rows and report the invalid ones instead of stopping.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Users never to touch: every member of this group, through nested groups (its object
+    /// id, or its display name); repeatable. Needs GroupMember.Read.All.
+    #[arg(long, value_name = "ID|NAME")]
+    pub exclude_group: Vec<String>,
     #[command(flatten, next_help_heading = "The policy")]
     pub policy: PolicyFlags,
     #[command(flatten, next_help_heading = "Tenant, credentials and pacing")]
@@ -237,7 +241,7 @@ pub async fn make_plan_unless_interrupted(
 
 /// Runs `mfa-reset plan`.
 pub fn run(args: PlanArgs) -> CliResult {
-    let prepared = prepare(
+    let mut prepared = prepare(
         &args.input,
         args.column.clone(),
         args.exclude.clone(),
@@ -256,6 +260,11 @@ pub fn run(args: PlanArgs) -> CliResult {
             Ok(notes) => notes,
             Err(end) => return end.map(Err),
         };
+        if let Err(end) =
+            super::exclude_groups(&client, &mut prepared, &args.exclude_group, consequence).await
+        {
+            return end.map(Err);
+        }
         prepare_out_dir(&args.out).usage()?;
         let made =
             make_plan_unless_interrupted(prepared, Arc::new(client), &args.graph, &args.out, notes)

@@ -136,7 +136,7 @@ fn resume_containment(args: &ResumeArgs) -> CliResult {
     let mut graph = connection_flags(args, &settings).usage()?;
     let runtime = super::runtime()?;
     let _lock = RunLock::acquire(dir).usage()?;
-    let prepared = contain::reprepare(&start)?;
+    let mut prepared = contain::reprepare(&start)?;
     if settings.sim && graph.tenant.is_some() {
         continue_emulated_tenant(dir, &mut graph);
     }
@@ -145,6 +145,16 @@ fn resume_containment(args: &ResumeArgs) -> CliResult {
             Ok(connected) => connected,
             Err(end) => return end,
         };
+        if let Err(end) = super::exclude_groups(
+            &client,
+            &mut prepared,
+            &start.exclude_groups,
+            ". Nothing more was changed.",
+        )
+        .await
+        {
+            return end;
+        }
         let client = Arc::new(client);
         let (log, mut state) = ContainmentLog::resume(dir).usage()?;
         let guard = match contain::read_guard(&client, &graph, &prepared).await {

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod batch;
 pub mod client;
 pub mod endpoints;
+pub mod groups;
 pub mod key;
 pub mod preflight;
 pub mod request;

@@ -214,6 +214,17 @@ impl GraphRequest {
         )
     }
 
+    /// `GET /groups?$filter=displayName eq '...'&$select=id,displayName`: the groups of
+    /// that name (Graph compares without regard to case).
+    pub fn groups_named(name: &str) -> GraphRequest {
+        let filter = format!("displayName eq '{}'", name.replace('\'', "''"));
+        let filter: String = form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+        GraphRequest::read(
+            format!("/groups?$filter={filter}&$select=id,displayName"),
+            Cost::read(2, true),
+        )
+    }
+
     /// The next page of a list, from its `@odata.nextLink` made relative to the version
     /// root (`/groups/...?$skiptoken=...`).
     pub fn next_page(relative: String) -> GraphRequest {

@@ -83,7 +83,7 @@ pub async fn read(preflight: &Preflight<'_>) -> Result<RoleHoldersRead, Prefligh
     let roles = match list(
         preflight,
         GraphRequest::directory_roles_with_members(),
-        &mut holders,
+        &mut holders.requests,
     )
     .await?
     {
@@ -97,7 +97,13 @@ pub async fn read(preflight: &Preflight<'_>) -> Result<RoleHoldersRead, Prefligh
         let name = role["displayName"].as_str().unwrap_or(role_id).to_string();
         let members = match role["members"].as_array() {
             Some(members) if members.len() < EXPANDED_MEMBERS => members.clone(),
-            _ => match list(preflight, GraphRequest::role_members(role_id), &mut holders).await? {
+            _ => match list(
+                preflight,
+                GraphRequest::role_members(role_id),
+                &mut holders.requests,
+            )
+            .await?
+            {
                 Ok(members) => members,
                 Err(why) => return Ok(incomplete(&format!("the members of {name}"), why)),
             },
@@ -109,16 +115,21 @@ pub async fn read(preflight: &Preflight<'_>) -> Result<RoleHoldersRead, Prefligh
                     holders.add(id, member["userPrincipalName"].as_str(), &name);
                 }
                 "#microsoft.graph.group" if !id.is_empty() => {
-                    let users =
-                        match list(preflight, GraphRequest::group_users(id), &mut holders).await? {
-                            Ok(users) => users,
-                            Err(why) => {
-                                return Ok(incomplete(
-                                    &format!("the members of group {id}, which holds {name}"),
-                                    why,
-                                ));
-                            }
-                        };
+                    let users = match list(
+                        preflight,
+                        GraphRequest::group_users(id),
+                        &mut holders.requests,
+                    )
+                    .await?
+                    {
+                        Ok(users) => users,
+                        Err(why) => {
+                            return Ok(incomplete(
+                                &format!("the members of group {id}, which holds {name}"),
+                                why,
+                            ));
+                        }
+                    };
                     for user in users {
                         if let Some(user_id) = user["id"].as_str() {
                             holders.add(user_id, user["userPrincipalName"].as_str(), &name);
@@ -147,16 +158,16 @@ fn incomplete(what: &str, why: String) -> RoleHoldersRead {
 
 /// Every item of the list `first` starts, following `@odata.nextLink`; `Err` with why when
 /// Graph refuses a page or a page cannot be followed.
-async fn list(
+pub(crate) async fn list(
     preflight: &Preflight<'_>,
     first: GraphRequest,
-    holders: &mut RoleHolders,
+    requests: &mut usize,
 ) -> Result<Result<Vec<Value>, String>, PreflightError> {
     let graph = preflight.graph();
     let mut request = first;
     let mut items = Vec::new();
     for _ in 0..MAX_PAGES {
-        holders.requests += 1;
+        *requests += 1;
         let body = match preflight.ask(&request).await? {
             Answered::Body(body) => body.unwrap_or(Value::Null),
             Answered::Refused(fault) => return Ok(Err(fault.to_string())),

@@ -38,37 +38,69 @@ pub struct Row {
 #[derive(Debug, Clone, Default)]
 pub struct Exclusions {
     keys: HashSet<String>,
+    /// Keys (lower-cased ids and UPNs) of the members of `--exclude-group` groups, with
+    /// the group's name.
+    group_members: HashMap<String, String>,
 }
 
 impl Exclusions {
     pub fn new(keys: impl IntoIterator<Item = String>) -> Exclusions {
         Exclusions {
             keys: keys.into_iter().map(|k| k.to_lowercase()).collect(),
+            group_members: HashMap::new(),
+        }
+    }
+
+    /// Excludes every user of `group` (named `name`): their ids and UPNs.
+    pub fn add_group(&mut self, name: &str, users: &[(String, Option<String>)]) {
+        for (id, upn) in users {
+            for key in std::iter::once(id).chain(upn) {
+                self.group_members
+                    .entry(key.to_lowercase())
+                    .or_insert_with(|| name.to_string());
+            }
         }
     }
 
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.keys.len() + self.group_members.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.keys.is_empty() && self.group_members.is_empty()
     }
 
-    /// The excluded keys, lower-cased.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
+    /// The exclude list's keys, lower-cased (not the groups' members, known by id and UPN
+    /// already).
+    pub fn listed_keys(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(String::as_str)
     }
 
-    pub fn covers(&self, user: &UserSnapshot, row: &Row) -> bool {
-        !self.keys.is_empty()
-            && [
-                user.id.to_lowercase(),
-                user.user_principal_name.to_lowercase(),
-                row.input.trim().to_lowercase(),
-            ]
+    /// The excluded keys, lower-cased: the exclude list's and the groups' members'.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.keys
             .iter()
-            .any(|k| self.keys.contains(k))
+            .chain(self.group_members.keys())
+            .map(String::as_str)
+    }
+
+    pub fn covers(&self, user: &UserSnapshot, row: &Row) -> bool {
+        !self.is_empty() && self.why(user, row).is_some()
+    }
+
+    /// Why `user` (listed as `row`) is excluded, in words; `None` when they are not.
+    pub fn why(&self, user: &UserSnapshot, row: &Row) -> Option<String> {
+        let keys = [
+            user.id.to_lowercase(),
+            user.user_principal_name.to_lowercase(),
+            row.input.trim().to_lowercase(),
+        ];
+        if keys.iter().any(|k| self.keys.contains(k)) {
+            return Some("on the exclude list".to_string());
+        }
+        keys.iter()
+            .find_map(|k| self.group_members.get(k))
+            .map(|group| format!("a member of the group {group:?} (--exclude-group)"))
     }
 }
 
@@ -128,8 +160,11 @@ pub fn read_entry(
             entry.reason = Some(why);
         }
         Some(ReadOutcome::Found(user)) => {
-            let excluded = exclusions.covers(&user, &row);
-            apply_decision(&mut entry, decide(policy, &user, excluded));
+            let excluded = exclusions.why(&user, &row);
+            apply_decision(&mut entry, decide(policy, &user, excluded.is_some()));
+            if let Some(why) = excluded {
+                entry.reason = Some(why);
+            }
             entry.before = Some(user);
         }
     }

@@ -44,7 +44,7 @@ use tokio::sync::watch;
 
 pub use auth::{Certificate, SimApp};
 pub use errors::{GraphFailure, SimError};
-pub use model::{Method, TapPolicy, TenantRecord, User};
+pub use model::{GroupRecord, Method, TapPolicy, TenantRecord, User};
 pub use observe::ReceivedRequest;
 pub use permissions::Access;
 pub use tenant::Tenant;
@@ -306,6 +306,18 @@ impl SimState {
             message,
         })
     }
+
+    /// Runs `change` on the tenant as a whole.
+    fn change_tenant<T>(
+        &self,
+        change: impl FnOnce(&mut Tenant) -> Result<T, String>,
+    ) -> Result<T, SimError> {
+        let mut tenant = self.tenant.lock().expect("tenant lock");
+        change(&mut tenant).map_err(|message| SimError::Change {
+            user: String::new(),
+            message,
+        })
+    }
 }
 
 /// Starts emulators.
@@ -519,6 +531,12 @@ impl SimHandle {
     // What another administrator does meanwhile. These change the tenant directly, not
     // through Graph: they are not in the mutation log and spend no quota. `user` is an
     // object id or a userPrincipalName; an unknown one is `SimError::UnknownUser`.
+
+    /// Adds a group (members: ids of users or of other groups), as an administrator
+    /// would create a break-glass group.
+    pub fn add_group(&self, group: GroupRecord) -> Result<(), SimError> {
+        self.state.change_tenant(|t| t.add_group(group))
+    }
 
     /// Makes `user` an active holder of the directory role `role_display_name` (e.g.
     /// `Global Administrator`): listed in their `transitiveMemberOf` and in

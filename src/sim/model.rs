@@ -320,6 +320,19 @@ pub struct TenantRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub temporary_access_pass_policy: Option<TapPolicy>,
+    /// Groups (break-glass groups, role-assignable groups), by id; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupRecord>,
+}
+
+/// A group: its members are object ids of users or of other groups (nested).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GroupRecord {
+    pub id: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 /// The tenant's Temporary Access Pass policy: the settings of Graph's

@@ -25,6 +25,10 @@ pub const USER_READ_WRITE_ALL: &str = "User.ReadWrite.All";
 pub const DIRECTORY_READ_ALL: &str = "Directory.Read.All";
 /// `RoleManagement.Read.Directory`: read directory roles and who holds them.
 pub const ROLE_MANAGEMENT_READ_DIRECTORY: &str = "RoleManagement.Read.Directory";
+/// `GroupMember.Read.All`: read groups and their members.
+pub const GROUP_MEMBER_READ_ALL: &str = "GroupMember.Read.All";
+/// `Group.Read.All`: read groups, their members and more.
+pub const GROUP_READ_ALL: &str = "Group.Read.All";
 /// `UserAuthenticationMethod.Read.All`: read users' authentication methods.
 pub const METHODS_READ_ALL: &str = "UserAuthenticationMethod.Read.All";
 /// `UserAuthenticationMethod.ReadWrite.All`: read, delete and create methods (TAPs).
@@ -42,8 +46,10 @@ pub const POLICY_READ_ALL: &str = "Policy.Read.All";
 
 /// Every permission name the emulator knows; a denied name outside this list is a
 /// configuration mistake, refused when the emulator starts.
-pub const KNOWN: [&str; 10] = [
+pub const KNOWN: [&str; 12] = [
     USER_READ_ALL,
+    GROUP_MEMBER_READ_ALL,
+    GROUP_READ_ALL,
     ROLE_MANAGEMENT_READ_DIRECTORY,
     USER_READ_WRITE_ALL,
     DIRECTORY_READ_ALL,
@@ -62,6 +68,8 @@ pub enum Access {
     ReadUsers,
     /// `GET /directoryRoles` (with its members) and `/directoryRoles/{id}/members`.
     ReadRoles,
+    /// `GET /groups?$filter=...` and `/groups/{id}/transitiveMembers/...`.
+    ReadGroups,
     /// `GET .../authentication/methods` (and one type's), beta `signInPreferences`.
     ReadMethods,
     /// `DELETE .../authentication/{type}Methods/{id}`, `POST temporaryAccessPassMethods`.
@@ -80,6 +88,7 @@ impl Access {
         match self {
             Access::ReadUsers => &[USER_READ_ALL, USER_READ_WRITE_ALL, DIRECTORY_READ_ALL],
             Access::ReadRoles => &[ROLE_MANAGEMENT_READ_DIRECTORY, DIRECTORY_READ_ALL],
+            Access::ReadGroups => &[GROUP_MEMBER_READ_ALL, GROUP_READ_ALL, DIRECTORY_READ_ALL],
             Access::ReadMethods => &[METHODS_READ_ALL, METHODS_READ_WRITE_ALL],
             Access::WriteMethods => &[METHODS_READ_WRITE_ALL],
             Access::RevokeSessions => &[REVOKE_SESSIONS_ALL, USER_READ_WRITE_ALL],
@@ -88,9 +97,10 @@ impl Access {
         }
     }
 
-    const ALL: [Access; 7] = [
+    const ALL: [Access; 8] = [
         Access::ReadUsers,
         Access::ReadRoles,
+        Access::ReadGroups,
         Access::ReadMethods,
         Access::WriteMethods,
         Access::RevokeSessions,

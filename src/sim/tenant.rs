@@ -24,7 +24,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use serde_json::{Map, Value, json};
 
 use super::errors::GraphFailure;
-use super::model::{Method, TapPolicy, TenantRecord, User, UserRecord};
+use super::model::{GroupRecord, Method, TapPolicy, TenantRecord, User, UserRecord};
 use super::odata::{Filter, Literal, UserKey};
 use crate::wire::{MethodType, PhoneType};
 
@@ -177,6 +177,7 @@ pub struct Tenant {
     by_upn: HashMap<String, usize>,
     by_mail: HashMap<String, Vec<usize>>,
     tap_policy: TapPolicy,
+    groups: Vec<GroupRecord>,
 }
 
 impl Tenant {
@@ -189,6 +190,7 @@ impl Tenant {
             by_mail: HashMap::new(),
             users: Vec::with_capacity(users.len()),
             tap_policy: TapPolicy::default(),
+            groups: Vec::new(),
         };
         for (i, u) in users.into_iter().enumerate() {
             if t.by_id.insert(u.id.clone(), i).is_some() {
@@ -230,6 +232,9 @@ impl Tenant {
         if let Some(policy) = record.temporary_access_pass_policy {
             tenant.set_tap_policy(policy)?;
         }
+        for group in record.groups {
+            tenant.add_group(group)?;
+        }
         Ok(tenant)
     }
 
@@ -240,7 +245,70 @@ impl Tenant {
             users: self.users.iter().map(UserRecord::from).collect(),
             temporary_access_pass_policy: (self.tap_policy != TapPolicy::default())
                 .then_some(self.tap_policy),
+            groups: self.groups.clone(),
         }
+    }
+
+    /// Adds a group, refusing an id used already or a malformed one.
+    pub fn add_group(&mut self, group: GroupRecord) -> Result<(), String> {
+        if !super::odata::is_guid(&group.id) {
+            return Err(format!("group id {:?} is not a GUID", group.id));
+        }
+        let id = group.id.to_ascii_lowercase();
+        if self.groups.iter().any(|g| g.id == id) || self.by_id.contains_key(&id) {
+            return Err(format!("group id {id} appears twice"));
+        }
+        self.groups.push(GroupRecord {
+            id,
+            members: group
+                .members
+                .iter()
+                .map(|m| m.to_ascii_lowercase())
+                .collect(),
+            ..group
+        });
+        Ok(())
+    }
+
+    /// The groups whose display name is `name` (any case, as Graph's `eq` on it).
+    pub fn groups_named(&self, name: &str) -> Vec<&GroupRecord> {
+        self.groups
+            .iter()
+            .filter(|g| g.display_name.eq_ignore_ascii_case(name))
+            .collect()
+    }
+
+    /// Every group.
+    pub fn groups_named_all(&self) -> Vec<&GroupRecord> {
+        self.groups.iter().collect()
+    }
+
+    /// The group of id `id`, if any.
+    pub fn group(&self, id: &str) -> Option<&GroupRecord> {
+        let id = id.to_ascii_lowercase();
+        self.groups.iter().find(|g| g.id == id)
+    }
+
+    /// The users in group `id`, through nested groups too, in tenant order; `None` for no
+    /// such group.
+    pub fn group_users(&self, id: &str) -> Option<Vec<usize>> {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut users: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
+        let mut stack = vec![self.group(id)?];
+        while let Some(group) = stack.pop() {
+            if seen.contains(&group.id.as_str()) {
+                continue;
+            }
+            seen.push(&group.id);
+            for member in &group.members {
+                if let Some(&i) = self.by_id.get(member) {
+                    users.insert(i);
+                } else if let Some(nested) = self.group(member) {
+                    stack.push(nested);
+                }
+            }
+        }
+        Some(users.into_iter().collect())
     }
 
     /// The tenant's Temporary Access Pass policy.

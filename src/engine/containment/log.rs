@@ -33,6 +33,9 @@ pub struct ContainStart {
     pub column: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude: Option<PathBuf>,
+    /// `--exclude-group`: read again by a resume.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_groups: Vec<String>,
     #[serde(default)]
     pub skip_invalid: bool,
     pub policy: Policy,
@@ -314,6 +317,7 @@ mod tests {
             input_sha256: "ab".into(),
             column: None,
             exclude: None,
+            exclude_groups: Vec::new(),
             skip_invalid: false,
             policy: PolicyArgs {
                 profile: Some(Profile::Incident),

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::super::SimState;
 use super::super::errors::GraphFailure;
-use super::super::odata::{Filter, GraphPath, QueryOptions};
+use super::super::odata::{Filter, GraphPath, Literal, QueryOptions};
 use super::super::tenant::{Change, Tenant, guid_from_u128};
 use super::table::Route;
 use super::{ItemRequest, now_rfc3339};
@@ -70,6 +70,8 @@ pub(super) fn run(
         Route::UserRoles => h.user_roles(user()),
         Route::DirectoryRoles { expand_members } => h.directory_roles(expand_members),
         Route::RoleMembers { role_id } => h.role_members(&role_id),
+        Route::ListGroups { filter } => h.list_groups(filter.as_ref()),
+        Route::GroupUsers { group_id } => h.group_users(&group_id),
         Route::TapPolicy => h.tap_policy(),
     }
 }
@@ -310,6 +312,55 @@ impl Handler<'_> {
         }))
     }
 
+    /// `GET /groups?$filter=displayName eq '...'` (or `id eq`): the groups, id and name.
+    fn list_groups(&self, filter: Option<&Filter>) -> Result<Done, GraphFailure> {
+        let tenant = &*self.tenant;
+        let mut groups = Vec::new();
+        let candidates: Vec<&super::super::GroupRecord> = match filter {
+            None => tenant.groups_named_all(),
+            Some(f) => {
+                let mut hits = Vec::new();
+                for clause in &f.clauses {
+                    for value in &clause.values {
+                        let Literal::Text(text) = value else {
+                            return Err(unsupported_group_filter());
+                        };
+                        match clause.property.as_str() {
+                            "displayName" => hits.extend(tenant.groups_named(text)),
+                            "id" => hits.extend(tenant.group(text)),
+                            _ => return Err(unsupported_group_filter()),
+                        }
+                    }
+                }
+                hits
+            }
+        };
+        for g in candidates {
+            groups.push(json!({
+                "@odata.type": "#microsoft.graph.group",
+                "id": g.id,
+                "displayName": g.display_name,
+            }));
+        }
+        Done::ok(json!({
+            "@odata.context": format!("{}/$metadata#groups", self.base),
+            "value": groups,
+        }))
+    }
+
+    /// `GET /groups/{id}/transitiveMembers/microsoft.graph.user`: the group's users,
+    /// through nested groups.
+    fn group_users(&self, group_id: &str) -> Result<Done, GraphFailure> {
+        let tenant = &*self.tenant;
+        let users = tenant
+            .group_users(group_id)
+            .ok_or_else(|| GraphFailure::resource_not_found(group_id))?;
+        Done::ok(json!({
+            "@odata.context": format!("{}/$metadata#users", self.base),
+            "value": users.iter().map(|&i| member_json(tenant, i)).collect::<Vec<_>>(),
+        }))
+    }
+
     /// `GET /directoryRoles/{id}/members`.
     fn role_members(&self, role_id: &str) -> Result<Done, GraphFailure> {
         let tenant = &*self.tenant;
@@ -365,6 +416,14 @@ fn member_json(tenant: &Tenant, index: usize) -> Value {
         "userPrincipalName": u.user_principal_name,
         "displayName": u.display_name,
     })
+}
+
+/// Graph's answer to a `$filter` on groups this emulator does not know.
+fn unsupported_group_filter() -> GraphFailure {
+    GraphFailure::bad_request(
+        "Request_UnsupportedQuery",
+        "Unsupported or invalid query filter clause specified for groups.",
+    )
 }
 
 fn prepend_context(body: &mut Value, context: String) {

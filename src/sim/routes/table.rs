@@ -42,6 +42,14 @@ pub(super) enum Route {
     RoleMembers {
         role_id: String,
     },
+    /// `GET /groups`, with a `$filter` on `displayName` (or `id`) or without.
+    ListGroups {
+        filter: Option<Filter>,
+    },
+    /// `GET /groups/{id}/transitiveMembers/microsoft.graph.user`.
+    GroupUsers {
+        group_id: String,
+    },
     /// The tenant's Temporary Access Pass policy.
     TapPolicy,
 }
@@ -52,6 +60,7 @@ impl Route {
         match self {
             Route::GetUser | Route::ListUsers { .. } | Route::UserRoles => Access::ReadUsers,
             Route::DirectoryRoles { .. } | Route::RoleMembers { .. } => Access::ReadRoles,
+            Route::ListGroups { .. } | Route::GroupUsers { .. } => Access::ReadGroups,
             Route::ListMethods { .. } | Route::GetMethod { .. } | Route::SignInPreferences => {
                 Access::ReadMethods
             }
@@ -135,6 +144,18 @@ pub(super) fn route(method: &str, path: &GraphPath, q: &QueryOptions) -> Routed 
         ) => r.user_roles(),
         (["directoryRoles"], false) => r.directory_roles(),
         (["directoryRoles", role_id, "members"], false) => r.role_members(role_id),
+        (["groups"], false) => r.groups(),
+        (
+            [
+                "groups",
+                group_id,
+                "transitiveMembers",
+                "microsoft.graph.user",
+            ],
+            false,
+        ) => r.get_only(Route::GroupUsers {
+            group_id: group_id.to_string(),
+        }),
         (
             [
                 "policies",
@@ -159,6 +180,11 @@ struct Request<'a> {
 impl Request<'_> {
     /// `/users`: list (and filter) the users.
     fn users(&self) -> Routed {
+        self.filtered_list(|filter| Route::ListUsers { filter })
+    }
+
+    /// A list `GET` (2 resource units) with its optional `$filter` parsed into `route`.
+    fn filtered_list(&self, route: impl FnOnce(Option<odata::Filter>) -> Route) -> Routed {
         match self.method {
             "GET" => {
                 let filter = self
@@ -167,7 +193,7 @@ impl Request<'_> {
                     .as_deref()
                     .map(odata::parse_filter)
                     .transpose()?;
-                Ok((Route::ListUsers { filter }, self.read(2)))
+                Ok((route(filter), self.read(2)))
             }
             _ => Err(self.not_allowed()),
         }
@@ -317,6 +343,11 @@ impl Request<'_> {
             Route::DirectoryRoles { expand_members },
             Cost::read(1, q.select.is_some(), expand_members, self.small_top()),
         ))
+    }
+
+    /// `/groups`, optionally filtered.
+    fn groups(&self) -> Routed {
+        self.filtered_list(|filter| Route::ListGroups { filter })
     }
 
     /// `/directoryRoles/{id}/members`.

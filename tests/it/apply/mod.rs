@@ -13,6 +13,7 @@ mod contain_list;
 mod ctrl_c;
 mod default_method;
 mod edited;
+mod exclude_group;
 mod exit_codes;
 mod fail_safe;
 mod faults_and_drift;
