@@ -333,6 +333,10 @@ pub struct GroupRecord {
     pub display_name: String,
     #[serde(default)]
     pub members: Vec<String>,
+    /// Directory roles assigned to the group (a role-assignable group): its users hold
+    /// them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 /// The tenant's Temporary Access Pass policy: the settings of Graph's

@@ -465,7 +465,7 @@ impl Tenant {
     }
 
     fn check_may_change(&self, index: usize, privileged: bool) -> Result<(), GraphFailure> {
-        if self.users[index].holds_admin_role() && !privileged {
+        if !self.roles_of(index).is_empty() && !privileged {
             Err(GraphFailure::insufficient_privileges())
         } else {
             Ok(())
@@ -780,15 +780,29 @@ impl Tenant {
         })
     }
 
-    /// The tenant's activated directory roles: (role object, member indexes).
-    pub fn directory_roles(&self) -> Vec<(Value, Vec<usize>)> {
-        let mut roles: Vec<(String, Vec<usize>)> = Vec::new();
+    /// The tenant's activated directory roles: (role object, its members as Graph lists
+    /// them — users, and role-assignable groups holding the role).
+    pub fn directory_roles(&self) -> Vec<(Value, Vec<Value>)> {
+        let mut roles: Vec<(String, Vec<Value>)> = Vec::new();
+        let mut add = |role: &str, member: Value| match roles.iter_mut().find(|(n, _)| n == role) {
+            Some((_, members)) => members.push(member),
+            None => roles.push((role.to_string(), vec![member])),
+        };
         for (i, u) in self.users.iter().enumerate() {
             for r in &u.roles {
-                match roles.iter_mut().find(|(name, _)| name == r) {
-                    Some((_, members)) => members.push(i),
-                    None => roles.push((r.clone(), vec![i])),
-                }
+                add(r, self.member_json(i));
+            }
+        }
+        for g in &self.groups {
+            for r in &g.roles {
+                add(
+                    r,
+                    json!({
+                        "@odata.type": "#microsoft.graph.group",
+                        "id": g.id,
+                        "displayName": g.display_name,
+                    }),
+                );
             }
         }
         roles.sort_by(|a, b| a.0.cmp(&b.0));
@@ -796,6 +810,37 @@ impl Tenant {
             .into_iter()
             .map(|(name, members)| (self.role_json(&name), members))
             .collect()
+    }
+
+    /// User `index` as a member of a directory object.
+    pub fn member_json(&self, index: usize) -> Value {
+        let u = &self.users[index];
+        json!({
+            "@odata.type": "#microsoft.graph.user",
+            "id": u.id,
+            "userPrincipalName": u.user_principal_name,
+            "displayName": u.display_name,
+        })
+    }
+
+    /// The directory roles user `index` holds: their own, and those of every
+    /// role-assignable group they are in (through nested groups), as
+    /// `transitiveMemberOf` shows them.
+    pub fn roles_of(&self, index: usize) -> Vec<String> {
+        let mut roles = self.users[index].roles.clone();
+        for g in self.groups.iter().filter(|g| !g.roles.is_empty()) {
+            if self
+                .group_users(&g.id)
+                .is_some_and(|users| users.contains(&index))
+            {
+                for r in &g.roles {
+                    if !roles.contains(r) {
+                        roles.push(r.clone());
+                    }
+                }
+            }
+        }
+        roles
     }
 
     /// Beta `signInPreferences`: the user's default MFA method as the value of

@@ -277,8 +277,7 @@ impl Handler<'_> {
     fn user_roles(&self, idx: usize) -> Result<Done, GraphFailure> {
         let tenant = &*self.tenant;
         let roles: Vec<Value> = tenant
-            .user(idx)
-            .roles
+            .roles_of(idx)
             .iter()
             .map(|r| tenant.role_json(r))
             .collect();
@@ -297,11 +296,7 @@ impl Handler<'_> {
             .map(|(mut role, members)| {
                 if expand_members {
                     // Graph expands at most 20 members of a directory object.
-                    role["members"] = members
-                        .iter()
-                        .take(EXPANDED_MEMBERS)
-                        .map(|&i| member_json(tenant, i))
-                        .collect();
+                    role["members"] = members.iter().take(EXPANDED_MEMBERS).cloned().collect();
                 }
                 role
             })
@@ -357,7 +352,7 @@ impl Handler<'_> {
             .ok_or_else(|| GraphFailure::resource_not_found(group_id))?;
         Done::ok(json!({
             "@odata.context": format!("{}/$metadata#users", self.base),
-            "value": users.iter().map(|&i| member_json(tenant, i)).collect::<Vec<_>>(),
+            "value": users.iter().map(|&i| tenant.member_json(i)).collect::<Vec<_>>(),
         }))
     }
 
@@ -371,7 +366,7 @@ impl Handler<'_> {
             .ok_or_else(|| GraphFailure::resource_not_found(role_id))?;
         Done::ok(json!({
             "@odata.context": format!("{}/$metadata#directoryObjects", self.base),
-            "value": members.iter().map(|&i| member_json(tenant, i)).collect::<Vec<_>>(),
+            "value": members,
         }))
     }
 
@@ -407,16 +402,6 @@ impl Handler<'_> {
 /// Members Graph shows of one directory object in an `$expand` (Microsoft's query-parameters
 /// page); the relationship's own request lists them all.
 const EXPANDED_MEMBERS: usize = 20;
-
-fn member_json(tenant: &Tenant, index: usize) -> Value {
-    let u = tenant.user(index);
-    json!({
-        "@odata.type": "#microsoft.graph.user",
-        "id": u.id,
-        "userPrincipalName": u.user_principal_name,
-        "displayName": u.display_name,
-    })
-}
 
 /// Graph's answer to a `$filter` on groups this emulator does not know.
 fn unsupported_group_filter() -> GraphFailure {

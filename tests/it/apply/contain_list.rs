@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mfa_reset::sim::{SimConfig, permissions};
+use mfa_reset::sim::{GroupRecord, SimConfig, permissions};
 use serde_json::Value;
 
 use crate::support::oracle::{Profile, exit_for};
@@ -467,4 +467,53 @@ fn a_plan_already_in_the_run_folder_is_refused_before_anyone_is_contained() {
         std::fs::read_to_string(plan_dir.join("plan.json")).unwrap(),
         "{}"
     );
+}
+
+#[test]
+fn an_admin_through_a_role_assignable_group_is_spared_by_the_containment_and_the_plan() {
+    const TIER_0: &str = "0b0b0b0b-0000-4000-8000-00000000c001";
+    let t = logged("contain-list-group-admin", generated(200, 179));
+    let listed = users::ordinary(&t.before, 10);
+    let admin = listed[3].clone();
+    t.sim
+        .add_group(GroupRecord {
+            id: TIER_0.into(),
+            display_name: "Tier 0".into(),
+            members: vec![id_of(&admin).into()],
+            roles: vec!["Privileged Authentication Administrator".into()],
+        })
+        .unwrap();
+    let input = t.write_list(&listed);
+    t.apply(&input, Profile::Incident)
+        .yes()
+        .run()
+        .expect_code(0);
+    for m in t.mutations() {
+        assert_ne!(
+            m["userId"],
+            id_of(&admin),
+            "the group's admin was changed: {m}"
+        );
+    }
+    // The tenant-wide listing expanded the group that holds the role.
+    let requests = t.sim.requests().expect("the log is on");
+    assert!(
+        requests.iter().any(|r| r
+            .url
+            .starts_with(&format!("/groups/{TIER_0}/transitiveMembers"))),
+        "the role's group was not expanded"
+    );
+    let rows = t.out().rows();
+    for (u, row) in listed.iter().zip(&rows) {
+        if id_of(u) == id_of(&admin) {
+            assert_eq!(row["status"], "protected", "{row}");
+            let reason = row["reason"].as_str().unwrap();
+            assert!(
+                reason.contains("Privileged Authentication Administrator"),
+                "{row}"
+            );
+        } else {
+            assert_eq!(row["status"], "done", "{row}");
+        }
+    }
 }

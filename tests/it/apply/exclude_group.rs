@@ -29,6 +29,7 @@ fn tenant(name: &str, seed: u64) -> (Scenario, Vec<Value>) {
             id: NESTED.into(),
             display_name: "Vault keepers".into(),
             members: vec![id_of(&listed[1]).into()],
+            roles: Vec::new(),
         })
         .unwrap();
     t.sim
@@ -36,6 +37,7 @@ fn tenant(name: &str, seed: u64) -> (Scenario, Vec<Value>) {
             id: BREAK_GLASS.into(),
             display_name: "Break Glass".into(),
             members: vec![id_of(&listed[0]).into(), NESTED.into()],
+            roles: Vec::new(),
         })
         .unwrap();
     (t, listed)
@@ -122,6 +124,7 @@ fn a_group_that_cannot_be_known_in_full_stops_the_command_before_anything_change
             id: "0b0b0b0b-0000-4000-8000-00000000b003".into(),
             display_name: "Break Glass".into(),
             members: Vec::new(),
+            roles: Vec::new(),
         })
         .unwrap();
     let input = t.write_list(&listed);
