@@ -110,6 +110,10 @@ pub struct RunArgs {
     /// Confirm without asking (scripts, pipelines).
     #[arg(long)]
     pub yes: bool,
+    /// Run although eligible (PIM) admins could not be read (no licence, no permission):
+    /// such an admin on the list is changed like anyone else.
+    #[arg(long)]
+    pub accept_unverified_admins: bool,
 }
 
 impl RunArgs {
@@ -229,11 +233,23 @@ pub fn run(args: ApplyArgs) -> CliResult {
         {
             return end;
         }
+        let mut notes = notes;
+        if let Some(list) = prepared.as_mut() {
+            if let Err(end) =
+                super::read_admins(&client, list, &mut notes, ". Nothing was changed.").await
+            {
+                return end;
+            }
+            super::refuse_unverified_admins(
+                list.admins_unverified.as_deref(),
+                &list.policy,
+                args.run.accept_unverified_admins,
+            )?;
+        }
         let client = Arc::new(client);
         // One pacer for everything the run reads and writes: the plan made on the way
         // spends the same quotas as the run.
         let pacer = Arc::new(Pacer::new(args.graph.pacer_settings()));
-        let mut notes = notes;
         if let Some(list) = &prepared
             && contain::contains_from_list(&list.policy, args.run.options(&list.policy))
         {
@@ -295,6 +311,11 @@ pub fn run(args: ApplyArgs) -> CliResult {
             }
             (None, None) => unreachable!("a user list is always prepared"),
         };
+        super::refuse_unverified_admins(
+            plan.store.header.admins_unverified.as_deref(),
+            &plan.store.header.policy,
+            args.run.accept_unverified_admins,
+        )?;
         let options = args.run.options(&plan.store.header.policy);
         if !confirm(&plan.digest, &args.run).usage()? {
             return Ok(Exit::Usage);

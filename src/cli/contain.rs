@@ -34,7 +34,6 @@ use crate::engine::settings::RunOptions;
 use crate::exit::{CliError, Exit};
 use crate::graph::client::GraphClient;
 use crate::graph::key::UserKey;
-use crate::graph::role_holders::{self, RoleHoldersRead};
 use crate::plan::build::ReadOutcome;
 use crate::plan::contained::ContainedRows;
 use crate::plan::make::{self, MakeError, Prepared};
@@ -70,14 +69,14 @@ pub async fn read_guard(
     let holders = if prepared.policy.include_admins() {
         None
     } else {
-        match role_holders::read(&client.preflight()).await {
-            Ok(RoleHoldersRead::Complete(holders)) => Some(holders),
-            Ok(RoleHoldersRead::Incomplete { why }) => {
-                return Ok(Err(format!(
-                    "the tenant's admins could not be listed ({why})"
+        // Listed once at the start (`super::read_admins`).
+        match &prepared.role_holders {
+            Some(holders) => Some((**holders).clone()),
+            None => {
+                return Ok(Err(prepared.admins_unverified.clone().unwrap_or_else(
+                    || "the tenant's admins could not be listed".into(),
                 )));
             }
-            Err(e) => return Err(super::credentials_refused(e, ". Nothing was changed.")),
         }
     };
     let mut excluded: HashSet<String> = prepared.exclusions.keys().map(str::to_string).collect();

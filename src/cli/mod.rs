@@ -205,6 +205,60 @@ async fn exclude_groups(
     Ok(())
 }
 
+/// Lists the tenant's role holders, active and eligible (PIM), once, when the policy
+/// protects admins: into `prepared`, so that the plan protects a user the tenant-wide
+/// listing knows as an admin although their own roles do not show it. What could not be
+/// listed is said (on stderr and in `notes`, the plan's) and recorded in
+/// `prepared.admins_unverified`: `apply` refuses such a plan without
+/// `--accept-unverified-admins`. Never a silent downgrade.
+async fn read_admins(
+    client: &GraphClient,
+    prepared: &mut crate::plan::make::Prepared,
+    notes: &mut Vec<String>,
+    consequence: &str,
+) -> Result<(), CliResult> {
+    use crate::graph::role_holders::{self, RoleHoldersRead};
+    if !prepared.policy.reads_roles() {
+        return Ok(());
+    }
+    let unverified = match role_holders::read(&client.preflight()).await {
+        Err(e) => return Err(credentials_refused(e, consequence)),
+        Ok(RoleHoldersRead::Complete(holders)) => {
+            let unverified = holders.eligible_unread().map(|why| {
+                format!("eligible (PIM) admins could not be read ({why}): they are not protected")
+            });
+            prepared.role_holders = Some(std::sync::Arc::new(holders));
+            unverified
+        }
+        Ok(RoleHoldersRead::Incomplete { why }) => Some(format!(
+            "the tenant's admins could not be listed ({why}): eligible (PIM) admins, whom a user's own roles do not show, are not protected"
+        )),
+    };
+    if let Some(note) = unverified {
+        eprintln!("mfa-reset: warning: {note}.");
+        notes.push(note.clone());
+        prepared.admins_unverified = Some(note);
+    }
+    Ok(())
+}
+
+/// Refuses to change anything when the admins are not known in full (`unverified`, from
+/// the plan's header) unless the operator accepts it, or the policy includes admins.
+fn refuse_unverified_admins(
+    unverified: Option<&str>,
+    policy: &crate::policy::Policy,
+    accepted: bool,
+) -> Result<(), CliError> {
+    match unverified {
+        Some(why) if !accepted && !policy.include_admins() => {
+            Err(CliError::usage(anyhow::anyhow!(
+                "{why}. Nothing was changed. Grant the app RoleEligibilitySchedule.Read.Directory (and give the tenant the licence PIM needs), then plan again; or, knowing that an eligible admin on the list would be changed like anyone else, run again with --accept-unverified-admins"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Readies the private `DIR/secrets/tap.csv` before a run of `plan` that issues passes
 /// writes anything; a folder or file others can reach, or another user's, is refused
 /// (exit 2).

@@ -256,12 +256,16 @@ pub fn run(args: PlanArgs) -> CliResult {
         // Nothing is written, not even the folder, before Graph has answered.
         let tap = prepared.policy.tap();
         let consequence = ". Nothing was changed, and no plan was written.";
-        let notes = match super::preflight(&client, tap, consequence, false).await {
+        let mut notes = match super::preflight(&client, tap, consequence, false).await {
             Ok(notes) => notes,
             Err(end) => return end.map(Err),
         };
         if let Err(end) =
             super::exclude_groups(&client, &mut prepared, &args.exclude_group, consequence).await
+        {
+            return end.map(Err);
+        }
+        if let Err(end) = super::read_admins(&client, &mut prepared, &mut notes, consequence).await
         {
             return end.map(Err);
         }

@@ -155,6 +155,17 @@ fn resume_containment(args: &ResumeArgs) -> CliResult {
         {
             return end;
         }
+        let mut notes = Vec::new();
+        if let Err(end) = super::read_admins(
+            &client,
+            &mut prepared,
+            &mut notes,
+            ". Nothing more was changed.",
+        )
+        .await
+        {
+            return end;
+        }
         let client = Arc::new(client);
         let (log, mut state) = ContainmentLog::resume(dir).usage()?;
         let guard = match contain::read_guard(&client, &graph, &prepared).await {
@@ -184,7 +195,7 @@ fn resume_containment(args: &ResumeArgs) -> CliResult {
             },
             prepared,
             guard,
-            Vec::new(),
+            notes,
             contain::Begin::Resumed {
                 log,
                 state: Box::new(state),

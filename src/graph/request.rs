@@ -225,6 +225,16 @@ impl GraphRequest {
         )
     }
 
+    /// `GET /roleManagement/directory/roleEligibilityScheduleInstances?$expand=principal,roleDefinition`:
+    /// who is eligible (PIM) for which directory role, tenant-wide and scoped.
+    pub fn role_eligibilities() -> GraphRequest {
+        GraphRequest::read(
+            "/roleManagement/directory/roleEligibilityScheduleInstances?$expand=principal,roleDefinition"
+                .into(),
+            Cost::read(1, false),
+        )
+    }
+
     /// The next page of a list, from its `@odata.nextLink` made relative to the version
     /// root (`/groups/...?$skiptoken=...`).
     pub fn next_page(relative: String) -> GraphRequest {

@@ -34,6 +34,9 @@ pub struct RoleHolders {
     /// Lower-cased UPN to lower-cased object id.
     ids_by_upn: HashMap<String, String>,
     requests: usize,
+    /// Why the PIM eligibilities could not be read (no licence, no permission): eligible
+    /// admins are then not known.
+    eligible_unread: Option<String>,
 }
 
 impl RoleHolders {
@@ -53,6 +56,11 @@ impl RoleHolders {
     /// Requests the listing took.
     pub fn requests(&self) -> usize {
         self.requests
+    }
+
+    /// Why eligible (PIM) admins could not be read, if they could not.
+    pub fn eligible_unread(&self) -> Option<&str> {
+        self.eligible_unread.as_deref()
     }
 
     fn add(&mut self, id: &str, upn: Option<&str>, role: &str) {
@@ -147,7 +155,78 @@ pub async fn read(preflight: &Preflight<'_>) -> Result<RoleHoldersRead, Prefligh
             }
         }
     }
+    read_eligibilities(preflight, &mut holders).await?;
     Ok(RoleHoldersRead::Complete(holders))
+}
+
+/// Adds every PIM eligibility to `holders` (`Role (eligible)`, with its scope when not
+/// tenant-wide), a group's through its users; when Graph refuses the listing (no licence,
+/// no permission) records why instead.
+async fn read_eligibilities(
+    preflight: &Preflight<'_>,
+    holders: &mut RoleHolders,
+) -> Result<(), PreflightError> {
+    let instances = match list(
+        preflight,
+        GraphRequest::role_eligibilities(),
+        &mut holders.requests,
+    )
+    .await?
+    {
+        Ok(instances) => instances,
+        Err(why) => {
+            holders.eligible_unread = Some(why);
+            return Ok(());
+        }
+    };
+    for instance in instances {
+        let principal = &instance["principal"];
+        let id = instance["principalId"]
+            .as_str()
+            .or_else(|| principal["id"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        let role = instance["roleDefinition"]["displayName"]
+            .as_str()
+            .or_else(|| instance["roleDefinitionId"].as_str())
+            .unwrap_or("a directory role");
+        let scope = instance["directoryScopeId"].as_str().unwrap_or("/");
+        let name = if scope == "/" {
+            format!("{role} (eligible)")
+        } else {
+            format!("{role} (eligible, scope {scope})")
+        };
+        match principal["@odata.type"].as_str().unwrap_or_default() {
+            "#microsoft.graph.group" => {
+                match list(
+                    preflight,
+                    GraphRequest::group_users(&id),
+                    &mut holders.requests,
+                )
+                .await?
+                {
+                    Ok(users) => {
+                        for user in users {
+                            if let Some(user_id) = user["id"].as_str() {
+                                holders.add(user_id, user["userPrincipalName"].as_str(), &name);
+                            }
+                        }
+                    }
+                    Err(why) => {
+                        holders.eligible_unread = Some(format!(
+                            "the members of group {id}, eligible for {role}, could not be read: {why}"
+                        ));
+                    }
+                }
+            }
+            "#microsoft.graph.servicePrincipal" => {}
+            // A user, or a principal Graph did not expand: by id (a user listed by UPN
+            // is found by the plan's read of their id).
+            _ if !id.is_empty() => holders.add(&id, principal["userPrincipalName"].as_str(), &name),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn incomplete(what: &str, why: String) -> RoleHoldersRead {

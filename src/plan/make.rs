@@ -20,6 +20,7 @@ use super::fingerprint::fingerprint_of;
 use super::store::{EntryBody, EntrySpill, Hashing, PlanStore, StoreError};
 use super::{InputInfo, PLAN_FORMAT, PLAN_VERSION, PlanEntry, PlanHeader};
 use crate::graph::key::UserKey;
+use crate::graph::role_holders::RoleHolders;
 use crate::input::{self, InputError, InputOptions, InputRow, RowProblem};
 use crate::policy::Policy;
 
@@ -81,6 +82,12 @@ pub struct Prepared {
     pub extra_columns: Vec<String>,
     /// What a containment from the list did before the plan (`None`: no containment).
     pub contained: Option<Arc<ContainedRows>>,
+    /// The tenant's role holders, active and eligible, listed at the start: a user holding
+    /// a role there (a PIM eligibility, which the per-user read does not show) is
+    /// protected like any admin. `None`: not listed (admins included, or a plain `check`).
+    pub role_holders: Option<Arc<RoleHolders>>,
+    /// Why the admins are not known in full, for the plan's header.
+    pub admins_unverified: Option<String>,
 }
 
 /// Reads and checks the user list and the exclude list, handing every invalid row to
@@ -122,6 +129,8 @@ pub fn prepare(
         targets: summary.valid,
         extra_columns: extra.into_iter().collect(),
         contained: None,
+        role_holders: None,
+        admins_unverified: None,
     })
 }
 
@@ -253,6 +262,8 @@ struct PreparedHeader {
     rows: usize,
     targets: usize,
     contained: Option<Arc<ContainedRows>>,
+    role_holders: Option<Arc<RoleHolders>>,
+    admins_unverified: Option<String>,
 }
 
 impl Entries {
@@ -271,6 +282,8 @@ impl Entries {
                 rows: prepared.rows,
                 targets: prepared.targets,
                 contained: prepared.contained.clone(),
+                role_holders: prepared.role_holders.clone(),
+                admins_unverified: prepared.admins_unverified.clone(),
             },
         })
     }
@@ -293,6 +306,17 @@ impl Entries {
             && contained.disabled(index)
         {
             user.account_enabled = true;
+        }
+        // Roles the tenant-wide listing knows of and the user's own read does not show
+        // (PIM eligibilities) protect them too.
+        if let (Some(holders), ReadOutcome::Found(user)) = (&p.role_holders, &mut outcome)
+            && let Some(roles) = holders.roles_of(&user.id)
+        {
+            for role in roles {
+                if !user.admin_roles.contains(role) {
+                    user.admin_roles.push(role.clone());
+                }
+            }
         }
         let mut entry = build::read_entry(row, Some(outcome), &p.policy, &p.exclusions);
         if let Some(note) = contained.and_then(|c| c.note(index)) {
@@ -322,6 +346,7 @@ impl Entries {
             writes: 0,
             minimum_seconds: 0.0,
             notes: Vec::new(),
+            admins_unverified: p.admins_unverified.clone(),
         }
     }
 

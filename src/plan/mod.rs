@@ -169,6 +169,11 @@ pub struct PlanFile {
     /// covered by the fingerprint: it describes the reading, not what would change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Why the admins the plan protects are not known in full (eligible PIM admins could
+    /// not be read: no licence, no permission); `apply` refuses such a plan without
+    /// `--accept-unverified-admins`. Not covered by the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admins_unverified: Option<String>,
     pub entries: Vec<PlanEntry>,
 }
 
@@ -193,6 +198,11 @@ pub struct PlanHeader {
     /// covered by the fingerprint: it describes the reading, not what would change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Why the admins the plan protects are not known in full (eligible PIM admins could
+    /// not be read: no licence, no permission); `apply` refuses such a plan without
+    /// `--accept-unverified-admins`. Not covered by the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admins_unverified: Option<String>,
 }
 
 impl PlanHeader {
@@ -210,6 +220,7 @@ impl PlanHeader {
             writes: self.writes,
             minimum_seconds: self.minimum_seconds,
             notes: self.notes,
+            admins_unverified: self.admins_unverified,
             entries,
         }
     }
@@ -230,6 +241,7 @@ impl PlanFile {
             writes: self.writes,
             minimum_seconds: self.minimum_seconds,
             notes: self.notes.clone(),
+            admins_unverified: self.admins_unverified.clone(),
         }
     }
 

@@ -68,11 +68,12 @@ pub fn for_policy(policy: &Policy) -> Vec<Permission> {
             },
         });
     }
-    if policy.reads_roles() && (policy.revoke_sessions() || policy.disable_account()) {
+    if policy.reads_roles() {
         needed.push(Permission {
             name: ROLE_MANAGEMENT_READ_DIRECTORY,
-            why: "list the tenant's admins at once when `apply` contains users straight from \
-                  the list (without it, every user is read before the first change)",
+            why: "list the tenant's admins at once, active and eligible (PIM), to protect \
+                  them (without it a plan says eligible admins are not protected and \
+                  `apply` refuses to run)",
         });
     }
     if policy.revoke_sessions() {
@@ -139,7 +140,11 @@ mod tests {
     fn each_profile_needs_exactly_what_it_does() {
         assert_eq!(
             names(&profile(Profile::DeviceRefresh)),
-            [USER_READ_ALL, METHODS_READ_WRITE_ALL]
+            [
+                USER_READ_ALL,
+                METHODS_READ_WRITE_ALL,
+                ROLE_MANAGEMENT_READ_DIRECTORY
+            ]
         );
         assert_eq!(
             names(&profile(Profile::Incident)),

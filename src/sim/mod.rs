@@ -44,7 +44,7 @@ use tokio::sync::watch;
 
 pub use auth::{Certificate, SimApp};
 pub use errors::{GraphFailure, SimError};
-pub use model::{GroupRecord, Method, TapPolicy, TenantRecord, User};
+pub use model::{EligibilityRecord, GroupRecord, Method, TapPolicy, TenantRecord, User};
 pub use observe::ReceivedRequest;
 pub use permissions::Access;
 pub use tenant::Tenant;
@@ -531,6 +531,25 @@ impl SimHandle {
     // What another administrator does meanwhile. These change the tenant directly, not
     // through Graph: they are not in the mutation log and spend no quota. `user` is an
     // object id or a userPrincipalName; an unknown one is `SimError::UnknownUser`.
+
+    /// Makes a user or group eligible (PIM) for a role, not active.
+    pub fn add_eligibility(&self, principal_id: &str, role: &str) -> Result<(), SimError> {
+        self.state.change_tenant(|t| {
+            t.add_eligibility(EligibilityRecord {
+                principal_id: principal_id.to_string(),
+                role: role.to_string(),
+            })
+        })
+    }
+
+    /// Whether the tenant has the licence PIM needs (without it Graph refuses to list
+    /// eligibilities).
+    pub fn set_pim_licensed(&self, licensed: bool) -> Result<(), SimError> {
+        self.state.change_tenant(|t| {
+            t.set_pim_licensed(licensed);
+            Ok(())
+        })
+    }
 
     /// Adds a group (members: ids of users or of other groups), as an administrator
     /// would create a break-glass group.

@@ -323,6 +323,30 @@ pub struct TenantRecord {
     /// Groups (break-glass groups, role-assignable groups), by id; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupRecord>,
+    /// Privileged Identity Management: roles users or groups are eligible for (not
+    /// active until activated).
+    #[serde(
+        rename = "roleEligibilities",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub role_eligibilities: Vec<EligibilityRecord>,
+    /// Whether the tenant has the licence PIM needs (Entra ID P2); `true` when absent.
+    /// Without it, Graph refuses to list eligibilities.
+    #[serde(
+        rename = "pimLicensed",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pim_licensed: Option<bool>,
+}
+
+/// A PIM eligibility: the user or group `principal_id` may activate `role`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EligibilityRecord {
+    pub principal_id: String,
+    pub role: String,
 }
 
 /// A group: its members are object ids of users or of other groups (nested).

@@ -25,6 +25,8 @@ pub const USER_READ_WRITE_ALL: &str = "User.ReadWrite.All";
 pub const DIRECTORY_READ_ALL: &str = "Directory.Read.All";
 /// `RoleManagement.Read.Directory`: read directory roles and who holds them.
 pub const ROLE_MANAGEMENT_READ_DIRECTORY: &str = "RoleManagement.Read.Directory";
+/// `RoleEligibilitySchedule.Read.Directory`: read PIM eligibilities for directory roles.
+pub const ROLE_ELIGIBILITY_READ_DIRECTORY: &str = "RoleEligibilitySchedule.Read.Directory";
 /// `GroupMember.Read.All`: read groups and their members.
 pub const GROUP_MEMBER_READ_ALL: &str = "GroupMember.Read.All";
 /// `Group.Read.All`: read groups, their members and more.
@@ -46,8 +48,9 @@ pub const POLICY_READ_ALL: &str = "Policy.Read.All";
 
 /// Every permission name the emulator knows; a denied name outside this list is a
 /// configuration mistake, refused when the emulator starts.
-pub const KNOWN: [&str; 12] = [
+pub const KNOWN: [&str; 13] = [
     USER_READ_ALL,
+    ROLE_ELIGIBILITY_READ_DIRECTORY,
     GROUP_MEMBER_READ_ALL,
     GROUP_READ_ALL,
     ROLE_MANAGEMENT_READ_DIRECTORY,
@@ -70,6 +73,8 @@ pub enum Access {
     ReadRoles,
     /// `GET /groups?$filter=...` and `/groups/{id}/transitiveMembers/...`.
     ReadGroups,
+    /// `GET /roleManagement/directory/roleEligibilityScheduleInstances`.
+    ReadEligibility,
     /// `GET .../authentication/methods` (and one type's), beta `signInPreferences`.
     ReadMethods,
     /// `DELETE .../authentication/{type}Methods/{id}`, `POST temporaryAccessPassMethods`.
@@ -89,6 +94,10 @@ impl Access {
             Access::ReadUsers => &[USER_READ_ALL, USER_READ_WRITE_ALL, DIRECTORY_READ_ALL],
             Access::ReadRoles => &[ROLE_MANAGEMENT_READ_DIRECTORY, DIRECTORY_READ_ALL],
             Access::ReadGroups => &[GROUP_MEMBER_READ_ALL, GROUP_READ_ALL, DIRECTORY_READ_ALL],
+            Access::ReadEligibility => &[
+                ROLE_ELIGIBILITY_READ_DIRECTORY,
+                ROLE_MANAGEMENT_READ_DIRECTORY,
+            ],
             Access::ReadMethods => &[METHODS_READ_ALL, METHODS_READ_WRITE_ALL],
             Access::WriteMethods => &[METHODS_READ_WRITE_ALL],
             Access::RevokeSessions => &[REVOKE_SESSIONS_ALL, USER_READ_WRITE_ALL],
@@ -97,10 +106,11 @@ impl Access {
         }
     }
 
-    const ALL: [Access; 8] = [
+    const ALL: [Access; 9] = [
         Access::ReadUsers,
         Access::ReadRoles,
         Access::ReadGroups,
+        Access::ReadEligibility,
         Access::ReadMethods,
         Access::WriteMethods,
         Access::RevokeSessions,

@@ -24,7 +24,9 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use serde_json::{Map, Value, json};
 
 use super::errors::GraphFailure;
-use super::model::{GroupRecord, Method, TapPolicy, TenantRecord, User, UserRecord};
+use super::model::{
+    EligibilityRecord, GroupRecord, Method, TapPolicy, TenantRecord, User, UserRecord,
+};
 use super::odata::{Filter, Literal, UserKey};
 use crate::wire::{MethodType, PhoneType};
 
@@ -178,6 +180,8 @@ pub struct Tenant {
     by_mail: HashMap<String, Vec<usize>>,
     tap_policy: TapPolicy,
     groups: Vec<GroupRecord>,
+    eligibilities: Vec<EligibilityRecord>,
+    pim_licensed: bool,
 }
 
 impl Tenant {
@@ -191,6 +195,8 @@ impl Tenant {
             users: Vec::with_capacity(users.len()),
             tap_policy: TapPolicy::default(),
             groups: Vec::new(),
+            eligibilities: Vec::new(),
+            pim_licensed: true,
         };
         for (i, u) in users.into_iter().enumerate() {
             if t.by_id.insert(u.id.clone(), i).is_some() {
@@ -235,6 +241,10 @@ impl Tenant {
         for group in record.groups {
             tenant.add_group(group)?;
         }
+        for eligibility in record.role_eligibilities {
+            tenant.add_eligibility(eligibility)?;
+        }
+        tenant.pim_licensed = record.pim_licensed.unwrap_or(true);
         Ok(tenant)
     }
 
@@ -246,7 +256,73 @@ impl Tenant {
             temporary_access_pass_policy: (self.tap_policy != TapPolicy::default())
                 .then_some(self.tap_policy),
             groups: self.groups.clone(),
+            role_eligibilities: self.eligibilities.clone(),
+            pim_licensed: (!self.pim_licensed).then_some(false),
         }
+    }
+
+    /// Makes a user or group eligible (PIM) for a role.
+    pub fn add_eligibility(&mut self, eligibility: EligibilityRecord) -> Result<(), String> {
+        let id = eligibility.principal_id.to_ascii_lowercase();
+        if !self.by_id.contains_key(&id) && self.group(&id).is_none() {
+            return Err(format!("no user or group has the id {id}"));
+        }
+        self.eligibilities.push(EligibilityRecord {
+            principal_id: id,
+            ..eligibility
+        });
+        Ok(())
+    }
+
+    /// Whether the tenant has the licence PIM needs.
+    pub fn set_pim_licensed(&mut self, licensed: bool) {
+        self.pim_licensed = licensed;
+    }
+
+    /// `GET /roleManagement/directory/roleEligibilityScheduleInstances`, principals and
+    /// role definitions expanded; refused as Graph refuses it in a tenant without the
+    /// licence PIM needs.
+    pub fn eligibility_instances_json(&self) -> Result<Vec<Value>, GraphFailure> {
+        if !self.pim_licensed {
+            return Err(GraphFailure::bad_request(
+                "AadPremiumLicenseRequired",
+                "The tenant needs a Microsoft Entra ID P2 or Microsoft Entra ID Governance license to use Privileged Identity Management.",
+            ));
+        }
+        Ok(self
+            .eligibilities
+            .iter()
+            .enumerate()
+            .map(|(n, e)| {
+                let principal = match self.by_id.get(&e.principal_id) {
+                    Some(&i) => self.member_json(i),
+                    None => {
+                        let name = self
+                            .group(&e.principal_id)
+                            .map(|g| g.display_name.clone())
+                            .unwrap_or_default();
+                        json!({
+                            "@odata.type": "#microsoft.graph.group",
+                            "id": e.principal_id,
+                            "displayName": name,
+                        })
+                    }
+                };
+                let role = self.role_json(&e.role);
+                json!({
+                    "id": derived_guid(&[&self.tenant_id, "eligibility", &n.to_string()]),
+                    "principalId": e.principal_id,
+                    "roleDefinitionId": role["roleTemplateId"],
+                    "directoryScopeId": "/",
+                    "memberType": "Direct",
+                    "principal": principal,
+                    "roleDefinition": {
+                        "id": role["roleTemplateId"],
+                        "displayName": e.role,
+                    },
+                })
+            })
+            .collect())
     }
 
     /// Adds a group, refusing an id used already or a malformed one.

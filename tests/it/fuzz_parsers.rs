@@ -973,6 +973,7 @@ fn valid_plan(profile: Profile) -> PlanFile {
         writes,
         minimum_seconds: 1.5,
         notes: Vec::new(),
+        admins_unverified: None,
         entries,
     }
 }

@@ -91,7 +91,19 @@ impl Ctx<'_> {
             synced,
             methods_unread: before.methods_unread && found.methods.is_none(),
             roles_unread: before.roles_unread && found.roles.is_none(),
-            admin_roles: found.roles.unwrap_or_else(|| before.admin_roles.clone()),
+            // The re-read shows active roles only: the eligible (PIM) ones the plan's
+            // tenant-wide listing found stay.
+            admin_roles: match found.roles {
+                Some(mut roles) => {
+                    for role in &before.admin_roles {
+                        if role.contains("(eligible") && !roles.contains(role) {
+                            roles.push(role.clone());
+                        }
+                    }
+                    roles
+                }
+                None => before.admin_roles.clone(),
+            },
             methods: found.methods.unwrap_or_else(|| before.methods.clone()),
             ..before
         };

@@ -48,6 +48,7 @@ fn plan(rows: usize) -> PlanFile {
         writes: 0,
         minimum_seconds: 0.0,
         notes: Vec::new(),
+        admins_unverified: None,
         entries,
     }
 }

@@ -72,6 +72,7 @@ pub(super) fn run(
         Route::RoleMembers { role_id } => h.role_members(&role_id),
         Route::ListGroups { filter } => h.list_groups(filter.as_ref()),
         Route::GroupUsers { group_id } => h.group_users(&group_id),
+        Route::Eligibilities => h.eligibilities(),
         Route::TapPolicy => h.tap_policy(),
     }
 }
@@ -353,6 +354,18 @@ impl Handler<'_> {
         Done::ok(json!({
             "@odata.context": format!("{}/$metadata#users", self.base),
             "value": users.iter().map(|&i| tenant.member_json(i)).collect::<Vec<_>>(),
+        }))
+    }
+
+    /// `GET /roleManagement/directory/roleEligibilityScheduleInstances`.
+    fn eligibilities(&self) -> Result<Done, GraphFailure> {
+        let value = self.tenant.eligibility_instances_json()?;
+        Done::ok(json!({
+            "@odata.context": format!(
+                "{}/$metadata#roleManagement/directory/roleEligibilityScheduleInstances",
+                self.base
+            ),
+            "value": value,
         }))
     }
 

@@ -50,6 +50,8 @@ pub(super) enum Route {
     GroupUsers {
         group_id: String,
     },
+    /// `GET /roleManagement/directory/roleEligibilityScheduleInstances`.
+    Eligibilities,
     /// The tenant's Temporary Access Pass policy.
     TapPolicy,
 }
@@ -61,6 +63,7 @@ impl Route {
             Route::GetUser | Route::ListUsers { .. } | Route::UserRoles => Access::ReadUsers,
             Route::DirectoryRoles { .. } | Route::RoleMembers { .. } => Access::ReadRoles,
             Route::ListGroups { .. } | Route::GroupUsers { .. } => Access::ReadGroups,
+            Route::Eligibilities => Access::ReadEligibility,
             Route::ListMethods { .. } | Route::GetMethod { .. } | Route::SignInPreferences => {
                 Access::ReadMethods
             }
@@ -145,6 +148,14 @@ pub(super) fn route(method: &str, path: &GraphPath, q: &QueryOptions) -> Routed 
         (["directoryRoles"], false) => r.directory_roles(),
         (["directoryRoles", role_id, "members"], false) => r.role_members(role_id),
         (["groups"], false) => r.groups(),
+        (
+            [
+                "roleManagement",
+                "directory",
+                "roleEligibilityScheduleInstances",
+            ],
+            false,
+        ) => r.get_only(Route::Eligibilities),
         (
             [
                 "groups",

@@ -396,7 +396,8 @@ fn an_outage_while_planning_after_the_containment_keeps_it_and_resume_plans_agai
 }
 
 #[test]
-fn without_the_permission_to_list_admins_every_user_is_read_first_and_admins_stay_protected() {
+fn without_the_permission_to_list_admins_apply_refuses_until_accepted_then_reads_every_user_first()
+{
     let t = Scenario::start("contain-list-no-roles", generated(200, 177));
     t.sim
         .deny_permissions(&permissions::with_wider(
@@ -417,14 +418,29 @@ fn without_the_permission_to_list_admins_every_user_is_read_first_and_admins_sta
         .chain(users::without_role(&t.before, 20))
         .collect();
     let input = t.write_list(&listed);
-    let run = t.apply(&input, Profile::Incident).yes().run();
-    // Said, never a silent downgrade: the run reads every user first, as a plan does.
+    // Never a silent downgrade: refused, nothing changed, until the operator accepts it.
+    let refused = t.apply(&input, Profile::Incident).yes().run();
+    refused.expect_code(2);
     assert!(
-        run.stderr
+        refused
+            .stderr
             .contains("the tenant's admins could not be listed"),
         "{}",
-        run.stderr
+        refused.stderr
     );
+    assert!(
+        refused.stderr.contains("--accept-unverified-admins"),
+        "{}",
+        refused.stderr
+    );
+    assert!(t.mutations().is_empty(), "nothing changed");
+    let run = t
+        .apply(&input, Profile::Incident)
+        .args(&["--accept-unverified-admins"])
+        .yes()
+        .run();
+    // Then every user is read first, as a plan does; admins by their own roles stay
+    // protected.
     assert!(!t.out().join("containment.jsonl").exists());
     let expected = t.assert_tenant_after(&listed, Profile::Incident);
     run.expect_code(exit_for(expected.values().map(|e| e.status)));

@@ -9,6 +9,7 @@
 //! ([`crate::support::oracle`]), not read from the plan, so that the plan and the run
 //! cannot agree on a mistake.
 
+mod admins;
 mod contain_list;
 mod ctrl_c;
 mod default_method;

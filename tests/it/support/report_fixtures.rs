@@ -177,6 +177,7 @@ pub fn finish(policy: Policy, file: &str, entries: Vec<PlanEntry>) -> PlanFile {
         // 3,000 writes per 150 s.
         minimum_seconds: writes as f64 / 20.0,
         notes: Vec::new(),
+        admins_unverified: None,
         entries,
     }
 }
