@@ -88,13 +88,23 @@ pub enum RoleHoldersRead {
 /// [`RoleHoldersRead::Incomplete`].
 pub async fn read(preflight: &Preflight<'_>) -> Result<RoleHoldersRead, PreflightError> {
     let mut holders = RoleHolders::default();
-    let roles = match list(
-        preflight,
-        GraphRequest::directory_roles_with_members(),
-        &mut holders.requests,
-    )
-    .await?
-    {
+    // The two listings go at once: one round trip before a containment's first write.
+    let (mut role_requests, mut eligibility_requests) = (0, 0);
+    let (roles, eligibilities) = tokio::join!(
+        list(
+            preflight,
+            GraphRequest::directory_roles_with_members(),
+            &mut role_requests,
+        ),
+        list(
+            preflight,
+            GraphRequest::role_eligibilities(),
+            &mut eligibility_requests,
+        ),
+    );
+    holders.requests = role_requests + eligibility_requests;
+    let (roles, eligibilities) = (roles?, eligibilities?);
+    let roles = match roles {
         Ok(roles) => roles,
         Err(why) => return Ok(incomplete("the directory roles", why)),
     };
@@ -155,24 +165,19 @@ pub async fn read(preflight: &Preflight<'_>) -> Result<RoleHoldersRead, Prefligh
             }
         }
     }
-    read_eligibilities(preflight, &mut holders).await?;
+    read_eligibilities(preflight, eligibilities, &mut holders).await?;
     Ok(RoleHoldersRead::Complete(holders))
 }
 
-/// Adds every PIM eligibility to `holders` (`Role (eligible)`, with its scope when not
+/// Adds every PIM eligibility `listed` to `holders` (`Role (eligible)`, with its scope when not
 /// tenant-wide), a group's through its users; when Graph refuses the listing (no licence,
 /// no permission) records why instead.
 async fn read_eligibilities(
     preflight: &Preflight<'_>,
+    listed: Result<Vec<Value>, String>,
     holders: &mut RoleHolders,
 ) -> Result<(), PreflightError> {
-    let instances = match list(
-        preflight,
-        GraphRequest::role_eligibilities(),
-        &mut holders.requests,
-    )
-    .await?
-    {
+    let instances = match listed {
         Ok(instances) => instances,
         Err(why) => {
             holders.eligible_unread = Some(why);
