@@ -331,7 +331,16 @@ pub fn run(args: ApplyArgs) -> CliResult {
             dir: &args.out,
         };
         let exit =
-            carry_out::carry_out(client, pacer, &args.graph, &plan, options, files, &destination)
+            carry_out::carry_out(
+                client,
+                pacer,
+                &args.graph,
+                &plan,
+                options,
+                files,
+                &destination,
+                false,
+            )
                 .await?;
         carry_out::keep_sim_tenant(&args.out, sim.as_ref());
         Ok(exit)

@@ -112,7 +112,9 @@ pub struct Destination {
 /// interrupted run in `files`), then writes the results and reports to `files.dir`.
 /// Ctrl-C (or SIGTERM, SIGHUP) stops new work and lets requests in flight finish; a second
 /// one stops at once, leaving the results to `resume` (the journal stays consistent either
-/// way).
+/// way). `interrupted_before`: a stop was asked for before the run began; it starts
+/// stopped.
+#[allow(clippy::too_many_arguments)]
 pub async fn carry_out(
     client: Arc<GraphClient>,
     pacer: Arc<Pacer>,
@@ -121,11 +123,14 @@ pub async fn carry_out(
     options: RunOptions,
     files: RunFiles<'_>,
     destination: &Destination,
+    interrupted_before: bool,
 ) -> anyhow::Result<Exit> {
     let dir = files.dir;
     let started = now_rfc3339();
     let clock = Instant::now();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // A stop asked for before the run began (between the phases of a containment from
+    // the list): the run starts stopped, every user pending, and `resume` carries on.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(interrupted_before);
     let interrupts = Interrupts::listen().context("cannot listen for Ctrl-C")?;
     let interrupted_twice = stop_on_signals(interrupts, stop_tx);
     let mut display = ProgressDisplay::new(graph.pacer_settings().writes);

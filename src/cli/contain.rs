@@ -371,7 +371,6 @@ pub async fn contain_then_apply(
             return Ok(Exit::Interrupted);
         }
     };
-    listener.abort();
     plan_cmd::write_reports(&plan_dir, &made.digest)?;
     plan_cmd::describe_plan(&plan_dir, &made.digest);
     let mut staged = Staged::new(out.join("plan.json.partial"));
@@ -385,6 +384,9 @@ pub async fn contain_then_apply(
         state,
         dir: out,
     };
+    // Ours until the run listens itself: a stop asked for in between is handed on.
+    listener.abort();
+    let interrupted_before = *signals.borrow() > 0;
     let exit = carry_out::carry_out(
         run.client,
         pacer,
@@ -393,6 +395,7 @@ pub async fn contain_then_apply(
         run.options,
         files,
         run.destination,
+        interrupted_before,
     )
     .await?;
     carry_out::keep_sim_tenant(out, run.sim);

@@ -111,6 +111,7 @@ pub fn run(args: ResumeArgs) -> CliResult {
             options,
             files,
             &destination,
+            false,
         )
         .await?;
         carry_out::keep_sim_tenant(dir, sim.as_ref());
