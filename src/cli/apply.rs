@@ -222,21 +222,16 @@ pub fn run(args: ApplyArgs) -> CliResult {
             Ok(notes) => notes,
             Err(end) => return end,
         };
-        if let Some(list) = prepared.as_mut()
-            && let Err(end) = super::exclude_groups(
+        let mut notes = notes;
+        if let Some(list) = prepared.as_mut() {
+            if let Err(end) = super::read_guardrails(
                 &client,
                 list,
                 &args.exclude_group,
+                &mut notes,
                 ". Nothing was changed.",
             )
             .await
-        {
-            return end;
-        }
-        let mut notes = notes;
-        if let Some(list) = prepared.as_mut() {
-            if let Err(end) =
-                super::read_admins(&client, list, &mut notes, ". Nothing was changed.").await
             {
                 return end;
             }
@@ -330,18 +325,17 @@ pub fn run(args: ApplyArgs) -> CliResult {
             state: JournalState::default(),
             dir: &args.out,
         };
-        let exit =
-            carry_out::carry_out(
-                client,
-                pacer,
-                &args.graph,
-                &plan,
-                options,
-                files,
-                &destination,
-                false,
-            )
-                .await?;
+        let exit = carry_out::carry_out(
+            client,
+            pacer,
+            &args.graph,
+            &plan,
+            options,
+            files,
+            &destination,
+            false,
+        )
+        .await?;
         carry_out::keep_sim_tenant(&args.out, sim.as_ref());
         Ok(exit)
     })

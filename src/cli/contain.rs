@@ -250,7 +250,12 @@ pub async fn contain_then_apply(
         );
         if done.interrupted || done.stopped.is_some() {
             listener.abort();
-            write_pending(out, &prepared, &rows, "the containment was stopped")?;
+            write_pending(
+                out,
+                &ListRows::of(&prepared),
+                &rows,
+                "the containment was stopped",
+            )?;
             carry_out::keep_sim_tenant(out, run.sim);
             return Ok(match done.stopped {
                 Some((credentials, why)) => {
@@ -313,6 +318,7 @@ pub async fn contain_then_apply(
     }
     plan_cmd::prepare_out_dir(&plan_dir)?;
     let contained = prepared.contained.clone().unwrap_or_default();
+    let list = ListRows::of(&prepared);
     let planned = {
         let making = plan_cmd::make_plan(
             prepared,
@@ -336,9 +342,7 @@ pub async fn contain_then_apply(
             make::remove_scratch(&plan_dir);
             let cause = format!("{error:#}");
             let exit = plan_cmd::stopped_reads(error).exit;
-            let start = ContainmentLog::read_start(out).map_err(anyhow::Error::from)?;
-            let prepared = reprepare(&start)?;
-            write_pending(out, &prepared, &contained, "the plan of the rest stopped")?;
+            write_pending(out, &list, &contained, "the plan of the rest stopped")?;
             carry_out::keep_sim_tenant(out, run.sim);
             eprintln!(
                 "mfa-reset: the containment is done (in {}), but the plan of the rest stopped; every row is in {} (pending). Once Graph can be reached, `mfa-reset resume {}` plans the rest again",
@@ -354,14 +358,7 @@ pub async fn contain_then_apply(
         None => {
             listener.abort();
             make::remove_scratch(&plan_dir);
-            let start = ContainmentLog::read_start(out).map_err(anyhow::Error::from)?;
-            let prepared = reprepare(&start)?;
-            write_pending(
-                out,
-                &prepared,
-                &contained,
-                "the run was stopped while planning",
-            )?;
+            write_pending(out, &list, &contained, "the run was stopped while planning")?;
             carry_out::keep_sim_tenant(out, run.sim);
             eprintln!(
                 "mfa-reset: interrupted while planning: every row is in {} (pending); carry on with: mfa-reset resume {}",
@@ -522,21 +519,39 @@ pub fn reprepare(
     Ok(prepared)
 }
 
+/// What [`write_pending`] needs of the user list: where it is, how to read it, its other
+/// columns.
+struct ListRows {
+    input: std::path::PathBuf,
+    options: crate::input::InputOptions,
+    extra_columns: Vec<String>,
+}
+
+impl ListRows {
+    fn of(prepared: &Prepared) -> ListRows {
+        ListRows {
+            input: prepared.input.clone(),
+            options: prepared.options.clone(),
+            extra_columns: prepared.extra_columns.clone(),
+        }
+    }
+}
+
 /// Writes `results.csv` and `results.jsonl` with one row for every input row while no
 /// plan exists yet: `pending` (with what the containment did) for the rows to contain,
 /// `invalid` and `duplicate` as they are.
 fn write_pending(
     out: &Path,
-    prepared: &Prepared,
+    list: &ListRows,
     contained: &ContainedRows,
     why: &str,
 ) -> anyhow::Result<()> {
     let mut writer = RunResultsWriter::create(
         &out.join("results.csv"),
         &out.join("results.jsonl"),
-        &prepared.extra_columns,
+        &list.extra_columns,
     )?;
-    make::read_hashed(&prepared.input, &prepared.options, |r| {
+    make::read_hashed(&list.input, &list.options, |r| {
         let (status, reason) = match (&r.key, &r.duplicate_of) {
             (Err(problem), _) => (RunStatus::Invalid, problem.to_string()),
             (Ok(_), Some(first)) => (

@@ -205,6 +205,20 @@ async fn exclude_groups(
     Ok(())
 }
 
+/// What every command that reads a user list learns of the tenant before its users: the
+/// `--exclude-group` groups' members ([`exclude_groups`]) and the tenant's admins
+/// ([`read_admins`]), into `prepared` (and `notes`, the plan's).
+async fn read_guardrails(
+    client: &GraphClient,
+    prepared: &mut crate::plan::make::Prepared,
+    groups: &[String],
+    notes: &mut Vec<String>,
+    consequence: &str,
+) -> Result<(), CliResult> {
+    exclude_groups(client, prepared, groups, consequence).await?;
+    read_admins(client, prepared, notes, consequence).await
+}
+
 /// Lists the tenant's role holders, active and eligible (PIM), once, when the policy
 /// protects admins: into `prepared`, so that the plan protects a user the tenant-wide
 /// listing knows as an admin although their own roles do not show it. What could not be

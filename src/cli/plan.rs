@@ -260,12 +260,14 @@ pub fn run(args: PlanArgs) -> CliResult {
             Ok(notes) => notes,
             Err(end) => return end.map(Err),
         };
-        if let Err(end) =
-            super::exclude_groups(&client, &mut prepared, &args.exclude_group, consequence).await
-        {
-            return end.map(Err);
-        }
-        if let Err(end) = super::read_admins(&client, &mut prepared, &mut notes, consequence).await
+        if let Err(end) = super::read_guardrails(
+            &client,
+            &mut prepared,
+            &args.exclude_group,
+            &mut notes,
+            consequence,
+        )
+        .await
         {
             return end.map(Err);
         }

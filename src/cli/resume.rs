@@ -146,20 +146,11 @@ fn resume_containment(args: &ResumeArgs) -> CliResult {
             Ok(connected) => connected,
             Err(end) => return end,
         };
-        if let Err(end) = super::exclude_groups(
+        let mut notes = Vec::new();
+        if let Err(end) = super::read_guardrails(
             &client,
             &mut prepared,
             &start.exclude_groups,
-            ". Nothing more was changed.",
-        )
-        .await
-        {
-            return end;
-        }
-        let mut notes = Vec::new();
-        if let Err(end) = super::read_admins(
-            &client,
-            &mut prepared,
             &mut notes,
             ". Nothing more was changed.",
         )

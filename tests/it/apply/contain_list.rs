@@ -49,6 +49,25 @@ fn contained_rows(t: &Scenario, kind: &str) -> BTreeSet<u64> {
         .collect()
 }
 
+/// Waits until the run's containment log says the containment went through the list,
+/// while the run goes on (planning the rest).
+fn wait_for_containment_to_finish(
+    out: &crate::support::folder::Folder,
+    child: &mut crate::support::process::Spawned,
+) {
+    let log = out.join("containment.jsonl");
+    wait_until("the containment finished", || {
+        let finished = std::fs::read_to_string(&log)
+            .is_ok_and(|text| text.contains("\"record\":\"finished\""));
+        finished || !child.is_running()
+    });
+    assert!(
+        child.is_running(),
+        "the run ended first: {}",
+        child.stderr()
+    );
+}
+
 #[test]
 fn an_incident_revokes_from_the_list_first_and_spares_admins_excluded_and_unknown_keys() {
     let t = logged("contain-list", generated(300, 171));
@@ -300,17 +319,7 @@ fn ctrl_c_while_planning_after_the_containment_keeps_a_row_for_everyone_and_resu
     let input = t.write_list(&listed);
     let out = t.out();
     let mut child = t.apply(&input, Profile::Incident).yes().spawn("apply");
-    let log = out.join("containment.jsonl");
-    wait_until("the containment finished", || {
-        let finished = std::fs::read_to_string(&log)
-            .is_ok_and(|text| text.contains("\"record\":\"finished\""));
-        finished || !child.is_running()
-    });
-    assert!(
-        child.is_running(),
-        "the run ended first: {}",
-        child.stderr()
-    );
+    wait_for_containment_to_finish(&out, &mut child);
     child.signal("INT");
     child.expect_code(4);
     let rows = out.rows();
@@ -356,17 +365,7 @@ fn an_outage_while_planning_after_the_containment_keeps_it_and_resume_plans_agai
         .args(&["--max-outage", "1"])
         .yes()
         .spawn("apply");
-    let log = out.join("containment.jsonl");
-    wait_until("the containment finished", || {
-        let finished = std::fs::read_to_string(&log)
-            .is_ok_and(|text| text.contains("\"record\":\"finished\""));
-        finished || !child.is_running()
-    });
-    assert!(
-        child.is_running(),
-        "the run ended first: {}",
-        child.stderr()
-    );
+    wait_for_containment_to_finish(&out, &mut child);
     let outage = std::time::Duration::from_secs(5);
     let down = std::time::Instant::now();
     t.sim.outage(outage);
