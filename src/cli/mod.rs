@@ -238,9 +238,16 @@ async fn read_admins(
     let unverified = match role_holders::read(&client.preflight()).await {
         Err(e) => return Err(credentials_refused(e, consequence)),
         Ok(RoleHoldersRead::Complete(holders)) => {
-            let unverified = holders.eligible_unread().map(|why| {
-                format!("eligible (PIM) admins could not be read ({why}): they are not protected")
-            });
+            if let Some(why) = holders.units_unread() {
+                let note = format!(
+                    "the administrative units could not be listed ({why}): a user in a restricted management unit is known by their own isManagementRestricted, and Graph's refusal to change one ends their row protected"
+                );
+                eprintln!("mfa-reset: note: {note}.");
+                notes.push(note);
+            }
+            let unverified = holders
+                .unread()
+                .map(|why| format!("{why}: they are not protected"));
             prepared.role_holders = Some(std::sync::Arc::new(holders));
             unverified
         }
@@ -266,7 +273,7 @@ fn refuse_unverified_admins(
     match unverified {
         Some(why) if !accepted && !policy.include_admins() => {
             Err(CliError::usage(anyhow::anyhow!(
-                "{why}. Nothing was changed. Grant the app RoleEligibilitySchedule.Read.Directory (and give the tenant the licence PIM needs), then plan again; or, knowing that an eligible admin on the list would be changed like anyone else, run again with --accept-unverified-admins"
+                "{why}. Nothing was changed. Grant the app RoleManagement.Read.Directory (and give the tenant the licence PIM needs), then plan again; or, knowing that such an admin on the list would be changed like anyone else, run again with --accept-unverified-admins"
             )))
         }
         _ => Ok(()),

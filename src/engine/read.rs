@@ -662,6 +662,8 @@ fn resolved(reading: &mut Reading, body: Value, scope: Scope) -> Next {
         account_enabled: account_enabled(&user),
         synced: synced(&user),
         admin_roles: Vec::new(),
+        management_restricted: management_restricted(&user),
+        restricted_units: Vec::new(),
         default_method: None,
         methods: Vec::new(),
         hardware_oath_unread: false,
@@ -728,6 +730,12 @@ pub(crate) fn account_enabled(user: &Value) -> bool {
     user.get("accountEnabled")
         .and_then(Value::as_bool)
         .unwrap_or(true)
+}
+
+/// Whether Graph's user object says the user is in a restricted management
+/// administrative unit (`isManagementRestricted`).
+pub(crate) fn management_restricted(user: &Value) -> bool {
+    user.get("isManagementRestricted").and_then(Value::as_bool) == Some(true)
 }
 
 /// Whether Graph's user object says the account is synced from on-premises AD.
@@ -1038,6 +1046,8 @@ mod tests {
                 account_enabled: true,
                 synced: false,
                 admin_roles: Vec::new(),
+                management_restricted: false,
+                restricted_units: Vec::new(),
                 default_method: None,
                 methods: Vec::new(),
                 hardware_oath_unread: false,

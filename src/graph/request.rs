@@ -20,8 +20,7 @@ use crate::wire::MethodType;
 const METHOD_ID: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
 
 /// The user properties a plan reads when it resolves a key.
-const SELECT: &str =
-    "$select=id,userPrincipalName,displayName,mail,accountEnabled,userType,onPremisesSyncEnabled";
+const SELECT: &str = "$select=id,userPrincipalName,displayName,mail,accountEnabled,userType,onPremisesSyncEnabled,isManagementRestricted";
 
 /// The most members Graph returns for one object in an `$expand` of a directory
 /// relationship (Microsoft's query-parameters page: `$expand` on directory objects returns
@@ -235,6 +234,47 @@ impl GraphRequest {
         )
     }
 
+    /// `GET /roleManagement/directory/roleAssignments?$expand=principal`: every active
+    /// role assignment, tenant-wide or scoped (an administrative unit, an object), with
+    /// its principal (a user, a role-assignable group, a service principal).
+    pub fn role_assignments() -> GraphRequest {
+        GraphRequest::read(
+            "/roleManagement/directory/roleAssignments?$expand=principal".into(),
+            Cost::read(1, false),
+        )
+    }
+
+    /// `GET /roleManagement/directory/roleDefinitions?$select=id,displayName`: the names
+    /// of the built-in and custom roles, by definition id.
+    pub fn role_definitions() -> GraphRequest {
+        GraphRequest::read(
+            "/roleManagement/directory/roleDefinitions?$select=id,displayName".into(),
+            Cost::read(1, true),
+        )
+    }
+
+    /// `GET /directory/administrativeUnits?$select=id,displayName,isMemberManagementRestricted`:
+    /// the units, to name a role's scope and to know the restricted ones.
+    pub fn administrative_units() -> GraphRequest {
+        GraphRequest::read(
+            "/directory/administrativeUnits?$select=id,displayName,isMemberManagementRestricted"
+                .into(),
+            Cost::read(1, true),
+        )
+    }
+
+    /// `GET /directory/administrativeUnits/{id}/members?$select=id,userPrincipalName`: the
+    /// unit's members (users, groups, devices).
+    pub fn unit_members(unit_id: &str) -> GraphRequest {
+        GraphRequest::read(
+            format!(
+                "/directory/administrativeUnits/{}/members?$select=id,userPrincipalName",
+                utf8_percent_encode(unit_id, METHOD_ID)
+            ),
+            Cost::read(1, true),
+        )
+    }
+
     /// The next page of a list, from its `@odata.nextLink` made relative to the version
     /// root (`/groups/...?$skiptoken=...`).
     pub fn next_page(relative: String) -> GraphRequest {
@@ -394,7 +434,8 @@ mod tests {
             r.url,
             "/users?$filter=userPrincipalName+in+%28%27o%27%27brien%40contoso.example%27%2C\
              %27adele_fabrikam.example%23EXT%23%40contoso.example%27%29&$select=id,\
-             userPrincipalName,displayName,mail,accountEnabled,userType,onPremisesSyncEnabled"
+             userPrincipalName,displayName,mail,accountEnabled,userType,onPremisesSyncEnabled,\
+             isManagementRestricted"
         );
         // A list of users: 2 resource units, 1 with $select.
         assert_eq!(r.cost, Cost::read(2, true));

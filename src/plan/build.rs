@@ -288,6 +288,8 @@ mod tests {
             account_enabled: true,
             synced: false,
             admin_roles: vec![],
+            management_restricted: false,
+            restricted_units: vec![],
             default_method: None,
             methods: vec![],
             hardware_oath_unread: false,

@@ -308,14 +308,17 @@ impl Entries {
             user.account_enabled = true;
         }
         // Roles the tenant-wide listing knows of and the user's own read does not show
-        // (PIM eligibilities) protect them too.
-        if let (Some(holders), ReadOutcome::Found(user)) = (&p.role_holders, &mut outcome)
-            && let Some(roles) = holders.roles_of(&user.id)
-        {
-            for role in roles {
+        // (PIM eligibilities, scoped and custom roles) protect them too, as does a
+        // restricted management administrative unit.
+        if let (Some(holders), ReadOutcome::Found(user)) = (&p.role_holders, &mut outcome) {
+            for role in holders.roles_of(&user.id).into_iter().flatten() {
                 if !user.admin_roles.contains(role) {
                     user.admin_roles.push(role.clone());
                 }
+            }
+            if let Some(units) = holders.restricted_units_of(&user.id) {
+                user.management_restricted = true;
+                user.restricted_units = units.iter().cloned().collect();
             }
         }
         let mut entry = build::read_entry(row, Some(outcome), &p.policy, &p.exclusions);

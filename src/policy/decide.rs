@@ -216,6 +216,12 @@ pub fn decide(policy: &Policy, user: &UserSnapshot, excluded: bool) -> Decision 
             user.admin_roles.join(", ")
         ));
     }
+    if let Some(unit) = restricted(user) {
+        notes.push(format!(
+            "is in {unit} and is included by --include-admins; Graph refuses every change \
+             unless the app holds a role at the unit's scope"
+        ));
+    }
 
     let (selected, unknown) = select_methods(policy, user, &mut notes);
     if user.hardware_oath_unread && policy.removes(MethodType::HardwareOath) {
@@ -291,8 +297,17 @@ pub fn decide(policy: &Policy, user: &UserSnapshot, excluded: bool) -> Decision 
 /// [`Decision::Protected`] if the user holds an admin role and the policy leaves admins
 /// alone.
 fn protect_admin(policy: &Policy, user: &UserSnapshot) -> Option<Decision> {
-    if user.admin_roles.is_empty() || policy.include_admins() {
+    if policy.include_admins() {
         return None;
+    }
+    if user.admin_roles.is_empty() {
+        return restricted(user).map(|unit| Decision::Protected {
+            reason: format!(
+                "is in {unit}, whose members only administrators assigned at its scope may \
+                 change; such users are left alone unless --include-admins is given (and the \
+                 app holds a role at that scope)"
+            ),
+        });
     }
     Some(Decision::Protected {
         reason: format!(
@@ -302,6 +317,23 @@ fn protect_admin(policy: &Policy, user: &UserSnapshot) -> Option<Decision> {
             user.admin_roles.join(", ")
         ),
     })
+}
+
+/// The restricted management administrative unit(s) the user is in, in words, if any.
+fn restricted(user: &UserSnapshot) -> Option<String> {
+    match user.restricted_units.as_slice() {
+        [] if user.management_restricted => {
+            Some("a restricted management administrative unit".into())
+        }
+        [] => None,
+        [one] => Some(format!(
+            "the restricted management administrative unit {one}"
+        )),
+        many => Some(format!(
+            "the restricted management administrative units {}",
+            many.join(", ")
+        )),
+    }
 }
 
 /// The Temporary Access Pass to issue, if the policy asks for one and it is of use: not to

@@ -35,6 +35,7 @@ pub const METHODS_READ_WRITE_ALL: &str = "UserAuthenticationMethod.ReadWrite.All
 pub const REVOKE_SESSIONS_ALL: &str = "User.RevokeSessions.All";
 pub const ENABLE_DISABLE_ACCOUNT_ALL: &str = "User.EnableDisableAccount.All";
 pub const ROLE_MANAGEMENT_READ_DIRECTORY: &str = "RoleManagement.Read.Directory";
+pub const ADMINISTRATIVE_UNIT_READ_ALL: &str = "AdministrativeUnit.Read.All";
 
 /// What the app must be granted (application permissions, with admin consent) for `plan`
 /// and `apply` of `policy`, least privileged first. `User.Read.All` always (every key is
@@ -71,9 +72,15 @@ pub fn for_policy(policy: &Policy) -> Vec<Permission> {
     if policy.reads_roles() {
         needed.push(Permission {
             name: ROLE_MANAGEMENT_READ_DIRECTORY,
-            why: "list the tenant's admins at once, active and eligible (PIM), to protect \
-                  them (without it a plan says eligible admins are not protected and \
-                  `apply` refuses to run)",
+            why: "list the tenant's admins at once, active and eligible (PIM), tenant-wide \
+                  and scoped to an administrative unit, to protect them (without it a plan \
+                  says such admins are not protected and `apply` refuses to run)",
+        });
+        needed.push(Permission {
+            name: ADMINISTRATIVE_UNIT_READ_ALL,
+            why: "list the restricted management administrative units and their members, \
+                  to leave them alone (without it Graph's refusal to change one is their \
+                  protection) and to name the unit an admin's role is scoped to",
         });
     }
     if policy.revoke_sessions() {
@@ -143,7 +150,8 @@ mod tests {
             [
                 USER_READ_ALL,
                 METHODS_READ_WRITE_ALL,
-                ROLE_MANAGEMENT_READ_DIRECTORY
+                ROLE_MANAGEMENT_READ_DIRECTORY,
+                ADMINISTRATIVE_UNIT_READ_ALL
             ]
         );
         assert_eq!(
@@ -152,6 +160,7 @@ mod tests {
                 USER_READ_ALL,
                 METHODS_READ_WRITE_ALL,
                 ROLE_MANAGEMENT_READ_DIRECTORY,
+                ADMINISTRATIVE_UNIT_READ_ALL,
                 REVOKE_SESSIONS_ALL
             ]
         );
@@ -161,6 +170,7 @@ mod tests {
                 USER_READ_ALL,
                 METHODS_READ_WRITE_ALL,
                 ROLE_MANAGEMENT_READ_DIRECTORY,
+                ADMINISTRATIVE_UNIT_READ_ALL,
                 REVOKE_SESSIONS_ALL,
                 ENABLE_DISABLE_ACCOUNT_ALL
             ]
@@ -178,6 +188,7 @@ mod tests {
             [
                 USER_READ_ALL,
                 ROLE_MANAGEMENT_READ_DIRECTORY,
+                ADMINISTRATIVE_UNIT_READ_ALL,
                 REVOKE_SESSIONS_ALL
             ]
         );

@@ -140,6 +140,13 @@ pub struct UserSnapshot {
     /// Display names of the directory roles the user holds; any role makes them an admin.
     #[serde(default)]
     pub admin_roles: Vec<String>,
+    /// Graph's `isManagementRestricted`: the user is in a restricted management
+    /// administrative unit, which only administrators assigned at its scope may change.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub management_restricted: bool,
+    /// The names of those units, when the tenant's listing of them could be read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restricted_units: Vec<String>,
     /// The default MFA method, if known (beta `signInPreferences`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_method: Option<DefaultMethod>,

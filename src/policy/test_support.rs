@@ -141,6 +141,8 @@ pub(super) fn user(methods: Vec<MethodSnapshot>) -> UserSnapshot {
         account_enabled: true,
         synced: false,
         admin_roles: Vec::new(),
+        management_restricted: false,
+        restricted_units: Vec::new(),
         default_method: None,
         methods,
         hardware_oath_unread: false,

@@ -48,6 +48,17 @@ impl GraphFailure {
         )
     }
 
+    /// The target user is in a restricted management administrative unit and the caller
+    /// is not assigned a role at its scope. The wording is this emulator's, after the
+    /// message administrators report; Microsoft documents no exact text.
+    pub fn restricted_management() -> Self {
+        GraphFailure::new(
+            403,
+            "Authorization_RequestDenied",
+            "Target object is a member of a restricted management administrative unit and can only be modified by administrators scoped to that administrative unit. Check that you are assigned a role that has permission to perform the operation at this restricted administrative unit scope.",
+        )
+    }
+
     /// No route matches the request.
     pub fn no_route(method: &str, path: &str) -> Self {
         GraphFailure::new(

@@ -44,7 +44,10 @@ use tokio::sync::watch;
 
 pub use auth::{Certificate, SimApp};
 pub use errors::{GraphFailure, SimError};
-pub use model::{EligibilityRecord, GroupRecord, Method, TapPolicy, TenantRecord, User};
+pub use model::{
+    AdministrativeUnitRecord, EligibilityRecord, GroupRecord, Method, ScopedRoleRecord, TapPolicy,
+    TenantRecord, User,
+};
 pub use observe::ReceivedRequest;
 pub use permissions::Access;
 pub use tenant::Tenant;
@@ -538,8 +541,32 @@ impl SimHandle {
             t.add_eligibility(EligibilityRecord {
                 principal_id: principal_id.to_string(),
                 role: role.to_string(),
+                administrative_unit: None,
             })
         })
+    }
+
+    /// Makes a user or group eligible (PIM) for a role at the scope of administrative
+    /// unit `unit` only.
+    pub fn add_scoped_eligibility(
+        &self,
+        principal_id: &str,
+        role: &str,
+        unit: &str,
+    ) -> Result<(), SimError> {
+        self.state.change_tenant(|t| {
+            t.add_eligibility(EligibilityRecord {
+                principal_id: principal_id.to_string(),
+                role: role.to_string(),
+                administrative_unit: Some(unit.to_string()),
+            })
+        })
+    }
+
+    /// Adds an administrative unit: its users, the roles held at its scope, and whether
+    /// its management is restricted (then only a privileged app may change its members).
+    pub fn add_administrative_unit(&self, unit: AdministrativeUnitRecord) -> Result<(), SimError> {
+        self.state.change_tenant(|t| t.add_unit(unit))
     }
 
     /// Whether the tenant has the licence PIM needs (without it Graph refuses to list

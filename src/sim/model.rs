@@ -339,12 +339,52 @@ pub struct TenantRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub pim_licensed: Option<bool>,
+    /// Administrative units: roles assigned at their scope, and restricted management.
+    #[serde(
+        rename = "administrativeUnits",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub administrative_units: Vec<AdministrativeUnitRecord>,
 }
 
-/// A PIM eligibility: the user or group `principal_id` may activate `role`.
+/// A PIM eligibility: the user or group `principal_id` may activate `role`, tenant-wide
+/// or at the scope of one administrative unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EligibilityRecord {
+    pub principal_id: String,
+    pub role: String,
+    /// The id of the administrative unit the eligibility is scoped to; tenant-wide when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub administrative_unit: Option<String>,
+}
+
+/// An administrative unit: the users in it, the roles assigned at its scope (active: the
+/// principal holds the role over the unit's members only), and whether its management is
+/// restricted — then only an administrator assigned at its scope may change its members,
+/// which this emulator grants an app with a privileged role (standing for an app assigned
+/// a role at the unit's scope) and no other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdministrativeUnitRecord {
+    pub id: String,
+    pub display_name: String,
+    /// User ids.
+    #[serde(default)]
+    pub members: Vec<String>,
+    #[serde(default)]
+    pub is_member_management_restricted: bool,
+    /// Active role assignments at the unit's scope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scoped_roles: Vec<ScopedRoleRecord>,
+}
+
+/// A role held at an administrative unit's scope by a user or a role-assignable group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScopedRoleRecord {
     pub principal_id: String,
     pub role: String,
 }

@@ -27,6 +27,8 @@ pub const DIRECTORY_READ_ALL: &str = "Directory.Read.All";
 pub const ROLE_MANAGEMENT_READ_DIRECTORY: &str = "RoleManagement.Read.Directory";
 /// `RoleEligibilitySchedule.Read.Directory`: read PIM eligibilities for directory roles.
 pub const ROLE_ELIGIBILITY_READ_DIRECTORY: &str = "RoleEligibilitySchedule.Read.Directory";
+/// `AdministrativeUnit.Read.All`: read administrative units and their members.
+pub const ADMINISTRATIVE_UNIT_READ_ALL: &str = "AdministrativeUnit.Read.All";
 /// `GroupMember.Read.All`: read groups and their members.
 pub const GROUP_MEMBER_READ_ALL: &str = "GroupMember.Read.All";
 /// `Group.Read.All`: read groups, their members and more.
@@ -48,8 +50,9 @@ pub const POLICY_READ_ALL: &str = "Policy.Read.All";
 
 /// Every permission name the emulator knows; a denied name outside this list is a
 /// configuration mistake, refused when the emulator starts.
-pub const KNOWN: [&str; 13] = [
+pub const KNOWN: [&str; 14] = [
     USER_READ_ALL,
+    ADMINISTRATIVE_UNIT_READ_ALL,
     ROLE_ELIGIBILITY_READ_DIRECTORY,
     GROUP_MEMBER_READ_ALL,
     GROUP_READ_ALL,
@@ -69,12 +72,15 @@ pub const KNOWN: [&str; 13] = [
 pub enum Access {
     /// `GET /users`, `/users/{id}`, `transitiveMemberOf`.
     ReadUsers,
-    /// `GET /directoryRoles` (with its members) and `/directoryRoles/{id}/members`.
+    /// `GET /directoryRoles` (with its members), `/directoryRoles/{id}/members`, and
+    /// `/roleManagement/directory/roleAssignments` and `roleDefinitions`.
     ReadRoles,
     /// `GET /groups?$filter=...` and `/groups/{id}/transitiveMembers/...`.
     ReadGroups,
     /// `GET /roleManagement/directory/roleEligibilityScheduleInstances`.
     ReadEligibility,
+    /// `GET /directory/administrativeUnits` and their members.
+    ReadAdministrativeUnits,
     /// `GET .../authentication/methods` (and one type's), beta `signInPreferences`.
     ReadMethods,
     /// `DELETE .../authentication/{type}Methods/{id}`, `POST temporaryAccessPassMethods`.
@@ -98,6 +104,7 @@ impl Access {
                 ROLE_ELIGIBILITY_READ_DIRECTORY,
                 ROLE_MANAGEMENT_READ_DIRECTORY,
             ],
+            Access::ReadAdministrativeUnits => &[ADMINISTRATIVE_UNIT_READ_ALL, DIRECTORY_READ_ALL],
             Access::ReadMethods => &[METHODS_READ_ALL, METHODS_READ_WRITE_ALL],
             Access::WriteMethods => &[METHODS_READ_WRITE_ALL],
             Access::RevokeSessions => &[REVOKE_SESSIONS_ALL, USER_READ_WRITE_ALL],
@@ -106,11 +113,12 @@ impl Access {
         }
     }
 
-    const ALL: [Access; 9] = [
+    const ALL: [Access; 10] = [
         Access::ReadUsers,
         Access::ReadRoles,
         Access::ReadGroups,
         Access::ReadEligibility,
+        Access::ReadAdministrativeUnits,
         Access::ReadMethods,
         Access::WriteMethods,
         Access::RevokeSessions,

@@ -17,6 +17,7 @@
 //! sync turned on, a method registered), for tests of a tenant that moves under a plan.
 
 mod console;
+mod units;
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -25,7 +26,8 @@ use serde_json::{Map, Value, json};
 
 use super::errors::GraphFailure;
 use super::model::{
-    EligibilityRecord, GroupRecord, Method, TapPolicy, TenantRecord, User, UserRecord,
+    AdministrativeUnitRecord, EligibilityRecord, GroupRecord, Method, TapPolicy, TenantRecord,
+    User, UserRecord,
 };
 use super::odata::{Filter, Literal, UserKey};
 use crate::wire::{MethodType, PhoneType};
@@ -44,11 +46,12 @@ const DEFAULT_USER_PROPERTIES: [&str; 11] = [
     "userPrincipalName",
     "id",
 ];
-const EXTRA_USER_PROPERTIES: [&str; 4] = [
+const EXTRA_USER_PROPERTIES: [&str; 5] = [
     "accountEnabled",
     "userType",
     "onPremisesSyncEnabled",
     "signInSessionsValidFromDateTime",
+    "isManagementRestricted",
 ];
 
 /// Well-known directory role template ids.
@@ -182,6 +185,7 @@ pub struct Tenant {
     groups: Vec<GroupRecord>,
     eligibilities: Vec<EligibilityRecord>,
     pim_licensed: bool,
+    units: Vec<AdministrativeUnitRecord>,
 }
 
 impl Tenant {
@@ -197,6 +201,7 @@ impl Tenant {
             groups: Vec::new(),
             eligibilities: Vec::new(),
             pim_licensed: true,
+            units: Vec::new(),
         };
         for (i, u) in users.into_iter().enumerate() {
             if t.by_id.insert(u.id.clone(), i).is_some() {
@@ -241,6 +246,10 @@ impl Tenant {
         for group in record.groups {
             tenant.add_group(group)?;
         }
+        // Units before eligibilities: an eligibility may be scoped to one.
+        for unit in record.administrative_units {
+            tenant.add_unit(unit)?;
+        }
         for eligibility in record.role_eligibilities {
             tenant.add_eligibility(eligibility)?;
         }
@@ -258,6 +267,7 @@ impl Tenant {
             groups: self.groups.clone(),
             role_eligibilities: self.eligibilities.clone(),
             pim_licensed: (!self.pim_licensed).then_some(false),
+            administrative_units: self.units.clone(),
         }
     }
 
@@ -267,8 +277,18 @@ impl Tenant {
         if !self.by_id.contains_key(&id) && self.group(&id).is_none() {
             return Err(format!("no user or group has the id {id}"));
         }
+        let administrative_unit = match eligibility.administrative_unit {
+            Some(unit) => Some(
+                self.unit(&unit)
+                    .ok_or_else(|| format!("no administrative unit has the id {unit}"))?
+                    .id
+                    .clone(),
+            ),
+            None => None,
+        };
         self.eligibilities.push(EligibilityRecord {
             principal_id: id,
+            administrative_unit,
             ..eligibility
         });
         Ok(())
@@ -313,7 +333,10 @@ impl Tenant {
                     "id": derived_guid(&[&self.tenant_id, "eligibility", &n.to_string()]),
                     "principalId": e.principal_id,
                     "roleDefinitionId": role["roleTemplateId"],
-                    "directoryScopeId": "/",
+                    "directoryScopeId": e
+                        .administrative_unit
+                        .as_deref()
+                        .map_or_else(|| "/".to_string(), |u| format!("/administrativeUnits/{u}")),
                     "memberType": "Direct",
                     "principal": principal,
                     "roleDefinition": {
@@ -476,6 +499,7 @@ impl Tenant {
                 "accountEnabled" => json!(u.account_enabled),
                 "userType" => json!(u.user_type),
                 "onPremisesSyncEnabled" => json!(u.on_premises_sync_enabled),
+                "isManagementRestricted" => json!(self.is_management_restricted(index)),
                 "signInSessionsValidFromDateTime" => {
                     json!(u.sign_in_sessions_valid_from_date_time)
                 }
@@ -540,8 +564,14 @@ impl Tenant {
             .collect()
     }
 
+    /// Whether the calling app may change user `index`: not an active admin, nor in a
+    /// restricted management administrative unit, unless it holds a privileged role.
     fn check_may_change(&self, index: usize, privileged: bool) -> Result<(), GraphFailure> {
-        if !self.roles_of(index).is_empty() && !privileged {
+        if privileged {
+            Ok(())
+        } else if self.is_management_restricted(index) {
+            Err(GraphFailure::restricted_management())
+        } else if !self.roles_of(index).is_empty() {
             Err(GraphFailure::insufficient_privileges())
         } else {
             Ok(())

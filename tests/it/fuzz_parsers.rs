@@ -903,6 +903,8 @@ fn valid_plan(profile: Profile) -> PlanFile {
         account_enabled: true,
         synced: false,
         admin_roles: vec!["Helpdesk Administrator".into()],
+        management_restricted: false,
+        restricted_units: vec![],
         default_method: Some(DefaultMethod::Push),
         methods: vec![
             method(

@@ -67,9 +67,7 @@ impl Guard {
     }
 
     fn admin(&self, key: &str) -> bool {
-        self.holders
-            .as_ref()
-            .is_some_and(|h| h.roles_of(key).is_some())
+        self.holders.as_ref().is_some_and(|h| h.protects(key))
     }
 
     /// Whether the user known by any of `keys` must be left alone.

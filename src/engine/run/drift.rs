@@ -91,12 +91,13 @@ impl Ctx<'_> {
             synced,
             methods_unread: before.methods_unread && found.methods.is_none(),
             roles_unread: before.roles_unread && found.roles.is_none(),
-            // The re-read shows active roles only: the eligible (PIM) ones the plan's
-            // tenant-wide listing found stay.
+            // The re-read shows active built-in roles only: every role the plan knew
+            // stays (the eligible, scoped and custom ones its tenant-wide listing found;
+            // one lost since, the safer way, protects the user still).
             admin_roles: match found.roles {
                 Some(mut roles) => {
                     for role in &before.admin_roles {
-                        if role.contains("(eligible") && !roles.contains(role) {
+                        if !roles.contains(role) {
                             roles.push(role.clone());
                         }
                     }

@@ -106,7 +106,15 @@ impl UserJob {
             .iter()
             .filter(|d| **d == Some(StepOutcome::Failed))
             .count();
+        if let Some(restricted) = &self.restricted
+            && ok == 0
+        {
+            return (RunStatus::Protected, Some(restricted.clone()));
+        }
         let mut reasons: Vec<String> = Vec::new();
+        if let Some(restricted) = &self.restricted {
+            reasons.push(restricted.clone());
+        }
         if let Some(r) = &self.outcome.reason {
             reasons.push(r.clone());
         }

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use super::contain::Pass;
 use super::recheck::Reread;
-use crate::engine::dispatcher::Completed;
+use crate::engine::dispatcher::{Completed, JobResult};
 use crate::engine::journal::{JournalState, StepOutcome};
 use crate::engine::outcome::{MethodRef, UserOutcome};
 use crate::graph::key::UserKey;
@@ -58,6 +58,10 @@ pub(super) struct UserJob {
     /// Why part of what the policy asks is not done to this user (the plan's, or a
     /// replan's), when it is blocked.
     pub(super) blocked: Option<String>,
+    /// Graph refused a change because the user is in a restricted management
+    /// administrative unit: why. No further step is sent; the user ends `protected`
+    /// (or `partial`, had a step succeeded before).
+    pub(super) restricted: Option<String>,
     pub(super) verified: bool,
     /// Reads of the verification not answered yet (the methods, and the hardware OATH
     /// tokens when the user had some removed).
@@ -140,6 +144,7 @@ impl UserJob {
             drift_after_clear: None,
             pass_rechecks: 0,
             blocked,
+            restricted: None,
             verified: false,
             verify_waiting: 0,
             stage: Stage::Idle,
@@ -193,13 +198,16 @@ impl UserJob {
 
     /// A step without an outcome that is still to be sent (not withheld).
     fn open(&self, i: usize) -> bool {
-        self.done[i].is_none() && !matches!(self.prerequisites(i), Prerequisites::Failed(_))
+        self.restricted.is_none()
+            && self.done[i].is_none()
+            && !matches!(self.prerequisites(i), Prerequisites::Failed(_))
     }
 
     /// The next step to send in `pass`, if any.
     pub(super) fn next_step(&mut self, pass: Pass) -> Option<usize> {
         let candidate = |job: &UserJob, i: usize| {
-            job.done[i].is_none()
+            job.restricted.is_none()
+                && job.done[i].is_none()
                 && !job.intent_unresolved.contains(&i)
                 && pass.allows(&job.steps[i])
                 && job.prerequisites(i) == Prerequisites::Met
@@ -373,6 +381,28 @@ impl UserJob {
 pub(super) fn refused_as_default(message: Option<&str>) -> bool {
     message.is_some_and(|m| m.to_ascii_lowercase().contains("default method"))
 }
+
+/// Whether Graph refused a change because the user is in a restricted management
+/// administrative unit (a 403 whose message says so): about that user, not the run, and
+/// no other change to them would be accepted either.
+pub(super) fn refused_as_restricted(result: &JobResult) -> bool {
+    let JobResult::Failed {
+        fault: Some(fault), ..
+    } = result
+    else {
+        return false;
+    };
+    let message = fault.message.to_ascii_lowercase();
+    fault.status == 403
+        && (message.contains("restricted management administrative unit")
+            || message.contains("restricted administrative unit"))
+}
+
+/// Why a user Graph refused to change for a restricted management administrative unit
+/// ends `protected`.
+pub(super) const RESTRICTED: &str = "Graph refused to change the user: they are in a restricted \
+     management administrative unit, whose members only administrators assigned at its scope \
+     may change; left alone (to change them, give the app a role at the unit's scope)";
 
 /// Where the steps a step needs stand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::job::refused_as_default;
+use super::job::{RESTRICTED, refused_as_default, refused_as_restricted};
 use super::machine::{Taken, failure_text};
 use super::{Ctx, RunError, bug};
 use crate::engine::dispatcher::JobResult;
@@ -105,8 +105,16 @@ impl Ctx<'_> {
             JobResult::Failed { .. } | JobResult::Unknown { .. } => {}
         }
         let refusal = matches!(result, JobResult::Failed { .. }).then(|| result.clone());
+        let restricted = refused_as_restricted(&result);
         let answer = self.step_result(index, &step_def, result);
-        if answer.outcome == StepOutcome::Failed {
+        if answer.outcome == StepOutcome::Failed && restricted {
+            // About this user (a restricted management administrative unit), not the
+            // run: no other step is sent to them, and the breaker does not count it.
+            let Some(job) = self.job_or_bug(index) else {
+                return Taken::Ended;
+            };
+            job.restricted = Some(RESTRICTED.into());
+        } else if answer.outcome == StepOutcome::Failed {
             let Some(job) = self.job_or_bug(index) else {
                 return Taken::Ended;
             };

@@ -73,6 +73,21 @@ pub(super) fn run(
         Route::ListGroups { filter } => h.list_groups(filter.as_ref()),
         Route::GroupUsers { group_id } => h.group_users(&group_id),
         Route::Eligibilities => h.eligibilities(),
+        Route::RoleAssignments { expand_principal } => h.list(
+            "roleManagement/directory/roleAssignments",
+            h.tenant.role_assignments_json(expand_principal),
+        ),
+        Route::RoleDefinitions => h.list(
+            "roleManagement/directory/roleDefinitions",
+            h.tenant.role_definitions_json(),
+        ),
+        Route::AdministrativeUnits => {
+            h.list("directory/administrativeUnits", h.tenant.units_json())
+        }
+        Route::UnitMembers { unit_id } => match h.tenant.unit_members_json(&unit_id) {
+            Some(members) => h.list("directoryObjects", members),
+            None => Err(GraphFailure::resource_not_found(&unit_id)),
+        },
         Route::TapPolicy => h.tap_policy(),
     }
 }
@@ -354,6 +369,14 @@ impl Handler<'_> {
         Done::ok(json!({
             "@odata.context": format!("{}/$metadata#users", self.base),
             "value": users.iter().map(|&i| tenant.member_json(i)).collect::<Vec<_>>(),
+        }))
+    }
+
+    /// A list answer: `value` under the `@odata.context` of `set`.
+    fn list(&self, set: &str, value: Vec<Value>) -> Result<Done, GraphFailure> {
+        Done::ok(json!({
+            "@odata.context": format!("{}/$metadata#{set}", self.base),
+            "value": value,
         }))
     }
 

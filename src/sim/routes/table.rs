@@ -52,6 +52,18 @@ pub(super) enum Route {
     },
     /// `GET /roleManagement/directory/roleEligibilityScheduleInstances`.
     Eligibilities,
+    /// `GET /roleManagement/directory/roleAssignments`, `$expand=principal` or without.
+    RoleAssignments {
+        expand_principal: bool,
+    },
+    /// `GET /roleManagement/directory/roleDefinitions`.
+    RoleDefinitions,
+    /// `GET /directory/administrativeUnits`.
+    AdministrativeUnits,
+    /// `GET /directory/administrativeUnits/{id}/members` (or its users only).
+    UnitMembers {
+        unit_id: String,
+    },
     /// The tenant's Temporary Access Pass policy.
     TapPolicy,
 }
@@ -61,7 +73,13 @@ impl Route {
     pub(super) fn access(&self) -> Access {
         match self {
             Route::GetUser | Route::ListUsers { .. } | Route::UserRoles => Access::ReadUsers,
-            Route::DirectoryRoles { .. } | Route::RoleMembers { .. } => Access::ReadRoles,
+            Route::DirectoryRoles { .. }
+            | Route::RoleMembers { .. }
+            | Route::RoleAssignments { .. }
+            | Route::RoleDefinitions => Access::ReadRoles,
+            Route::AdministrativeUnits | Route::UnitMembers { .. } => {
+                Access::ReadAdministrativeUnits
+            }
             Route::ListGroups { .. } | Route::GroupUsers { .. } => Access::ReadGroups,
             Route::Eligibilities => Access::ReadEligibility,
             Route::ListMethods { .. } | Route::GetMethod { .. } | Route::SignInPreferences => {
@@ -156,6 +174,24 @@ pub(super) fn route(method: &str, path: &GraphPath, q: &QueryOptions) -> Routed 
             ],
             false,
         ) => r.get_only(Route::Eligibilities),
+        (["roleManagement", "directory", "roleAssignments"], false) => r.role_assignments(),
+        (["roleManagement", "directory", "roleDefinitions"], false) => {
+            r.get_only(Route::RoleDefinitions)
+        }
+        (["directory", "administrativeUnits"], false) => r.get_only(Route::AdministrativeUnits),
+        (["directory", "administrativeUnits", unit_id, "members"], false)
+        | (
+            [
+                "directory",
+                "administrativeUnits",
+                unit_id,
+                "members",
+                "microsoft.graph.user",
+            ],
+            false,
+        ) => r.get_only(Route::UnitMembers {
+            unit_id: unit_id.to_string(),
+        }),
         (
             [
                 "groups",
@@ -354,6 +390,26 @@ impl Request<'_> {
             Route::DirectoryRoles { expand_members },
             Cost::read(1, q.select.is_some(), expand_members, self.small_top()),
         ))
+    }
+
+    /// `/roleManagement/directory/roleAssignments`, with `$expand=principal` or without.
+    fn role_assignments(&self) -> Routed {
+        if self.method != "GET" {
+            return Err(self.not_allowed());
+        }
+        let expand_principal = match self.q.expand.as_deref() {
+            None => false,
+            Some("principal") => true,
+            Some(other) => {
+                return Err(GraphFailure::bad_request(
+                    "Request_BadRequest",
+                    format!(
+                        "Expanding '{other}' on 'microsoft.graph.unifiedRoleAssignment' is not supported by this emulator."
+                    ),
+                ));
+            }
+        };
+        Ok((Route::RoleAssignments { expand_principal }, self.read(1)))
     }
 
     /// `/groups`, optionally filtered.

@@ -10,6 +10,7 @@
 //! cannot agree on a mistake.
 
 mod admins;
+mod admins_held;
 mod contain_list;
 mod ctrl_c;
 mod default_method;

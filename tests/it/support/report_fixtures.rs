@@ -147,6 +147,8 @@ pub fn snapshot(id: &str, upn: &str, methods: Vec<MethodSnapshot>) -> UserSnapsh
         account_enabled: true,
         synced: false,
         admin_roles: Vec::new(),
+        management_restricted: false,
+        restricted_units: Vec::new(),
         default_method: None,
         methods,
         hardware_oath_unread: false,
