@@ -132,6 +132,7 @@ impl RunArgs {
             on_drift: self.on_drift.into(),
             verify: !self.no_verify,
             contain_first,
+            role_holders: None,
         }
     }
 }
@@ -258,11 +259,12 @@ pub fn run(args: ApplyArgs) -> CliResult {
                     notes.push(note);
                 }
                 Ok(Ok(guard)) => {
-                    let options = args.run.options(&list.policy);
+                    let mut options = args.run.options(&list.policy);
+                    options.role_holders = list.role_holders.clone();
                     if !confirm_containment(list.targets, &list.policy, &args.run).usage()? {
                         return Ok(Exit::Usage);
                     }
-                    let start = contain_start(&args, list, options, &destination).usage()?;
+                    let start = contain_start(&args, list, options.clone(), &destination).usage()?;
                     folder.keep();
                     let prepared = prepared.expect("checked above");
                     return contain::contain_then_apply(
@@ -283,6 +285,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
                 }
             }
         }
+        let listed_holders = prepared.as_ref().and_then(|p| p.role_holders.clone());
         let mut plan = match (imported, prepared) {
             (Some(plan), _) => plan,
             (None, Some(prepared)) => {
@@ -311,14 +314,16 @@ pub fn run(args: ApplyArgs) -> CliResult {
             &plan.store.header.policy,
             args.run.accept_unverified_admins,
         )?;
-        let options = args.run.options(&plan.store.header.policy);
+        let mut options = args.run.options(&plan.store.header.policy);
+        options.role_holders = listed_holders;
         if !confirm(&plan.digest, &args.run).usage()? {
             return Ok(Exit::Usage);
         }
         // Where the passes go, private, before the first write: a folder others can read
         // is refused while nothing has changed.
         super::ready_secrets(&args.out, &plan.store.header)?;
-        let mut journal = start_run(&mut plan, &mut staged, &args.out, options, &destination)?;
+        let mut journal =
+            start_run(&mut plan, &mut staged, &args.out, options.clone(), &destination)?;
         folder.keep();
         let files = RunFiles {
             journal: &mut journal,

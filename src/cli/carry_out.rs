@@ -20,6 +20,7 @@ use crate::engine::run::{self, RunFiles, TripCause, now_rfc3339};
 use crate::engine::settings::{RunConnection, RunOptions};
 use crate::exit::Exit;
 use crate::graph::client::GraphClient;
+use crate::graph::role_holders::{self, RoleHolders, RoleHoldersRead};
 use crate::plan::store::{self, PlanStore, StoreError};
 use crate::report::run::{RunDigest, RunFigures, RunResultsWriter};
 use crate::report::{self, PlanDigest};
@@ -126,6 +127,10 @@ pub async fn carry_out(
     interrupted_before: bool,
 ) -> anyhow::Result<Exit> {
     let dir = files.dir;
+    let mut options = options;
+    if options.role_holders.is_none() && plan.store.header.policy.reads_roles() {
+        options.role_holders = list_role_holders(&client).await;
+    }
     let started = now_rfc3339();
     let clock = Instant::now();
     // A stop asked for before the run began (between the phases of a containment from
@@ -234,6 +239,36 @@ pub async fn carry_out(
         return Ok(Exit::Interrupted);
     }
     Ok(Exit::failures_if(failed))
+}
+
+/// The tenant's role holders as they are now, for a run of a plan made earlier: an admin
+/// made since (eligible, scoped, custom role), whom the user's own roles do not show, is
+/// then drift at the re-read, not changed. What cannot be listed is said, and the run
+/// goes on with what the plan knew (the plan was checked when it was made, and the
+/// re-read still sees active roles).
+async fn list_role_holders(client: &GraphClient) -> Option<Arc<RoleHolders>> {
+    match role_holders::read(&client.preflight()).await {
+        Ok(RoleHoldersRead::Complete(holders)) => {
+            if let Some(why) = holders.unread() {
+                eprintln!(
+                    "mfa-reset: warning: {why}: an admin of that kind made since the plan is not known"
+                );
+            }
+            Some(Arc::new(holders))
+        }
+        Ok(RoleHoldersRead::Incomplete { why }) => {
+            eprintln!(
+                "mfa-reset: warning: the tenant's admins could not be listed again ({why}): an admin made since the plan is known only by their own roles"
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!(
+                "mfa-reset: warning: the tenant's admins could not be listed again ({e}): an admin made since the plan is known only by their own roles"
+            );
+            None
+        }
+    }
 }
 
 /// The first Ctrl-C, SIGTERM or SIGHUP asks the run to stop (`stop`); the future ends at

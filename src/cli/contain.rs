@@ -373,8 +373,13 @@ pub async fn contain_then_apply(
     let mut staged = Staged::new(out.join("plan.json.partial"));
     let mut plan = carry_out::import_plan(made.store.path(), staged.path())?;
     super::ready_secrets(out, &plan.store.header)?;
-    let journal =
-        super::apply::start_run(&mut plan, &mut staged, out, run.options, run.destination)?;
+    let journal = super::apply::start_run(
+        &mut plan,
+        &mut staged,
+        out,
+        run.options.clone(),
+        run.destination,
+    )?;
     let (mut journal, state) = seed_journal(journal, out, &plan.store, &contained)?;
     let files = RunFiles {
         journal: &mut journal,

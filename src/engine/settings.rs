@@ -28,13 +28,17 @@ pub enum OnDrift {
 }
 
 /// How a run behaves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     pub on_drift: OnDrift,
     /// Re-read the methods of users whose methods were removed, and record what remains.
     pub verify: bool,
     /// Revoke sessions and disable accounts for every user before any method is removed.
     pub contain_first: bool,
+    /// The tenant's role holders as listed when the run began: the re-read of a user
+    /// before their first change adds the roles it shows (eligible, scoped, custom) to
+    /// the user's own, so that an admin made since the plan is drift, not changed.
+    pub role_holders: Option<std::sync::Arc<crate::graph::role_holders::RoleHolders>>,
 }
 
 /// `DIR/run.json`: how the run was started.
@@ -227,6 +231,7 @@ impl RunSettings {
             on_drift: self.on_drift,
             verify: self.verify,
             contain_first: self.contain_first,
+            role_holders: None,
         }
     }
 

@@ -126,6 +126,7 @@ impl Ctx<'_> {
 
     /// Takes one answer of a user's re-read: waits for the others, then compares.
     pub(super) fn on_reread(&mut self, index: usize, completed: Completed) -> Taken {
+        let holders = self.options.role_holders.clone();
         let Some(job) = self.job_or_bug(index) else {
             return Taken::Ended;
         };
@@ -141,7 +142,21 @@ impl Ctx<'_> {
                 let found = &mut reread.found;
                 match part {
                     Part::Account => found.account = Some((account_enabled(&body), synced(&body))),
-                    Part::Roles => found.roles = Some(admin_roles_in(&body)),
+                    Part::Roles => {
+                        let mut roles = admin_roles_in(&body);
+                        // The roles the run's listing knows and the user's own read does
+                        // not show: eligible, scoped, custom.
+                        let listed = holders.as_ref().and_then(|holders| {
+                            let id = job.entry.before.as_ref().map(|u| u.id.as_str())?;
+                            holders.roles_of(id)
+                        });
+                        for role in listed.into_iter().flatten() {
+                            if !roles.contains(role) {
+                                roles.push(role.clone());
+                            }
+                        }
+                        found.roles = Some(roles);
+                    }
                     // The two lists arrive in either order; each adds its methods.
                     Part::Methods | Part::HardwareOath => found
                         .methods

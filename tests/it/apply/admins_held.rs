@@ -80,18 +80,7 @@ fn tenant(name: &str, seed: u64, privileged: bool) -> (Scenario, Vec<Value>) {
             &["Helpdesk Administrator"],
         ))
         .unwrap();
-    t.sim
-        .add_administrative_unit(AdministrativeUnitRecord {
-            id: SALES_UNIT.into(),
-            display_name: "Sales".into(),
-            members: Vec::new(),
-            is_member_management_restricted: false,
-            scoped_roles: vec![ScopedRoleRecord {
-                principal_id: id(3),
-                role: "User Administrator".into(),
-            }],
-        })
-        .unwrap();
+    t.sim.add_administrative_unit(sales_unit(&id(3))).unwrap();
     t.sim
         .add_scoped_eligibility(&id(4), "Password Administrator", SALES_UNIT)
         .unwrap();
@@ -108,6 +97,20 @@ fn tenant(name: &str, seed: u64, privileged: bool) -> (Scenario, Vec<Value>) {
         })
         .unwrap();
     (t, listed)
+}
+
+/// The unit "Sales", where `admin` holds User Administrator.
+fn sales_unit(admin: &str) -> AdministrativeUnitRecord {
+    AdministrativeUnitRecord {
+        id: SALES_UNIT.into(),
+        display_name: "Sales".into(),
+        members: Vec::new(),
+        is_member_management_restricted: false,
+        scoped_roles: vec![ScopedRoleRecord {
+            principal_id: admin.into(),
+            role: "User Administrator".into(),
+        }],
+    }
 }
 
 fn written_to(t: &Scenario, user: &Value) -> usize {
@@ -258,4 +261,39 @@ fn the_role_listing_costs_the_same_requests_for_ten_users_as_for_ten_thousand() 
     }
     assert_eq!(counted[0], counted[1], "{counted:?}");
     assert!(counted[0] <= 30, "{counted:?}");
+}
+
+#[test]
+fn a_user_made_eligible_or_scoped_admin_after_the_plan_is_not_changed_by_its_apply() {
+    let t = Scenario::start("held-eligible-later", generated(200, 186));
+    let listed = users::ordinary(&t.before, 6);
+    let input = t.write_list(&listed);
+    t.plan(&input, Profile::DeviceRefresh).run().expect_code(0);
+    t.sim
+        .add_eligibility(id_of(&listed[1]), "Global Administrator")
+        .unwrap();
+    t.sim
+        .add_administrative_unit(sales_unit(id_of(&listed[3])))
+        .unwrap();
+    // Drift ends the run 1; the two new admins are not changed.
+    t.apply_plan().yes().run().expect_code(1);
+    let rows = t.out().rows();
+    for (i, named) in [
+        (
+            1,
+            "now holds the admin role Global Administrator (eligible)",
+        ),
+        (3, "User Administrator (scope: administrative unit Sales)"),
+    ] {
+        assert_eq!(rows[i]["status"], "drifted", "{}", rows[i]);
+        assert!(
+            rows[i]["reason"].as_str().unwrap().contains(named),
+            "{}",
+            rows[i]
+        );
+        assert_eq!(written_to(&t, &listed[i]), 0, "{}", upn(&listed[i]));
+    }
+    for i in [0, 2, 4, 5] {
+        assert_eq!(rows[i]["status"], "done", "{}", rows[i]);
+    }
 }
