@@ -363,7 +363,12 @@ pub fn check_plan(bytes: &[u8]) {
             return;
         }
     };
-    let fingerprint = plan_fingerprint(&plan.input.sha256, &plan.policy, &plan.entries);
+    let fingerprint = plan_fingerprint(
+        &plan.input.sha256,
+        &plan.policy,
+        &plan.entries,
+        plan.tenant.as_ref().map(|t| t.id.as_str()),
+    );
     assert!(fingerprint.starts_with("sha256:"), "{fingerprint}");
     if let Some(imported) = imported {
         assert_eq!(

@@ -52,6 +52,7 @@ use crate::engine::secrets::TapFile;
 use crate::engine::settings::{RunOptions, RunSettings};
 use crate::exit::{CliError, CliResult, Exit, UsageContext};
 use crate::graph::endpoints::is_loopback_url;
+use crate::graph::tenant::TenantIdentity;
 use crate::plan::{PLAN_FORMAT, PlanHeader};
 use crate::policy::{Policy, PolicyArgs, Profile};
 use crate::report::{self, PlanDigest};
@@ -77,6 +78,11 @@ pub struct ApplyArgs {
     /// display name, nested groups included); repeatable. Needs GroupMember.Read.All.
     #[arg(long, value_name = "ID|NAME")]
     pub exclude_group: Vec<String>,
+    /// With a plan: the fingerprint the change board approved (`sha256:…`, as the plan's
+    /// report shows it where it is signed); a plan whose fingerprint differs changes
+    /// nothing.
+    #[arg(long, value_name = "sha256:HEX")]
+    pub expect_fingerprint: Option<String>,
     #[command(flatten, next_help_heading = "With a user list: the policy")]
     pub policy: PolicyFlags,
     #[command(flatten, next_help_heading = "The run")]
@@ -152,6 +158,11 @@ pub fn run(args: ApplyArgs) -> CliResult {
     let given_plan = is_plan_file(&args.target).usage()?;
     if given_plan {
         refuse_planning_flags(&args).usage()?;
+    } else if args.expect_fingerprint.is_some() {
+        return Err(CliError::usage(anyhow::anyhow!(
+            "--expect-fingerprint checks a plan file, and {} is a user list: plan it first (`mfa-reset plan`), have the plan approved, then apply the plan with its fingerprint. Nothing was changed",
+            args.target.display()
+        )));
     }
     check_run_dir(&args.out).usage()?;
     if !given_plan {
@@ -184,6 +195,9 @@ pub fn run(args: ApplyArgs) -> CliResult {
     } else {
         None
     };
+    if let (Some(plan), Some(expected)) = (&imported, &args.expect_fingerprint) {
+        refuse_unapproved(&plan.store.header.fingerprint, expected).usage()?;
+    }
     let tap = match (&imported, &prepared) {
         (Some(plan), _) => plan.store.header.policy.tap(),
         (None, Some(prepared)) => prepared.policy.tap(),
@@ -224,7 +238,15 @@ pub fn run(args: ApplyArgs) -> CliResult {
             Err(end) => return end,
         };
         let mut notes = notes;
+        let tenant = match super::read_tenant(&client, ". Nothing was changed.").await {
+            Ok(tenant) => tenant,
+            Err(end) => return end,
+        };
+        if let Some(plan) = &imported {
+            super::refuse_other_tenant(plan.store.header.tenant.as_ref(), tenant.as_ref())?;
+        }
         if let Some(list) = prepared.as_mut() {
+            list.tenant = tenant.clone();
             if let Err(end) = super::read_guardrails(
                 &client,
                 list,
@@ -261,9 +283,16 @@ pub fn run(args: ApplyArgs) -> CliResult {
                 Ok(Ok(guard)) => {
                     let mut options = args.run.options(&list.policy);
                     options.role_holders = list.role_holders.clone();
-                    if !confirm_containment(list.targets, &list.policy, &args.run).usage()? {
+                    let target = target_words(list.tenant.as_ref(), destination.sim);
+                    if !confirm_containment(list.targets, &list.policy, &args.run, &target)
+                        .usage()?
+                    {
                         return Ok(Exit::Usage);
                     }
+                    eprintln!(
+                        "mfa-reset: applying to {target}: up to {} users contained from the list first, then the rest planned and carried out",
+                        list.targets
+                    );
                     let start = contain_start(&args, list, options.clone(), &destination).usage()?;
                     folder.keep();
                     let prepared = prepared.expect("checked above");
@@ -316,9 +345,14 @@ pub fn run(args: ApplyArgs) -> CliResult {
         )?;
         let mut options = args.run.options(&plan.store.header.policy);
         options.role_holders = listed_holders;
-        if !confirm(&plan.digest, &args.run).usage()? {
+        let target = target_words(plan.store.header.tenant.as_ref(), destination.sim);
+        if !confirm(&plan.digest, &args.run, &target).usage()? {
             return Ok(Exit::Usage);
         }
+        eprintln!(
+            "mfa-reset: applying to {target}: {} users, {} Graph writes to come",
+            plan.digest.figures.users_affected, plan.store.header.writes
+        );
         // Where the passes go, private, before the first write: a folder others can read
         // is refused while nothing has changed.
         super::ready_secrets(&args.out, &plan.store.header)?;
@@ -394,6 +428,23 @@ impl Drop for RunFolder {
 
 /// A plan file carries its own policy and list: the flags that make a plan are refused
 /// with it.
+/// Refuses a plan whose fingerprint is not the approved one (`expected`, with or without
+/// its `sha256:` prefix, any case).
+fn refuse_unapproved(fingerprint: &str, expected: &str) -> anyhow::Result<()> {
+    let bare = |f: &str| {
+        let f = f.trim().to_ascii_lowercase();
+        f.strip_prefix("sha256:").map(str::to_string).unwrap_or(f)
+    };
+    if bare(fingerprint) == bare(expected) {
+        eprintln!("mfa-reset: the plan's fingerprint is the approved one ({fingerprint})");
+        return Ok(());
+    }
+    bail!(
+        "the plan's fingerprint is {fingerprint}, not the approved {}: this is not the plan that was approved (it was made again, for other users or another tenant, or changed). Nothing was changed",
+        expected.trim()
+    )
+}
+
 fn refuse_planning_flags(args: &ApplyArgs) -> anyhow::Result<()> {
     if PolicyArgs::from(args.policy.clone()) != PolicyArgs::default() {
         bail!(
@@ -443,7 +494,12 @@ fn contain_start(
 
 /// Asks the operator to confirm a containment of more than `--confirm-above` users from
 /// the list, unless `--yes`.
-fn confirm_containment(users: usize, policy: &Policy, run: &RunArgs) -> anyhow::Result<bool> {
+fn confirm_containment(
+    users: usize,
+    policy: &Policy,
+    run: &RunArgs,
+    target: &str,
+) -> anyhow::Result<bool> {
     if users <= run.confirm_above || run.yes {
         return Ok(true);
     }
@@ -455,11 +511,11 @@ fn confirm_containment(users: usize, policy: &Policy, run: &RunArgs) -> anyhow::
     ask_for_count(
         users,
         &format!(
-            "this run {what} {users} users from the list (more than --confirm-above {}) before planning the rest, and there is no terminal to confirm it on. Check the list, then run again with --yes",
+            "this run {what} {users} users of {target} from the list (more than --confirm-above {}) before planning the rest, and there is no terminal to confirm it on. Check the list, then run again with --yes",
             run.confirm_above
         ),
         &format!(
-            "This run {what} {users} users from the list at once (admins and excluded users spared), then plans and carries out the rest."
+            "This run {what} {users} users of {target} from the list at once (admins and excluded users spared), then plans and carries out the rest."
         ),
     )
 }
@@ -487,6 +543,7 @@ pub(super) fn start_run(
         verify: options.verify,
         contain_first: options.contain_first,
         connection: Some(destination.connection.clone()),
+        tenant: plan.store.header.tenant.clone(),
     }
     .write(out)?;
     Ok(Journal::create(
@@ -501,7 +558,7 @@ pub(super) fn start_run(
 }
 
 /// Asks the operator to confirm a large run, unless `--yes`.
-fn confirm(plan: &PlanDigest, run: &RunArgs) -> anyhow::Result<bool> {
+fn confirm(plan: &PlanDigest, run: &RunArgs, target: &str) -> anyhow::Result<bool> {
     let users = plan.figures.users_affected;
     if users <= run.confirm_above || run.yes {
         return Ok(true);
@@ -509,15 +566,26 @@ fn confirm(plan: &PlanDigest, run: &RunArgs) -> anyhow::Result<bool> {
     ask_for_count(
         users,
         &format!(
-            "this run changes {users} users (more than --confirm-above {}), and there is no terminal to confirm it on. Read the plan's summary, then run again with --yes",
+            "this run changes {users} users of {target} (more than --confirm-above {}), and there is no terminal to confirm it on. Read the plan's summary, then run again with --yes",
             run.confirm_above
         ),
         &format!(
-            "This run changes {users} users ({} Graph writes, about {}).",
+            "This run changes {users} users of {target} ({} Graph writes, about {}).",
             plan.header.writes,
             report::human_duration(plan.header.minimum_seconds)
         ),
     )
+}
+
+/// The tenant a run goes to, in words for its confirmation and its last line before the
+/// first write.
+pub(super) fn target_words(tenant: Option<&TenantIdentity>, sim: bool) -> String {
+    match (tenant, sim) {
+        (Some(tenant), false) => tenant.to_string(),
+        (Some(tenant), true) => format!("{tenant}, in the built-in emulator"),
+        (None, true) => "the built-in emulator's tenant".into(),
+        (None, false) => "the credential's tenant (which it does not name)".into(),
+    }
 }
 
 /// Asks on the terminal for `users` to be typed after `prompt`; without a terminal, the

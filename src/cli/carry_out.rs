@@ -140,11 +140,13 @@ pub async fn carry_out(
     let interrupted_twice = stop_on_signals(interrupts, stop_tx);
     let mut display = ProgressDisplay::new(graph.pacer_settings().writes);
     // Results are written as the outcomes come, in row order, at the end of the run.
+    let tenant_id = plan.store.header.tenant.as_ref().map(|t| t.id.as_str());
     let mut results = RunResultsWriter::create(
         &dir.join("results.csv"),
         &dir.join("results.jsonl"),
         &plan.extra_columns,
-    );
+    )
+    .map(|w| w.with_tenant(tenant_id));
     let mut outcomes = RunDigest::new();
     let mut failed = false;
     let running = run::run_plan(

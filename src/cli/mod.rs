@@ -23,6 +23,7 @@ use crate::engine::preflight::check_tap_policy_read;
 use crate::exit::{CliError, CliResult, Exit};
 use crate::graph::client::GraphClient;
 use crate::graph::preflight::{PreflightError, PreflightFailure};
+use crate::graph::tenant::TenantIdentity;
 use crate::policy::TapSettings;
 
 /// Reset MFA, revoke sessions and offboard Microsoft Entra ID users in bulk.
@@ -170,6 +171,55 @@ async fn preflight(
         Err(conflict) => Err(Err(CliError::usage(anyhow::anyhow!(
             "{conflict}. No plan was written"
         )))),
+    }
+}
+
+/// Which tenant the client's credential is for ([`crate::graph::tenant`]), said on stderr.
+/// Only a refused credential or an unreachable Graph ends the command (`consequence`
+/// completes its message).
+async fn read_tenant(
+    client: &GraphClient,
+    consequence: &str,
+) -> Result<Option<TenantIdentity>, CliResult> {
+    match crate::graph::tenant::read(&client.preflight()).await {
+        Err(e) => Err(credentials_refused(e, consequence)),
+        Ok(Some(tenant)) => {
+            eprintln!("mfa-reset: tenant: {tenant}");
+            Ok(Some(tenant))
+        }
+        Ok(None) => {
+            eprintln!(
+                "mfa-reset: note: the credential does not say which tenant it is for (its token names none, and the app may not read /organization: grant Organization.Read.All to have it recorded)"
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Refuses to carry out a plan made for another tenant than the one the credential is
+/// for (exit 2, nothing changed), or for a tenant the credential cannot be matched with.
+/// A plan that names no tenant (made before tenants were recorded, or with a credential
+/// that did not say) is carried out with a note.
+fn refuse_other_tenant(
+    planned: Option<&TenantIdentity>,
+    current: Option<&TenantIdentity>,
+) -> Result<(), CliError> {
+    match (planned, current) {
+        (Some(planned), Some(current)) if !planned.same_as(current) => {
+            Err(CliError::usage(anyhow::anyhow!(
+                "this plan was made for {planned}, but the credential is for {current}. Nothing was changed. Apply a plan to the tenant it was made for: plan again with this tenant's credential"
+            )))
+        }
+        (Some(planned), None) => Err(CliError::usage(anyhow::anyhow!(
+            "this plan was made for {planned}, and the credential does not say which tenant it is for (its token names none, and the app may not read /organization). Nothing was changed. Use a credential whose token names the tenant, or grant the app Organization.Read.All"
+        ))),
+        (None, _) => {
+            eprintln!(
+                "mfa-reset: note: the plan does not say which tenant it was made for; it is carried out against the credential's"
+            );
+            Ok(())
+        }
+        (Some(_), Some(_)) => Ok(()),
     }
 }
 

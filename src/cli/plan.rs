@@ -186,7 +186,8 @@ pub async fn make_plan(
         &out.join("results.csv"),
         &out.join("results.jsonl"),
         &prepared.extra_columns,
-    )?;
+    )?
+    .with_tenant(header.tenant.as_ref().map(|t| t.id.as_str()));
     let mut digest = PlanDigest::new(header.clone());
     let pace = Pace {
         budgets: graph.pacer_settings(),
@@ -258,6 +259,10 @@ pub fn run(args: PlanArgs) -> CliResult {
         let consequence = ". Nothing was changed, and no plan was written.";
         let mut notes = match super::preflight(&client, tap, consequence, false).await {
             Ok(notes) => notes,
+            Err(end) => return end.map(Err),
+        };
+        prepared.tenant = match super::read_tenant(&client, consequence).await {
+            Ok(tenant) => tenant,
             Err(end) => return end.map(Err),
         };
         if let Err(end) = super::read_guardrails(

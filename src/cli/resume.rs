@@ -80,7 +80,7 @@ pub fn run(args: ResumeArgs) -> CliResult {
     let (mut journal, mut state) = Journal::resume(dir).usage()?;
     check_journal(dir, &state, &settings, &store).usage()?;
     let plan = carry_out::digest_plan(store)?;
-    if settings.sim && graph.tenant.is_some() {
+    if settings.sim && graph.is_sim() {
         continue_emulated_tenant(dir, &mut graph);
     }
     runtime.block_on(async {
@@ -88,6 +88,15 @@ pub fn run(args: ResumeArgs) -> CliResult {
             Ok(connected) => connected,
             Err(end) => return end,
         };
+        let tenant = match super::read_tenant(&client, ". Nothing more was changed.").await {
+            Ok(tenant) => tenant,
+            Err(end) => return end,
+        };
+        super::refuse_other_tenant(plan.store.header.tenant.as_ref(), tenant.as_ref())?;
+        eprintln!(
+            "mfa-reset: resuming against {}",
+            super::apply::target_words(tenant.as_ref(), destination.sim)
+        );
         super::ready_secrets(dir, &plan.store.header)?;
         // Journaled only now that the run can go on: a retry refused at the door leaves
         // the journal as it was.
@@ -133,12 +142,13 @@ fn resume_containment(args: &ResumeArgs) -> CliResult {
         verify: start.verify,
         contain_first: true,
         connection: Some(start.connection.clone()),
+        tenant: None,
     };
     let mut graph = connection_flags(args, &settings).usage()?;
     let runtime = super::runtime()?;
     let _lock = RunLock::acquire(dir).usage()?;
     let mut prepared = contain::reprepare(&start)?;
-    if settings.sim && graph.tenant.is_some() {
+    if settings.sim && graph.is_sim() {
         continue_emulated_tenant(dir, &mut graph);
     }
     runtime.block_on(async {
@@ -147,6 +157,11 @@ fn resume_containment(args: &ResumeArgs) -> CliResult {
             Err(end) => return end,
         };
         let mut notes = Vec::new();
+        prepared.tenant = match super::read_tenant(&client, ". Nothing more was changed.").await
+        {
+            Ok(tenant) => tenant,
+            Err(end) => return end,
+        };
         if let Err(end) = super::read_guardrails(
             &client,
             &mut prepared,

@@ -58,6 +58,9 @@ pub struct RunSettings {
     /// (such a run is resumed with the connection flags given again, as then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection: Option<RunConnection>,
+    /// The tenant the run's plan was made for, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<crate::graph::tenant::TenantIdentity>,
 }
 
 /// How a run reached Graph, as its command line said (defaults filled in): what `resume`
@@ -97,6 +100,9 @@ pub struct RunConnection {
     /// `--max-outage`, when given (seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_outage: Option<u64>,
+    /// `--tenant ID|DOMAIN`, when given: the tenant the credential was for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }
 
 /// The built-in emulator's tenant: generated from `users` and `seed`, or loaded from
@@ -278,6 +284,7 @@ mod tests {
             verify: true,
             contain_first: false,
             connection: None,
+            tenant: None,
         };
         settings.write(&dir).unwrap();
         let text = std::fs::read_to_string(dir.join(RUN_SETTINGS_FILE)).unwrap();
@@ -326,7 +333,9 @@ mod tests {
                 write_budget: Some("60/1s".parse().unwrap()),
                 max_in_flight: 3,
                 max_outage: Some(5),
+                tenant: None,
             }),
+            tenant: None,
         };
         settings.write(&dir).unwrap();
         let text = std::fs::read_to_string(dir.join(RUN_SETTINGS_FILE)).unwrap();

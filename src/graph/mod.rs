@@ -22,4 +22,5 @@ pub mod preflight;
 pub mod request;
 pub mod role_holders;
 pub mod tap_policy;
+pub mod tenant;
 pub mod transport;

@@ -221,6 +221,11 @@ impl<'a> Preflight<'a> {
         }
     }
 
+    /// The client the checks go through.
+    pub(crate) fn client(&self) -> &GraphClient {
+        self.client
+    }
+
     pub(crate) fn graph(&self) -> String {
         self.client.endpoints().graph().to_string()
     }

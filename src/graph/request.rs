@@ -234,6 +234,15 @@ impl GraphRequest {
         )
     }
 
+    /// `GET /organization?$select=id,displayName,verifiedDomains`: the tenant's id, name
+    /// and domains (the app needs `Organization.Read.All` or `Directory.Read.All`).
+    pub fn organization() -> GraphRequest {
+        GraphRequest::read(
+            "/organization?$select=id,displayName,verifiedDomains".into(),
+            Cost::read(1, true),
+        )
+    }
+
     /// `GET /roleManagement/directory/roleAssignments?$expand=principal`: every active
     /// role assignment, tenant-wide or scoped (an administrative unit, an object), with
     /// its principal (a user, a role-assignable group, a service principal).

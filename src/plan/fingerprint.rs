@@ -5,20 +5,32 @@
 use super::{PlanEntry, entries_sha256, sha256_hex};
 use crate::policy::Policy;
 
-/// The fingerprint of a plan held in memory.
-pub fn plan_fingerprint(input_sha256: &str, policy: &Policy, entries: &[PlanEntry]) -> String {
-    fingerprint_of(input_sha256, policy, &entries_sha256(entries))
+/// The fingerprint of a plan held in memory (made for `tenant`, when known).
+pub fn plan_fingerprint(
+    input_sha256: &str,
+    policy: &Policy,
+    entries: &[PlanEntry],
+    tenant: Option<&str>,
+) -> String {
+    fingerprint_of(input_sha256, policy, &entries_sha256(entries), tenant)
 }
 
 /// [`plan_fingerprint`] from the entries' hash ([`super::entries_sha256`], or the
-/// streaming [`super::store::EntriesHash`] of a plan too large to hold).
-pub fn fingerprint_of(input_sha256: &str, policy: &Policy, entries_sha256: &str) -> String {
-    let digest = sha256_hex(
-        format!(
-            "{input_sha256}\n{}\n{entries_sha256}",
-            policy.canonical_json(),
-        )
-        .as_bytes(),
+/// streaming [`super::store::EntriesHash`] of a plan too large to hold). The tenant's id
+/// is covered when the plan names one, so that an approved fingerprint binds the tenant;
+/// a plan that names none has the fingerprint it always had.
+pub fn fingerprint_of(
+    input_sha256: &str,
+    policy: &Policy,
+    entries_sha256: &str,
+    tenant: Option<&str>,
+) -> String {
+    let mut text = format!(
+        "{input_sha256}\n{}\n{entries_sha256}",
+        policy.canonical_json(),
     );
-    format!("sha256:{digest}")
+    if let Some(tenant) = tenant {
+        text.push_str(&format!("\ntenant {}", tenant.to_ascii_lowercase()));
+    }
+    format!("sha256:{}", sha256_hex(text.as_bytes()))
 }

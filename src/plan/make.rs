@@ -21,6 +21,7 @@ use super::store::{EntryBody, EntrySpill, Hashing, PlanStore, StoreError};
 use super::{InputInfo, PLAN_FORMAT, PLAN_VERSION, PlanEntry, PlanHeader};
 use crate::graph::key::UserKey;
 use crate::graph::role_holders::RoleHolders;
+use crate::graph::tenant::TenantIdentity;
 use crate::input::{self, InputError, InputOptions, InputRow, RowProblem};
 use crate::policy::Policy;
 
@@ -88,6 +89,8 @@ pub struct Prepared {
     pub role_holders: Option<Arc<RoleHolders>>,
     /// Why the admins are not known in full, for the plan's header.
     pub admins_unverified: Option<String>,
+    /// The tenant the plan reads, when the credential says which.
+    pub tenant: Option<TenantIdentity>,
 }
 
 /// Reads and checks the user list and the exclude list, handing every invalid row to
@@ -131,6 +134,7 @@ pub fn prepare(
         contained: None,
         role_holders: None,
         admins_unverified: None,
+        tenant: None,
     })
 }
 
@@ -264,6 +268,7 @@ struct PreparedHeader {
     contained: Option<Arc<ContainedRows>>,
     role_holders: Option<Arc<RoleHolders>>,
     admins_unverified: Option<String>,
+    tenant: Option<TenantIdentity>,
 }
 
 impl Entries {
@@ -284,6 +289,7 @@ impl Entries {
                 contained: prepared.contained.clone(),
                 role_holders: prepared.role_holders.clone(),
                 admins_unverified: prepared.admins_unverified.clone(),
+                tenant: prepared.tenant.clone(),
             },
         })
     }
@@ -350,6 +356,7 @@ impl Entries {
             minimum_seconds: 0.0,
             notes: Vec::new(),
             admins_unverified: p.admins_unverified.clone(),
+            tenant: p.tenant.clone(),
         }
     }
 
@@ -400,8 +407,12 @@ impl Entries {
             header.minimum_seconds,
             planned,
         ));
-        header.fingerprint =
-            fingerprint_of(&header.input.sha256, &header.policy, &body.entries_sha256());
+        header.fingerprint = fingerprint_of(
+            &header.input.sha256,
+            &header.policy,
+            &body.entries_sha256(),
+            header.tenant.as_ref().map(|t| t.id.as_str()),
+        );
         let store = body
             .write_plan(&out.join("plan.json"), &header)
             .map_err(MakeError::from)?;

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::graph::tenant::TenantIdentity;
 use crate::policy::{Policy, Step, UserSnapshot};
 
 /// The `format` field of every plan file.
@@ -174,6 +175,9 @@ pub struct PlanFile {
     /// `--accept-unverified-admins`. Not covered by the fingerprint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admins_unverified: Option<String>,
+    /// See [`PlanHeader::tenant`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantIdentity>,
     pub entries: Vec<PlanEntry>,
 }
 
@@ -203,6 +207,11 @@ pub struct PlanHeader {
     /// `--accept-unverified-admins`. Not covered by the fingerprint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admins_unverified: Option<String>,
+    /// The tenant the plan was read from; `None` when the credential did not say (an
+    /// opaque token and no permission to read `/organization`) and in plans made before
+    /// it was recorded. Its id is covered by the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantIdentity>,
 }
 
 impl PlanHeader {
@@ -221,6 +230,7 @@ impl PlanHeader {
             minimum_seconds: self.minimum_seconds,
             notes: self.notes,
             admins_unverified: self.admins_unverified,
+            tenant: self.tenant,
             entries,
         }
     }
@@ -242,6 +252,7 @@ impl PlanFile {
             minimum_seconds: self.minimum_seconds,
             notes: self.notes.clone(),
             admins_unverified: self.admins_unverified.clone(),
+            tenant: self.tenant.clone(),
         }
     }
 

@@ -584,7 +584,12 @@ pub fn import(given: &Path, dest: &Path) -> Result<PlanStore, StoreError> {
             body.len()
         )));
     }
-    let expected = fingerprint_of(&header.input.sha256, &header.policy, &body.entries_sha256());
+    let expected = fingerprint_of(
+        &header.input.sha256,
+        &header.policy,
+        &body.entries_sha256(),
+        header.tenant.as_ref().map(|t| t.id.as_str()),
+    );
     if expected != header.fingerprint {
         return Err(invalid(
             "its fingerprint does not match its contents: it was edited after it was written. Plan again, and have the new plan approved"

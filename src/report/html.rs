@@ -83,7 +83,12 @@ fn header(out: &mut String, plan: &PlanHeader) -> fmt::Result {
     writeln!(out, "<dl class=\"meta\">")?;
     writeln!(
         out,
-        "<dt>Tenant (Graph root)</dt><dd><code>{}</code></dd>",
+        "<dt>Tenant</dt><dd id=\"tenant\">{}</dd>",
+        Text(&super::summary::tenant_words(plan.tenant.as_ref()))
+    )?;
+    writeln!(
+        out,
+        "<dt>Graph root</dt><dd><code>{}</code></dd>",
         Text(&plan.graph)
     )?;
     writeln!(
@@ -102,9 +107,12 @@ fn header(out: &mut String, plan: &PlanHeader) -> fmt::Result {
     writeln!(out, "</dl>")?;
     writeln!(
         out,
-        "<div class=\"sign\"><p>Approved for <code>mfa-reset apply</code> with the plan \
-         fingerprint above:</p><div class=\"sign-fields\"><span>Name</span><span>Role</span>\
-         <span>Date</span><span>Signature</span></div></div>"
+        "<div class=\"sign\"><p>Approved for <code>mfa-reset apply</code> on {} with the \
+         plan fingerprint <code id=\"sign-fingerprint\">{}</code> (give it to <code>apply \
+         --expect-fingerprint</code>):</p><div class=\"sign-fields\"><span>Name</span>\
+         <span>Role</span><span>Date</span><span>Signature</span></div></div>",
+        Text(&super::summary::tenant_words(plan.tenant.as_ref())),
+        Text(&plan.fingerprint)
     )?;
     writeln!(out, "</header>")
 }

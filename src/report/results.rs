@@ -59,6 +59,8 @@ pub trait ResultRow {
 pub struct ResultsWriter<R> {
     csv: CsvFile,
     jsonl: JsonLinesFile,
+    /// The tenant each `results.jsonl` row names (`tenantId`), when known.
+    tenant_id: Option<String>,
     kind: PhantomData<fn(&R)>,
 }
 
@@ -76,14 +78,25 @@ impl<R: ResultRow> ResultsWriter<R> {
         Ok(ResultsWriter {
             csv: CsvFile::create(csv, R::COLUMNS, extra)?,
             jsonl: JsonLinesFile::create(jsonl)?,
+            tenant_id: None,
             kind: PhantomData,
         })
     }
 
     /// Writes the next row to both files.
+    /// Every `results.jsonl` row names tenant `id` (`tenantId`).
+    pub fn with_tenant(mut self, id: Option<&str>) -> Self {
+        self.tenant_id = id.map(str::to_string);
+        self
+    }
+
     pub fn write(&mut self, row: &R) -> Result<(), ReportError> {
         self.csv.write_row(&row.cells(), row.input_columns())?;
-        self.jsonl.write(&row.record())
+        let mut record = row.record();
+        if let (Some(id), serde_json::Value::Object(map)) = (&self.tenant_id, &mut record) {
+            map.insert("tenantId".into(), serde_json::Value::String(id.clone()));
+        }
+        self.jsonl.write(&record)
     }
 
     /// Flushes both files and syncs them to disk.

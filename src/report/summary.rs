@@ -42,6 +42,7 @@ fn facts(md: &mut String, digest: &PlanDigest) -> fmt::Result {
         plan.graph, plan.created, plan.tool
     )?;
     writeln!(md, "| | |\n|---|---|")?;
+    writeln!(md, "| Tenant | {} |", tenant_words(plan.tenant.as_ref()))?;
     writeln!(
         md,
         "| Input | `{}` ({} rows, SHA-256 `{}`) |",
@@ -157,4 +158,12 @@ fn planned(md: &mut String, digest: &PlanDigest) -> fmt::Result {
         )?;
     }
     more(md, planned.total, MAX_TABLE_ROWS, "")
+}
+
+/// The tenant a plan was made for, in words for the reports.
+pub(crate) fn tenant_words(tenant: Option<&crate::graph::tenant::TenantIdentity>) -> String {
+    match tenant {
+        Some(tenant) => tenant.to_string(),
+        None => "not recorded (the credential did not say which tenant it is for)".into(),
+    }
 }

@@ -187,6 +187,8 @@ const EXPIRED: &str = "Lifetime validation failed, the token is expired.";
 
 /// Issued tokens and the apps they belong to.
 pub struct TokenStore {
+    /// The tenant the tokens are for: their `tid` claim.
+    tenant_id: String,
     apps: Vec<SimApp>,
     static_token: Option<Secret>,
     lifetime: Duration,
@@ -197,8 +199,14 @@ pub struct TokenStore {
 }
 
 impl TokenStore {
-    pub fn new(apps: Vec<SimApp>, static_token: Option<Secret>, lifetime: Duration) -> Self {
+    pub fn new(
+        tenant_id: String,
+        apps: Vec<SimApp>,
+        static_token: Option<Secret>,
+        lifetime: Duration,
+    ) -> Self {
         TokenStore {
+            tenant_id,
             apps,
             static_token,
             lifetime,
@@ -350,7 +358,21 @@ impl TokenStore {
         }
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
-        let token = format!("sim.{}", URL_SAFE_NO_PAD.encode(bytes));
+        // Shaped like Entra's: a JWT whose claims name the tenant (`tid`) and the app, its
+        // signature part random (the emulator knows its tokens by their whole value).
+        let claims = json!({
+            "aud": "https://graph.microsoft.com",
+            "iss": format!("https://sts.windows.net/{}/", self.tenant_id),
+            "tid": self.tenant_id,
+            "appid": app.client_id,
+            "idtyp": "app",
+        });
+        let token = format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string()),
+            URL_SAFE_NO_PAD.encode(bytes)
+        );
         if self.issued.len() > 100_000 {
             let epoch = self.epoch;
             self.issued

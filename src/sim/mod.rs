@@ -369,6 +369,7 @@ impl Sim {
                 tenant_id.clone(),
             )),
             tokens: Mutex::new(auth::TokenStore::new(
+                tenant_id.clone(),
                 config.apps.clone(),
                 config.static_token.clone(),
                 config.token_lifetime,

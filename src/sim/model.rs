@@ -311,6 +311,14 @@ fn default_true() -> bool {
 pub struct TenantRecord {
     #[serde(rename = "tenantId")]
     pub tenant_id: String,
+    /// The organisation's name, as `/organization` shows it; "Emulated tenant" when
+    /// absent.
+    #[serde(
+        rename = "displayName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub display_name: Option<String>,
     pub users: Vec<UserRecord>,
     /// The tenant's Temporary Access Pass policy; Entra's defaults when absent (and left
     /// out of a dump while it has them).

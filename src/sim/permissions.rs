@@ -29,6 +29,8 @@ pub const ROLE_MANAGEMENT_READ_DIRECTORY: &str = "RoleManagement.Read.Directory"
 pub const ROLE_ELIGIBILITY_READ_DIRECTORY: &str = "RoleEligibilitySchedule.Read.Directory";
 /// `AdministrativeUnit.Read.All`: read administrative units and their members.
 pub const ADMINISTRATIVE_UNIT_READ_ALL: &str = "AdministrativeUnit.Read.All";
+/// `Organization.Read.All`: read the organisation (the tenant's name and domains).
+pub const ORGANIZATION_READ_ALL: &str = "Organization.Read.All";
 /// `GroupMember.Read.All`: read groups and their members.
 pub const GROUP_MEMBER_READ_ALL: &str = "GroupMember.Read.All";
 /// `Group.Read.All`: read groups, their members and more.
@@ -50,8 +52,9 @@ pub const POLICY_READ_ALL: &str = "Policy.Read.All";
 
 /// Every permission name the emulator knows; a denied name outside this list is a
 /// configuration mistake, refused when the emulator starts.
-pub const KNOWN: [&str; 14] = [
+pub const KNOWN: [&str; 15] = [
     USER_READ_ALL,
+    ORGANIZATION_READ_ALL,
     ADMINISTRATIVE_UNIT_READ_ALL,
     ROLE_ELIGIBILITY_READ_DIRECTORY,
     GROUP_MEMBER_READ_ALL,
@@ -81,6 +84,8 @@ pub enum Access {
     ReadEligibility,
     /// `GET /directory/administrativeUnits` and their members.
     ReadAdministrativeUnits,
+    /// `GET /organization`.
+    ReadOrganization,
     /// `GET .../authentication/methods` (and one type's), beta `signInPreferences`.
     ReadMethods,
     /// `DELETE .../authentication/{type}Methods/{id}`, `POST temporaryAccessPassMethods`.
@@ -105,6 +110,7 @@ impl Access {
                 ROLE_MANAGEMENT_READ_DIRECTORY,
             ],
             Access::ReadAdministrativeUnits => &[ADMINISTRATIVE_UNIT_READ_ALL, DIRECTORY_READ_ALL],
+            Access::ReadOrganization => &[ORGANIZATION_READ_ALL, DIRECTORY_READ_ALL],
             Access::ReadMethods => &[METHODS_READ_ALL, METHODS_READ_WRITE_ALL],
             Access::WriteMethods => &[METHODS_READ_WRITE_ALL],
             Access::RevokeSessions => &[REVOKE_SESSIONS_ALL, USER_READ_WRITE_ALL],
@@ -113,12 +119,13 @@ impl Access {
         }
     }
 
-    const ALL: [Access; 10] = [
+    const ALL: [Access; 11] = [
         Access::ReadUsers,
         Access::ReadRoles,
         Access::ReadGroups,
         Access::ReadEligibility,
         Access::ReadAdministrativeUnits,
+        Access::ReadOrganization,
         Access::ReadMethods,
         Access::WriteMethods,
         Access::RevokeSessions,

@@ -186,6 +186,7 @@ pub struct Tenant {
     eligibilities: Vec<EligibilityRecord>,
     pim_licensed: bool,
     units: Vec<AdministrativeUnitRecord>,
+    display_name: Option<String>,
 }
 
 impl Tenant {
@@ -202,6 +203,7 @@ impl Tenant {
             eligibilities: Vec::new(),
             pim_licensed: true,
             units: Vec::new(),
+            display_name: None,
         };
         for (i, u) in users.into_iter().enumerate() {
             if t.by_id.insert(u.id.clone(), i).is_some() {
@@ -254,6 +256,7 @@ impl Tenant {
             tenant.add_eligibility(eligibility)?;
         }
         tenant.pim_licensed = record.pim_licensed.unwrap_or(true);
+        tenant.display_name = record.display_name;
         Ok(tenant)
     }
 
@@ -261,6 +264,7 @@ impl Tenant {
     pub fn to_record(&self) -> TenantRecord {
         TenantRecord {
             tenant_id: self.tenant_id.clone(),
+            display_name: self.display_name.clone(),
             users: self.users.iter().map(UserRecord::from).collect(),
             temporary_access_pass_policy: (self.tap_policy != TapPolicy::default())
                 .then_some(self.tap_policy),

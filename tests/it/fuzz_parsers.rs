@@ -970,12 +970,13 @@ fn valid_plan(profile: Profile) -> PlanFile {
             sha256: sha256.clone(),
             rows: entries.len(),
         },
-        fingerprint: plan_fingerprint(&sha256, &policy, &entries),
+        fingerprint: plan_fingerprint(&sha256, &policy, &entries, None),
         policy,
         writes,
         minimum_seconds: 1.5,
         notes: Vec::new(),
         admins_unverified: None,
+        tenant: None,
         entries,
     }
 }

@@ -63,6 +63,13 @@ const OUT_OF_EXTRACT: &[Template] = &[
     Template {
         method: "GET",
         version: "v1.0",
+        path: "/organization?$select=id,displayName,verifiedDomains",
+        body: None,
+        doc: "https://learn.microsoft.com/graph/api/organization-list (id, displayName and verifiedDomains: learn.microsoft.com/graph/api/resources/organization)",
+    },
+    Template {
+        method: "GET",
+        version: "v1.0",
         path: "/roleManagement/directory/roleAssignments?$expand=principal",
         body: None,
         doc: "https://learn.microsoft.com/graph/api/rbacapplication-list-roleassignments (its example expands principal; directoryScopeId gives the scope: learn.microsoft.com/graph/api/resources/unifiedroleassignment)",

@@ -63,11 +63,25 @@ pub const DEFAULT_SIM_USERS: usize = 1000;
 /// `--sim-seed` when not given.
 pub const DEFAULT_SIM_SEED: u64 = 7;
 
-/// A stand-in for a tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// `--tenant`: the built-in emulator, or the tenant the credential is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TenantChoice {
     /// The built-in Graph emulator, started in-process: a rehearsal that changes nothing real.
     Sim,
+    /// A tenant by id (a GUID) or verified domain: the credential's tenant, instead of
+    /// `AZURE_TENANT_ID` (as `az --tenant`).
+    Named(String),
+}
+
+/// Parses `--tenant`: `sim`, a GUID or a domain name.
+fn parse_tenant(value: &str) -> Result<TenantChoice, String> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("sim") {
+        return Ok(TenantChoice::Sim);
+    }
+    crate::graph::auth::check_tenant(value)
+        .map_err(|reason| format!("{reason}; or `sim` for the built-in emulator"))?;
+    Ok(TenantChoice::Named(value.to_ascii_lowercase()))
 }
 
 /// The flags are optional without a clap default, so that `resume` can tell a flag given
@@ -75,9 +89,9 @@ pub enum TenantChoice {
 /// applied by the methods below.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GraphArgs {
-    /// `sim` runs against the built-in Graph emulator instead of a tenant. The real tenant
-    /// comes from AZURE_TENANT_ID.
-    #[arg(long, value_enum)]
+    /// The tenant, by id or verified domain (instead of AZURE_TENANT_ID); or `sim` to run
+    /// against the built-in Graph emulator instead of a tenant.
+    #[arg(long, value_name = "ID|DOMAIN|sim", value_parser = parse_tenant)]
     pub tenant: Option<TenantChoice>,
     /// With --tenant sim: users in the generated emulated tenant [default: 1000].
     #[arg(long, value_name = "N")]
@@ -157,7 +171,7 @@ impl GraphArgs {
     /// tenant file made absolute: enough for `resume` to reach the same Graph the same
     /// way with no flags.
     pub fn record(&self) -> RunConnection {
-        let sim = (self.tenant == Some(TenantChoice::Sim)).then(|| SimTenant {
+        let sim = self.is_sim().then(|| SimTenant {
             users: self.sim_users.unwrap_or(DEFAULT_SIM_USERS),
             seed: self.sim_seed.unwrap_or(DEFAULT_SIM_SEED),
             tenant_file: self
@@ -176,7 +190,16 @@ impl GraphArgs {
             write_budget: self.write_budget,
             max_in_flight: self.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
             max_outage: self.max_outage,
+            tenant: match &self.tenant {
+                Some(TenantChoice::Named(tenant)) => Some(tenant.clone()),
+                _ => None,
+            },
         }
+    }
+
+    /// Whether the command runs against the built-in emulator (`--tenant sim`).
+    pub fn is_sim(&self) -> bool {
+        self.tenant == Some(TenantChoice::Sim)
     }
 
     /// The flags that reconnect to `run` the way it was reached: its values for every
@@ -195,12 +218,25 @@ impl GraphArgs {
         };
         let run_sim = run.sim.as_ref();
         let not_sim = || "no emulator".to_string();
-        if self.tenant == Some(TenantChoice::Sim) && run_sim.is_none() {
-            differs(
+        match &self.tenant {
+            Some(TenantChoice::Sim) if run_sim.is_none() => differs(
                 "--tenant",
                 "sim".into(),
                 "a tenant, not the emulator".into(),
-            );
+            ),
+            Some(TenantChoice::Named(given)) if run_sim.is_some() => {
+                differs("--tenant", given.clone(), "the built-in emulator".into());
+            }
+            Some(TenantChoice::Named(given))
+                if run.tenant.as_ref().is_some_and(|used| used != given) =>
+            {
+                differs(
+                    "--tenant",
+                    given.clone(),
+                    run.tenant.clone().unwrap_or_default(),
+                );
+            }
+            _ => {}
         }
         if let Some(users) = self.sim_users
             && run_sim.is_none_or(|s| s.users != users)
@@ -267,7 +303,14 @@ impl GraphArgs {
             return Err(ResumeTargetError::Other(other));
         }
         Ok(GraphArgs {
-            tenant: run_sim.map(|_| TenantChoice::Sim),
+            tenant: match (run_sim, &self.tenant, &run.tenant) {
+                (Some(_), _, _) => Some(TenantChoice::Sim),
+                (None, Some(TenantChoice::Named(given)), _) => {
+                    Some(TenantChoice::Named(given.clone()))
+                }
+                (None, _, Some(used)) => Some(TenantChoice::Named(used.clone())),
+                (None, _, None) => None,
+            },
             sim_users: run_sim.map(|s| s.users),
             sim_seed: run_sim.map(|s| s.seed),
             sim_tenant_file: run_sim.and_then(|s| s.tenant_file.clone()),
@@ -289,7 +332,7 @@ impl GraphArgs {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Connection> {
         let bounds = PreflightBounds::from_lookup(&lookup)?;
-        let Some(TenantChoice::Sim) = self.tenant else {
+        let Some(TenantChoice::Sim) = &self.tenant else {
             return Ok(Connection {
                 client: self.client(lookup)?.with_preflight_bounds(bounds),
                 sim: None,
@@ -332,6 +375,15 @@ impl GraphArgs {
     pub fn client(&self, lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<GraphClient> {
         let endpoints = self.endpoints()?;
         let mode = self.auth.unwrap_or(AuthSource::Environment).into();
+        // `--tenant ID|DOMAIN` stands for AZURE_TENANT_ID (as `az --tenant` does).
+        let named = match &self.tenant {
+            Some(TenantChoice::Named(tenant)) => Some(tenant.clone()),
+            _ => None,
+        };
+        let lookup = |name: &str| match (&named, name) {
+            (Some(tenant), crate::graph::auth::AZURE_TENANT_ID) => Some(tenant.clone()),
+            _ => lookup(name),
+        };
         let credential = Credential::from_env(lookup, mode)?;
         let tenant = credential.tenant().unwrap_or("organizations").to_string();
         let http = GraphClient::http_client().context("cannot set up HTTPS")?;
@@ -384,6 +436,9 @@ fn describe_differences(other: &[FlagDiffers]) -> String {
 /// The flags that name `run`'s target, as `resume` would be given them.
 pub fn target_flags(run: &RunConnection) -> Vec<String> {
     let mut flags = Vec::new();
+    if let Some(tenant) = &run.tenant {
+        flags.extend(["--tenant".to_string(), tenant.clone()]);
+    }
     if let Some(sim) = &run.sim {
         flags.extend(["--tenant".to_string(), "sim".to_string()]);
         match &sim.tenant_file {

@@ -340,6 +340,7 @@ mod tests {
                 write_budget: None,
                 max_in_flight: 8,
                 max_outage: None,
+                tenant: None,
             },
             started: "2026-12-03T00:00:00Z".into(),
             tool: "mfa-reset test".into(),

@@ -353,10 +353,16 @@ pub(super) fn is_token_text(value: &str) -> bool {
 }
 
 fn validate_tenant(tenant: &str) -> Result<(), AuthError> {
-    let invalid = |reason: &str| AuthError::InvalidVariable {
+    check_tenant(tenant).map_err(|reason| AuthError::InvalidVariable {
         variable: AZURE_TENANT_ID,
-        reason: reason.to_string(),
-    };
+        reason,
+    })
+}
+
+/// Whether `tenant` can name one tenant: a GUID or a domain name, not a multi-tenant
+/// alias; why not, in words.
+pub fn check_tenant(tenant: &str) -> Result<(), String> {
+    let invalid = |reason: &str| reason.to_string();
     if tenant.len() > 256
         || !tenant
             .bytes()

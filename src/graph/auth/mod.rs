@@ -57,7 +57,7 @@ mod token_endpoint;
 pub use azure_cli::AzureCli;
 pub use cache::TokenSource;
 pub use certificate::{ClientCertificate, JWT_BEARER_ASSERTION_TYPE};
-pub use credential::{AuthMode, Credential};
+pub use credential::{AuthMode, Credential, check_tenant};
 pub use error::AuthError;
 pub use token::AccessToken;
 pub use token_endpoint::{RetryPolicy, TokenEndpoint};

@@ -31,7 +31,7 @@ fn plan(rows: usize) -> PlanFile {
             columns: [("ticket".to_string(), format!("T-{row}"))].into(),
         })
         .collect();
-    let fingerprint = plan_fingerprint("ab", &policy, &entries);
+    let fingerprint = plan_fingerprint("ab", &policy, &entries, None);
     PlanFile {
         format: PLAN_FORMAT.into(),
         version: PLAN_VERSION,
@@ -49,6 +49,7 @@ fn plan(rows: usize) -> PlanFile {
         minimum_seconds: 0.0,
         notes: Vec::new(),
         admins_unverified: None,
+        tenant: None,
         entries,
     }
 }

@@ -90,7 +90,12 @@ fn header(
     writeln!(out, "<dl class=\"meta\">")?;
     writeln!(
         out,
-        "<dt>Tenant (Graph root)</dt><dd><code id=\"graph\">{}</code>{}</dd>",
+        "<dt>Tenant</dt><dd id=\"tenant\">{}</dd>",
+        Text(&crate::report::summary::tenant_words(plan.tenant.as_ref()))
+    )?;
+    writeln!(
+        out,
+        "<dt>Graph root</dt><dd><code id=\"graph\">{}</code>{}</dd>",
         Text(graph),
         if run.sim {
             " <span class=\"muted\">(emulator)</span>"

@@ -175,6 +175,11 @@ fn facts(
     writeln!(out, "| Plan fingerprint | {} |", code(&plan.fingerprint))?;
     writeln!(
         out,
+        "| Tenant | {} |",
+        md(&crate::report::summary::tenant_words(plan.tenant.as_ref()))
+    )?;
+    writeln!(
+        out,
         "| Input | {} ({} rows, SHA-256 {}) |",
         code(&plan.input.file),
         plan.input.rows,

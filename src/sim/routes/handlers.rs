@@ -81,6 +81,7 @@ pub(super) fn run(
             "roleManagement/directory/roleDefinitions",
             h.tenant.role_definitions_json(),
         ),
+        Route::Organization => h.list("organization", vec![h.tenant.organization_json()]),
         Route::AdministrativeUnits => {
             h.list("directory/administrativeUnits", h.tenant.units_json())
         }

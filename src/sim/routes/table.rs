@@ -60,6 +60,8 @@ pub(super) enum Route {
     RoleDefinitions,
     /// `GET /directory/administrativeUnits`.
     AdministrativeUnits,
+    /// `GET /organization`: the tenant's id, name and domains.
+    Organization,
     /// `GET /directory/administrativeUnits/{id}/members` (or its users only).
     UnitMembers {
         unit_id: String,
@@ -80,6 +82,7 @@ impl Route {
             Route::AdministrativeUnits | Route::UnitMembers { .. } => {
                 Access::ReadAdministrativeUnits
             }
+            Route::Organization => Access::ReadOrganization,
             Route::ListGroups { .. } | Route::GroupUsers { .. } => Access::ReadGroups,
             Route::Eligibilities => Access::ReadEligibility,
             Route::ListMethods { .. } | Route::GetMethod { .. } | Route::SignInPreferences => {
@@ -179,6 +182,7 @@ pub(super) fn route(method: &str, path: &GraphPath, q: &QueryOptions) -> Routed 
             r.get_only(Route::RoleDefinitions)
         }
         (["directory", "administrativeUnits"], false) => r.get_only(Route::AdministrativeUnits),
+        (["organization"], false) => r.get_only(Route::Organization),
         (["directory", "administrativeUnits", unit_id, "members"], false)
         | (
             [

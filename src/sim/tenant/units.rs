@@ -1,7 +1,8 @@
-//! Administrative units and the role-management listings that show who holds a role and
-//! where: `/directory/administrativeUnits` (with restricted management),
-//! `/roleManagement/directory/roleAssignments` (tenant-wide and unit-scoped, users and
-//! role-assignable groups) and `/roleManagement/directory/roleDefinitions`.
+//! The organisation (`/organization`), administrative units and the role-management
+//! listings that show who holds a role and where: `/directory/administrativeUnits` (with
+//! restricted management), `/roleManagement/directory/roleAssignments` (tenant-wide and
+//! unit-scoped, users and role-assignable groups) and
+//! `/roleManagement/directory/roleDefinitions`.
 //!
 //! A role held at a unit's scope does not make the holder an admin in
 //! `transitiveMemberOf` nor in `/directoryRoles` (as in Entra), so an ordinary app may
@@ -176,6 +177,47 @@ impl Tenant {
                 })
             })
             .collect()
+    }
+
+    /// `GET /organization`: the tenant as an organisation — its id, name and verified
+    /// domains, the default one being the domain most of its members' UPNs use (else
+    /// `{id}.onmicrosoft.com`).
+    pub fn organization_json(&self) -> Value {
+        let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+        for user in &self.users {
+            if let Some((_, domain)) = user.user_principal_name.rsplit_once('@')
+                && !user.user_principal_name.contains("#EXT#")
+            {
+                *counts.entry(domain.to_ascii_lowercase()).or_default() += 1;
+            }
+        }
+        let initial = format!("{}.onmicrosoft.com", &self.tenant_id[..8]);
+        let default = counts
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(d, _)| d.clone())
+            .unwrap_or_else(|| initial.clone());
+        let mut domains = vec![json!({
+            "capabilities": "Email, OfficeCommunicationsOnline",
+            "isDefault": default == initial,
+            "isInitial": true,
+            "name": initial,
+            "type": "Managed",
+        })];
+        for domain in counts.keys().filter(|d| **d != initial) {
+            domains.push(json!({
+                "capabilities": "Email",
+                "isDefault": *domain == default,
+                "isInitial": false,
+                "name": domain,
+                "type": "Managed",
+            }));
+        }
+        json!({
+            "id": self.tenant_id,
+            "displayName": self.display_name.as_deref().unwrap_or("Emulated tenant"),
+            "verifiedDomains": domains,
+        })
     }
 
     /// A user or group, as a role assignment's expanded `principal`.

@@ -25,6 +25,7 @@ mod preflight;
 mod profiles;
 mod resume;
 mod tap_options;
+mod tenant;
 
 use crate::support::folder::Folder;
 use crate::support::process::{Spawned, wait_until};

@@ -249,7 +249,12 @@ fn restarted(folder: &Folder, start: &str, made: &str) -> String {
     }
     assert!(passes > 0);
     plan.policy = policy;
-    plan.fingerprint = plan_fingerprint(&plan.input.sha256, &plan.policy, &plan.entries);
+    plan.fingerprint = plan_fingerprint(
+        &plan.input.sha256,
+        &plan.policy,
+        &plan.entries,
+        plan.tenant.as_ref().map(|t| t.id.as_str()),
+    );
     serde_json::to_string(&plan).unwrap()
 }
 

@@ -180,6 +180,7 @@ pub fn finish(policy: Policy, file: &str, entries: Vec<PlanEntry>) -> PlanFile {
         minimum_seconds: writes as f64 / 20.0,
         notes: Vec::new(),
         admins_unverified: None,
+        tenant: None,
         entries,
     }
 }
