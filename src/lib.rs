@@ -25,12 +25,15 @@
 //! - [`engine`]: the async pipeline — pacer, dispatcher, the tenant reads of a plan, the
 //!   per-user jobs of a run, journal, lock, `run.json`, the secrets file.
 //! - [`report`]: what people read — results CSV/JSONL, `summary.md`, `report.html`.
+//! - [`tenants`]: runs over several tenants — the tenants file, and a list split by its
+//!   tenant column into one list per tenant.
 //! - [`cli`]: one file per subcommand (arguments, usage, `run`), wiring the layers.
 //! - [`sim`]: the Graph emulator that tests, rehearsals and benchmarks run against.
 //! - Shared leaves: [`wire`] (the Graph wire types the emulator and the client share),
 //!   [`secret`] (secrets kept out of logs and `Debug`), [`exit`] (the exit codes).
 //!
-//! Imports run one way — cli → {input, plan, engine, report}; report → {plan, engine's
+//! Imports run one way — cli → {input, plan, engine, report, tenants}; tenants → {input,
+//! plan, graph's tenant names}; report → {plan, engine's
 //! outcome types}; engine → {graph, plan, policy}; plan → {policy, input}; input → graph's
 //! user keys; sim → {wire, secret} — and `tests/it/layout.rs` fails on a loop.
 
@@ -44,4 +47,5 @@ pub mod policy;
 pub mod report;
 pub mod secret;
 pub mod sim;
+pub mod tenants;
 pub mod wire;

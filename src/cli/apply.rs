@@ -57,7 +57,7 @@ use crate::plan::{PLAN_FORMAT, PlanHeader};
 use crate::policy::{Policy, PolicyArgs, Profile};
 use crate::report::{self, PlanDigest};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
     /// A plan written by `mfa-reset plan` (plan.json), or a user list to plan and apply in
     /// one go.
@@ -78,6 +78,15 @@ pub struct ApplyArgs {
     /// display name, nested groups included); repeatable. Needs GroupMember.Read.All.
     #[arg(long, value_name = "ID|NAME")]
     pub exclude_group: Vec<String>,
+    /// With a user list: run over several tenants, side by side — the tenants file (JSON)
+    /// says how to reach each, and the list's tenant column which tenant each row is in.
+    /// Each tenant gets a folder of its own in --out, and a roll-up summary.
+    #[arg(long, value_name = "FILE")]
+    pub tenants: Option<PathBuf>,
+    /// With --tenants: the list's column that names each row's tenant (id or domain)
+    /// [default: tenant, tenantId or tenantDomain].
+    #[arg(long, value_name = "NAME", requires = "tenants")]
+    pub tenant_column: Option<String>,
     /// With a plan: the fingerprint the change board approved (`sha256:…`, as the plan's
     /// report shows it where it is signed); a plan whose fingerprint differs changes
     /// nothing.
@@ -155,6 +164,13 @@ fn contains_by_default(policy: &Policy) -> bool {
 
 /// Runs `mfa-reset apply`.
 pub fn run(args: ApplyArgs) -> CliResult {
+    if let Some(tenants) = args.tenants.clone() {
+        check_run_dir(&args.out).usage()?;
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("cannot create {}", args.out.display()))
+            .usage()?;
+        return super::tenants::apply(args, &tenants);
+    }
     let given_plan = is_plan_file(&args.target).usage()?;
     if given_plan {
         refuse_planning_flags(&args).usage()?;
@@ -242,6 +258,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
             Ok(tenant) => tenant,
             Err(end) => return end,
         };
+        super::refuse_unexpected_tenant(&args.graph, tenant.as_ref())?;
         if let Some(plan) = &imported {
             super::refuse_other_tenant(plan.store.header.tenant.as_ref(), tenant.as_ref())?;
         }
@@ -613,7 +630,7 @@ fn ask_for_count(users: usize, no_terminal: &str, prompt: &str) -> anyhow::Resul
 
 /// Whether the file at `path` is a plan (a JSON object whose `format` is a plan's) rather
 /// than a user list. Read as a stream: nothing but that field is kept.
-fn is_plan_file(path: &Path) -> anyhow::Result<bool> {
+pub(super) fn is_plan_file(path: &Path) -> anyhow::Result<bool> {
     #[derive(serde::Deserialize)]
     struct Probe {
         format: Option<String>,

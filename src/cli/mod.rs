@@ -16,6 +16,7 @@ pub mod plan;
 pub mod progress;
 pub mod resume;
 pub mod sim;
+mod tenants;
 
 use clap::{Parser, Subcommand};
 
@@ -196,6 +197,26 @@ async fn read_tenant(
     }
 }
 
+/// Refuses a credential for another tenant than the one named by id with `--tenant` (or a
+/// tenants file): a ready token says which tenant it is for, whatever was named (exit 2,
+/// nothing changed). A tenant named by domain is not checked: the credential was asked
+/// of that tenant's login.
+fn refuse_unexpected_tenant(
+    graph: &args::graph::GraphArgs,
+    current: Option<&TenantIdentity>,
+) -> Result<(), CliError> {
+    let (Some(args::graph::TenantChoice::Named(named)), Some(current)) = (&graph.tenant, current)
+    else {
+        return Ok(());
+    };
+    if crate::graph::tenant::is_guid(named) && !named.eq_ignore_ascii_case(&current.id) {
+        return Err(CliError::usage(anyhow::anyhow!(
+            "the credential is for {current}, not for tenant {named}, which --tenant (or the tenants file) names. Nothing was changed"
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses to carry out a plan made for another tenant than the one the credential is
 /// for (exit 2, nothing changed), or for a tenant the credential cannot be matched with.
 /// A plan that names no tenant (made before tenants were recorded, or with a credential
@@ -344,7 +365,7 @@ fn ready_secrets(dir: &std::path::Path, plan: &crate::plan::PlanHeader) -> Resul
 /// emulator for `--tenant sim` and says so. A failure here is bad usage: nothing was sent.
 async fn connect(graph: &args::graph::GraphArgs) -> Result<args::graph::Connection, CliError> {
     let connection = graph
-        .connect(|k| std::env::var(k).ok())
+        .connect(|k| graph.env(k))
         .await
         .map_err(CliError::usage)?;
     if connection.sim.is_some() {

@@ -49,7 +49,7 @@ use crate::policy::PolicyArgs;
 use crate::policy::permissions;
 use crate::report::{self, PlanDigest, results::PlanResultsWriter};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
     /// The user list: CSV (Entra export, bulk template, any delimiter), a plain list, or
     /// JSON (array, JSON Lines, Graph pages).
@@ -70,6 +70,15 @@ pub struct PlanArgs {
     /// id, or its display name); repeatable. Needs GroupMember.Read.All.
     #[arg(long, value_name = "ID|NAME")]
     pub exclude_group: Vec<String>,
+    /// Plan over several tenants, side by side: the tenants file (JSON) says how to reach
+    /// each, and the list's tenant column which tenant each row is in. Each tenant's plan
+    /// goes into a folder of its own in --out, with a roll-up summary.
+    #[arg(long, value_name = "FILE")]
+    pub tenants: Option<PathBuf>,
+    /// With --tenants: the list's column that names each row's tenant (id or domain)
+    /// [default: tenant, tenantId or tenantDomain].
+    #[arg(long, value_name = "NAME", requires = "tenants")]
+    pub tenant_column: Option<String>,
     #[command(flatten, next_help_heading = "The policy")]
     pub policy: PolicyFlags,
     #[command(flatten, next_help_heading = "Tenant, credentials and pacing")]
@@ -242,6 +251,12 @@ pub async fn make_plan_unless_interrupted(
 
 /// Runs `mfa-reset plan`.
 pub fn run(args: PlanArgs) -> CliResult {
+    if let Some(tenants) = args.tenants.clone() {
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("cannot create {}", args.out.display()))
+            .usage()?;
+        return super::tenants::plan(args, &tenants);
+    }
     let mut prepared = prepare(
         &args.input,
         args.column.clone(),
@@ -265,6 +280,7 @@ pub fn run(args: PlanArgs) -> CliResult {
             Ok(tenant) => tenant,
             Err(end) => return end.map(Err),
         };
+        super::refuse_unexpected_tenant(&args.graph, prepared.tenant.as_ref())?;
         if let Err(end) = super::read_guardrails(
             &client,
             &mut prepared,

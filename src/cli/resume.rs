@@ -60,6 +60,9 @@ pub struct ResumeArgs {
 pub fn run(args: ResumeArgs) -> CliResult {
     let dir = &args.dir;
     let plan_path = dir.join("plan.json");
+    if !plan_path.is_file() && dir.join(crate::tenants::RUN_TENANTS_FILE).is_file() {
+        return super::tenants::resume(args);
+    }
     if !plan_path.is_file() && ContainmentLog::path_in(dir).is_file() {
         return resume_containment(&args);
     }
@@ -92,6 +95,7 @@ pub fn run(args: ResumeArgs) -> CliResult {
             Ok(tenant) => tenant,
             Err(end) => return end,
         };
+        super::refuse_unexpected_tenant(&graph, tenant.as_ref())?;
         super::refuse_other_tenant(plan.store.header.tenant.as_ref(), tenant.as_ref())?;
         eprintln!(
             "mfa-reset: resuming against {}",

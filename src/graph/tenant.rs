@@ -57,7 +57,8 @@ pub fn tid_claim(token: &str) -> Option<String> {
     is_guid(tid).then(|| tid.to_ascii_lowercase())
 }
 
-fn is_guid(s: &str) -> bool {
+/// Whether `s` is a GUID (a tenant's id, not a domain).
+pub fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
         && groups

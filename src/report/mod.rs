@@ -20,6 +20,7 @@ mod page;
 pub mod results;
 pub mod run;
 pub mod summary;
+pub mod tenants;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

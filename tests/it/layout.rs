@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Each top-level module's layer: a module may import only modules of a lower layer.
-const LAYERS: [(&str, u8); 11] = [
+const LAYERS: [(&str, u8); 12] = [
     ("wire", 0),
     ("secret", 0),
     ("exit", 0),
@@ -17,6 +17,7 @@ const LAYERS: [(&str, u8); 11] = [
     ("input", 2),
     ("plan", 3),
     ("engine", 4),
+    ("tenants", 4),
     ("report", 5),
     ("cli", 6),
 ];

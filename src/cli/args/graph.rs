@@ -134,6 +134,32 @@ pub struct GraphArgs {
     #[arg(long, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub max_outage: Option<u64>,
+    /// One tenant's credential variables in a run over several tenants (`--tenants`),
+    /// instead of the process environment's: never given on the command line.
+    #[arg(skip)]
+    pub credentials: Option<std::sync::Arc<std::collections::BTreeMap<String, String>>>,
+}
+
+/// The variables a credential is read from: a tenant of a run over several tenants reads
+/// only its own, never the process environment's.
+const CREDENTIAL_VARIABLES: [&str; 6] = [
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "MFA_RESET_ACCESS_TOKEN",
+];
+
+impl GraphArgs {
+    /// The environment variable `name` as this command reads it: a tenant's own
+    /// credential variables in a run over several tenants, else the process environment.
+    pub fn env(&self, name: &str) -> Option<String> {
+        match &self.credentials {
+            Some(own) if CREDENTIAL_VARIABLES.contains(&name) => own.get(name).cloned(),
+            _ => std::env::var(name).ok(),
+        }
+    }
 }
 
 impl GraphArgs {
@@ -323,6 +349,7 @@ impl GraphArgs {
             write_budget: self.write_budget.or(run.write_budget),
             max_in_flight: Some(self.max_in_flight.unwrap_or(run.max_in_flight)),
             max_outage: self.max_outage.or(run.max_outage),
+            credentials: self.credentials.clone(),
         })
     }
 

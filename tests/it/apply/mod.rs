@@ -26,6 +26,7 @@ mod profiles;
 mod resume;
 mod tap_options;
 mod tenant;
+mod tenants;
 
 use crate::support::folder::Folder;
 use crate::support::process::{Spawned, wait_until};

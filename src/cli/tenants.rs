@@ -1,0 +1,458 @@
+//! `plan`, `apply` and `resume` over several tenants in one process (`--tenants FILE`):
+//! the list is split by its tenant column into `DIR/lists/<folder>.csv`, and each tenant
+//! runs as a one-tenant command of its own into `DIR/<folder>/` — its own credential (read
+//! only from the variables the tenants file names), token, pacer and quotas — side by
+//! side, on threads of their own. One tenant's refused credential or outage ends that
+//! tenant only. `DIR/summary.md` and `DIR/report.html` roll the tenants up, a row each;
+//! `resume DIR` carries every tenant on (a tenant that never started is started), and
+//! `resume DIR/<folder>` one alone.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+
+use super::apply::ApplyArgs;
+use super::args::graph::{GraphArgs, TenantChoice};
+use super::plan::PlanArgs;
+use super::resume::ResumeArgs;
+use crate::exit::{CliError, CliResult, Exit, UsageContext};
+use crate::input::InputOptions;
+use crate::report::tenants::{RollUpRow, report_html, summary_md};
+use crate::tenants::{LISTS_DIR, RUN_TENANTS_FILE, TenantEntry, TenantsFile, USER_COLUMN};
+
+/// What a multi-tenant command does for each tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    Plan,
+    Apply,
+}
+
+/// How one tenant's command ended.
+struct Ended {
+    folder: String,
+    tenant: String,
+    exit: Exit,
+    error: Option<String>,
+}
+
+/// `mfa-reset apply LIST --tenants FILE --out DIR`.
+pub fn apply(args: ApplyArgs, tenants: &Path) -> CliResult {
+    if super::apply::is_plan_file(&args.target).unwrap_or(false) {
+        return Err(CliError::usage(anyhow!(
+            "--tenants splits a user list by tenant, and {} is a plan: apply each tenant's plan on its own (`mfa-reset apply DIR/<tenant>/plan.json`)",
+            args.target.display()
+        )));
+    }
+    if args.expect_fingerprint.is_some() {
+        return Err(CliError::usage(anyhow!(
+            "--expect-fingerprint checks one plan, not a list over several tenants: apply each approved plan on its own"
+        )));
+    }
+    if !args.run.yes {
+        return Err(CliError::usage(anyhow!(
+            "a run over several tenants asks no question on the terminal: read each tenant's plan first (`mfa-reset plan LIST --tenants FILE --out DIR`), then run again with --yes. Nothing was changed"
+        )));
+    }
+    let (file, lists) = split(
+        &args.target,
+        args.column.as_deref(),
+        args.tenant_column.as_deref(),
+        tenants,
+        &args.out,
+    )?;
+    record_started(&args.out).usage()?;
+    let jobs = lists
+        .into_iter()
+        .map(|(entry, list)| {
+            let e = &file.tenants[entry];
+            let mut one = tenant_apply_args(&args, e, list);
+            one.graph = tenant_graph(&args.graph, e)?;
+            Ok((e.clone(), Box::new(one)))
+        })
+        .collect::<Result<Vec<_>, CliError>>()?;
+    let ended = side_by_side(jobs, |one| super::apply::run(*one));
+    roll_up(&args.out, &file, &ended, Job::Apply)
+}
+
+/// `mfa-reset plan LIST --tenants FILE --out DIR`.
+pub fn plan(args: PlanArgs, tenants: &Path) -> CliResult {
+    let (file, lists) = split(
+        &args.input,
+        args.column.as_deref(),
+        args.tenant_column.as_deref(),
+        tenants,
+        &args.out,
+    )?;
+    let jobs = lists
+        .into_iter()
+        .map(|(entry, list)| {
+            let e = &file.tenants[entry];
+            let one = PlanArgs {
+                input: list,
+                column: Some(USER_COLUMN.into()),
+                out: args.out.join(e.folder_name()),
+                exclude: e.exclude.clone().or_else(|| args.exclude.clone()),
+                skip_invalid: args.skip_invalid,
+                exclude_group: tenant_groups(e, &args.exclude_group),
+                tenants: None,
+                tenant_column: None,
+                policy: tenant_policy(&args.policy, e),
+                graph: tenant_graph(&args.graph, e)?,
+            };
+            Ok((e.clone(), Box::new(one)))
+        })
+        .collect::<Result<Vec<_>, CliError>>()?;
+    let ended = side_by_side(jobs, |one| super::plan::run(*one));
+    roll_up(&args.out, &file, &ended, Job::Plan)
+}
+
+/// `mfa-reset resume DIR` of a run over several tenants: every tenant is carried on, side
+/// by side — resumed where its run began, started where it never did.
+pub fn resume(args: ResumeArgs) -> CliResult {
+    let dir = &args.dir;
+    let file = TenantsFile::read(&dir.join(RUN_TENANTS_FILE)).usage()?;
+    let lists = dir.join(LISTS_DIR);
+    let mut starts = Vec::new();
+    let mut resumes = Vec::new();
+    for e in &file.tenants {
+        let list = lists.join(format!("{}.csv", e.folder_name()));
+        if !list.is_file() {
+            continue; // the list had no row of this tenant
+        }
+        let folder = dir.join(e.folder_name());
+        let graph = tenant_graph(&args.graph, e)?;
+        if folder.join("plan.json").is_file() || folder.join("containment.jsonl").is_file() {
+            resumes.push((
+                e.clone(),
+                Box::new(ResumeArgs {
+                    dir: folder,
+                    retry_failed: args.retry_failed,
+                    graph,
+                }),
+            ));
+        } else {
+            starts.push((e.clone(), (list, folder, graph)));
+        }
+    }
+    let started = read_started(dir)?;
+    let mut ended = side_by_side(resumes, |one| super::resume::run(*one));
+    let fresh = starts
+        .into_iter()
+        .map(|(e, (list, folder, graph))| {
+            let mut one = started.apply_args(&e, list);
+            one.out = folder;
+            one.graph = graph;
+            (e, Box::new(one))
+        })
+        .collect();
+    ended.extend(side_by_side(fresh, |one| super::apply::run(*one)));
+    ended.sort_by(|a, b| a.folder.cmp(&b.folder));
+    roll_up(dir, &file, &ended, Job::Apply)
+}
+
+/// Checks the tenants file, keeps a copy in `out` (with how the run was started, for a
+/// resume), and splits the list there: the tenants file and each tenant's list, by entry.
+fn split(
+    input: &Path,
+    column: Option<&str>,
+    tenant_column: Option<&str>,
+    tenants: &Path,
+    out: &Path,
+) -> Result<(TenantsFile, Vec<(usize, PathBuf)>), CliError> {
+    let file = TenantsFile::read(tenants).usage()?;
+    if out.join(RUN_TENANTS_FILE).exists() {
+        return Err(CliError::usage(anyhow!(
+            "{} already holds a run over several tenants: carry it on with `mfa-reset resume {}`, or give another --out",
+            out.display(),
+            out.display()
+        )));
+    }
+    let options = InputOptions {
+        column: column.map(str::to_string),
+    };
+    let lists =
+        crate::tenants::split_list(input, &options, tenant_column, &file, &out.join(LISTS_DIR))
+            .usage()?;
+    let text = serde_json::to_string_pretty(&file).expect("a tenants file serializes");
+    std::fs::write(out.join(RUN_TENANTS_FILE), text)
+        .with_context(|| format!("cannot write {}", out.join(RUN_TENANTS_FILE).display()))
+        .usage()?;
+    eprintln!(
+        "mfa-reset: {} tenants in {}: {}",
+        lists.len(),
+        input.display(),
+        lists
+            .iter()
+            .map(|l| format!("{} ({} rows)", file.tenants[l.entry].tenant, l.rows))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok((file, lists.into_iter().map(|l| (l.entry, l.path)).collect()))
+}
+
+/// One tenant's `apply` arguments: the run's, with the tenant's list, folder, profile and
+/// exclusions.
+fn tenant_apply_args(args: &ApplyArgs, e: &TenantEntry, list: PathBuf) -> ApplyArgs {
+    ApplyArgs {
+        target: list,
+        out: args.out.join(e.folder_name()),
+        column: Some(USER_COLUMN.into()),
+        exclude: e.exclude.clone().or_else(|| args.exclude.clone()),
+        skip_invalid: args.skip_invalid,
+        exclude_group: tenant_groups(e, &args.exclude_group),
+        expect_fingerprint: None,
+        tenants: None,
+        tenant_column: None,
+        policy: tenant_policy(&args.policy, e),
+        run: args.run.clone(),
+        graph: args.graph.clone(),
+    }
+}
+
+fn tenant_groups(e: &TenantEntry, given: &[String]) -> Vec<String> {
+    if e.exclude_groups.is_empty() {
+        given.to_vec()
+    } else {
+        e.exclude_groups.clone()
+    }
+}
+
+fn tenant_policy(
+    given: &super::args::policy::PolicyFlags,
+    e: &TenantEntry,
+) -> super::args::policy::PolicyFlags {
+    let mut policy = given.clone();
+    if e.profile.is_some() {
+        policy.profile = e.profile;
+    }
+    policy
+}
+
+/// The connection flags of one tenant: the command line's, for the tenant the entry names,
+/// with its own hosts when it gives them, and its credential read only from the variables
+/// it names.
+fn tenant_graph(given: &GraphArgs, e: &TenantEntry) -> Result<GraphArgs, CliError> {
+    if given.is_sim() {
+        return Err(CliError::usage(anyhow!(
+            "--tenant sim starts one emulated tenant; a run over several tenants names each in the tenants file (its graphUrl and loginUrl may point at emulators started with `mfa-reset sim`)"
+        )));
+    }
+    let credentials = e
+        .credential_env(|name| std::env::var(name).ok())
+        .map_err(|why| CliError::usage(anyhow!("{why}. Nothing was changed")))?;
+    Ok(GraphArgs {
+        tenant: Some(TenantChoice::Named(e.tenant.trim().to_ascii_lowercase())),
+        graph_url: e.graph_url.clone().or_else(|| given.graph_url.clone()),
+        login_url: e.login_url.clone().or_else(|| given.login_url.clone()),
+        credentials: Some(Arc::new(credentials)),
+        ..given.clone()
+    })
+}
+
+/// Runs `one` for every tenant at once, each on a thread of its own; how each ended, in
+/// the order given. A tenant's error is said with its name and ends only that tenant.
+fn side_by_side<A: Send + 'static>(
+    jobs: Vec<(TenantEntry, Box<A>)>,
+    one: impl Fn(Box<A>) -> CliResult + Send + Sync + Copy + 'static,
+) -> Vec<Ended> {
+    let handles: Vec<_> = jobs
+        .into_iter()
+        .map(|(e, args)| {
+            let handle = std::thread::Builder::new()
+                .name(format!("tenant {}", e.tenant))
+                .spawn(move || one(args));
+            (e, handle)
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|(e, handle)| {
+            let result = match handle {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err(CliError::usage(anyhow!("the tenant's run panicked")))),
+                Err(spawn) => Err(CliError {
+                    error: anyhow!("cannot start the tenant's run: {spawn}"),
+                    exit: Exit::Failures,
+                }),
+            };
+            let (exit, error) = match result {
+                Ok(exit) => (exit, None),
+                Err(e) => (e.exit, Some(format!("{:#}", e.error))),
+            };
+            if let Some(error) = &error {
+                eprintln!("mfa-reset: tenant {}: error: {error}", e.tenant);
+            }
+            eprintln!("mfa-reset: tenant {}: exit {}", e.tenant, exit.code());
+            Ended {
+                folder: e.folder_name(),
+                tenant: e.tenant.clone(),
+                exit,
+                error,
+            }
+        })
+        .collect()
+}
+
+/// How the run over several tenants was started, for a tenant a resume starts afresh:
+/// kept in `DIR/started.json`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Started {
+    /// The command-line `apply` arguments, as words (no credential is ever one).
+    args: Vec<String>,
+}
+
+impl Started {
+    fn apply_args(&self, e: &TenantEntry, list: PathBuf) -> ApplyArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Words {
+            #[command(flatten)]
+            apply: ApplyArgs,
+        }
+        let words =
+            Words::try_parse_from(std::iter::once("apply".to_string()).chain(self.args.clone()))
+                .map(|w| w.apply)
+                .expect("the words were parsed when the run started");
+        tenant_apply_args(&words, e, list)
+    }
+}
+
+fn read_started(dir: &Path) -> Result<Started, CliError> {
+    let path = dir.join(STARTED_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))
+        .usage()?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not how a run started", path.display()))
+        .usage()
+}
+
+/// Where a run over several tenants keeps how it was started.
+const STARTED_FILE: &str = "started.json";
+
+/// Records the `apply` words of a run over several tenants (from the process's arguments,
+/// after `apply`), for a resume that must start a tenant afresh.
+fn record_started(out: &Path) -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args()
+        .skip_while(|a| a != "apply")
+        .skip(1)
+        .collect();
+    let text = serde_json::to_string_pretty(&Started { args })?;
+    std::fs::write(out.join(STARTED_FILE), text)
+        .with_context(|| format!("cannot write {}", out.join(STARTED_FILE).display()))
+}
+
+/// Writes `DIR/summary.md` and `DIR/report.html`, a row per tenant, and the exit of the
+/// whole: 0 when every tenant's is; else the gravest (interrupted, refused, failures,
+/// usage).
+fn roll_up(dir: &Path, file: &TenantsFile, ended: &[Ended], job: Job) -> CliResult {
+    let rows: Vec<RollUpRow> = ended
+        .iter()
+        .map(|e| TenantRow::read(dir, e).into_roll_up())
+        .collect();
+    let title = match job {
+        Job::Plan => "plan",
+        Job::Apply => "run",
+    };
+    let md = summary_md(title, file.tenants.len(), &rows);
+    let html = report_html(title, &rows);
+    for (name, text) in [("summary.md", md), ("report.html", html)] {
+        std::fs::write(dir.join(name), text)
+            .with_context(|| format!("cannot write {}", dir.join(name).display()))
+            .map_err(|error| CliError {
+                error,
+                exit: Exit::Failures,
+            })?;
+    }
+    eprintln!(
+        "mfa-reset: {} tenants — roll-up in {}",
+        rows.len(),
+        dir.join("summary.md").display()
+    );
+    let gravest = [
+        Exit::Interrupted,
+        Exit::Refused,
+        Exit::Failures,
+        Exit::Usage,
+    ]
+    .into_iter()
+    .find(|exit| ended.iter().any(|e| e.exit == *exit));
+    Ok(gravest.unwrap_or(Exit::Done))
+}
+
+/// One tenant's row of the roll-up.
+struct TenantRow {
+    folder: String,
+    tenant: String,
+    identity: Option<String>,
+    exit: Exit,
+    error: Option<String>,
+    by_status: BTreeMap<String, usize>,
+}
+
+impl TenantRow {
+    fn read(dir: &Path, e: &Ended) -> TenantRow {
+        let folder = dir.join(&e.folder);
+        let identity = crate::plan::store::PlanStore::open(&folder.join("plan.json"))
+            .or_else(|_| {
+                crate::plan::store::PlanStore::open(&folder.join("plan").join("plan.json"))
+            })
+            .ok()
+            .and_then(|p| p.header.tenant.as_ref().map(ToString::to_string));
+        let mut by_status = BTreeMap::new();
+        if let Ok(text) = std::fs::read_to_string(folder.join("results.jsonl")) {
+            for line in text.lines() {
+                if let Ok(row) = serde_json::from_str::<serde_json::Value>(line) {
+                    let status = row["status"].as_str().unwrap_or("unknown").to_string();
+                    *by_status.entry(status).or_default() += 1;
+                }
+            }
+        }
+        TenantRow {
+            folder: e.folder.clone(),
+            tenant: e.tenant.clone(),
+            identity,
+            exit: e.exit,
+            error: e.error.clone(),
+            by_status,
+        }
+    }
+
+    fn into_roll_up(self) -> RollUpRow {
+        RollUpRow {
+            tenant: self.identity.clone().unwrap_or_else(|| self.tenant.clone()),
+            folder: self.folder.clone(),
+            outcome: self.outcome(),
+            counts: self.counts(),
+        }
+    }
+
+    fn counts(&self) -> String {
+        if self.by_status.is_empty() {
+            return "no results".into();
+        }
+        self.by_status
+            .iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn outcome(&self) -> String {
+        let what = match self.exit {
+            Exit::Done => "finished",
+            Exit::Failures => "finished with rows short of the policy, or stopped",
+            Exit::Usage => "not started: refused before anything changed",
+            Exit::Refused => "credential or permission refused",
+            Exit::Interrupted => "interrupted: resume to finish",
+        };
+        match &self.error {
+            Some(error) => format!("exit {} — {what}: {error}", self.exit.code()),
+            None => format!("exit {} — {what}", self.exit.code()),
+        }
+    }
+}
