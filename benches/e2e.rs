@@ -25,6 +25,11 @@
 //!   quotas of a large tenant at real speed (K = 1), throttling on. Reports the time
 //!   `plan` estimates for the run (`plan.json`'s `minimumSeconds`) against `apply`'s wall
 //!   time, process start to exit; the target is within 30 % of it.
+//! - **tenants**: `apply --tenants` over 10 tenants, each its own emulator with the
+//!   documented quotas of a large tenant at time scale 2 (`E2E_TENANTS_TIME_SCALE`: the
+//!   app's bucket of 3,000 writes, then 40 writes/s), throttling on, each list about 4,000
+//!   writes (3,000 users, device-refresh), against one such tenant alone. Issue #19's
+//!   target: within 20 % of the one tenant's wall time (process start to exit).
 //! - **resume** (only when named in `E2E_SCENARIOS`): as scale, but `apply` is killed
 //!   (SIGKILL) after as many batch items as there are users, then `resume` finishes it.
 //!   Reports the resume's peak RSS.
@@ -41,11 +46,13 @@
 //! `cargo test --benches` runs it) it does a small smoke run of each scenario.
 //!
 //! Environment (defaults in brackets): `E2E_SCENARIOS`
-//! [`quota,containment,contain-list,scale,estimate`; also `resume`];
+//! [`quota,containment,contain-list,scale,estimate,tenants`; also `resume`];
 //! `E2E_QUOTA_USERS` [10000]; `E2E_TIME_SCALE` [10]; `E2E_ESTIMATE_USERS` [1000]; `E2E_CONTAIN_USERS` [1000];
 //! `E2E_CONTAIN_LIST_USERS` [1000,3000: a comma-separated list of user counts];
 //! `E2E_LATENCY_MS` [80] and `E2E_JITTER_MS` [40]; `E2E_SCALE_USERS` [1000000];
-//! `E2E_MAX_IN_FLIGHT` [the default, 8]; `E2E_KEEP` (keep the scratch folders).
+//! `E2E_MAX_IN_FLIGHT` [the default, 8]; `E2E_TENANTS` [10], `E2E_TENANT_USERS` [3000] and
+//! `E2E_TENANTS_TIME_SCALE` [2];
+//! `E2E_KEEP` (keep the scratch folders).
 
 use std::fs::File;
 use std::io::Read;
@@ -124,6 +131,9 @@ struct Settings {
     scale_users: usize,
     estimate_users: usize,
     max_in_flight: usize,
+    tenants: usize,
+    tenant_users: usize,
+    tenants_time_scale: f64,
     keep: bool,
 }
 
@@ -131,7 +141,7 @@ impl Settings {
     fn from_env() -> Settings {
         let full = std::env::args().any(|a| a == "--bench");
         let scenarios = std::env::var("E2E_SCENARIOS")
-            .unwrap_or_else(|_| "quota,containment,contain-list,scale,estimate".into())
+            .unwrap_or_else(|_| "quota,containment,contain-list,scale,estimate,tenants".into())
             .split(',')
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
@@ -151,6 +161,9 @@ impl Settings {
             scale_users: env_or("E2E_SCALE_USERS", if full { 1_000_000 } else { 2000 }),
             estimate_users: env_or("E2E_ESTIMATE_USERS", if full { 1000 } else { 100 }),
             max_in_flight: env_or("E2E_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT),
+            tenants: env_or("E2E_TENANTS", if full { 10 } else { 3 }),
+            tenant_users: env_or("E2E_TENANT_USERS", if full { 3000 } else { 60 }),
+            tenants_time_scale: env_or("E2E_TENANTS_TIME_SCALE", if full { 2.0 } else { 100.0 }),
             keep: std::env::var_os("E2E_KEEP").is_some(),
         }
     }
@@ -1274,6 +1287,127 @@ fn resume(settings: &Settings, root: &Path) -> Vec<Line> {
     }]
 }
 
+/// One tenant's emulator of the tenants scenario: a generated tenant (the same users in
+/// every one) under tenant id number `n`, documented quotas for a large tenant at time
+/// scale `k`, throttling on.
+fn tenant_sim(users: usize, n: usize, k: f64, dir: &Path) -> SimHandle {
+    let mut record = mfa_reset::sim::generate::generate(users, SEED).to_record();
+    record.tenant_id = format!("0b0b0b0b-0000-4000-8000-{n:012}");
+    let file = dir.join(format!("tenant-{n}.json"));
+    std::fs::write(&file, serde_json::to_string(&record).expect("a tenant serializes"))
+        .expect("tenant file");
+    start_sim(SimConfig {
+        tenant: TenantSource::File(file),
+        seed: SEED,
+        throttling: true,
+        quotas: Some(Quotas::documented(TenantSize::Large)),
+        time_scale: k,
+        ..SimConfig::default()
+    })
+}
+
+/// `apply users.csv --tenants tenants.json --profile device-refresh` over `count` tenants
+/// of `users` users each, every tenant its own emulator; the wall time, process start to
+/// exit, and the writes.
+fn tenants_run(settings: &Settings, root: &Path, count: usize, users: usize) -> (Duration, u64) {
+    let k = settings.tenants_time_scale;
+    let dir = root.join(format!("tenants-{count}"));
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let sims: Vec<SimHandle> = (0..count).map(|n| tenant_sim(users, n, k, &dir)).collect();
+    let tenant = mfa_reset::sim::generate::generate(users, SEED);
+    let input = dir.join("users.csv");
+    let mut w = csv::Writer::from_path(&input).expect("input file");
+    w.write_record(["userPrincipalName", "tenant"]).expect("write");
+    for sim in &sims {
+        for u in tenant.users() {
+            w.write_record([u.user_principal_name.as_str(), sim.tenant_id()])
+                .expect("write");
+        }
+    }
+    w.flush().expect("flush");
+    let entries: Vec<Value> = sims
+        .iter()
+        .map(|sim| {
+            serde_json::json!({
+                "tenant": sim.tenant_id(),
+                "graphUrl": sim.base_url(),
+                "loginUrl": sim.base_url(),
+                "accessTokenEnv": "MFA_RESET_ACCESS_TOKEN",
+            })
+        })
+        .collect();
+    let tenants = dir.join("tenants.json");
+    std::fs::write(&tenants, serde_json::json!({"tenants": entries}).to_string())
+        .expect("tenants file");
+    let ru = format!("{}/{}ms", LARGE_RU, RU_WINDOW_S * 1000.0 / k);
+    let writes = format!("{}/{}ms", APP_WRITES, APP_WRITE_WINDOW_S * 1000.0 / k);
+    let out = dir.join("run");
+    let argv = args(
+        &[
+            "apply",
+            s(&input),
+            "--profile",
+            "device-refresh",
+            "--tenants",
+            s(&tenants),
+            "--yes",
+            "--out",
+            s(&out),
+            "--ru-budget",
+            &ru,
+            "--write-budget",
+            &writes,
+        ],
+        &[],
+    );
+    let run = run_child(&dir, "apply", &argv, |_, _| {});
+    expect_success(&run, "apply --tenants");
+    let mut written = 0;
+    for (n, sim) in sims.iter().enumerate() {
+        written += counter(&sim.stats(), "writesSpent");
+        let folder = out.join(sim.tenant_id());
+        let results = check_results(&folder, users);
+        if n == 0 {
+            println!("  tenant {n}: [{results}]");
+        }
+    }
+    (run.wall, written)
+}
+
+/// Issue #19: `count` tenants, each bound by its own write quota, side by side against
+/// one such tenant alone; the target is within 20 % of its time.
+fn tenants(settings: &Settings, root: &Path) -> Vec<Line> {
+    let (count, users) = (settings.tenants, settings.tenant_users);
+    println!(
+        "\n== tenants: {count} tenants of {users} users each, device-refresh, time scale {} (each tenant's write quota {:.0}/s after its bucket of {APP_WRITES:.0}) ==",
+        settings.tenants_time_scale,
+        APP_WRITES / APP_WRITE_WINDOW_S * settings.tenants_time_scale
+    );
+    let (alone, alone_writes) = tenants_run(settings, root, 1, users);
+    println!(
+        "  1 tenant   {:>8.2} s  {alone_writes} writes",
+        alone.as_secs_f64()
+    );
+    let (together, writes) = tenants_run(settings, root, count, users);
+    println!(
+        "  {count} tenants {:>8.2} s  {writes} writes",
+        together.as_secs_f64()
+    );
+    let ratio = together.as_secs_f64() / alone.as_secs_f64();
+    vec![Line {
+        scenario: "tenants",
+        figure: format!(
+            "{count} tenants × {} writes: {:.2} s, one alone {:.2} s ({:.0} % more)",
+            alone_writes,
+            together.as_secs_f64(),
+            alone.as_secs_f64(),
+            (ratio - 1.0) * 100.0
+        ),
+        target: "≤ 20 % more than one tenant alone".into(),
+        met: Some(ratio <= 1.2),
+    }]
+}
+
 fn main() {
     let settings = Settings::from_env();
     let root = std::env::temp_dir().join(format!("mfa-reset-e2e-{}", std::process::id()));
@@ -1293,8 +1427,9 @@ fn main() {
             "resume" => resume(&settings, &root),
             "estimate" => estimate(&settings, &root),
             "contain-list" => contain_list(&settings, &root),
+            "tenants" => tenants(&settings, &root),
             other => panic!(
-                "unknown scenario {other:?} in E2E_SCENARIOS (quota, containment, contain-list, scale, estimate, resume)"
+                "unknown scenario {other:?} in E2E_SCENARIOS (quota, containment, contain-list, scale, estimate, resume, tenants)"
             ),
         });
     }
