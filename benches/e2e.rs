@@ -1294,8 +1294,11 @@ fn tenant_sim(users: usize, n: usize, k: f64, dir: &Path) -> SimHandle {
     let mut record = mfa_reset::sim::generate::generate(users, SEED).to_record();
     record.tenant_id = format!("0b0b0b0b-0000-4000-8000-{n:012}");
     let file = dir.join(format!("tenant-{n}.json"));
-    std::fs::write(&file, serde_json::to_string(&record).expect("a tenant serializes"))
-        .expect("tenant file");
+    std::fs::write(
+        &file,
+        serde_json::to_string(&record).expect("a tenant serializes"),
+    )
+    .expect("tenant file");
     start_sim(SimConfig {
         tenant: TenantSource::File(file),
         seed: SEED,
@@ -1317,7 +1320,8 @@ fn tenants_run(settings: &Settings, root: &Path, count: usize, users: usize) -> 
     let tenant = mfa_reset::sim::generate::generate(users, SEED);
     let input = dir.join("users.csv");
     let mut w = csv::Writer::from_path(&input).expect("input file");
-    w.write_record(["userPrincipalName", "tenant"]).expect("write");
+    w.write_record(["userPrincipalName", "tenant"])
+        .expect("write");
     for sim in &sims {
         for u in tenant.users() {
             w.write_record([u.user_principal_name.as_str(), sim.tenant_id()])
@@ -1337,8 +1341,11 @@ fn tenants_run(settings: &Settings, root: &Path, count: usize, users: usize) -> 
         })
         .collect();
     let tenants = dir.join("tenants.json");
-    std::fs::write(&tenants, serde_json::json!({"tenants": entries}).to_string())
-        .expect("tenants file");
+    std::fs::write(
+        &tenants,
+        serde_json::json!({"tenants": entries}).to_string(),
+    )
+    .expect("tenants file");
     let ru = format!("{}/{}ms", LARGE_RU, RU_WINDOW_S * 1000.0 / k);
     let writes = format!("{}/{}ms", APP_WRITES, APP_WRITE_WINDOW_S * 1000.0 / k);
     let out = dir.join("run");

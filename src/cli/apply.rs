@@ -164,6 +164,13 @@ fn contains_by_default(policy: &Policy) -> bool {
 
 /// Runs `mfa-reset apply`.
 pub fn run(args: ApplyArgs) -> CliResult {
+    if args.target.is_dir() && args.target.join(crate::tenants::RUN_TENANTS_FILE).is_file() {
+        check_run_dir(&args.out).usage()?;
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("cannot create {}", args.out.display()))
+            .usage()?;
+        return super::tenants::apply_plans(args);
+    }
     if let Some(tenants) = args.tenants.clone() {
         check_run_dir(&args.out).usage()?;
         std::fs::create_dir_all(&args.out)

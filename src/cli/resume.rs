@@ -75,6 +75,13 @@ pub fn run(args: ResumeArgs) -> CliResult {
     }
     let settings = RunSettings::read(dir).usage()?;
     let mut graph = connection_flags(&args, &settings).usage()?;
+    if graph.credentials.is_none()
+        && let Some(tenant) = super::tenants::graph_of_tenant_folder(dir, &graph)
+    {
+        // One tenant of a run over several, resumed alone: its credential as the tenants
+        // file names it.
+        graph = tenant?;
+    }
     let runtime = super::runtime()?;
     let _lock = RunLock::acquire(dir).usage()?;
     carry_out::announce_reading(&plan_path, "checking");

@@ -76,6 +76,83 @@ pub fn apply(args: ApplyArgs, tenants: &Path) -> CliResult {
     roll_up(&args.out, &file, &ended, Job::Apply)
 }
 
+/// `mfa-reset apply PLANS --yes --out DIR`, where PLANS is the folder of a plan over
+/// several tenants (`plan --tenants`): each tenant's plan is carried out exactly as
+/// planned into `DIR/<folder>/`, side by side, with the credentials of the tenants file
+/// (`--tenants FILE`, or the copy the plans' folder keeps).
+pub fn apply_plans(args: ApplyArgs) -> CliResult {
+    let plans = args.target.clone();
+    let file = TenantsFile::read(
+        &args
+            .tenants
+            .clone()
+            .unwrap_or_else(|| plans.join(RUN_TENANTS_FILE)),
+    )
+    .usage()?;
+    if !args.run.yes {
+        return Err(CliError::usage(anyhow!(
+            "a run over several tenants asks no question on the terminal: read each tenant's plan in {}, then run again with --yes. Nothing was changed",
+            plans.display()
+        )));
+    }
+    if args.expect_fingerprint.is_some() {
+        return Err(CliError::usage(anyhow!(
+            "--expect-fingerprint checks one plan: apply each approved plan on its own (`mfa-reset apply {}/<tenant>/plan.json --expect-fingerprint …`)",
+            plans.display()
+        )));
+    }
+    let mut jobs = Vec::new();
+    for e in &file.tenants {
+        let plan = plans.join(e.folder_name()).join("plan.json");
+        if !plan.is_file() {
+            continue;
+        }
+        let one = ApplyArgs {
+            target: plan,
+            out: args.out.join(e.folder_name()),
+            // A plan takes no planning flags: given, each tenant's apply refuses them.
+            column: args.column.clone(),
+            exclude: args.exclude.clone(),
+            skip_invalid: args.skip_invalid,
+            exclude_group: args.exclude_group.clone(),
+            expect_fingerprint: None,
+            tenants: None,
+            tenant_column: None,
+            policy: args.policy.clone(),
+            run: args.run.clone(),
+            graph: tenant_graph(&args.graph, e)?,
+        };
+        jobs.push((e.clone(), Box::new(one)));
+    }
+    if jobs.is_empty() {
+        return Err(CliError::usage(anyhow!(
+            "{} holds no tenant's plan (DIR/<folder>/plan.json): make them with `mfa-reset plan LIST --tenants FILE --out {}`",
+            plans.display(),
+            plans.display()
+        )));
+    }
+    let text = serde_json::to_string_pretty(&file).expect("a tenants file serializes");
+    std::fs::write(args.out.join(RUN_TENANTS_FILE), text)
+        .with_context(|| format!("cannot write {}", args.out.join(RUN_TENANTS_FILE).display()))
+        .usage()?;
+    let ended = side_by_side(jobs, |one| super::apply::run(*one));
+    roll_up(&args.out, &file, &ended, Job::Apply)
+}
+
+/// The connection flags of a run folder that is one tenant's of a run over several
+/// (`DIR/<folder>/` next to `DIR/tenants.json`): its tenant's, with the credential the
+/// tenants file names. `None` for any other folder.
+pub fn graph_of_tenant_folder(
+    dir: &Path,
+    given: &GraphArgs,
+) -> Option<Result<GraphArgs, CliError>> {
+    let dir = std::path::absolute(dir).ok()?;
+    let (parent, name) = (dir.parent()?, dir.file_name()?.to_str()?);
+    let file = TenantsFile::read(&parent.join(RUN_TENANTS_FILE)).ok()?;
+    let entry = file.tenants.iter().find(|e| e.folder_name() == name)?;
+    Some(tenant_graph(given, entry))
+}
+
 /// `mfa-reset plan LIST --tenants FILE --out DIR`.
 pub fn plan(args: PlanArgs, tenants: &Path) -> CliResult {
     let (file, lists) = split(
@@ -136,11 +213,17 @@ pub fn resume(args: ResumeArgs) -> CliResult {
             starts.push((e.clone(), (list, folder, graph)));
         }
     }
-    let started = read_started(dir)?;
     let mut ended = side_by_side(resumes, |one| super::resume::run(*one));
+    // A tenant that never began is started as the run was (a run of plans starts none).
+    let started = if starts.is_empty() {
+        None
+    } else {
+        Some(read_started(dir)?)
+    };
     let fresh = starts
         .into_iter()
-        .map(|(e, (list, folder, graph))| {
+        .filter_map(|(e, start)| started.as_ref().map(|s| (e, start, s)))
+        .map(|(e, (list, folder, graph), started)| {
             let mut one = started.apply_args(&e, list);
             one.out = folder;
             one.graph = graph;

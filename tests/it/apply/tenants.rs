@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::support::folder::Folder;
 use crate::support::oracle::Profile;
 use crate::support::process::wait_until;
-use crate::support::scenario::{Scenario, app_with_secret, generated};
+use crate::support::scenario::{Auth, Scenario, app_with_secret, generated};
 use crate::support::users::{self, id_of, upn};
 
 const RIGHT_SECRET: &str = "the-right-secret";
@@ -226,6 +226,15 @@ fn a_run_over_tenants_killed_part_way_is_finished_by_resume() {
         finished < 40,
         "tenant A had not finished when the run was killed"
     );
+    // Tenant A alone, with the credential its entry names (the process's own token is
+    // one the emulator does not know).
+    let a_dir = out.join("a");
+    run_over_tenants(&w, &["resume", a_dir.to_str().unwrap()], RIGHT_SECRET)
+        .auth(Auth::Token("not-a-token-any-tenant-knows".into()))
+        .run()
+        .expect_code(0);
+    w.a.assert_tenant_after(&in_a, Profile::DeviceRefresh);
+    // Then the whole run.
     run_over_tenants(&w, &["resume", out.to_str().unwrap()], RIGHT_SECRET)
         .run()
         .expect_code(0);
@@ -271,6 +280,24 @@ fn plan_over_tenants_writes_a_plan_per_tenant_and_bad_input_changes_nothing() {
     let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(summary.contains("plan over 2 tenants"), "{summary}");
     assert!(w.a.mutations().is_empty() && w.b.mutations().is_empty());
+    // The plans, carried out side by side, each in its tenant.
+    let run = w.a.dir.join("applied");
+    let words = [
+        "apply",
+        out.to_str().unwrap(),
+        "--yes",
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    run_over_tenants(&w, &words, RIGHT_SECRET)
+        .auth(Auth::Token("not-a-token-any-tenant-knows".into()))
+        .run()
+        .expect_code(0);
+    w.a.assert_tenant_after(&in_a, Profile::DeviceRefresh);
+    w.b.assert_tenant_after(&in_b, Profile::Incident);
+    let summary = std::fs::read_to_string(run.join("summary.md")).unwrap();
+    assert!(summary.contains("run over 2 tenants"), "{summary}");
+    let seen = (w.a.mutations().len(), w.b.mutations().len());
 
     // A row naming a tenant the file does not hold: refused with its line, nothing read.
     let bad = w.a.write(
@@ -313,5 +340,5 @@ fn plan_over_tenants_writes_a_plan_per_tenant_and_bad_input_changes_nothing() {
         refused.stderr
     );
     assert!(!refused.stderr.contains("hunter2"));
-    assert!(w.a.mutations().is_empty() && w.b.mutations().is_empty());
+    assert_eq!((w.a.mutations().len(), w.b.mutations().len()), seen);
 }
