@@ -227,6 +227,15 @@ impl TokenStore {
             .find(|a| a.client_id.eq_ignore_ascii_case(client_id))
     }
 
+    /// Whether `token` is this tenant's: its static token, or one it issued (expired or
+    /// not).
+    pub fn knows(&self, token: &str) -> bool {
+        self.static_token
+            .as_ref()
+            .is_some_and(|t| t.constant_time_eq(token))
+            || self.issued.contains_key(token)
+    }
+
     /// The app a bearer token from an `Authorization` header belongs to.
     pub fn authenticate(
         &mut self,

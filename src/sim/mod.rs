@@ -329,23 +329,89 @@ pub struct Sim;
 impl Sim {
     /// Starts the emulator on the current tokio runtime.
     pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
-        config.validate()?;
-        let tenant = load_tenant(&config.tenant)?;
-        let listener = tokio::net::TcpListener::bind(config.listen)
+        let mut handles = Sim::start_tenants(vec![config]).await?;
+        Ok(handles.remove(0))
+    }
+
+    /// Starts one emulator that serves several tenants, each with its own users, apps,
+    /// tokens, quotas and faults (`configs`, one a tenant, on the first one's address), at
+    /// one Graph root as Entra serves every tenant: a token request goes to the tenant its
+    /// `{tenant}` segment names, a Graph request to the tenant whose token it bears (so each
+    /// tenant's static token must be its own). A handle for each, in order; the first
+    /// one's runs the server (dropping it stops every tenant), the others only observe and
+    /// change their tenant. The `/_sim/` endpoints observe the first.
+    pub async fn start_tenants(configs: Vec<SimConfig>) -> Result<Vec<SimHandle>, SimError> {
+        let Some(first) = configs.first() else {
+            return Ok(Vec::new());
+        };
+        let listen = first.listen;
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| SimError::Bind {
-                addr: config.listen,
+                addr: listen,
                 source,
             })?;
         let addr = listener.local_addr().map_err(|source| SimError::Bind {
-            addr: config.listen,
+            addr: listen,
             source,
         })?;
         let host = match addr {
             SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
             SocketAddr::V4(a) => a.to_string(),
         };
-        let base_url = format!("http://{host}");
+        let root = format!("http://{host}");
+        let mut states: Vec<(String, Arc<SimState>)> = Vec::with_capacity(configs.len());
+        let mut static_tokens: Vec<String> = Vec::new();
+        for config in configs {
+            let tenant = load_tenant(&config.tenant)?;
+            if states.iter().any(|(_, s)| s.tenant_id == tenant.tenant_id) {
+                return Err(SimError::Config(format!(
+                    "tenant {} is served twice",
+                    tenant.tenant_id
+                )));
+            }
+            if let Some(token) = &config.static_token {
+                let token = token.expose().to_string();
+                if static_tokens.contains(&token) {
+                    return Err(SimError::Config(
+                        "two tenants have the same static token: a Graph request goes to the tenant whose token it bears".into(),
+                    ));
+                }
+                static_tokens.push(token);
+            }
+            states.push((root.clone(), Sim::state(config, tenant, root.clone())?));
+        }
+        let tenants = Arc::new(server::Tenants {
+            all: states.iter().map(|(_, s)| s.clone()).collect(),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(server::serve(listener, tenants, stopped));
+        let mut task = Some(task);
+        Ok(states
+            .into_iter()
+            .map(|(base_url, state)| SimHandle {
+                base_url,
+                addr,
+                state,
+                // Only the first handle's stop reaches the server.
+                stop: if task.is_some() {
+                    stop.clone()
+                } else {
+                    watch::channel(false).0
+                },
+                task: task.take(),
+                thread: None,
+            })
+            .collect())
+    }
+
+    /// The state of one emulated tenant served at `base_url`.
+    fn state(
+        config: SimConfig,
+        tenant: Tenant,
+        base_url: String,
+    ) -> Result<Arc<SimState>, SimError> {
+        config.validate()?;
         let quotas = config
             .quotas
             .clone()
@@ -385,28 +451,28 @@ impl Sim {
             denied_since_start: Mutex::new(Vec::new()),
             config,
         });
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(server::serve(listener, state.clone(), stopped));
-        Ok(SimHandle {
-            base_url,
-            addr,
-            state,
-            stop,
-            task: Some(task),
-            thread: None,
-        })
+        Ok(state)
     }
 
     /// Starts the emulator on a runtime of its own (two worker threads), for callers that
     /// are not async or that must not share their runtime with it (benchmarks).
     pub fn start_background(config: SimConfig) -> Result<SimHandle, SimError> {
+        let mut handles = Sim::start_tenants_background(vec![config])?;
+        Ok(handles.remove(0))
+    }
+
+    /// [`Sim::start_tenants`] on a runtime of its own, as [`Sim::start_background`].
+    pub fn start_tenants_background(configs: Vec<SimConfig>) -> Result<Vec<SimHandle>, SimError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("mfa-reset-sim")
             .enable_all()
             .build()
             .map_err(SimError::Runtime)?;
-        let mut handle = runtime.block_on(Sim::start(config))?;
+        let mut handles = runtime.block_on(Sim::start_tenants(configs))?;
+        let Some(handle) = handles.first_mut() else {
+            return Ok(handles);
+        };
         let task = handle.task.take();
         let thread = std::thread::Builder::new()
             .name("mfa-reset-sim-runtime".into())
@@ -417,7 +483,7 @@ impl Sim {
             })
             .map_err(SimError::Runtime)?;
         handle.thread = Some(thread);
-        Ok(handle)
+        Ok(handles)
     }
 }
 

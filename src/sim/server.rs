@@ -46,10 +46,59 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
+/// The tenants one listener serves, at the same Graph root as Entra serves every tenant:
+/// a token request goes to the tenant its `{tenant}` segment names (by id, then by
+/// domain), a Graph request to the tenant whose token it bears; anything else (and a token
+/// no tenant knows) to the first.
+pub(crate) struct Tenants {
+    pub(crate) all: Vec<Arc<SimState>>,
+}
+
+impl Tenants {
+    /// The tenant a request goes to.
+    fn pick(&self, req: &Request<Incoming>) -> Arc<SimState> {
+        let first = &self.all[0];
+        if self.all.len() == 1 {
+            return first.clone();
+        }
+        let path = req.uri().path();
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        if let [tenant, "oauth2", "v2.0", "token"] = segments.as_slice() {
+            let named = self
+                .all
+                .iter()
+                .find(|s| s.tenant_id.eq_ignore_ascii_case(tenant))
+                .or_else(|| {
+                    self.all
+                        .iter()
+                        .find(|s| s.domains.contains(&tenant.to_ascii_lowercase()))
+                });
+            return named.unwrap_or(first).clone();
+        }
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        token
+            .and_then(|token| {
+                self.all
+                    .iter()
+                    .find(|s| s.tokens.lock().expect("token lock").knows(token))
+            })
+            .unwrap_or(first)
+            .clone()
+    }
+}
+
 /// Accepts connections until `stop` turns true (or its sender is dropped).
 pub(crate) async fn serve(
     listener: TcpListener,
-    state: Arc<SimState>,
+    tenants: Arc<Tenants>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -66,10 +115,13 @@ pub(crate) async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
+        let tenants = tenants.clone();
         let mut stop = stop.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(state.clone(), req));
+            let service = service_fn(move |req| {
+                let state = tenants.pick(&req);
+                handle(state, req)
+            });
             let conn = http1::Builder::new()
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service);

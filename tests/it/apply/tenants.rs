@@ -1,12 +1,13 @@
-//! Several tenants in one run (`--tenants FILE`), each tenant an emulator of its own: the
-//! list's tenant column sends each row to its tenant, and only there (two tenants hold
-//! the same users, UPNs included); one tenant's wrong secret ends that tenant only; one
-//! tenant has a tight write quota and still finishes; the roll-up names every tenant; a
-//! run killed part-way is finished by `resume DIR`, which also starts the tenant that
-//! never began once its secret is right.
+//! Several tenants in one run (`--tenants FILE`), one emulator serving the three tenants at
+//! one Graph root, each known by its tokens: the list's tenant column sends each row to its tenant, and
+//! only there (two tenants hold the same users, UPNs included); one tenant's wrong secret
+//! ends that tenant only; one tenant has a tight write quota and still finishes; the
+//! roll-up names every tenant; a run over the three killed part-way is finished by
+//! `resume DIR`; a resume starts the tenant that never began once its secret is right.
 
 use std::time::Duration;
 
+use mfa_reset::secret::Secret;
 use mfa_reset::sim::{Quotas, SimConfig, TenantSource};
 use serde_json::{Value, json};
 
@@ -17,6 +18,9 @@ use crate::support::scenario::{Auth, Scenario, app_with_secret, generated};
 use crate::support::users::{self, id_of, upn};
 
 const RIGHT_SECRET: &str = "the-right-secret";
+/// Tenant A's and B's ready tokens: a Graph request goes to the tenant whose token it bears.
+const A_TOKEN: &str = "tenant-a-static-token";
+const B_TOKEN: &str = "tenant-b-static-token";
 
 /// Tenants A and B hold the same users (B's file is A's with another tenant id); C is a
 /// tenant of its own whose app has a client secret. B's write quota is tight.
@@ -27,43 +31,50 @@ struct World {
 }
 
 impl World {
+    /// One emulator serving the three tenants at one Graph root, each known by its tokens.
     fn start(name: &str) -> World {
-        let a = Scenario::start(&format!("{name}-a"), generated(200, 211));
-        let mut record = serde_json::to_value(a.sim.state()).unwrap();
-        record["tenantId"] = json!("0b0b0b0b-0000-4000-8000-0000000000bb");
-        let file = a.dir.join("tenant-b.json");
-        std::fs::write(&file, record.to_string()).unwrap();
-        let b = Scenario::start(
-            &format!("{name}-b"),
-            SimConfig {
-                tenant: TenantSource::File(file),
-                quotas: Some(Quotas {
-                    app_writes: 4.0,
-                    app_write_window: Duration::from_secs(1),
-                    ..Quotas::documented(mfa_reset::sim::TenantSize::Large)
-                }),
-                ..SimConfig::default()
-            },
+        let mut b_record = mfa_reset::sim::generate::generate(200, 211).to_record();
+        b_record.tenant_id = "0b0b0b0b-0000-4000-8000-0000000000bb".into();
+        let b_file =
+            std::env::temp_dir().join(format!("mfa-reset-{name}-b-{}.json", std::process::id()));
+        std::fs::write(&b_file, serde_json::to_string(&b_record).unwrap()).unwrap();
+        let mut tenants = Scenario::start_tenants(
+            name,
+            vec![
+                SimConfig {
+                    static_token: Some(Secret::new(A_TOKEN)),
+                    ..generated(200, 211)
+                },
+                SimConfig {
+                    tenant: TenantSource::File(b_file),
+                    static_token: Some(Secret::new(B_TOKEN)),
+                    quotas: Some(Quotas {
+                        app_writes: 4.0,
+                        app_write_window: Duration::from_secs(1),
+                        ..Quotas::documented(mfa_reset::sim::TenantSize::Large)
+                    }),
+                    ..SimConfig::default()
+                },
+                SimConfig {
+                    apps: vec![app_with_secret(RIGHT_SECRET)],
+                    ..generated(60, 212)
+                },
+            ],
         );
-        let c = Scenario::start(
-            &format!("{name}-c"),
-            SimConfig {
-                apps: vec![app_with_secret(RIGHT_SECRET)],
-                ..generated(60, 212)
-            },
-        );
+        let c = tenants.pop().unwrap();
+        let b = tenants.pop().unwrap();
+        let a = tenants.pop().unwrap();
         World { a, b, c }
     }
 
     /// The tenants file: A and B by ready tokens, C by its app's secret (from
     /// `C_SECRET`), each at its emulator.
     fn tenants_file(&self) -> std::path::PathBuf {
+        // One Graph root for every tenant, the command line's, as in Entra.
         let entry = |t: &Scenario, folder: &str, auth: Value| {
             let mut e = json!({
                 "tenant": t.sim.tenant_id(),
                 "folder": folder,
-                "graphUrl": t.sim.base_url(),
-                "loginUrl": t.sim.base_url(),
             });
             e.as_object_mut()
                 .unwrap()
@@ -98,8 +109,8 @@ fn run_over_tenants<'a, S: AsRef<str>>(
 ) -> crate::support::scenario::Invocation<'a> {
     let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
     w.a.mfa(&args)
-        .env("A_TOKEN", crate::support::scenario::TOKEN)
-        .env("B_TOKEN", crate::support::scenario::TOKEN)
+        .env("A_TOKEN", A_TOKEN)
+        .env("B_TOKEN", B_TOKEN)
         .env("C_SECRET", c_secret)
 }
 
@@ -148,6 +159,7 @@ fn each_row_goes_to_its_tenant_only_and_one_tenants_refusal_stops_only_that_tena
         "B's tight quota throttled the run, which still finished: {}",
         w.b.sim.stats()
     );
+    assert_eq!(w.a.sim.stats()["throttled"], 0, "A's quota is its own");
     for u in &in_b {
         assert!(
             !w.a.mutations().iter().any(|m| m["userId"] == id_of(u)),
@@ -200,8 +212,10 @@ fn each_row_goes_to_its_tenant_only_and_one_tenants_refusal_stops_only_that_tena
 fn a_run_over_tenants_killed_part_way_is_finished_by_resume() {
     let w = World::start("tenants-kill");
     let in_a = users::ordinary(&w.a.before, 40);
+    // B holds the same users: others than A's rows name.
+    let in_b = users::ordinary(&w.b.before, 45)[40..].to_vec();
     let in_c = users::ordinary(&w.c.before, 10);
-    let input = list(&w.a, &[(&in_a, &w.a), (&in_c, &w.c)]);
+    let input = list(&w.a, &[(&in_a, &w.a), (&in_b, &w.b), (&in_c, &w.c)]);
     let tenants = w.tenants_file();
     let out = w.a.dir.join("run");
     let words = apply_words(&input, &tenants, &out, &["--write-budget", "20/1s"]);
@@ -239,8 +253,10 @@ fn a_run_over_tenants_killed_part_way_is_finished_by_resume() {
         .run()
         .expect_code(0);
     w.a.assert_tenant_after(&in_a, Profile::DeviceRefresh);
+    w.b.assert_tenant_after(&in_b, Profile::Incident);
     w.c.assert_tenant_after(&in_c, Profile::DeviceRefresh);
     assert_eq!(Folder(out.join("a")).rows().len(), 40);
+    assert_eq!(Folder(out.join("b")).rows().len(), 5);
     assert_eq!(Folder(out.join("c")).rows().len(), 10);
 }
 

@@ -123,6 +123,10 @@ impl Scenario {
             .expose()
             .to_string();
         let sim = Sim::start_background(config).expect("the emulator starts");
+        Scenario::of(dir, sim, token)
+    }
+
+    fn of(dir: PathBuf, sim: SimHandle, token: String) -> Scenario {
         let mut t = Scenario {
             dir,
             sim,
@@ -131,6 +135,38 @@ impl Scenario {
         };
         t.before = t.users();
         t
+    }
+
+    /// One emulator serving a tenant for each of `configs` (each at its own path prefix,
+    /// `Sim::start_tenants`), a scenario for each, in folders named `name-1`, `name-2`…;
+    /// dropping the first stops them all.
+    #[track_caller]
+    pub fn start_tenants(name: &str, configs: Vec<SimConfig>) -> Vec<Scenario> {
+        let configs: Vec<SimConfig> = configs
+            .into_iter()
+            .map(|mut c| {
+                c.static_token.get_or_insert_with(|| Secret::new(TOKEN));
+                c
+            })
+            .collect();
+        let tokens: Vec<String> = configs
+            .iter()
+            .map(|c| {
+                c.static_token
+                    .as_ref()
+                    .expect("set above")
+                    .expose()
+                    .to_string()
+            })
+            .collect();
+        let sims = Sim::start_tenants_background(configs).expect("the emulator starts");
+        sims.into_iter()
+            .zip(tokens)
+            .enumerate()
+            .map(|(n, (sim, token))| {
+                Scenario::of(scratch(&format!("{name}-{}", n + 1)), sim, token)
+            })
+            .collect()
     }
 
     // ---- given ----
