@@ -450,8 +450,6 @@ impl Drop for RunFolder {
     }
 }
 
-/// A plan file carries its own policy and list: the flags that make a plan are refused
-/// with it.
 /// Refuses a plan whose fingerprint is not the approved one (`expected`, with or without
 /// its `sha256:` prefix, any case).
 fn refuse_unapproved(fingerprint: &str, expected: &str) -> anyhow::Result<()> {
@@ -469,6 +467,8 @@ fn refuse_unapproved(fingerprint: &str, expected: &str) -> anyhow::Result<()> {
     )
 }
 
+/// A plan file carries its own policy and list: the flags that make a plan are refused
+/// with it.
 fn refuse_planning_flags(args: &ApplyArgs) -> anyhow::Result<()> {
     if PolicyArgs::from(args.policy.clone()) != PolicyArgs::default() {
         bail!(

@@ -14,12 +14,13 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow};
 
 use super::apply::ApplyArgs;
-use super::args::graph::{GraphArgs, TenantChoice};
+use super::args::graph::{CredentialEnv, GraphArgs, TenantChoice};
 use super::plan::PlanArgs;
 use super::resume::ResumeArgs;
 use crate::exit::{CliError, CliResult, Exit, UsageContext};
 use crate::input::InputOptions;
 use crate::report::tenants::{RollUpRow, report_html, summary_md};
+use crate::secret::Secret;
 use crate::tenants::{LISTS_DIR, RUN_TENANTS_FILE, TenantEntry, TenantsFile, USER_COLUMN};
 
 /// What a multi-tenant command does for each tenant.
@@ -195,12 +196,14 @@ pub fn resume(args: ResumeArgs) -> CliResult {
     let mut resumes = Vec::new();
     for e in &file.tenants {
         let list = lists.join(format!("{}.csv", e.folder_name()));
-        if !list.is_file() {
-            continue; // the list had no row of this tenant
-        }
         let folder = dir.join(e.folder_name());
+        let begun =
+            folder.join("plan.json").is_file() || folder.join("containment.jsonl").is_file();
+        if !begun && !list.is_file() {
+            continue; // no row of this tenant (or, in a run of plans, no plan)
+        }
         let graph = tenant_graph(&args.graph, e)?;
-        if folder.join("plan.json").is_file() || folder.join("containment.jsonl").is_file() {
+        if begun {
             resumes.push((
                 e.clone(),
                 Box::new(ResumeArgs {
@@ -220,16 +223,14 @@ pub fn resume(args: ResumeArgs) -> CliResult {
     } else {
         Some(read_started(dir)?)
     };
-    let fresh = starts
-        .into_iter()
-        .filter_map(|(e, start)| started.as_ref().map(|s| (e, start, s)))
-        .map(|(e, (list, folder, graph), started)| {
-            let mut one = started.apply_args(&e, list);
-            one.out = folder;
-            one.graph = graph;
-            (e, Box::new(one))
-        })
-        .collect();
+    let mut fresh = Vec::new();
+    for (e, (list, folder, graph)) in starts {
+        let Some(started) = &started else { break };
+        let mut one = started.apply_args(&e, list)?;
+        one.out = folder;
+        one.graph = graph;
+        fresh.push((e, Box::new(one)));
+    }
     ended.extend(side_by_side(fresh, |one| super::apply::run(*one)));
     ended.sort_by(|a, b| a.folder.cmp(&b.folder));
     roll_up(dir, &file, &ended, Job::Apply)
@@ -319,7 +320,7 @@ fn tenant_policy(
 fn tenant_graph(given: &GraphArgs, e: &TenantEntry) -> Result<GraphArgs, CliError> {
     if given.is_sim() {
         return Err(CliError::usage(anyhow!(
-            "--tenant sim starts one emulated tenant; a run over several tenants names each in the tenants file (its graphUrl and loginUrl may point at emulators started with `mfa-reset sim`)"
+            "--tenant sim starts one emulated tenant; a run over several tenants names each in the tenants file (for a rehearsal, its graphUrl and loginUrl may point at an emulator started with `mfa-reset sim`, one a tenant)"
         )));
     }
     let credentials = e
@@ -329,7 +330,12 @@ fn tenant_graph(given: &GraphArgs, e: &TenantEntry) -> Result<GraphArgs, CliErro
         tenant: Some(TenantChoice::Named(e.tenant.trim().to_ascii_lowercase())),
         graph_url: e.graph_url.clone().or_else(|| given.graph_url.clone()),
         login_url: e.login_url.clone().or_else(|| given.login_url.clone()),
-        credentials: Some(Arc::new(credentials)),
+        credentials: Some(Arc::new(CredentialEnv(
+            credentials
+                .into_iter()
+                .map(|(name, value)| (name, Secret::new(value)))
+                .collect(),
+        ))),
         ..given.clone()
     })
 }
@@ -353,9 +359,14 @@ fn side_by_side<A: Send + 'static>(
         .into_iter()
         .map(|(e, handle)| {
             let result = match handle {
-                Ok(h) => h
-                    .join()
-                    .unwrap_or_else(|_| Err(CliError::usage(anyhow!("the tenant's run panicked")))),
+                Ok(h) => h.join().unwrap_or_else(|_| {
+                    Err(CliError {
+                        error: anyhow!(
+                            "the tenant's run stopped on a bug; what it did is in its folder's journal"
+                        ),
+                        exit: Exit::Failures,
+                    })
+                }),
                 Err(spawn) => Err(CliError {
                     error: anyhow!("cannot start the tenant's run: {spawn}"),
                     exit: Exit::Failures,
@@ -389,7 +400,7 @@ struct Started {
 }
 
 impl Started {
-    fn apply_args(&self, e: &TenantEntry, list: PathBuf) -> ApplyArgs {
+    fn apply_args(&self, e: &TenantEntry, list: PathBuf) -> Result<ApplyArgs, CliError> {
         use clap::Parser;
         #[derive(Parser)]
         struct Words {
@@ -399,8 +410,12 @@ impl Started {
         let words =
             Words::try_parse_from(std::iter::once("apply".to_string()).chain(self.args.clone()))
                 .map(|w| w.apply)
-                .expect("the words were parsed when the run started");
-        tenant_apply_args(&words, e, list)
+                .map_err(|e| {
+                    CliError::usage(anyhow!(
+                        "{STARTED_FILE} does not hold the words of an `apply` (was it edited?): {e}"
+                    ))
+                })?;
+        Ok(tenant_apply_args(&words, e, list))
     }
 }
 

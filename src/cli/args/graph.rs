@@ -137,8 +137,13 @@ pub struct GraphArgs {
     /// One tenant's credential variables in a run over several tenants (`--tenants`),
     /// instead of the process environment's: never given on the command line.
     #[arg(skip)]
-    pub credentials: Option<std::sync::Arc<std::collections::BTreeMap<String, String>>>,
+    pub credentials: Option<std::sync::Arc<CredentialEnv>>,
 }
+
+/// A tenant's credential variables by name; their values (a secret, a token) are kept as
+/// [`Secret`]s, so that `Debug` shows only the names.
+#[derive(Debug, Default)]
+pub struct CredentialEnv(pub std::collections::BTreeMap<String, Secret>);
 
 /// The variables a credential is read from: a tenant of a run over several tenants reads
 /// only its own, never the process environment's.
@@ -156,7 +161,9 @@ impl GraphArgs {
     /// credential variables in a run over several tenants, else the process environment.
     pub fn env(&self, name: &str) -> Option<String> {
         match &self.credentials {
-            Some(own) if CREDENTIAL_VARIABLES.contains(&name) => own.get(name).cloned(),
+            Some(own) if CREDENTIAL_VARIABLES.contains(&name) => {
+                own.0.get(name).map(|v| v.expose().to_string())
+            }
             _ => std::env::var(name).ok(),
         }
     }
@@ -496,6 +503,28 @@ mod tests {
     use clap::Parser;
 
     use super::*;
+
+    #[test]
+    fn a_tenants_credential_is_read_from_its_own_variables_and_never_shown_in_debug() {
+        let mut own = std::collections::BTreeMap::new();
+        own.insert(
+            "AZURE_CLIENT_SECRET".to_string(),
+            Secret::new("s3cret-value"),
+        );
+        let args = GraphArgs {
+            credentials: Some(std::sync::Arc::new(CredentialEnv(own))),
+            ..GraphArgs::default()
+        };
+        assert_eq!(
+            args.env("AZURE_CLIENT_SECRET").as_deref(),
+            Some("s3cret-value")
+        );
+        // A credential variable the tenant does not name is not taken from the process.
+        assert_eq!(args.env("MFA_RESET_ACCESS_TOKEN"), None);
+        let shown = format!("{args:?}");
+        assert!(shown.contains("AZURE_CLIENT_SECRET"), "{shown}");
+        assert!(!shown.contains("s3cret-value"), "{shown}");
+    }
 
     #[derive(Parser)]
     struct Cli {

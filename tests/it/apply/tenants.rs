@@ -314,6 +314,11 @@ fn plan_over_tenants_writes_a_plan_per_tenant_and_bad_input_changes_nothing() {
     let summary = std::fs::read_to_string(run.join("summary.md")).unwrap();
     assert!(summary.contains("run over 2 tenants"), "{summary}");
     let seen = (w.a.mutations().len(), w.b.mutations().len());
+    // Resumed, the finished run of plans finds every tenant done and changes nothing.
+    let resumed = run_over_tenants(&w, &["resume", run.to_str().unwrap()], RIGHT_SECRET).run();
+    resumed.expect_code(0);
+    assert!(resumed.stderr.contains("roll-up"), "{}", resumed.stderr);
+    assert_eq!((w.a.mutations().len(), w.b.mutations().len()), seen);
 
     // A row naming a tenant the file does not hold: refused with its line, nothing read.
     let bad = w.a.write(
