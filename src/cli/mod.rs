@@ -15,6 +15,7 @@ pub mod log;
 pub mod plan;
 pub mod progress;
 pub mod resume;
+pub mod shell;
 pub mod sim;
 mod tenants;
 
@@ -78,6 +79,14 @@ pub enum Command {
     Resume(Box<resume::ResumeArgs>),
     /// Run the built-in Microsoft Graph emulator, for rehearsals and tests.
     Sim(sim::SimArgs),
+    /// Print the shell completion script for bash, zsh, fish or PowerShell.
+    ///
+    /// For example `mfa-reset completions bash > /etc/bash_completion.d/mfa-reset`, or
+    /// `mfa-reset completions zsh > "${fpath[1]}/_mfa-reset"`.
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff), of the whole or of one subcommand:
+    /// `mfa-reset man apply > mfa-reset-apply.1 && man -l mfa-reset-apply.1`.
+    Man(shell::ManArgs),
 }
 
 /// Runs a parsed command line.
@@ -89,6 +98,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Apply(_) => "apply",
         Command::Resume(_) => "resume",
         Command::Sim(_) => "sim",
+        Command::Completions(_) => "completions",
+        Command::Man(_) => "man",
     };
     tracing::info!(
         command = name,
@@ -101,6 +112,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Apply(args) => apply::run(*args),
         Command::Resume(args) => resume::run(*args),
         Command::Sim(args) => sim::run(args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
     };
     match &result {
         Ok(exit) => tracing::info!(command = name, exit = exit.code(), "finished"),

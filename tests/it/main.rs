@@ -23,4 +23,5 @@ mod report_html;
 mod report_run;
 mod schema;
 mod secrets;
+mod shell;
 mod sim;
