@@ -178,7 +178,9 @@ pub fn run(args: ApplyArgs) -> CliResult {
             .usage()?;
         return super::tenants::apply(args, &tenants);
     }
-    let given_plan = is_plan_file(&args.target).usage()?;
+    // A list on standard input is read once into a file of its own (a plan is a file).
+    let from_stdin = crate::input::spool::is_stdin(&args.target);
+    let given_plan = !from_stdin && is_plan_file(&args.target).usage()?;
     if given_plan {
         refuse_planning_flags(&args).usage()?;
     } else if args.expect_fingerprint.is_some() {
@@ -192,19 +194,23 @@ pub fn run(args: ApplyArgs) -> CliResult {
         // The plan made on the way goes there: refused before anything is read or changed.
         plan_cmd::check_out_dir(&args.out.join("plan")).usage()?;
     }
-    let mut prepared = if given_plan {
+    let list = if given_plan {
         None
     } else {
-        Some(
+        Some(crate::input::spool::spool(&args.target).usage()?)
+    };
+    let mut prepared = match &list {
+        None => None,
+        Some(list) => Some(
             plan_cmd::prepare(
-                &args.target,
+                list,
                 args.column.clone(),
                 args.exclude.clone(),
                 args.skip_invalid,
                 args.policy.clone().into(),
             )
             .usage()?,
-        )
+        ),
     };
     // Left as it was found unless the run starts.
     let mut folder = RunFolder::prepare(&args.out).usage()?;
@@ -317,9 +323,19 @@ pub fn run(args: ApplyArgs) -> CliResult {
                         "mfa-reset: applying to {target}: up to {} users contained from the list first, then the rest planned and carried out",
                         list.targets
                     );
-                    let start = contain_start(&args, list, options.clone(), &destination).usage()?;
+                    // A resume reads the list again: one read from standard input stays
+                    // with the run.
+                    let kept = list_from_stdin(&args.out, list)?;
+                    let mut start =
+                        contain_start(&args, list, options.clone(), &destination).usage()?;
+                    if let Some(kept) = &kept {
+                        start.input = std::path::absolute(kept).unwrap_or_else(|_| kept.clone());
+                    }
                     folder.keep();
-                    let prepared = prepared.expect("checked above");
+                    let mut prepared = prepared.expect("checked above");
+                    if let Some(kept) = kept {
+                        prepared.input = kept;
+                    }
                     return contain::contain_then_apply(
                         contain::ContainRun {
                             client,
@@ -448,6 +464,29 @@ impl Drop for RunFolder {
             let _ = std::fs::remove_dir(&self.dir);
         }
     }
+}
+
+/// A list read from standard input (`prepared.input_name` set), copied into the run's
+/// folder as `list-from-stdin` (private), so that a resume can read it again: its path, or
+/// `None` for a list in a file of its own.
+fn list_from_stdin(
+    out: &Path,
+    prepared: &crate::plan::make::Prepared,
+) -> Result<Option<PathBuf>, CliError> {
+    if prepared.input_name.is_none() {
+        return Ok(None);
+    }
+    let kept = out.join("list-from-stdin");
+    std::fs::read(&prepared.input)
+        .and_then(|bytes| crate::input::spool::write_private(&kept, &bytes))
+        .with_context(|| {
+            format!(
+                "cannot keep the list read from standard input as {}",
+                kept.display()
+            )
+        })
+        .usage()?;
+    Ok(Some(kept))
 }
 
 /// Refuses a plan whose fingerprint is not the approved one (`expected`, with or without

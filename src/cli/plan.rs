@@ -41,6 +41,7 @@ use crate::engine::read::{ReadsStopped, Scope, Target, read_stream_sparing};
 use crate::engine::run::now_rfc3339;
 use crate::exit::{CliResult, Exit, UsageContext};
 use crate::graph::client::GraphClient;
+use crate::input::spool::{Spooled, spool};
 use crate::input::{InputOptions, RowProblem};
 use crate::plan::build::Row;
 use crate::plan::make::{self, Entries, MakeError, PlanRequest, Prepared};
@@ -89,20 +90,31 @@ pub struct PlanArgs {
 /// as `file:line:column: problem (hint)`. Errors here are usage errors (exit 2): nothing
 /// has been read from the tenant.
 pub fn prepare(
-    input: &Path,
+    list: &Spooled,
     column: Option<String>,
     exclude: Option<PathBuf>,
     skip_invalid: bool,
     policy: PolicyArgs,
 ) -> anyhow::Result<Prepared> {
     let request = PlanRequest {
-        input: input.to_path_buf(),
+        input: list.path.clone(),
         options: InputOptions { column },
         policy: policy.into_policy()?,
         exclude,
         skip_invalid,
     };
-    Ok(make::prepare(request, print_problem)?)
+    // A problem of a list read from standard input is named as `-`, not by its spool.
+    let mut prepared = make::prepare(request, |path, problem| {
+        if list.spooled() && path == list.path {
+            print_problem(Path::new(&list.name), problem);
+        } else {
+            print_problem(path, problem);
+        }
+    })?;
+    if list.spooled() {
+        prepared.input_name = Some(list.name.clone());
+    }
+    Ok(prepared)
 }
 
 /// A plan written to disk: `plan.json` open for reading, and what its reports need.
@@ -257,8 +269,9 @@ pub fn run(args: PlanArgs) -> CliResult {
             .usage()?;
         return super::tenants::plan(args, &tenants);
     }
+    let list = spool(&args.input).usage()?;
     let mut prepared = prepare(
-        &args.input,
+        &list,
         args.column.clone(),
         args.exclude.clone(),
         args.skip_invalid,

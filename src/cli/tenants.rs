@@ -256,9 +256,16 @@ fn split(
     let options = InputOptions {
         column: column.map(str::to_string),
     };
-    let lists =
-        crate::tenants::split_list(input, &options, tenant_column, &file, &out.join(LISTS_DIR))
-            .usage()?;
+    // A list on standard input is read once; the split lists are the run's from then on.
+    let spooled = crate::input::spool::spool(input).usage()?;
+    let lists = crate::tenants::split_list(
+        &spooled.path,
+        &options,
+        tenant_column,
+        &file,
+        &out.join(LISTS_DIR),
+    )
+    .usage()?;
     let text = serde_json::to_string_pretty(&file).expect("a tenants file serializes");
     std::fs::write(out.join(RUN_TENANTS_FILE), text)
         .with_context(|| format!("cannot write {}", out.join(RUN_TENANTS_FILE).display()))

@@ -71,6 +71,7 @@ mod keys;
 mod parsed;
 mod pipeline;
 mod sniff;
+pub mod spool;
 mod table;
 mod text;
 

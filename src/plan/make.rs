@@ -91,6 +91,9 @@ pub struct Prepared {
     pub admins_unverified: Option<String>,
     /// The tenant the plan reads, when the credential says which.
     pub tenant: Option<TenantIdentity>,
+    /// What the list is called in the plan and its reports when `input` is not where it
+    /// was given (`-`: read from standard input into a file of its own).
+    pub input_name: Option<String>,
 }
 
 /// Reads and checks the user list and the exclude list, handing every invalid row to
@@ -135,6 +138,7 @@ pub fn prepare(
         role_holders: None,
         admins_unverified: None,
         tenant: None,
+        input_name: None,
     })
 }
 
@@ -269,6 +273,7 @@ struct PreparedHeader {
     role_holders: Option<Arc<RoleHolders>>,
     admins_unverified: Option<String>,
     tenant: Option<TenantIdentity>,
+    input_name: Option<String>,
 }
 
 impl Entries {
@@ -290,6 +295,7 @@ impl Entries {
                 role_holders: prepared.role_holders.clone(),
                 admins_unverified: prepared.admins_unverified.clone(),
                 tenant: prepared.tenant.clone(),
+                input_name: prepared.input_name.clone(),
             },
         })
     }
@@ -346,7 +352,10 @@ impl Entries {
             tool: format!("mfa-reset {}", env!("CARGO_PKG_VERSION")),
             graph,
             input: InputInfo {
-                file: p.input.display().to_string(),
+                file: p
+                    .input_name
+                    .clone()
+                    .unwrap_or_else(|| p.input.display().to_string()),
                 sha256: p.input_sha256.clone(),
                 rows: p.rows,
             },

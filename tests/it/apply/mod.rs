@@ -24,6 +24,7 @@ mod kill;
 mod preflight;
 mod profiles;
 mod resume;
+mod stdin;
 mod tap_options;
 mod tenant;
 mod tenants;

@@ -85,6 +85,35 @@ impl Run {
         }
     }
 
+    /// [`Run::of`], with `input` written to the child's standard input through a pipe
+    /// (closed once written).
+    pub fn of_piped(cmd: &mut Command, input: Vec<u8>) -> Run {
+        let what = format!("{:?}", cmd.get_args().collect::<Vec<_>>());
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let mut stdin = child.stdin.take().expect("piped");
+        let feed = std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.stdout.take().expect("piped");
+        let err = child.stderr.take().expect("piped");
+        let out = std::thread::spawn(move || read_all(out));
+        let err = std::thread::spawn(move || read_all(err));
+        let status = wait(&mut child, &what);
+        feed.join().expect("feeder");
+        Run {
+            what,
+            status,
+            stdout: out.join().expect("reader"),
+            stderr: err.join().expect("reader"),
+        }
+    }
+
     pub fn code(&self) -> Option<i32> {
         self.status.code()
     }

@@ -380,6 +380,13 @@ impl Invocation<'_> {
         cmd
     }
 
+    /// Runs the binary to the end with `input` piped to its standard input.
+    pub fn run_piped(&self, input: impl Into<Vec<u8>>) -> Run {
+        let run = Run::of_piped(&mut self.command(), input.into());
+        run.assert_no_panic();
+        run
+    }
+
     /// Runs the binary to the end; the run never panics.
     pub fn run(&self) -> Run {
         let run = Run::of(&mut self.command());
