@@ -681,8 +681,9 @@ pub(super) fn is_plan_file(path: &Path) -> anyhow::Result<bool> {
     struct Probe {
         format: Option<String>,
     }
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file = std::fs::File::open(path)
+        .and_then(crate::plan::store::without_bom)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let probe: Result<Probe, _> =
         serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, file));
     Ok(probe.is_ok_and(|p| p.format.as_deref() == Some(PLAN_FORMAT)))

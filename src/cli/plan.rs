@@ -96,6 +96,7 @@ pub fn prepare(
     skip_invalid: bool,
     policy: PolicyArgs,
 ) -> anyhow::Result<Prepared> {
+    let request_exclude = exclude.clone();
     let request = PlanRequest {
         input: list.path.clone(),
         options: InputOptions { column },
@@ -113,6 +114,14 @@ pub fn prepare(
     })?;
     if list.spooled() {
         prepared.input_name = Some(list.name.clone());
+    }
+    if let Some(exclude) = &request_exclude
+        && prepared.exclusions.is_empty()
+    {
+        eprintln!(
+            "mfa-reset: warning: the exclude list {} holds no user: nobody is excluded (check that it is the right file, and that its users' column has a header)",
+            exclude.display()
+        );
     }
     Ok(prepared)
 }

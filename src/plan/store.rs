@@ -539,15 +539,36 @@ impl PlanStore {
 /// writes it to `dest` in the canonical layout, after checking that its entries are one per
 /// row in order and that its fingerprint ([`super::fingerprint`]) is right.
 /// Nothing is left at `dest` when the plan is refused.
+/// `file` without a leading UTF-8 byte-order mark (a plan saved by an editor that adds
+/// one is still the plan).
+pub fn without_bom(mut file: File) -> std::io::Result<impl Read> {
+    let mut start = [0u8; 3];
+    let mut got = 0;
+    while got < start.len() {
+        match file.read(&mut start[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    let keep = if start[..got] == [0xEF, 0xBB, 0xBF] {
+        0..0
+    } else {
+        0..got
+    };
+    Ok(std::io::Cursor::new(start[keep].to_vec()).chain(file))
+}
+
 pub fn import(given: &Path, dest: &Path) -> Result<PlanStore, StoreError> {
     let invalid = |message: String| StoreError::Invalid {
         path: given.to_path_buf(),
         message,
     };
-    let file = File::open(given).map_err(|cause| StoreError::Read {
-        path: given.to_path_buf(),
-        cause,
-    })?;
+    let file = File::open(given)
+        .and_then(without_bom)
+        .map_err(|cause| StoreError::Read {
+            path: given.to_path_buf(),
+            cause,
+        })?;
     let body_path = dest.with_extension("body.tmp");
     let mut body = EntryBody::create(body_path)?;
     let mut failure: Option<StoreError> = None;

@@ -20,6 +20,7 @@ mod exit_codes;
 mod fail_safe;
 mod faults_and_drift;
 mod guardrails;
+mod input_edges;
 mod kill;
 mod preflight;
 mod profiles;
