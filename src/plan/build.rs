@@ -32,6 +32,9 @@ pub struct Row {
     /// The line of the earlier row naming the same user, if any.
     pub duplicate_of: Option<usize>,
     pub columns: BTreeMap<String, String>,
+    /// The UPN the row gives besides its key (its UPN column, for a row addressed by id
+    /// or mail), if any: the user the key finds must have it.
+    pub upn: Option<String>,
 }
 
 /// Users never to touch, by id, UPN or mail (compared without regard to case).
@@ -159,6 +162,20 @@ pub fn read_entry(
             entry.status = Status::Error;
             entry.reason = Some(why);
         }
+        Some(ReadOutcome::Found(user))
+            if row
+                .upn
+                .as_deref()
+                .is_some_and(|upn| !upn.eq_ignore_ascii_case(&user.user_principal_name)) =>
+        {
+            entry.status = Status::Invalid;
+            entry.reason = Some(format!(
+                "the row names two users: its {} finds {}, but its UPN column says {}; nothing is done to either until the row is fixed",
+                row.key.as_ref().map_or("key", |k| k.kind().as_str()),
+                user.user_principal_name,
+                row.upn.as_deref().unwrap_or_default()
+            ));
+        }
         Some(ReadOutcome::Found(user)) => {
             let excluded = exclusions.why(&user, &row);
             apply_decision(&mut entry, decide(policy, &user, excluded.is_some()));
@@ -278,6 +295,7 @@ mod tests {
             key: UserKey::parse(input).map_err(|e| e.to_string()),
             duplicate_of: None,
             columns: BTreeMap::new(),
+            upn: None,
         }
     }
 

@@ -240,6 +240,7 @@ fn row_of(r: InputRow) -> Row {
         key: r.key.map_err(|p| p.to_string()),
         duplicate_of: r.duplicate_of.map(|f| f.line),
         columns: r.extra.into_iter().collect::<BTreeMap<_, _>>(),
+        upn: r.upn,
     }
 }
 
