@@ -265,8 +265,14 @@ pub(crate) fn parse_table(
         });
         let (col, want, value) =
             chosen.unwrap_or((plan.primary[0].0, plan.primary[0].1, Cow::Borrowed("")));
-        if table.bulk && value.len() >= 8 && value.as_bytes()[..8].eq_ignore_ascii_case(b"example:")
-        {
+        // The template's example row starts with `Example:` in its first cell, whichever
+        // column holds the users (a multi-column template's first is the display name).
+        let first = (0..record.len())
+            .map(|i| keys::trim(cell(i)))
+            .find(|v| !v.is_empty())
+            .unwrap_or_default();
+        let marked = |v: &str| v.len() >= 8 && v.as_bytes()[..8].eq_ignore_ascii_case(b"example:");
+        if table.bulk && (marked(&value) || marked(first)) {
             out.notes.push(format!(
                 "line {line}: skipped the bulk template's example row ({value:?})"
             ));

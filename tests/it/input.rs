@@ -198,6 +198,21 @@ fn sample_entra_download_users_export() {
 }
 
 #[test]
+fn a_multi_column_bulk_templates_example_row_is_skipped_whichever_column_holds_users() {
+    let (rows, s) = read_text(
+        "version:v1.0\nName [displayName] Required,User name [userPrincipalName] Required\nExample: Chris Green,chris@contoso.com\nAlice,alice@contoso.example\n",
+    );
+    assert!(s.format.bulk_template);
+    assert_eq!(s.rows, 1, "the Example: row is not a user");
+    assert_eq!(rows[0].value, "alice@contoso.example");
+    assert!(
+        s.notes.iter().any(|n| n.contains("line 3: skipped")),
+        "{:?}",
+        s.notes
+    );
+}
+
+#[test]
 fn sample_bulk_template() {
     let (rows, s) = read(&sample("bulk-template.csv"));
     assert!(s.format.bulk_template);
