@@ -78,15 +78,8 @@ pub struct ApplyArgs {
     /// display name, nested groups included); repeatable. Needs GroupMember.Read.All.
     #[arg(long, value_name = "ID|NAME")]
     pub exclude_group: Vec<String>,
-    /// With a user list: run over several tenants, side by side — the tenants file (JSON)
-    /// says how to reach each, and the list's tenant column which tenant each row is in.
-    /// Each tenant gets a folder of its own in --out, and a roll-up summary.
-    #[arg(long, value_name = "FILE")]
-    pub tenants: Option<PathBuf>,
-    /// With --tenants: the list's column that names each row's tenant (id or domain)
-    /// [default: tenant, tenantId or tenantDomain].
-    #[arg(long, value_name = "NAME", requires = "tenants")]
-    pub tenant_column: Option<String>,
+    #[command(flatten)]
+    pub many: super::tenants::TenantsArgs,
     /// With a plan: the fingerprint the change board approved (`sha256:…`, as the plan's
     /// report shows it where it is signed); a plan whose fingerprint differs changes
     /// nothing.
@@ -164,19 +157,15 @@ fn contains_by_default(policy: &Policy) -> bool {
 
 /// Runs `mfa-reset apply`.
 pub fn run(args: ApplyArgs) -> CliResult {
-    if args.target.is_dir() && args.target.join(crate::tenants::RUN_TENANTS_FILE).is_file() {
+    let plans =
+        args.target.is_dir() && args.target.join(crate::tenants::RUN_TENANTS_FILE).is_file();
+    if plans || args.many.tenants.is_some() {
         check_run_dir(&args.out).usage()?;
-        std::fs::create_dir_all(&args.out)
-            .with_context(|| format!("cannot create {}", args.out.display()))
-            .usage()?;
-        return super::tenants::apply_plans(args);
-    }
-    if let Some(tenants) = args.tenants.clone() {
-        check_run_dir(&args.out).usage()?;
-        std::fs::create_dir_all(&args.out)
-            .with_context(|| format!("cannot create {}", args.out.display()))
-            .usage()?;
-        return super::tenants::apply(args, &tenants);
+        super::tenants::create_out(&args.out)?;
+        return match args.many.tenants.clone() {
+            Some(tenants) if !plans => super::tenants::apply(args, &tenants),
+            _ => super::tenants::apply_plans(args),
+        };
     }
     // A list on standard input is read once into a file of its own (a plan is a file).
     let from_stdin = crate::input::spool::is_stdin(&args.target);
@@ -267,27 +256,39 @@ pub fn run(args: ApplyArgs) -> CliResult {
             Err(end) => return end,
         };
         let mut notes = notes;
-        let tenant = match super::read_tenant(&client, ". Nothing was changed.").await {
+        // The tenant and the guardrails (admins, exclude groups) are read at once: one
+        // round trip before a containment's first write, not two.
+        let (tenant, guardrails) = tokio::join!(
+            super::read_tenant(&client, ". Nothing was changed."),
+            async {
+                match prepared.as_mut() {
+                    Some(list) => {
+                        super::read_guardrails(
+                            &client,
+                            list,
+                            &args.exclude_group,
+                            &mut notes,
+                            ". Nothing was changed.",
+                        )
+                        .await
+                    }
+                    None => Ok(()),
+                }
+            }
+        );
+        let tenant = match tenant {
             Ok(tenant) => tenant,
             Err(end) => return end,
         };
+        if let Err(end) = guardrails {
+            return end;
+        }
         super::refuse_unexpected_tenant(&args.graph, tenant.as_ref())?;
         if let Some(plan) = &imported {
             super::refuse_other_tenant(plan.store.header.tenant.as_ref(), tenant.as_ref())?;
         }
         if let Some(list) = prepared.as_mut() {
             list.tenant = tenant.clone();
-            if let Err(end) = super::read_guardrails(
-                &client,
-                list,
-                &args.exclude_group,
-                &mut notes,
-                ". Nothing was changed.",
-            )
-            .await
-            {
-                return end;
-            }
             super::refuse_unverified_admins(
                 list.admins_unverified.as_deref(),
                 &list.policy,

@@ -17,7 +17,7 @@ pub mod progress;
 pub mod resume;
 pub mod shell;
 pub mod sim;
-mod tenants;
+pub mod tenants;
 
 use clap::{Parser, Subcommand};
 

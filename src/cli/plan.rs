@@ -71,15 +71,8 @@ pub struct PlanArgs {
     /// id, or its display name); repeatable. Needs GroupMember.Read.All.
     #[arg(long, value_name = "ID|NAME")]
     pub exclude_group: Vec<String>,
-    /// Plan over several tenants, side by side: the tenants file (JSON) says how to reach
-    /// each, and the list's tenant column which tenant each row is in. Each tenant's plan
-    /// goes into a folder of its own in --out, with a roll-up summary.
-    #[arg(long, value_name = "FILE")]
-    pub tenants: Option<PathBuf>,
-    /// With --tenants: the list's column that names each row's tenant (id or domain)
-    /// [default: tenant, tenantId or tenantDomain].
-    #[arg(long, value_name = "NAME", requires = "tenants")]
-    pub tenant_column: Option<String>,
+    #[command(flatten)]
+    pub many: super::tenants::TenantsArgs,
     #[command(flatten, next_help_heading = "The policy")]
     pub policy: PolicyFlags,
     #[command(flatten, next_help_heading = "Tenant, credentials and pacing")]
@@ -272,10 +265,8 @@ pub async fn make_plan_unless_interrupted(
 
 /// Runs `mfa-reset plan`.
 pub fn run(args: PlanArgs) -> CliResult {
-    if let Some(tenants) = args.tenants.clone() {
-        std::fs::create_dir_all(&args.out)
-            .with_context(|| format!("cannot create {}", args.out.display()))
-            .usage()?;
+    if let Some(tenants) = args.many.tenants.clone() {
+        super::tenants::create_out(&args.out)?;
         return super::tenants::plan(args, &tenants);
     }
     let list = spool(&args.input).usage()?;

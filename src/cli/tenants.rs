@@ -23,6 +23,27 @@ use crate::report::tenants::{RollUpRow, report_html, summary_md};
 use crate::secret::Secret;
 use crate::tenants::{LISTS_DIR, RUN_TENANTS_FILE, TenantEntry, TenantsFile, USER_COLUMN};
 
+/// `--tenants FILE` and `--tenant-column NAME`, as `plan` and `apply` take them.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TenantsArgs {
+    /// With a user list: run over several tenants, side by side — the tenants file (JSON)
+    /// says how to reach each, and the list's tenant column which tenant each row is in.
+    /// Each tenant gets a folder of its own in --out, and a roll-up summary.
+    #[arg(long, value_name = "FILE")]
+    pub tenants: Option<PathBuf>,
+    /// With --tenants: the list's column that names each row's tenant (id or domain)
+    /// [default: tenant, tenantId or tenantDomain].
+    #[arg(long, value_name = "NAME", requires = "tenants")]
+    pub tenant_column: Option<String>,
+}
+
+/// Creates the folder of a command over several tenants.
+pub fn create_out(out: &Path) -> Result<(), CliError> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create {}", out.display()))
+        .usage()
+}
+
 /// What a multi-tenant command does for each tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Job {
@@ -42,7 +63,7 @@ struct Ended {
 pub fn apply(args: ApplyArgs, tenants: &Path) -> CliResult {
     if super::apply::is_plan_file(&args.target).unwrap_or(false) {
         return Err(CliError::usage(anyhow!(
-            "--tenants splits a user list by tenant, and {} is a plan: apply each tenant's plan on its own (`mfa-reset apply DIR/<tenant>/plan.json`)",
+            "--tenants splits a user list by tenant, and {} is a plan: apply it on its own, or apply the folder of a `plan --tenants` (`mfa-reset apply PLANS --yes --out DIR`)",
             args.target.display()
         )));
     }
@@ -59,7 +80,7 @@ pub fn apply(args: ApplyArgs, tenants: &Path) -> CliResult {
     let (file, lists) = split(
         &args.target,
         args.column.as_deref(),
-        args.tenant_column.as_deref(),
+        args.many.tenant_column.as_deref(),
         tenants,
         &args.out,
     )?;
@@ -85,6 +106,7 @@ pub fn apply_plans(args: ApplyArgs) -> CliResult {
     let plans = args.target.clone();
     let file = TenantsFile::read(
         &args
+            .many
             .tenants
             .clone()
             .unwrap_or_else(|| plans.join(RUN_TENANTS_FILE)),
@@ -117,8 +139,7 @@ pub fn apply_plans(args: ApplyArgs) -> CliResult {
             skip_invalid: args.skip_invalid,
             exclude_group: args.exclude_group.clone(),
             expect_fingerprint: None,
-            tenants: None,
-            tenant_column: None,
+            many: TenantsArgs::default(),
             policy: args.policy.clone(),
             run: args.run.clone(),
             graph: tenant_graph(&args.graph, e)?,
@@ -159,7 +180,7 @@ pub fn plan(args: PlanArgs, tenants: &Path) -> CliResult {
     let (file, lists) = split(
         &args.input,
         args.column.as_deref(),
-        args.tenant_column.as_deref(),
+        args.many.tenant_column.as_deref(),
         tenants,
         &args.out,
     )?;
@@ -174,8 +195,7 @@ pub fn plan(args: PlanArgs, tenants: &Path) -> CliResult {
                 exclude: e.exclude.clone().or_else(|| args.exclude.clone()),
                 skip_invalid: args.skip_invalid,
                 exclude_group: tenant_groups(e, &args.exclude_group),
-                tenants: None,
-                tenant_column: None,
+                many: TenantsArgs::default(),
                 policy: tenant_policy(&args.policy, e),
                 graph: tenant_graph(&args.graph, e)?,
             };
@@ -294,8 +314,7 @@ fn tenant_apply_args(args: &ApplyArgs, e: &TenantEntry, list: PathBuf) -> ApplyA
         skip_invalid: args.skip_invalid,
         exclude_group: tenant_groups(e, &args.exclude_group),
         expect_fingerprint: None,
-        tenants: None,
-        tenant_column: None,
+        many: TenantsArgs::default(),
         policy: tenant_policy(&args.policy, e),
         run: args.run.clone(),
         graph: args.graph.clone(),
