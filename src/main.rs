@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(exit) => exit.into(),
         Err(error) => {
-            eprintln!("mfa-reset: error: {error}");
+            cli::log::say_message(format_args!("mfa-reset: error: {error}"));
             error.exit.into()
         }
     }

@@ -35,6 +35,8 @@ pub mod headers {
     pub const CLIENT_REQUEST_ID: &str = "client-request-id";
     pub const RETRY_AFTER: &str = "Retry-After";
     pub const CONTENT_TYPE: &str = "Content-Type";
+    /// `eventual`: required by Graph's advanced queries on directory objects (`$count`).
+    pub const CONSISTENCY_LEVEL: &str = "ConsistencyLevel";
     pub const RESOURCE_UNIT: &str = "x-ms-resource-unit";
     pub const THROTTLE_LIMIT_PERCENTAGE: &str = "x-ms-throttle-limit-percentage";
     pub const THROTTLE_SCOPE: &str = "x-ms-throttle-scope";
@@ -326,6 +328,15 @@ pub mod write_quotas {
 impl TenantSize {
     /// The resource-unit window every size shares.
     pub const RESOURCE_UNIT_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// The size Entra gives a tenant of `users` users.
+    pub fn for_users(users: usize) -> TenantSize {
+        match users {
+            0..50 => TenantSize::Small,
+            50..=500 => TenantSize::Medium,
+            _ => TenantSize::Large,
+        }
+    }
 
     pub fn resource_units_per_10s(self) -> f64 {
         match self {

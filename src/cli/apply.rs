@@ -42,6 +42,7 @@ use super::args::values::OnDriftChoice;
 use super::carry_out::{self, Destination, RunPlan, Staged};
 use super::contain;
 use super::plan as plan_cmd;
+use crate::cli::log::say;
 use crate::engine::containment::log::{ContainStart, ContainmentLog};
 use crate::engine::journal::{Journal, JournalState, Record};
 use crate::engine::lock::{LOCK_FILE, RunLock};
@@ -62,35 +63,37 @@ pub struct ApplyArgs {
     /// A plan written by `mfa-reset plan` (plan.json), or a user list to plan and apply in
     /// one go.
     pub target: PathBuf,
-    /// Folder for the run's journal and reports; created if missing, must not hold a run.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
     /// With a user list: the column (or JSON property) that holds the users.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "Input")]
     pub column: Option<String>,
-    /// With a user list: users never to touch (break-glass accounts), in any input format.
-    #[arg(long, value_name = "FILE")]
-    pub exclude: Option<PathBuf>,
     /// With a user list: plan the valid rows and report the invalid ones.
-    #[arg(long)]
+    #[arg(long, help_heading = "Input")]
     pub skip_invalid: bool,
-    /// With a user list: users never to touch, every member of this group (object id or
-    /// display name, nested groups included); repeatable. Needs GroupMember.Read.All.
-    #[arg(long, value_name = "ID|NAME")]
-    pub exclude_group: Vec<String>,
     #[command(flatten)]
     pub many: super::tenants::TenantsArgs,
+    #[command(flatten, next_help_heading = "Policy (with a user list)")]
+    pub policy: PolicyFlags,
+    #[command(flatten, next_help_heading = "Guardrails")]
+    pub run: RunArgs,
+    /// With a user list: users never to touch (break-glass accounts), in any input format.
+    #[arg(long, value_name = "FILE", help_heading = "Guardrails")]
+    pub exclude: Option<PathBuf>,
+    /// With a user list: users never to touch, every member of this group (object id or
+    /// display name, nested groups included); repeatable. Needs GroupMember.Read.All.
+    #[arg(long, value_name = "ID|NAME", help_heading = "Guardrails")]
+    pub exclude_group: Vec<String>,
     /// With a plan: the fingerprint the change board approved (`sha256:…`, as the plan's
     /// report shows it where it is signed); a plan whose fingerprint differs changes
     /// nothing.
-    #[arg(long, value_name = "sha256:HEX")]
+    #[arg(long, value_name = "sha256:HEX", help_heading = "Guardrails")]
     pub expect_fingerprint: Option<String>,
-    #[command(flatten, next_help_heading = "With a user list: the policy")]
-    pub policy: PolicyFlags,
-    #[command(flatten, next_help_heading = "The run")]
-    pub run: RunArgs,
-    #[command(flatten, next_help_heading = "Tenant, credentials and pacing")]
+    #[command(flatten, next_help_heading = "Graph connection")]
     pub graph: GraphArgs,
+    /// Folder for the run's journal and reports; created if missing, must not hold a run.
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub output: super::output::OutputArgs,
 }
 
 /// How the run goes, beyond the plan.
@@ -107,10 +110,14 @@ pub struct RunArgs {
     /// Revoke sessions (and disable accounts) for every user before removing any method;
     /// from a user list, straight from the list before any user is read [default with
     /// the incident and offboard profiles, and a policy that only revokes or disables].
-    #[arg(long, conflicts_with = "no_contain_first")]
+    #[arg(
+        long,
+        conflicts_with = "no_contain_first",
+        help_heading = "Policy (with a user list)"
+    )]
     pub contain_first: bool,
     /// Run each user's steps in the plan's order, user after user, even for incidents.
-    #[arg(long)]
+    #[arg(long, help_heading = "Policy (with a user list)")]
     pub no_contain_first: bool,
     /// Ask the operator to confirm a run that changes more than N users.
     #[arg(long, value_name = "N", default_value_t = 10)]
@@ -156,7 +163,7 @@ fn contains_by_default(policy: &Policy) -> bool {
 }
 
 /// Runs `mfa-reset apply`.
-pub fn run(args: ApplyArgs) -> CliResult {
+pub fn run(mut args: ApplyArgs) -> CliResult {
     let plans =
         args.target.is_dir() && args.target.join(crate::tenants::RUN_TENANTS_FILE).is_file();
     if plans || args.many.tenants.is_some() {
@@ -225,7 +232,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
         // Passes whose window is over are refused before the tenant is read; a start
         // still to come is said.
         if let Some(when) = check_tap_start(tap, OffsetDateTime::now_utc()).usage()? {
-            eprintln!("mfa-reset: note: {when}.");
+            say!("mfa-reset: note: {when}.");
         }
         // A secrets folder left open is refused before the tenant is read.
         TapFile::check_existing(&args.out).usage()?;
@@ -258,8 +265,9 @@ pub fn run(args: ApplyArgs) -> CliResult {
         let mut notes = notes;
         // The tenant and the guardrails (admins, exclude groups) are read at once: one
         // round trip before a containment's first write, not two.
-        let (tenant, guardrails) = tokio::join!(
+        let (tenant, size, guardrails) = tokio::join!(
             super::read_tenant(&client, ". Nothing was changed."),
+            super::count_tenant(&client, &args.graph),
             async {
                 match prepared.as_mut() {
                     Some(list) => {
@@ -283,6 +291,12 @@ pub fn run(args: ApplyArgs) -> CliResult {
         if let Err(end) = guardrails {
             return end;
         }
+        // The run records (and a resume keeps) the size counted.
+        args.graph.counted_size = size.or(args.graph.counted_size);
+        let destination = Destination {
+            connection: args.graph.record(),
+            ..destination
+        };
         super::refuse_unexpected_tenant(&args.graph, tenant.as_ref())?;
         if let Some(plan) = &imported {
             super::refuse_other_tenant(plan.store.header.tenant.as_ref(), tenant.as_ref())?;
@@ -308,7 +322,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
                     let note = format!(
                         "{why}: every user is read before anything is changed, as a plan is, instead of containing them straight from the list"
                     );
-                    eprintln!("mfa-reset: note: {note}.");
+                    say!("mfa-reset: note: {note}.");
                     notes.push(note);
                 }
                 Ok(Ok(guard)) => {
@@ -320,7 +334,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
                     {
                         return Ok(Exit::Usage);
                     }
-                    eprintln!(
+                    say!(
                         "mfa-reset: applying to {target}: up to {} users contained from the list first, then the rest planned and carried out",
                         list.targets
                     );
@@ -390,7 +404,7 @@ pub fn run(args: ApplyArgs) -> CliResult {
         if !confirm(&plan.digest, &args.run, &target).usage()? {
             return Ok(Exit::Usage);
         }
-        eprintln!(
+        say!(
             "mfa-reset: applying to {target}: {} users, {} Graph writes to come",
             plan.digest.figures.users_affected, plan.store.header.writes
         );
@@ -498,7 +512,7 @@ fn refuse_unapproved(fingerprint: &str, expected: &str) -> anyhow::Result<()> {
         f.strip_prefix("sha256:").map(str::to_string).unwrap_or(f)
     };
     if bare(fingerprint) == bare(expected) {
-        eprintln!("mfa-reset: the plan's fingerprint is the approved one ({fingerprint})");
+        say!("mfa-reset: the plan's fingerprint is the approved one ({fingerprint})");
         return Ok(());
     }
     bail!(
@@ -670,7 +684,7 @@ fn ask_for_count(users: usize, no_terminal: &str, prompt: &str) -> anyhow::Resul
     if answer.trim() == users.to_string() {
         Ok(true)
     } else {
-        eprintln!("mfa-reset: not confirmed; nothing was changed.");
+        say!("mfa-reset: not confirmed; nothing was changed.");
         Ok(false)
     }
 }

@@ -13,6 +13,7 @@ use anyhow::Context;
 use super::args::graph::GraphArgs;
 use super::interrupt::Interrupts;
 use super::progress::ProgressDisplay;
+use crate::cli::log::say;
 use crate::engine::containment::log::ContainmentLog;
 use crate::engine::outcome::RunStatus;
 use crate::engine::pacer::Pacer;
@@ -66,7 +67,7 @@ pub fn announce_reading(path: &Path, what: &str) {
     if let Ok(meta) = std::fs::metadata(path)
         && meta.len() >= LARGE
     {
-        eprintln!(
+        say!(
             "mfa-reset: {what} {} ({:.1} GB) before anything changes…",
             path.display(),
             meta.len() as f64 / 1e9
@@ -172,7 +173,7 @@ pub async fn carry_out(
     let result = tokio::select! {
         result = running => result,
         () = interrupted_twice => {
-            eprintln!(
+            say!(
                 "\nmfa-reset: quit. Every change made so far is in the journal; carry on with: mfa-reset resume {}",
                 shell_quote(dir)
             );
@@ -197,7 +198,7 @@ pub async fn carry_out(
         .and_then(RunResultsWriter::finish)
         .map_err(anyhow::Error::from)
         .and_then(|()| write_reports(dir, &plan.digest, &outcomes, &figures));
-    eprintln!(
+    say!(
         "mfa-reset: {} — results in {}",
         RunStatus::ALL
             .iter()
@@ -209,13 +210,13 @@ pub async fn carry_out(
         dir.display()
     );
     if let Some(failure) = &result.failure {
-        eprintln!(
+        say!(
             "mfa-reset: the run stopped: {failure}. What was done is in the journal; fix the cause, then `mfa-reset resume {}`",
             shell_quote(dir)
         );
     }
     if let Err(e) = reports {
-        eprintln!(
+        say!(
             "mfa-reset: error: the reports could not be written: {e:#}. Every outcome is in {}; once the cause is fixed, `mfa-reset resume {}` writes them again",
             dir.join("journal.jsonl").display(),
             shell_quote(dir)
@@ -234,7 +235,7 @@ pub async fn carry_out(
         ));
     }
     if result.interrupted {
-        eprintln!(
+        say!(
             "mfa-reset: interrupted. Carry on with: mfa-reset resume {}",
             shell_quote(dir)
         );
@@ -252,20 +253,20 @@ async fn list_role_holders(client: &GraphClient) -> Option<Arc<RoleHolders>> {
     match role_holders::read(&client.preflight()).await {
         Ok(RoleHoldersRead::Complete(holders)) => {
             if let Some(why) = holders.unread() {
-                eprintln!(
+                say!(
                     "mfa-reset: warning: {why}: an admin of that kind made since the plan is not known"
                 );
             }
             Some(Arc::new(holders))
         }
         Ok(RoleHoldersRead::Incomplete { why }) => {
-            eprintln!(
+            say!(
                 "mfa-reset: warning: the tenant's admins could not be listed again ({why}): an admin made since the plan is known only by their own roles"
             );
             None
         }
         Err(e) => {
-            eprintln!(
+            say!(
                 "mfa-reset: warning: the tenant's admins could not be listed again ({e}): an admin made since the plan is known only by their own roles"
             );
             None
@@ -277,7 +278,7 @@ async fn list_role_holders(client: &GraphClient) -> Option<Arc<RoleHolders>> {
 /// the second, when the command quits at once.
 async fn stop_on_signals(mut interrupts: Interrupts, stop: tokio::sync::watch::Sender<bool>) {
     let first = interrupts.next().await;
-    eprintln!(
+    say!(
         "\nmfa-reset: stopping ({first}): no new users are started; requests in flight finish (Ctrl-C again to quit at once; the journal stays consistent)"
     );
     let _ = stop.send(true);
@@ -308,7 +309,7 @@ fn report_stopped(stopped: &run::Tripped, dir: &Path, some_failed: bool) -> Exit
     } else {
         "`"
     };
-    eprintln!(
+    say!(
         "mfa-reset: the run stopped: {}. No more users were started, and the users not \
          finished are pending; no method was removed from a user whose disable or pass \
          failed. To finish: {fix}, then `mfa-reset resume {}{retry}",
@@ -361,7 +362,7 @@ pub fn keep_sim_tenant(dir: &Path, sim: Option<&SimHandle>) {
         .and_then(|()| std::fs::rename(&partial, &path));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&partial);
-        eprintln!(
+        say!(
             "mfa-reset: warning: cannot save the emulated tenant to {}: {e}; a resume would start the emulator from the tenant the run started on",
             path.display()
         );

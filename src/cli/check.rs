@@ -16,7 +16,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use serde_json::{Value, json};
 
+use super::output;
+
+use crate::cli::log::say;
 use crate::exit::{CliResult, Exit, UsageContext};
 use crate::input::{self, InputOptions, InputRow, InputSummary, RowStatus};
 
@@ -29,12 +33,14 @@ pub struct CheckArgs {
     pub file: PathBuf,
     /// Read users from this column (CSV header or JSON property) instead of finding the
     /// id / userPrincipalName / mail column by name.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "Input")]
     pub column: Option<String>,
     /// Exit 0 even if some rows are invalid: they are listed here, and `plan` reports them
     /// as invalid and leaves them out.
-    #[arg(long)]
+    #[arg(long, help_heading = "Input")]
     pub skip_invalid: bool,
+    #[command(flatten)]
+    pub output: super::output::OutputArgs,
 }
 
 /// Writes to standard output until the first failure (a closed pipe), then stays quiet
@@ -82,6 +88,63 @@ fn report_rows(out: &mut Out<impl Write>, file: &Path, rows: &[InputRow]) {
     }
 }
 
+/// The problems `check -o json` lists: the first [`ProblemList::MAX`], then a count.
+#[derive(Default)]
+struct ProblemList {
+    listed: Vec<Value>,
+    not_listed: usize,
+}
+
+impl ProblemList {
+    /// More would make a document no script wants; the text lines list them all.
+    const MAX: usize = 10_000;
+
+    fn add(&mut self, rows: &[InputRow]) {
+        for row in rows {
+            let problem = match row.status() {
+                RowStatus::Valid => continue,
+                RowStatus::Invalid => match &row.key {
+                    Err(p) => json!({
+                        "kind": "invalid",
+                        "line": p.line,
+                        "column": p.column,
+                        "columnName": p.column_name,
+                        "message": p.message,
+                        "hint": p.hint,
+                    }),
+                    Ok(_) => continue,
+                },
+                RowStatus::Duplicate => json!({
+                    "kind": "duplicate",
+                    "line": row.line,
+                    "value": row.value,
+                    "sameAsLine": row.duplicate_of.map(|first| first.line),
+                }),
+            };
+            if self.listed.len() < Self::MAX {
+                self.listed.push(problem);
+            } else {
+                self.not_listed += 1;
+            }
+        }
+    }
+}
+
+/// What the file was read as, and its counts, for `check -o json`.
+fn input_document(file: &Path, summary: &InputSummary) -> Value {
+    let k = summary.by_kind;
+    json!({
+        "file": file.display().to_string(),
+        "readAs": summary.format.to_string(),
+        "rows": summary.rows,
+        "valid": summary.valid,
+        "invalid": summary.invalid,
+        "duplicates": summary.duplicates,
+        "validBy": {"id": k.id, "userPrincipalName": k.upn, "mail": k.mail},
+        "notes": summary.notes,
+    })
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -111,14 +174,23 @@ pub fn run(args: CheckArgs) -> CliResult {
     let options = InputOptions {
         column: args.column.clone(),
     };
-    let stdout = io::stdout();
+    // With --output json, stdout is the document's: the lines go to stderr.
+    let lines: Box<dyn Write> = if args.output.json() {
+        Box::new(io::stderr().lock())
+    } else {
+        Box::new(io::stdout().lock())
+    };
     let mut out = Out {
-        w: io::BufWriter::new(stdout.lock()),
+        w: io::BufWriter::new(lines),
         ok: true,
     };
+    let mut problems = ProblemList::default();
     let file = args.file.as_path();
     let sink = |rows: Vec<InputRow>| {
         report_rows(&mut out, file, &rows);
+        if args.output.json() {
+            problems.add(&rows);
+        }
         Ok::<(), anyhow::Error>(())
     };
     let summary = if file == Path::new("-") {
@@ -131,19 +203,29 @@ pub fn run(args: CheckArgs) -> CliResult {
         let _ = out.w.flush();
     }
     drop(out);
+    if args.output.json() {
+        output::add("input", input_document(file, &summary));
+        output::add("rows", summary.rows.into());
+        output::add(
+            "counts",
+            json!({"valid": summary.valid, "invalid": summary.invalid, "duplicate": summary.duplicates}),
+        );
+        output::add("problems", Value::Array(problems.listed));
+        output::add("problemsNotListed", problems.not_listed.into());
+    }
 
     if summary.rows == 0 {
-        eprintln!("mfa-reset: warning: {} holds no user rows", file.display());
+        say!("mfa-reset: warning: {} holds no user rows", file.display());
     }
     if summary.invalid > 0 {
         let rows = plural(summary.invalid, "invalid row", "invalid rows");
         if args.skip_invalid {
-            eprintln!(
+            say!(
                 "mfa-reset: {rows} in {} will be left out (--skip-invalid): reported as invalid, never sent",
                 file.display()
             );
         } else {
-            eprintln!(
+            say!(
                 "mfa-reset: error: {rows} in {}: correct them (each is listed above with its \
                  line and column), or run with --skip-invalid to leave them out",
                 file.display()

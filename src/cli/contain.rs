@@ -23,6 +23,7 @@ use super::carry_out::{self, Destination, Staged, shell_quote};
 use super::interrupt::Interrupts;
 use super::plan as plan_cmd;
 use super::progress::ProgressDisplay;
+use crate::cli::log::say;
 use crate::engine::containment::log::{ContainRecord, ContainState, ContainmentLog};
 use crate::engine::containment::{ContainProgress, ContainSteps, ContainTarget, Guard, contain};
 use crate::engine::journal::{Journal, JournalState, Record, StepOutcome};
@@ -171,7 +172,7 @@ pub async fn contain_then_apply(
             let name = interrupts.next().await;
             count += 1;
             if count == 1 {
-                eprintln!(
+                say!(
                     "\nmfa-reset: stopping ({name}): nothing new is started; requests in flight finish"
                 );
             }
@@ -206,7 +207,7 @@ pub async fn contain_then_apply(
                 })
             }
         });
-        eprintln!(
+        say!(
             "mfa-reset: containing {} users from the list before anything else is read ({}{})…",
             prepared.targets,
             if steps.revoke { "sessions revoked" } else { "" },
@@ -235,7 +236,7 @@ pub async fn contain_then_apply(
         forward.abort();
         // The reader stops at the first row it cannot hand over (the containment stopped).
         let read = producer.join();
-        eprintln!(
+        say!(
             "mfa-reset: contained in {:.1} s{}: {} sessions revoked, {} accounts disabled, {} admins and {} excluded users left alone, {} keys no user has, {} writes refused (tried again in the second phase).",
             done.elapsed.as_secs_f64(),
             done.last_revocation
@@ -259,7 +260,7 @@ pub async fn contain_then_apply(
             carry_out::keep_sim_tenant(out, run.sim);
             return Ok(match done.stopped {
                 Some((credentials, why)) => {
-                    eprintln!(
+                    say!(
                         "mfa-reset: the containment stopped: {} ({why}). What was done is in {}; once fixed, `mfa-reset resume {}` carries on",
                         if credentials {
                             "Graph refused the credential"
@@ -276,7 +277,7 @@ pub async fn contain_then_apply(
                     }
                 }
                 None => {
-                    eprintln!(
+                    say!(
                         "mfa-reset: interrupted. Every row is in {} (pending); carry on with: mfa-reset resume {}",
                         out.join("results.csv").display(),
                         shell_quote(out)
@@ -344,7 +345,7 @@ pub async fn contain_then_apply(
             let exit = plan_cmd::stopped_reads(error).exit;
             write_pending(out, &list, &contained, "the plan of the rest stopped")?;
             carry_out::keep_sim_tenant(out, run.sim);
-            eprintln!(
+            say!(
                 "mfa-reset: the containment is done (in {}), but the plan of the rest stopped; every row is in {} (pending). Once Graph can be reached, `mfa-reset resume {}` plans the rest again",
                 ContainmentLog::path_in(out).display(),
                 out.join("results.csv").display(),
@@ -360,7 +361,7 @@ pub async fn contain_then_apply(
             make::remove_scratch(&plan_dir);
             write_pending(out, &list, &contained, "the run was stopped while planning")?;
             carry_out::keep_sim_tenant(out, run.sim);
-            eprintln!(
+            say!(
                 "mfa-reset: interrupted while planning: every row is in {} (pending); carry on with: mfa-reset resume {}",
                 out.join("results.csv").display(),
                 shell_quote(out)

@@ -10,8 +10,10 @@ pub mod args;
 pub mod carry_out;
 pub mod check;
 pub mod contain;
+pub mod help;
 pub mod interrupt;
 pub mod log;
+pub mod output;
 pub mod plan;
 pub mod progress;
 pub mod resume;
@@ -21,12 +23,15 @@ pub mod tenants;
 
 use clap::{Parser, Subcommand};
 
+use crate::cli::log::say;
 use crate::engine::preflight::check_tap_policy_read;
 use crate::exit::{CliError, CliResult, Exit};
 use crate::graph::client::GraphClient;
+use crate::graph::preflight::Answered;
 use crate::graph::preflight::{PreflightError, PreflightFailure};
 use crate::graph::tenant::TenantIdentity;
 use crate::policy::TapSettings;
+use crate::wire::TenantSize;
 
 /// Reset MFA, revoke sessions and offboard Microsoft Entra ID users in bulk.
 #[derive(Debug, Parser)]
@@ -41,9 +46,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a user list offline: list every problem with its line and column.
+    #[command(after_help = help::examples(help::CHECK_EXAMPLES))]
     Check(check::CheckArgs),
     /// Dry run: read the tenant and write what a run would change, changing nothing.
-    #[command(after_long_help = crate::exit::PLAN_EXIT_CODES)]
+    #[command(
+        after_help = help::examples(help::PLAN_EXAMPLES),
+        after_long_help = help::examples_and_exit_codes(help::PLAN_EXAMPLES, crate::exit::PLAN_EXIT_CODES)
+    )]
     Plan(Box<plan::PlanArgs>),
     /// Carry out a plan (or plan and carry out a user list), journaling every change.
     ///
@@ -61,7 +70,10 @@ pub enum Command {
     /// (exit 1), or the same refusal for five users in a row, such as a missing
     /// permission (exit 1). No more users are started, the users not finished are
     /// pending, and `mfa-reset resume DIR` carries on once the cause is fixed.
-    #[command(after_long_help = crate::exit::RUN_EXIT_CODES)]
+    #[command(
+        after_help = help::examples(help::APPLY_EXAMPLES),
+        after_long_help = help::examples_and_exit_codes(help::APPLY_EXAMPLES, crate::exit::RUN_EXIT_CODES)
+    )]
     Apply(Box<apply::ApplyArgs>),
     /// Carry on with an interrupted run, or retry its failed users (--retry-failed).
     ///
@@ -75,7 +87,10 @@ pub enum Command {
     /// saves its emulated tenant in DIR/sim-tenant.json when it stops, and a resume starts
     /// the emulator again from there (after a kill -9, from the tenant the run started
     /// on, and says so).
-    #[command(after_long_help = crate::exit::RUN_EXIT_CODES)]
+    #[command(
+        after_help = help::examples(help::RESUME_EXAMPLES),
+        after_long_help = help::examples_and_exit_codes(help::RESUME_EXAMPLES, crate::exit::RUN_EXIT_CODES)
+    )]
     Resume(Box<resume::ResumeArgs>),
     /// Run the built-in Microsoft Graph emulator, for rehearsals and tests.
     Sim(sim::SimArgs),
@@ -106,6 +121,8 @@ pub fn run(cli: Cli) -> CliResult {
         version = env!("CARGO_PKG_VERSION"),
         "started"
     );
+    let started = std::time::SystemTime::now();
+    let document = cli.command.output_document();
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Plan(args) => plan::run(*args),
@@ -119,7 +136,24 @@ pub fn run(cli: Cli) -> CliResult {
         Ok(exit) => tracing::info!(command = name, exit = exit.code(), "finished"),
         Err(e) => tracing::warn!(command = name, error = %e, exit = e.exit.code(), "failed"),
     }
+    if let Some(folder) = document {
+        output::print(&output::document(name, folder.as_deref(), started, &result));
+    }
     result
+}
+
+impl Command {
+    /// With `--output json`, the folder the command's document describes (`None` when
+    /// it has none, `check`'s case); no document otherwise.
+    fn output_document(&self) -> Option<Option<std::path::PathBuf>> {
+        match self {
+            Command::Check(a) if a.output.json() => Some(None),
+            Command::Plan(a) if a.output.json() => Some(Some(a.out.clone())),
+            Command::Apply(a) if a.output.json() => Some(Some(a.out.clone())),
+            Command::Resume(a) if a.output.json() => Some(Some(a.dir.clone())),
+            _ => None,
+        }
+    }
 }
 
 /// How a command ends when its preflight failed ([`crate::graph::preflight`]): one
@@ -136,12 +170,12 @@ fn credentials_refused(error: PreflightError, consequence: &str) -> CliResult {
                 PreflightError::Denied { .. } => "permission refused",
                 _ => "credentials refused",
             };
-            eprintln!("mfa-reset: {what}: {error}{consequence}");
+            say!("mfa-reset: {what}: {error}{consequence}");
             Ok(Exit::Refused)
         }
         PreflightFailure::Failed => {
             tracing::warn!(error = %error, "Graph not reached");
-            eprintln!("mfa-reset: {error}{consequence}");
+            say!("mfa-reset: {error}{consequence}");
             Ok(Exit::Failures)
         }
     }
@@ -176,7 +210,7 @@ async fn preflight(
         Ok(None) => Ok(Vec::new()),
         Ok(Some(note)) => {
             tracing::warn!(note = %note, "not checked");
-            eprintln!("mfa-reset: note: {note}.");
+            say!("mfa-reset: note: {note}.");
             Ok(vec![note])
         }
         Err(conflict) if applying => Err(Err(CliError::usage(anyhow::anyhow!(
@@ -198,15 +232,66 @@ async fn read_tenant(
     match crate::graph::tenant::read(&client.preflight()).await {
         Err(e) => Err(credentials_refused(e, consequence)),
         Ok(Some(tenant)) => {
-            eprintln!("mfa-reset: tenant: {tenant}");
+            say!("mfa-reset: tenant: {tenant}");
             Ok(Some(tenant))
         }
         Ok(None) => {
-            eprintln!(
+            say!(
                 "mfa-reset: note: the credential does not say which tenant it is for (its token names none, and the app may not read /organization: grant Organization.Read.All to have it recorded)"
             );
             Ok(None)
         }
+    }
+}
+
+/// `--tenant-size auto` (the default): the tenant's size, which sets Entra's resource-unit
+/// quota, from its user count (`GET /users?$count=true`, an advanced query sent with
+/// `ConsistencyLevel: eventual`), said on stderr. Where the users cannot be counted (no
+/// permission, an answer without a count), the small tenant's quota, the safe one, with a
+/// note. `None` when no count is needed: a size or a resource-unit budget was given.
+async fn count_tenant(client: &GraphClient, graph: &args::graph::GraphArgs) -> Option<TenantSize> {
+    if !graph.needs_count() {
+        return None;
+    }
+    let answered = client
+        .preflight()
+        .ask(&crate::graph::request::GraphRequest::user_count())
+        .await;
+    let counted = match &answered {
+        Ok(Answered::Body(Some(body))) => body["@odata.count"].as_u64(),
+        _ => None,
+    };
+    let size = match counted {
+        Some(users) => {
+            let size = TenantSize::for_users(users as usize);
+            say!(
+                "mfa-reset: tenant size: {users} users, {} (--tenant-size auto): paced to {} resource units per 10 s",
+                size_name(size).0,
+                size_name(size).1
+            );
+            size
+        }
+        None => {
+            let why = match answered {
+                Ok(Answered::Refused(fault)) => format!("Graph answered {}", fault.status),
+                Ok(Answered::Body(_)) => "Graph gave no count".to_string(),
+                Err(e) => e.to_string(),
+            };
+            say!(
+                "mfa-reset: note: the tenant's users could not be counted ({why}): paced to the small tenant's quota, 3,500 resource units per 10 s, the safe one; give --tenant-size medium or large if the tenant is larger"
+            );
+            TenantSize::Small
+        }
+    };
+    Some(size)
+}
+
+/// A size as `--tenant-size` names it, and its resource-unit quota per 10 s in words.
+fn size_name(size: TenantSize) -> (&'static str, &'static str) {
+    match size {
+        TenantSize::Small => ("small", "3,500"),
+        TenantSize::Medium => ("medium", "5,000"),
+        TenantSize::Large => ("large", "8,000"),
     }
 }
 
@@ -248,7 +333,7 @@ fn refuse_other_tenant(
             "this plan was made for {planned}, and the credential does not say which tenant it is for (its token names none, and the app may not read /organization). Nothing was changed. Use a credential whose token names the tenant, or grant the app Organization.Read.All"
         ))),
         (None, _) => {
-            eprintln!(
+            say!(
                 "mfa-reset: note: the plan does not say which tenant it was made for; it is carried out against the credential's"
             );
             Ok(())
@@ -277,7 +362,7 @@ async fn exclude_groups(
                 ))));
             }
             Ok(Ok(group)) => {
-                eprintln!(
+                say!(
                     "mfa-reset: --exclude-group {spec}: {} user(s) of the group {:?} are excluded.",
                     group.users.len(),
                     group.name
@@ -326,7 +411,7 @@ async fn read_admins(
                 let note = format!(
                     "the administrative units could not be listed ({why}): a user in a restricted management unit is known by their own isManagementRestricted, and Graph's refusal to change one ends their row protected"
                 );
-                eprintln!("mfa-reset: note: {note}.");
+                say!("mfa-reset: note: {note}.");
                 notes.push(note);
             }
             let unverified = holders
@@ -340,7 +425,7 @@ async fn read_admins(
         )),
     };
     if let Some(note) = unverified {
-        eprintln!("mfa-reset: warning: {note}.");
+        say!("mfa-reset: warning: {note}.");
         notes.push(note.clone());
         prepared.admins_unverified = Some(note);
     }
@@ -382,7 +467,7 @@ async fn connect(graph: &args::graph::GraphArgs) -> Result<args::graph::Connecti
         .await
         .map_err(CliError::usage)?;
     if connection.sim.is_some() {
-        eprintln!(
+        say!(
             "mfa-reset: --tenant sim: running against the built-in Graph emulator. No real tenant is touched."
         );
     }
@@ -396,4 +481,44 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::args::graph::{GraphArgs, TenantChoice};
+    use super::*;
+
+    #[tokio::test]
+    async fn auto_sizes_the_tenant_by_its_users_and_falls_back_to_the_safe_quota() {
+        let mut graph = GraphArgs {
+            tenant: Some(TenantChoice::Sim),
+            sim_users: Some(60),
+            ..GraphArgs::default()
+        };
+        let args::graph::Connection { client, sim } = graph.connect(|_| None).await.unwrap();
+        // 60 users: medium; the emulator sized itself the same way.
+        assert_eq!(
+            count_tenant(&client, &graph).await,
+            Some(TenantSize::Medium)
+        );
+        graph.counted_size = Some(TenantSize::Medium);
+        assert_eq!(graph.pacer_settings().resource_units.amount, 5_000);
+        assert_eq!(graph.record().tenant_size, TenantSize::Medium);
+        // Counted once: no second request.
+        assert_eq!(count_tenant(&client, &graph).await, None);
+        // A size or a budget given: nothing to count.
+        let given = GraphArgs {
+            tenant_size: Some(args::values::TenantSizeChoice::Large),
+            ..graph.clone()
+        };
+        assert_eq!(count_tenant(&client, &given).await, None);
+        // The users may not be counted: the small tenant's quota, the safe one.
+        graph.counted_size = None;
+        let names = ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All"];
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        // (The emulator lives as long as its handle.)
+        let sim = sim.expect("the emulator");
+        sim.deny_permissions(&names).unwrap();
+        assert_eq!(count_tenant(&client, &graph).await, Some(TenantSize::Small));
+    }
 }

@@ -35,6 +35,7 @@ use super::args::graph::{Connection, GraphArgs};
 use super::args::policy::PolicyFlags;
 use super::interrupt::Interrupts;
 use super::progress;
+use crate::cli::log::say;
 use crate::engine::estimate::{DEFAULT_ROUND_TRIP, Pace, reads_per_user};
 use crate::engine::pacer::Pacer;
 use crate::engine::read::{ReadsStopped, Scope, Target, read_stream_sparing};
@@ -56,27 +57,29 @@ pub struct PlanArgs {
     /// JSON (array, JSON Lines, Graph pages).
     pub input: PathBuf,
     /// The column (or JSON property) that holds the users, when it cannot be found by name.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "Input")]
     pub column: Option<String>,
-    /// Folder for the plan and its reports; created if missing, must not hold a plan yet.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Users never to touch (break-glass accounts), in any input format.
-    #[arg(long, value_name = "FILE")]
-    pub exclude: Option<PathBuf>,
     /// Plan the valid rows and report the invalid ones instead of stopping.
-    #[arg(long)]
+    #[arg(long, help_heading = "Input")]
     pub skip_invalid: bool,
-    /// Users never to touch: every member of this group, through nested groups (its object
-    /// id, or its display name); repeatable. Needs GroupMember.Read.All.
-    #[arg(long, value_name = "ID|NAME")]
-    pub exclude_group: Vec<String>,
     #[command(flatten)]
     pub many: super::tenants::TenantsArgs,
-    #[command(flatten, next_help_heading = "The policy")]
+    #[command(flatten, next_help_heading = "Policy")]
     pub policy: PolicyFlags,
-    #[command(flatten, next_help_heading = "Tenant, credentials and pacing")]
+    /// Users never to touch (break-glass accounts), in any input format.
+    #[arg(long, value_name = "FILE", help_heading = "Guardrails")]
+    pub exclude: Option<PathBuf>,
+    /// Users never to touch: every member of this group, through nested groups (its object
+    /// id, or its display name); repeatable. Needs GroupMember.Read.All.
+    #[arg(long, value_name = "ID|NAME", help_heading = "Guardrails")]
+    pub exclude_group: Vec<String>,
+    #[command(flatten, next_help_heading = "Graph connection")]
     pub graph: GraphArgs,
+    /// Folder for the plan and its reports; created if missing, must not hold a plan yet.
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub output: super::output::OutputArgs,
 }
 
 /// Reads and checks the input, the policy and the exclusions, printing every invalid row
@@ -111,7 +114,7 @@ pub fn prepare(
     if let Some(exclude) = &request_exclude
         && prepared.exclusions.is_empty()
     {
-        eprintln!(
+        say!(
             "mfa-reset: warning: the exclude list {} holds no user: nobody is excluded (check that it is the right file, and that its users' column has a header)",
             exclude.display()
         );
@@ -233,7 +236,7 @@ pub async fn make_plan(
     // before the plan is described; the preflight's notes were said already.
     for note in header.notes.iter().skip(noted) {
         tracing::warn!(note = %note, "plan note");
-        eprintln!("mfa-reset: note: {note}.");
+        say!("mfa-reset: note: {note}.");
     }
     digest.figures.writes = header.writes;
     digest.figures.minimum_seconds = header.minimum_seconds;
@@ -264,7 +267,7 @@ pub async fn make_plan_unless_interrupted(
 }
 
 /// Runs `mfa-reset plan`.
-pub fn run(args: PlanArgs) -> CliResult {
+pub fn run(mut args: PlanArgs) -> CliResult {
     if let Some(tenants) = args.many.tenants.clone() {
         super::tenants::create_out(&args.out)?;
         return super::tenants::plan(args, &tenants);
@@ -289,10 +292,15 @@ pub fn run(args: PlanArgs) -> CliResult {
             Ok(notes) => notes,
             Err(end) => return end.map(Err),
         };
-        prepared.tenant = match super::read_tenant(&client, consequence).await {
+        let (tenant, size) = tokio::join!(
+            super::read_tenant(&client, consequence),
+            super::count_tenant(&client, &args.graph)
+        );
+        prepared.tenant = match tenant {
             Ok(tenant) => tenant,
             Err(end) => return end.map(Err),
         };
+        args.graph.counted_size = size.or(args.graph.counted_size);
         super::refuse_unexpected_tenant(&args.graph, prepared.tenant.as_ref())?;
         if let Err(end) = super::read_guardrails(
             &client,
@@ -316,7 +324,7 @@ pub fn run(args: PlanArgs) -> CliResult {
     let made = match made {
         Ok(made) => made,
         Err(Exit::Interrupted) => {
-            eprintln!(
+            say!(
                 "\nmfa-reset: interrupted: no plan was written, and nothing in the tenant was changed (a plan only reads)."
             );
             return Ok(Exit::Interrupted);
@@ -325,7 +333,7 @@ pub fn run(args: PlanArgs) -> CliResult {
     };
     write_reports(&args.out, &made.digest)?;
     describe_plan(&args.out, &made.digest);
-    eprintln!("mfa-reset: nothing in the tenant was changed (a plan only reads).");
+    say!("mfa-reset: nothing in the tenant was changed (a plan only reads).");
     Ok(Exit::failures_if(
         made.digest
             .figures
@@ -366,22 +374,22 @@ pub fn describe_plan(out: &Path, plan: &PlanDigest) {
         .iter()
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
-    eprintln!(
+    say!(
         "mfa-reset: plan written to {}: {}; {} Graph writes, about {} to apply.",
         out.display(),
         described.join(", "),
         plan.header.writes,
         report::human_duration(plan.header.minimum_seconds)
     );
-    eprintln!("mfa-reset: the app needs these Graph application permissions (admin consent):");
+    say!("mfa-reset: the app needs these Graph application permissions (admin consent):");
     for line in permissions::describe(&permissions::for_policy(&plan.header.policy)) {
-        eprintln!("  {line}");
+        say!("  {line}");
     }
 }
 
 /// Prints an invalid row as `file:line:column: problem (hint)`.
 pub(super) fn print_problem(path: &Path, p: &RowProblem) {
-    eprintln!(
+    say!(
         "{}:{}:{}: {} ({})",
         path.display(),
         p.line,

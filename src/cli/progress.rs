@@ -7,12 +7,17 @@ use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+use crate::cli::log::say;
 use crate::engine::pacer::Budget;
 use crate::engine::run::Progress;
 use crate::report;
 
 /// The bar shown while a plan reads `total` users from the tenant.
 pub fn reading_bar(total: usize) -> indicatif::ProgressBar {
+    // With the JSON log on stderr, nothing but JSON lines goes there.
+    if crate::cli::log::stderr_is_json_log() {
+        return indicatif::ProgressBar::hidden();
+    }
     let bar = indicatif::ProgressBar::new(total as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -97,7 +102,9 @@ impl ProgressDisplay {
 
     /// A display for a run paced to the write budget `writes`.
     pub fn new(writes: Budget) -> ProgressDisplay {
-        ProgressDisplay::at(writes, std::io::stderr().is_terminal(), Instant::now())
+        // With the JSON log on stderr, the plain line (an event there) replaces the bar.
+        let terminal = std::io::stderr().is_terminal() && !crate::cli::log::stderr_is_json_log();
+        ProgressDisplay::at(writes, terminal, Instant::now())
     }
 
     fn at(writes: Budget, terminal: bool, now: Instant) -> ProgressDisplay {
@@ -145,7 +152,7 @@ impl ProgressDisplay {
 
     pub fn update(&mut self, p: &Progress) {
         if let Some(line) = self.update_at(p, Instant::now()) {
-            eprintln!("{line}");
+            say!("{line}");
         }
     }
 

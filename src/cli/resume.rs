@@ -31,6 +31,7 @@ use clap::Args;
 use super::args::graph::{Connection, GraphArgs, ResumeTargetError, target_flags};
 use super::carry_out::{self, Destination, Staged, shell_quote};
 use super::contain;
+use crate::cli::log::say;
 use crate::engine::containment::log::ContainmentLog;
 use crate::engine::journal::{Journal, JournalState, Record};
 use crate::engine::lock::RunLock;
@@ -49,9 +50,11 @@ pub struct ResumeArgs {
     /// are read anew; steps done stay done. Other users are not touched.
     #[arg(long)]
     pub retry_failed: bool,
+    #[command(flatten)]
+    pub output: super::output::OutputArgs,
     #[command(
         flatten,
-        next_help_heading = "Tenant, credentials and pacing (the run's, from run.json, unless given)"
+        next_help_heading = "Graph connection (the run's, from run.json, unless given)"
     )]
     pub graph: GraphArgs,
 }
@@ -104,7 +107,7 @@ pub fn run(args: ResumeArgs) -> CliResult {
         };
         super::refuse_unexpected_tenant(&graph, tenant.as_ref())?;
         super::refuse_other_tenant(plan.store.header.tenant.as_ref(), tenant.as_ref())?;
-        eprintln!(
+        say!(
             "mfa-reset: resuming against {}",
             super::apply::target_words(tenant.as_ref(), destination.sim)
         );
@@ -190,7 +193,7 @@ fn resume_containment(args: &ResumeArgs) -> CliResult {
             Err(end) => return end,
             Ok(Ok(guard)) => guard,
             Ok(Err(why)) => {
-                eprintln!(
+                say!(
                     "mfa-reset: note: {why}: the users not contained yet are read before anything more is changed, as a plan is."
                 );
                 state.finished = true;
@@ -198,7 +201,7 @@ fn resume_containment(args: &ResumeArgs) -> CliResult {
             }
         };
         let (revoked, _) = state.rows.counts();
-        eprintln!(
+        say!(
             "mfa-reset: resuming {}: {revoked} users were contained before it stopped.",
             dir.display()
         );
@@ -254,13 +257,13 @@ async fn reconnect(
 fn continue_emulated_tenant(dir: &Path, graph: &mut GraphArgs) {
     let saved = dir.join(carry_out::SIM_TENANT_FILE);
     if saved.is_file() {
-        eprintln!(
+        say!(
             "mfa-reset: the built-in emulator starts again from the emulated tenant as the run left it ({})",
             saved.display()
         );
         graph.sim_tenant_file = Some(saved);
     } else {
-        eprintln!(
+        say!(
             "mfa-reset: warning: the emulated tenant was not saved when the run stopped ({} is missing): the built-in emulator starts again from the tenant the run started on, without what the run changed. Users finished earlier keep their results; a user stopped half-way may be reported partial",
             saved.display()
         );
@@ -308,7 +311,7 @@ fn announce(dir: &Path, state: &JournalState, rows: usize, retried: Option<usize
         Some(0) => "; no user ended failed or partial, so none is retried".into(),
         Some(n) => format!("; {n} that ended failed or partial taken up again"),
     };
-    eprintln!(
+    say!(
         "mfa-reset: resuming {}: {finished} of {rows} rows finished earlier, {} to go{retrying}",
         dir.display(),
         rows - finished,

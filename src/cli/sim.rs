@@ -24,6 +24,7 @@ use clap::Args;
 
 use super::args::values::tenant_size_parser;
 use super::interrupt::Interrupts;
+use crate::cli::log::say;
 use crate::exit::{CliError, CliResult, Exit, UsageContext};
 use crate::secret::Secret;
 use crate::sim::{self, Certificate, Sim, SimApp, SimConfig, TenantSize, TenantSource};
@@ -118,6 +119,7 @@ impl SimArgs {
             tenant,
             seed: self.seed,
             tenant_size: self.tenant_size,
+            tenant_size_by_users: false,
             quotas: None,
             throttling: !self.no_throttle,
             time_scale: self.time_scale,
@@ -151,7 +153,7 @@ pub fn run(args: SimArgs) -> CliResult {
             path: path.clone(),
             source,
         })?;
-        eprintln!(
+        say!(
             "wrote {} users of tenant {} to {}",
             tenant.users().len(),
             tenant.tenant_id,
@@ -174,13 +176,13 @@ pub fn run(args: SimArgs) -> CliResult {
         let handle = Sim::start(config).await.usage()?;
         println!("{}", handle.base_url());
         let state = handle.state();
-        eprintln!(
+        say!(
             "mfa-reset sim: tenant {} with {} users, app {}",
             handle.tenant_id(),
             state.users.len(),
             handle.client_id()
         );
-        eprintln!(
+        say!(
             "  Graph:  {0}/v1.0  {0}/beta\n  token:  {0}/{1}/oauth2/v2.0/token\n  stats:  {0}/_sim/stats  {0}/_sim/state  {0}/_sim/mutations\n  Ctrl-C stops it.",
             handle.base_url(),
             handle.tenant_id()
@@ -189,7 +191,7 @@ pub fn run(args: SimArgs) -> CliResult {
             .context("cannot listen for Ctrl-C")?
             .next()
             .await;
-        eprintln!("mfa-reset sim: stopping");
+        say!("mfa-reset sim: stopping");
         handle.shutdown().await;
         Ok(Exit::Done)
     })

@@ -17,6 +17,7 @@ use super::apply::ApplyArgs;
 use super::args::graph::{CredentialEnv, GraphArgs, TenantChoice};
 use super::plan::PlanArgs;
 use super::resume::ResumeArgs;
+use crate::cli::log::say;
 use crate::exit::{CliError, CliResult, Exit, UsageContext};
 use crate::input::InputOptions;
 use crate::report::tenants::{RollUpRow, report_html, summary_md};
@@ -29,11 +30,16 @@ pub struct TenantsArgs {
     /// With a user list: run over several tenants, side by side — the tenants file (JSON)
     /// says how to reach each, and the list's tenant column which tenant each row is in.
     /// Each tenant gets a folder of its own in --out, and a roll-up summary.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Input")]
     pub tenants: Option<PathBuf>,
     /// With --tenants: the list's column that names each row's tenant (id or domain)
     /// [default: tenant, tenantId or tenantDomain].
-    #[arg(long, value_name = "NAME", requires = "tenants")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "tenants",
+        help_heading = "Input"
+    )]
     pub tenant_column: Option<String>,
 }
 
@@ -140,6 +146,7 @@ pub fn apply_plans(args: ApplyArgs) -> CliResult {
             exclude_group: args.exclude_group.clone(),
             expect_fingerprint: None,
             many: TenantsArgs::default(),
+            output: args.output.clone(),
             policy: args.policy.clone(),
             run: args.run.clone(),
             graph: tenant_graph(&args.graph, e)?,
@@ -196,6 +203,7 @@ pub fn plan(args: PlanArgs, tenants: &Path) -> CliResult {
                 skip_invalid: args.skip_invalid,
                 exclude_group: tenant_groups(e, &args.exclude_group),
                 many: TenantsArgs::default(),
+                output: args.output.clone(),
                 policy: tenant_policy(&args.policy, e),
                 graph: tenant_graph(&args.graph, e)?,
             };
@@ -229,6 +237,7 @@ pub fn resume(args: ResumeArgs) -> CliResult {
                 Box::new(ResumeArgs {
                     dir: folder,
                     retry_failed: args.retry_failed,
+                    output: args.output.clone(),
                     graph,
                 }),
             ));
@@ -290,7 +299,7 @@ fn split(
     std::fs::write(out.join(RUN_TENANTS_FILE), text)
         .with_context(|| format!("cannot write {}", out.join(RUN_TENANTS_FILE).display()))
         .usage()?;
-    eprintln!(
+    say!(
         "mfa-reset: {} tenants in {}: {}",
         lists.len(),
         input.display(),
@@ -315,6 +324,7 @@ fn tenant_apply_args(args: &ApplyArgs, e: &TenantEntry, list: PathBuf) -> ApplyA
         exclude_group: tenant_groups(e, &args.exclude_group),
         expect_fingerprint: None,
         many: TenantsArgs::default(),
+        output: args.output.clone(),
         policy: tenant_policy(&args.policy, e),
         run: args.run.clone(),
         graph: args.graph.clone(),
@@ -403,9 +413,9 @@ fn side_by_side<A: Send + 'static>(
                 Err(e) => (e.exit, Some(format!("{:#}", e.error))),
             };
             if let Some(error) = &error {
-                eprintln!("mfa-reset: tenant {}: error: {error}", e.tenant);
+                say!("mfa-reset: tenant {}: error: {error}", e.tenant);
             }
-            eprintln!("mfa-reset: tenant {}: exit {}", e.tenant, exit.code());
+            say!("mfa-reset: tenant {}: exit {}", e.tenant, exit.code());
             Ended {
                 folder: e.folder_name(),
                 tenant: e.tenant.clone(),
@@ -492,7 +502,7 @@ fn roll_up(dir: &Path, file: &TenantsFile, ended: &[Ended], job: Job) -> CliResu
                 exit: Exit::Failures,
             })?;
     }
-    eprintln!(
+    say!(
         "mfa-reset: {} tenants — roll-up in {}",
         rows.len(),
         dir.join("summary.md").display()

@@ -552,7 +552,7 @@ fn log_answered(items: usize, responses: &[BatchResponseItem], sent_at: Instant)
         }
         tracing::info!(
             items,
-            statuses = ?statuses,
+            statuses = %serde_json::to_string(&statuses).unwrap_or_default(),
             elapsed_ms = sent_at.elapsed().as_millis() as u64,
             "batch answered"
         );

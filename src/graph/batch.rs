@@ -31,6 +31,12 @@ pub fn encode(items: &[Item<'_>]) -> BatchRequest {
                     headers::CLIENT_REQUEST_ID.to_string(),
                     item.client_request_id.clone(),
                 );
+                if item.request.is_advanced_query() {
+                    item_headers.insert(
+                        headers::CONSISTENCY_LEVEL.to_string(),
+                        "eventual".to_string(),
+                    );
+                }
                 if item.request.body.is_some() {
                     item_headers.insert(
                         headers::CONTENT_TYPE.to_string(),

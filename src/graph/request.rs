@@ -243,6 +243,23 @@ impl GraphRequest {
         )
     }
 
+    /// `GET /users?$count=true&$top=1&$select=id`: how many users the tenant holds, as
+    /// `@odata.count` (an advanced query: sent with `ConsistencyLevel: eventual`, see
+    /// [`GraphRequest::is_advanced_query`]), which sets the tenant's size for the quota.
+    pub fn user_count() -> GraphRequest {
+        GraphRequest::read(
+            "/users?$count=true&$top=1&$select=id".into(),
+            // GET users is 2 RU, less one for $select and one for a $top under 20: the floor.
+            Cost::read(1, true),
+        )
+    }
+
+    /// Whether Graph answers this request only with `ConsistencyLevel: eventual` (an
+    /// advanced query on directory objects: one that asks for `$count`).
+    pub fn is_advanced_query(&self) -> bool {
+        self.url.contains("$count=true")
+    }
+
     /// `GET /roleManagement/directory/roleAssignments?$expand=principal`: every active
     /// role assignment, tenant-wide or scoped (an administrative unit, an object), with
     /// its principal (a user, a role-assignable group, a service principal).

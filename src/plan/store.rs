@@ -535,10 +535,36 @@ impl PlanStore {
     }
 }
 
-/// Reads the plan at `given` (any JSON layout, any field order) one entry at a time and
-/// writes it to `dest` in the canonical layout, after checking that its entries are one per
-/// row in order and that its fingerprint ([`super::fingerprint`]) is right.
-/// Nothing is left at `dest` when the plan is refused.
+/// The header of a `plan.json` this tool wrote (the canonical layout), read without its
+/// entries: what a summary of the plan needs, at any size.
+pub fn read_header(path: &Path) -> Result<PlanHeader, StoreError> {
+    let invalid = |message: String| StoreError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let read_err = |cause| StoreError::Read {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let mut reader = BufReader::new(File::open(path).map_err(read_err)?);
+    let mut head = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).map_err(read_err)? == 0 {
+            return Err(invalid(
+                "is not laid out as mfa-reset writes a plan (was it re-saved?)".into(),
+            ));
+        }
+        if line.starts_with(b"  \"entries\": [") {
+            break;
+        }
+        head.extend_from_slice(&line);
+    }
+    head.extend_from_slice(b"  \"entries\": []\n}");
+    serde_json::from_slice(&head).map_err(|e| invalid(format!("its header cannot be read: {e}")))
+}
+
 /// `file` without a leading UTF-8 byte-order mark (a plan saved by an editor that adds
 /// one is still the plan).
 pub fn without_bom(mut file: File) -> std::io::Result<impl Read> {
@@ -558,6 +584,10 @@ pub fn without_bom(mut file: File) -> std::io::Result<impl Read> {
     Ok(std::io::Cursor::new(start[keep].to_vec()).chain(file))
 }
 
+/// Reads the plan at `given` (any JSON layout, any field order) one entry at a time and
+/// writes it to `dest` in the canonical layout, after checking that its entries are one per
+/// row in order and that its fingerprint ([`super::fingerprint`]) is right.
+/// Nothing is left at `dest` when the plan is refused.
 pub fn import(given: &Path, dest: &Path) -> Result<PlanStore, StoreError> {
     let invalid = |message: String| StoreError::Invalid {
         path: given.to_path_buf(),

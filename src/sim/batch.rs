@@ -231,6 +231,8 @@ fn run_item(
             url: &url,
             body: item.body.as_ref(),
             client_request_id,
+            eventual: item_header(item, headers::CONSISTENCY_LEVEL)
+                .is_some_and(|v| v.eq_ignore_ascii_case("eventual")),
             app,
             in_batch: true,
             origin,

@@ -78,6 +78,9 @@ pub struct SimConfig {
     /// Seeds faults, batch ordering and latency jitter.
     pub seed: u64,
     pub tenant_size: TenantSize,
+    /// Size the tenant by its users instead, as Entra does ([`TenantSize::for_users`]):
+    /// `tenant_size` is then ignored.
+    pub tenant_size_by_users: bool,
     /// Overrides the documented quotas of `tenant_size` (tests shrink them).
     pub quotas: Option<Quotas>,
     pub throttling: bool,
@@ -114,6 +117,7 @@ impl Default for SimConfig {
             },
             seed: 7,
             tenant_size: TenantSize::Large,
+            tenant_size_by_users: false,
             quotas: None,
             throttling: true,
             time_scale: 1.0,
@@ -412,10 +416,15 @@ impl Sim {
         base_url: String,
     ) -> Result<Arc<SimState>, SimError> {
         config.validate()?;
+        let size = if config.tenant_size_by_users {
+            TenantSize::for_users(tenant.users().len())
+        } else {
+            config.tenant_size
+        };
         let quotas = config
             .quotas
             .clone()
-            .unwrap_or_else(|| Quotas::documented(config.tenant_size));
+            .unwrap_or_else(|| Quotas::documented(size));
         let tenant_id = tenant.tenant_id.clone();
         let domains = tenant
             .users()

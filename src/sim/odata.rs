@@ -137,6 +137,8 @@ pub struct QueryOptions {
     pub top: Option<usize>,
     pub expand: Option<String>,
     pub skiptoken: Option<String>,
+    /// `$count=true`: the answer carries `@odata.count`.
+    pub count: bool,
 }
 
 /// Parses a query string (without the `?`).
@@ -174,6 +176,8 @@ pub fn parse_query(query: Option<&str>) -> Result<QueryOptions, GraphFailure> {
             }
             "$expand" => q.expand = Some(value.into_owned()),
             "$skiptoken" => q.skiptoken = Some(value.into_owned()),
+            "$count" if value.eq_ignore_ascii_case("true") => q.count = true,
+            "$count" if value.eq_ignore_ascii_case("false") => {}
             "$count" | "$orderby" | "$search" | "$skip" => {
                 return Err(GraphFailure::bad_request(
                     "Request_UnsupportedQuery",

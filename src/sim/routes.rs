@@ -29,7 +29,7 @@ use super::odata;
 use super::throttle::{Cost, Verdict, format_retry_after};
 use crate::wire::headers;
 use handlers::{Done, run};
-use table::route;
+use table::{Route, route};
 
 /// The `Content-Type` Graph gives its JSON answers.
 pub const GRAPH_JSON: &str = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8";
@@ -44,6 +44,9 @@ pub struct ItemRequest<'a> {
     pub url: &'a str,
     pub body: Option<&'a Value>,
     pub client_request_id: Option<&'a str>,
+    /// Whether it came with `ConsistencyLevel: eventual`, which Graph's advanced queries
+    /// (`$count`) require.
+    pub eventual: bool,
     /// The app the bearer token belongs to.
     pub app: &'a str,
     pub in_batch: bool,
@@ -218,6 +221,21 @@ fn execute_inner(state: &SimState, req: &ItemRequest<'_>, corr: &Correlation) ->
         Ok(v) => v,
         Err(f) => return failure(&f, corr),
     };
+    // As Graph: `$count` on directory objects is an advanced query, refused without
+    // `ConsistencyLevel: eventual`; the emulator counts users only.
+    let refused_count = if !query.count {
+        None
+    } else if !matches!(route, Route::ListUsers { .. }) {
+        Some("The query option '$count' is supported by mfa-reset's emulator on /users only.")
+    } else if !req.eventual {
+        Some("Unsupported Query.")
+    } else {
+        None
+    };
+    if let Some(message) = refused_count {
+        let f = GraphFailure::bad_request("Request_UnsupportedQuery", message);
+        return failure(&f, corr);
+    }
     if route.beta_only() && req.version != "beta" {
         let f = GraphFailure::no_route(req.method, path_only(url));
         return failure(&f, corr);

@@ -324,6 +324,11 @@ fn graph(
         Some(q) => format!("{rest}?{q}"),
         None => rest.to_string(),
     };
+    let eventual = parts
+        .headers
+        .get(headers::CONSISTENCY_LEVEL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("eventual"));
     let answer = routes::execute(
         state,
         &ItemRequest {
@@ -332,6 +337,7 @@ fn graph(
             url: &url,
             body: json_body.as_ref(),
             client_request_id,
+            eventual,
             app: &app,
             in_batch: false,
             origin,

@@ -63,6 +63,13 @@ const OUT_OF_EXTRACT: &[Template] = &[
     Template {
         method: "GET",
         version: "v1.0",
+        path: "/users?$count=true&$top=1&$select=id",
+        body: None,
+        doc: "https://learn.microsoft.com/graph/api/user-list (example \"Get only a count of users\": $count with ConsistencyLevel: eventual, an advanced query: learn.microsoft.com/graph/aad-advanced-queries)",
+    },
+    Template {
+        method: "GET",
+        version: "v1.0",
         path: "/organization?$select=id,displayName,verifiedDomains",
         body: None,
         doc: "https://learn.microsoft.com/graph/api/organization-list (id, displayName and verifiedDomains: learn.microsoft.com/graph/api/resources/organization)",

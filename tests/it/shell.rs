@@ -74,11 +74,19 @@ fn the_manual_pages_render_with_their_sections() {
                 "NAME",
                 "SYNOPSIS",
                 "OPTIONS",
-                "THE RUN",
-                "TENANT, CREDENTIALS AND PACING",
+                "INPUT",
+                "GUARDRAILS",
+                "TEMPORARY ACCESS PASS",
+                "GRAPH CONNECTION",
+                "OUTPUT",
+                "Examples:",
+                "Exit codes:",
             ][..],
         ),
-        (Some("plan"), &["NAME", "SYNOPSIS", "THE POLICY"][..]),
+        (
+            Some("plan"),
+            &["NAME", "SYNOPSIS", "POLICY", "Examples:"][..],
+        ),
     ] {
         let args: Vec<&str> = std::iter::once("man").chain(page).collect();
         let roff = stdout_of(&args);

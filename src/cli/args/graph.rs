@@ -12,7 +12,7 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use super::values::{cloud_parser, tenant_size_parser};
+use super::values::{TenantSizeChoice, cloud_parser};
 use crate::engine::dispatcher::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_OUTAGE, DispatcherSettings};
 use crate::engine::pacer::{Budget, PacerSettings};
 use crate::engine::settings::{RunConnection, SimTenant};
@@ -115,10 +115,14 @@ pub struct GraphArgs {
     /// Where credentials come from [default: environment].
     #[arg(long, value_enum)]
     pub auth: Option<AuthSource>,
-    /// Tenant size, which sets Entra's resource-unit quota (3,500 / 5,000 / 8,000 per 10 s)
-    /// [default: large].
-    #[arg(long, value_parser = tenant_size_parser())]
-    pub tenant_size: Option<TenantSize>,
+    /// Tenant size, which sets Entra's resource-unit quota: small (under 50 users) 3,500,
+    /// medium (50 to 500) 5,000, large 8,000 per 10 s. auto reads the tenant's user count
+    /// (/users/$count) and, where it cannot, paces to small, the safe quota [default: auto].
+    #[arg(long, value_enum, value_name = "SIZE")]
+    pub tenant_size: Option<TenantSizeChoice>,
+    /// The size `auto` found, once the tenant's users were counted ([`GraphArgs::size`]).
+    #[arg(skip)]
+    pub counted_size: Option<TenantSize>,
     /// Resource units to spend at most, instead of the tenant size's quota (e.g. 8000/10s).
     #[arg(long, value_name = "AMOUNT/PERIOD")]
     pub ru_budget: Option<Budget>,
@@ -178,8 +182,23 @@ impl GraphArgs {
         )?)
     }
 
+    /// The size the quota goes by: the one given, else the one counted, else small (the
+    /// safe quota, when the users could not be counted).
     fn tenant_size(&self) -> TenantSize {
-        self.tenant_size.unwrap_or(TenantSize::Large)
+        self.given_size()
+            .or(self.counted_size)
+            .unwrap_or(TenantSize::Small)
+    }
+
+    /// The size given with `--tenant-size` (`None` for `auto` or none).
+    pub fn given_size(&self) -> Option<TenantSize> {
+        self.tenant_size.and_then(TenantSizeChoice::known)
+    }
+
+    /// Whether the tenant's users must be counted to know its quota: `auto` (the default),
+    /// no resource-unit budget given, not counted yet.
+    pub fn needs_count(&self) -> bool {
+        self.given_size().is_none() && self.ru_budget.is_none() && self.counted_size.is_none()
     }
 
     pub fn pacer_settings(&self) -> PacerSettings {
@@ -351,7 +370,8 @@ impl GraphArgs {
             login_url: run.login_url.clone(),
             graph_url: run.graph_url.clone(),
             auth: Some(self.auth.unwrap_or(run.auth.into())),
-            tenant_size: Some(self.tenant_size.unwrap_or(run.tenant_size)),
+            tenant_size: Some(self.given_size().unwrap_or(run.tenant_size).into()),
+            counted_size: None,
             ru_budget: self.ru_budget.or(run.ru_budget),
             write_budget: self.write_budget.or(run.write_budget),
             max_in_flight: Some(self.max_in_flight.unwrap_or(run.max_in_flight)),
@@ -385,6 +405,8 @@ impl GraphArgs {
             tenant,
             seed,
             tenant_size: self.tenant_size(),
+            // Sized like Entra would size it, unless a size is given.
+            tenant_size_by_users: self.given_size().is_none(),
             static_token: Some(Secret::new(token.clone())),
             ..SimConfig::default()
         })
@@ -538,15 +560,17 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_global_cloud_and_documented_large_tenant_quotas() {
+    fn defaults_are_the_global_cloud_and_until_counted_the_small_tenant_quotas() {
         let args = parse(&[]).unwrap();
         assert_eq!(
             args.endpoints().unwrap().graph(),
             "https://graph.microsoft.com"
         );
+        // --tenant-size auto before the users are counted: the safe quota.
         let pacer = args.pacer_settings();
-        assert_eq!(pacer.resource_units.per_second(), 800.0);
+        assert_eq!(pacer.resource_units.per_second(), 350.0);
         assert_eq!(pacer.writes.per_second(), 20.0);
+        assert!(args.needs_count());
         assert_eq!(
             args.dispatcher_settings().max_in_flight,
             DEFAULT_MAX_IN_FLIGHT
@@ -592,7 +616,8 @@ mod tests {
         assert_eq!(run.cloud, Cloud::Global);
         assert_eq!((run.login_url, run.graph_url, run.sim), (None, None, None));
         assert_eq!(run.auth, AuthMode::Environment);
-        assert_eq!(run.tenant_size, TenantSize::Large);
+        // Not counted (auto, before the tenant was read): the safe quota.
+        assert_eq!(run.tenant_size, TenantSize::Small);
         assert_eq!(run.max_in_flight, DEFAULT_MAX_IN_FLIGHT);
 
         let run = parse(&["--tenant", "sim", "--sim-tenant-file", "t.json"])

@@ -63,26 +63,26 @@ pub struct PolicyFlags {
     /// any method is removed; a user whose pass cannot be issued keeps their methods. A
     /// run writes the passes only to DIR/secrets/tap.csv (mode 0600): user id and name,
     /// pass, startDateTime, lifetimeInMinutes, isUsableOnce and expiryDateTime (UTC).
-    #[arg(long)]
+    #[arg(long, help_heading = "Temporary Access Pass")]
     pub issue_tap: bool,
 
     /// With --issue-tap: the pass's lifetime in minutes (60 when not given), within the
     /// tenant's Temporary Access Pass policy (60 to 480 unless changed; 10 to 43200 at most).
-    #[arg(long, value_name = "MIN")]
+    #[arg(long, value_name = "MIN", help_heading = "Temporary Access Pass")]
     pub tap_lifetime: Option<u32>,
 
     /// With --issue-tap: make the pass usable for one sign-in only.
-    #[arg(long)]
+    #[arg(long, help_heading = "Temporary Access Pass")]
     pub tap_once: bool,
 
     /// With --issue-tap: the pass becomes usable at TIME (RFC 3339, or a date meaning
     /// midnight UTC), which must be in the future; a pass issued before it works from TIME
     /// for --tap-lifetime minutes. Without it, a pass works as soon as it is issued.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", help_heading = "Temporary Access Pass")]
     pub tap_start: Option<String>,
 
     /// Also act on holders of admin roles (otherwise they are reported as protected).
-    #[arg(long)]
+    #[arg(long, help_heading = "Guardrails")]
     pub include_admins: bool,
 }
 

@@ -53,7 +53,44 @@ impl From<Cloud> for CloudValue {
     }
 }
 
-/// A [`TenantSize`] as a `--tenant-size` value.
+/// `--tenant-size` of a command that reaches a tenant: a size, or `auto` (read from the
+/// tenant's user count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TenantSizeChoice {
+    /// Read the tenant's user count (/users/$count); where the app may not, the small
+    /// tenant's quota, the safe one.
+    Auto,
+    /// Fewer than 50 users: 3,500 RU per 10 s.
+    Small,
+    /// 50 to 500 users: 5,000 RU per 10 s.
+    Medium,
+    /// More than 500 users: 8,000 RU per 10 s.
+    Large,
+}
+
+impl TenantSizeChoice {
+    /// The size given, `None` for `auto`.
+    pub fn known(self) -> Option<TenantSize> {
+        match self {
+            TenantSizeChoice::Auto => None,
+            TenantSizeChoice::Small => Some(TenantSize::Small),
+            TenantSizeChoice::Medium => Some(TenantSize::Medium),
+            TenantSizeChoice::Large => Some(TenantSize::Large),
+        }
+    }
+}
+
+impl From<TenantSize> for TenantSizeChoice {
+    fn from(size: TenantSize) -> TenantSizeChoice {
+        match size {
+            TenantSize::Small => TenantSizeChoice::Small,
+            TenantSize::Medium => TenantSizeChoice::Medium,
+            TenantSize::Large => TenantSizeChoice::Large,
+        }
+    }
+}
+
+/// A [`TenantSize`] as the emulator's `--tenant-size` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TenantSizeValue {
     /// Fewer than 50 users: 3,500 RU per 10 s.
@@ -154,6 +191,8 @@ mod tests {
         ]) {
             assert_eq!(TenantSize::from(*value), size);
             assert_eq!(TenantSizeValue::from(size), *value);
+            assert_eq!(TenantSizeChoice::from(size).known(), Some(size));
         }
+        assert_eq!(TenantSizeChoice::Auto.known(), None);
     }
 }

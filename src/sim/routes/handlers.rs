@@ -148,6 +148,9 @@ impl Handler<'_> {
             "@odata.context": format!("{base}/$metadata#users"),
             "value": page,
         });
+        if q.count {
+            body["@odata.count"] = json!(hits.len());
+        }
         if skip + top < hits.len() {
             body["@odata.nextLink"] = json!(self.next_users_link(top, skip + top));
         }

@@ -304,11 +304,20 @@ fn plan_over_tenants_writes_a_plan_per_tenant_and_bad_input_changes_nothing() {
         "--yes",
         "--out",
         run.to_str().unwrap(),
+        "-o",
+        "json",
     ];
-    run_over_tenants(&w, &words, RIGHT_SECRET)
+    let applied = run_over_tenants(&w, &words, RIGHT_SECRET)
         .auth(Auth::Token("not-a-token-any-tenant-knows".into()))
-        .run()
-        .expect_code(0);
+        .run();
+    applied.expect_code(0);
+    // One document for the whole run, a part per tenant.
+    let doc: Value = serde_json::from_str(applied.stdout.trim()).expect("one JSON document");
+    assert_eq!(doc["counts"]["done"], 4, "{doc}");
+    let parts = doc["tenants"].as_array().expect("tenants");
+    let ids: Vec<&Value> = parts.iter().map(|p| &p["tenant"]["id"]).collect();
+    assert_eq!(ids, [w.a.sim.tenant_id(), w.b.sim.tenant_id()], "{doc}");
+    assert!(parts.iter().all(|p| p["counts"]["done"] == 2), "{doc}");
     w.a.assert_tenant_after(&in_a, Profile::DeviceRefresh);
     w.b.assert_tenant_after(&in_b, Profile::Incident);
     let summary = std::fs::read_to_string(run.join("summary.md")).unwrap();
