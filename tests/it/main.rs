@@ -20,6 +20,7 @@ mod layout;
 mod plan;
 mod reads;
 mod report_html;
+mod report_reasons;
 mod report_run;
 mod schema;
 mod secrets;
