@@ -374,10 +374,15 @@ pub fn describe_plan(out: &Path, plan: &PlanDigest) {
         .iter()
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
+    let described = if described.is_empty() {
+        "no users to change (the input names no user)".to_string()
+    } else {
+        described.join(", ")
+    };
     say!(
         "mfa-reset: plan written to {}: {}; {} Graph writes, about {} to apply.",
         out.display(),
-        described.join(", "),
+        described,
         plan.header.writes,
         report::human_duration(plan.header.minimum_seconds)
     );

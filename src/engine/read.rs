@@ -707,6 +707,12 @@ pub(crate) fn methods_in(body: &Value) -> Vec<MethodSnapshot> {
         .unwrap_or_default()
 }
 
+/// A directory role Graph listed without its name, as the plan names it: a phrase of
+/// its own, which reads after "holds an admin role: " (see
+/// [`crate::policy::admin_roles_words`]).
+pub const UNREADABLE_ROLE: &str =
+    "a directory role whose name is not readable (grant RoleManagement.Read.Directory)";
+
 /// The directory roles in Graph's answer to `transitiveMemberOf/microsoft.graph.directoryRole`.
 pub(crate) fn admin_roles_in(body: &Value) -> Vec<String> {
     body.get("value")
@@ -718,7 +724,7 @@ pub(crate) fn admin_roles_in(body: &Value) -> Vec<String> {
             list.iter()
                 .map(|r| match r.get("displayName").and_then(Value::as_str) {
                     Some(name) => name.to_string(),
-                    None => "a directory role (its name is not readable: grant RoleManagement.Read.Directory)".to_string(),
+                    None => UNREADABLE_ROLE.to_string(),
                 })
                 .collect()
         })

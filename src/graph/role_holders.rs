@@ -234,7 +234,8 @@ struct Names {
 
 impl Names {
     /// The role an assignment or eligibility `item` gives: its expanded definition's name,
-    /// else the name listed for its definition id.
+    /// else the name listed for its definition id, else a phrase that says it has none
+    /// (which reads after "holds an admin role: ").
     fn role(&self, item: &Value) -> String {
         if let Some(name) = item["roleDefinition"]["displayName"].as_str() {
             return name.to_string();
@@ -244,8 +245,8 @@ impl Names {
                 .roles
                 .get(&id.to_lowercase())
                 .cloned()
-                .unwrap_or_else(|| format!("role {id}")),
-            None => "a directory role".into(),
+                .unwrap_or_else(|| format!("the directory role {id}, whose name is not listed")),
+            None => "a directory role whose name is not listed".into(),
         }
     }
 
@@ -503,6 +504,26 @@ mod tests {
         assert_eq!(
             relative_to_version("https://graph.microsoft.com/v1.0x/groups", graph, "v1.0"),
             None
+        );
+    }
+
+    #[test]
+    fn a_role_without_a_listed_name_is_a_phrase_that_reads_after_holds_an_admin_role() {
+        let names = Names {
+            roles: HashMap::from([("r1".to_string(), "Helpdesk Administrator".to_string())]),
+            units: HashMap::new(),
+        };
+        let listed = serde_json::json!({"roleDefinitionId": "R1"});
+        assert_eq!(names.role(&listed), "Helpdesk Administrator");
+        let unlisted = serde_json::json!({"roleDefinitionId": "r2"});
+        assert_eq!(
+            names.role(&unlisted),
+            "the directory role r2, whose name is not listed"
+        );
+        let none = serde_json::json!({});
+        assert_eq!(
+            names.role(&none),
+            "a directory role whose name is not listed"
         );
     }
 

@@ -247,7 +247,7 @@ fn apply_decision(entry: &mut PlanEntry, decision: Decision) {
     entry.steps = decision.steps().to_vec();
     let (status, reason) = match decision {
         Decision::Planned { .. } => (Status::Planned, None),
-        Decision::NoChange { .. } => (Status::NoChange, Some("nothing to change".to_string())),
+        Decision::NoChange { reason, .. } => (Status::NoChange, Some(reason)),
         Decision::Excluded => (Status::Excluded, Some("on the exclude list".to_string())),
         Decision::Protected { reason } => (Status::Protected, Some(reason)),
         Decision::Blocked { reason, .. } => (Status::Blocked, Some(reason)),

@@ -143,6 +143,9 @@ pub enum Decision {
     },
     /// The user is already where the policy wants them.
     NoChange {
+        /// Why, in words: `nothing to change`, and why no Temporary Access Pass is issued
+        /// when the policy asks for one (so a reviewer is not left to guess).
+        reason: String,
         /// As in [`Decision::Planned`].
         notes: Vec<String>,
     },
@@ -192,7 +195,7 @@ impl Decision {
     pub fn notes(&self) -> &[String] {
         match self {
             Decision::Planned { notes, .. }
-            | Decision::NoChange { notes }
+            | Decision::NoChange { notes, .. }
             | Decision::Blocked { notes, .. } => notes,
             _ => &[],
         }
@@ -211,9 +214,9 @@ pub fn decide(policy: &Policy, user: &UserSnapshot, excluded: bool) -> Decision 
     let mut notes = Vec::new();
     if !user.admin_roles.is_empty() {
         notes.push(format!(
-            "holds admin role(s) {} and is included by --include-admins; changing a \
-             privileged admin needs a caller with an equal or higher role",
-            user.admin_roles.join(", ")
+            "is included by --include-admins and holds {}; changing a privileged admin \
+             needs a caller with an equal or higher role",
+            admin_roles_words(&user.admin_roles)
         ));
     }
     if let Some(unit) = restricted(user) {
@@ -251,7 +254,14 @@ pub fn decide(policy: &Policy, user: &UserSnapshot, excluded: bool) -> Decision 
         notes.push("account already disabled".into());
     }
 
-    let tap = tap_step(policy, user, &order, &mut notes);
+    let (tap, no_pass) = match tap_step(policy, user, &order, &mut notes) {
+        Tap::Issue(step) => (Some(step), None),
+        Tap::Withheld(why) => {
+            notes.push(why.clone());
+            (None, Some(why))
+        }
+        Tap::NotAsked => (None, None),
+    };
     // Creating the new pass replaces the user's existing one (Graph keeps one usable pass
     // a user): deleting the old pass as well would only be refused with 404.
     let deletions: Vec<Step> = if tap.is_some() {
@@ -288,7 +298,15 @@ pub fn decide(policy: &Policy, user: &UserSnapshot, excluded: bool) -> Decision 
         return blocked_by_graph(user, &stuck, &unknown, steps, notes);
     }
     if steps.is_empty() {
-        Decision::NoChange { notes }
+        // Why no pass is issued is the row's reason, not also a note.
+        let reason = match no_pass {
+            Some(why) => {
+                notes.retain(|n| *n != why);
+                format!("{NOTHING_TO_CHANGE}: {why}")
+            }
+            None => NOTHING_TO_CHANGE.to_string(),
+        };
+        Decision::NoChange { reason, notes }
     } else {
         Decision::Planned { steps, notes }
     }
@@ -311,12 +329,22 @@ fn protect_admin(policy: &Policy, user: &UserSnapshot) -> Option<Decision> {
     }
     Some(Decision::Protected {
         reason: format!(
-            "holds the admin role{} {}; admin accounts are left alone unless \
-             --include-admins is given",
-            if user.admin_roles.len() == 1 { "" } else { "s" },
-            user.admin_roles.join(", ")
+            "holds {}; admin accounts are left alone unless --include-admins is given",
+            admin_roles_words(&user.admin_roles)
         ),
     })
+}
+
+/// Admin roles in words, for a sentence that says who holds them: `an admin role: Global
+/// Administrator`, `2 admin roles: Global Administrator, Exchange Administrator`. It reads
+/// well whatever the names are — a role Graph gave no name for is a phrase of its own
+/// (`a directory role whose name is not readable (…)`), which `the admin role …` before
+/// it would not.
+pub fn admin_roles_words(roles: &[String]) -> String {
+    match roles {
+        [one] => format!("an admin role: {one}"),
+        many => format!("{} admin roles: {}", many.len(), many.join(", ")),
+    }
 }
 
 /// The restricted management administrative unit(s) the user is in, in words, if any.
@@ -336,24 +364,53 @@ fn restricted(user: &UserSnapshot) -> Option<String> {
     }
 }
 
+/// The reason of a user the policy leaves as they are.
+pub const NOTHING_TO_CHANGE: &str = "nothing to change";
+
+/// Whether a user gets a Temporary Access Pass.
+enum Tap {
+    /// The policy asks for none.
+    NotAsked,
+    /// This pass is issued.
+    Issue(Step),
+    /// The policy asks for one, and this user gets none, for this reason.
+    Withheld(String),
+}
+
 /// The Temporary Access Pass to issue, if the policy asks for one and it is of use: not to
 /// a disabled account, nor to a user the policy removes methods from but none of whose
-/// methods are removed (`removed`, indices into the user's methods). Notes why not, or
-/// that the user's existing pass is replaced.
+/// methods are removed (`removed`, indices into the user's methods) — a pass replaces the
+/// methods removed, and a user who loses none still signs in as before. Says why not, or
+/// notes that the user's existing pass is replaced.
 fn tap_step(
     policy: &Policy,
     user: &UserSnapshot,
     removed: &[usize],
     notes: &mut Vec<String>,
-) -> Option<Step> {
-    let tap = policy.tap()?;
+) -> Tap {
+    let Some(tap) = policy.tap() else {
+        return Tap::NotAsked;
+    };
     if !user.account_enabled {
-        notes.push("account is disabled: no Temporary Access Pass issued".into());
-        return None;
+        return Tap::Withheld(
+            "the account is disabled, and no Temporary Access Pass is issued to a disabled \
+             account"
+                .into(),
+        );
     }
     if !policy.remove_methods().is_empty() && removed.is_empty() {
-        notes.push("no method is removed from this user: no Temporary Access Pass issued".into());
-        return None;
+        let only_password = user.methods.iter().all(|m| m.kind == MethodType::Password);
+        let why = if user.methods_unread {
+            "no method is removed from this user"
+        } else if only_password {
+            "the user has no method but the password, which is never removed"
+        } else {
+            "none of the user's methods is one the policy removes"
+        };
+        return Tap::Withheld(format!(
+            "{why}; no Temporary Access Pass is issued, as under a policy that removes \
+             methods a pass goes only to a user who loses one"
+        ));
     }
     let existing = user
         .methods
@@ -362,7 +419,7 @@ fn tap_step(
     if existing {
         notes.push("the user's existing Temporary Access Pass is replaced by the new one".into());
     }
-    Some(Step::IssueTemporaryAccessPass {
+    Tap::Issue(Step::IssueTemporaryAccessPass {
         lifetime_minutes: tap.lifetime_minutes,
         usable_once: tap.usable_once,
         start: tap.start,

@@ -33,6 +33,10 @@
 //!   pass that cannot be issued withholds them; the disable comes before them too. The
 //!   rules and their reasons are written at `decide`'s `assemble`.
 //! - The password method is never removed, whatever the flags.
+//! - A Temporary Access Pass goes only to an enabled account and, under a policy that
+//!   removes methods, only to a user who loses one: a user who loses none signs in as
+//!   before. A user left as they are is `no-change`, and its reason says why no pass is
+//!   issued when the policy asks for one.
 //!
 //! # Why `device-refresh` removes what it removes
 //!
@@ -137,7 +141,7 @@ mod snapshot;
 mod test_support;
 
 pub use args::PolicyArgs;
-pub use decide::{Decision, Step, decide};
+pub use decide::{Decision, NOTHING_TO_CHANGE, Step, admin_roles_words, decide};
 pub use error::PolicyError;
 pub use filters::{glob_matches, parse_time};
 pub use model::{

@@ -492,6 +492,12 @@ impl Policy {
         });
         lines
     }
+
+    /// [`Policy::summary`] as one paragraph: its sentences, each ending with its own full
+    /// stop, one after the other (`Profile: device-refresh. Remove methods of type: …`).
+    pub fn summary_text(&self) -> String {
+        self.summary().join(" ")
+    }
 }
 
 /// Every type the `all` selection means: every deletable type.

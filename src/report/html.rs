@@ -6,8 +6,11 @@
 //! the policy in words and the plan fingerprint (with a place to sign); the headline
 //! figures (users who would change, Graph writes, about how long they take at the Graph
 //! budgets); two inline SVG bar charts (users by status, changes by kind), labelled and
-//! numbered so they read without colour; the rows that need attention and why; and the
-//! per-user table, cut at [`MAX_TABLE_ROWS`] rows (`results.csv` has them all).
+//! numbered so they read without colour; the rows that need attention and why, one line
+//! per status and reason with its count and the users behind a fold (`super::groups`);
+//! and the per-user table, cut at [`MAX_TABLE_ROWS`] rows (`results.csv` has them all).
+//! "Users who would change" says what it is made of (`planned` plus the `blocked` rows
+//! whose safe steps still run), in the numbers "Users by status" shows.
 //!
 //! The page never touches the network: CSS, SVG and a small script are inline, and a
 //! Content-Security-Policy (`default-src 'none'`, the style and script allowed by hash
@@ -29,8 +32,8 @@ use std::fmt::{self, Write as _};
 use std::path::Path;
 
 use super::page::{
-    self, Bar, Changes, Figure, Frame, LINE, Listing, Row, STATUS, StatusCount, Text, USER,
-    UserTable, grouped, listing, page, provenance, row_start, user_cell,
+    self, Bar, Changes, Figure, Frame, GroupedListing, Row, StatusCount, Text, UserTable, grouped,
+    page, provenance, user_cell,
 };
 use super::{
     ATTENTION, Figures, PlanDigest, ReportError, human_duration, method_order, method_words,
@@ -127,7 +130,11 @@ fn figures(out: &mut String, f: &Figures) -> fmt::Result {
                 label: "Users who would change",
                 id: "figure-users",
                 value: grouped(f.users_affected),
-                note: format!("of {} input rows", grouped(f.rows)),
+                note: format!(
+                    "{}; of {} input rows",
+                    f.affected_words(grouped),
+                    grouped(f.rows)
+                ),
                 alert: false,
             },
             Figure {
@@ -221,32 +228,25 @@ fn change_bars(plan: &PlanHeader, f: &Figures) -> Vec<Bar> {
 }
 
 fn attention(out: &mut String, digest: &PlanDigest) -> fmt::Result {
-    let l = Listing {
+    let groups = &digest.attention;
+    let l = GroupedListing {
         id: "attention",
-        heading: format!("Needs attention ({})", grouped(digest.attention.total)),
-        total: digest.attention.total,
+        heading: format!("Needs attention ({})", grouped(groups.total)),
         none: "<p>Nothing: no row is blocked, failed to read, not found or invalid.</p>",
-        intro: String::new(),
-        columns: &[
-            LINE,
-            USER,
-            STATUS,
-            ("w-why", "Why"),
-            ("w-still", "Still done"),
-        ],
-        more: "",
+        intro: page::groups_intro(groups, "what is still done for each"),
+        why: "Why, and who",
     };
-    listing(out, &l, &digest.attention.rows, |out, e| {
+    page::grouped_listing(out, &l, groups, |out, e| {
+        write!(out, "<span class=\"line\">line {}</span> ", e.line)?;
+        e.user(out)?;
         let still = if e.writes() > 0 {
             steps_text(e)
         } else {
             "nothing".to_string()
         };
-        row_start(out, e)?;
-        writeln!(
+        write!(
             out,
-            "<td>{}</td><td>{}</td></tr>",
-            Text(e.reason.as_deref().unwrap_or("")),
+            " <span class=\"still\">— still done: {}</span>",
             Text(&still)
         )
     })

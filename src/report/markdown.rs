@@ -1,8 +1,11 @@
 //! What the two `summary.md` reports (the plan's, [`super::summary`], and the run's,
 //! [`super::run`]) share: keeping user-supplied text from breaking a Markdown table or
-//! injecting markup ([`escape`], [`code`]), short hashes, and the line under a cut table.
+//! injecting markup ([`escape`], [`code`]), short hashes, the line under a cut table, and
+//! the table of rows grouped by status and reason ([`groups`]).
 
 use std::fmt::{self, Write as _};
+
+use super::groups::Groups;
 
 /// The first 16 characters of a hash (a hand-edited plan may hold any text there).
 pub(super) fn short(hash: &str) -> &str {
@@ -44,6 +47,69 @@ pub(super) fn more(out: &mut String, total: usize, shown: usize, what: &str) -> 
         writeln!(out, "\n…and {} more{what} in `results.csv`.", total - shown)?;
     }
     Ok(())
+}
+
+/// How many users' lines a line of [`groups`] names before it says how many more.
+const LINES_NAMED: usize = 10;
+
+/// A section of rows grouped by status and reason: `## HEADING (N)`, then (or "None.")
+/// a table of at most `max` lines, the largest group first: `| Status | Users | WHY |
+/// Lines |`, each line naming the input lines of its first users (by `line`); then how
+/// many rows are not listed.
+pub(super) fn groups<T>(
+    out: &mut String,
+    heading: &str,
+    groups: &Groups<T>,
+    max: usize,
+    why: &str,
+    line: impl Fn(&T) -> usize,
+) -> fmt::Result {
+    writeln!(out, "## {heading} ({})\n", groups.total)?;
+    if groups.is_empty() {
+        return writeln!(out, "None.\n");
+    }
+    writeln!(
+        out,
+        "{} {} for {} {}, one line per status and reason, the most users first.\n",
+        groups.total,
+        if groups.total == 1 { "row" } else { "rows" },
+        groups.len(),
+        if groups.len() == 1 {
+            "reason"
+        } else {
+            "reasons"
+        },
+    )?;
+    writeln!(
+        out,
+        "| Status | Users | {why} | Lines |\n|---|---:|---|---|"
+    )?;
+    let mut listed = 0;
+    for g in groups.largest_first().into_iter().take(max) {
+        listed += g.count;
+        let named: Vec<String> = g
+            .rows
+            .iter()
+            .take(LINES_NAMED)
+            .map(|r| line(r).to_string())
+            .collect();
+        let rest = g.count - named.len();
+        let rest = if rest > 0 {
+            format!(" and {rest} more")
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} | {}{rest} |",
+            g.status,
+            g.count,
+            escape(&g.reason),
+            named.join(", ")
+        )?;
+    }
+    more(out, groups.total, listed, "")?;
+    writeln!(out)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! [`PlanDigest`] (and [`run::RunDigest`]) built one row at a time (`new`, then `add`
 //! for each row), and the results files are written a row at a time.
 
+pub mod groups;
 pub mod html;
 mod markdown;
 mod page;
@@ -28,6 +29,7 @@ use std::path::{Path, PathBuf};
 use crate::plan::{PlanEntry, PlanHeader, Status};
 use crate::policy::Step;
 use crate::wire::MethodType;
+use groups::Groups;
 
 /// A report file could not be written. The I/O error is part of the message, not a
 /// separate source, so that a chained display (`{:#}`) says it once.
@@ -58,8 +60,12 @@ fn write_file(path: &Path, text: String) -> Result<(), ReportError> {
 pub struct Figures {
     pub rows: usize,
     pub by_status: BTreeMap<Status, usize>,
-    /// Users with at least one step that would run.
+    /// Users with at least one step that would run: every `planned` row, and the
+    /// `blocked` rows whose safe steps still run ([`Figures::blocked_with_steps`]).
     pub users_affected: usize,
+    /// `blocked` rows with steps that still run (a synced user's sessions revoked): among
+    /// [`Figures::users_affected`], though not `planned`.
+    pub blocked_with_steps: usize,
     pub revoke: usize,
     pub disable: usize,
     pub issue_pass: usize,
@@ -80,6 +86,9 @@ impl Figures {
             return;
         }
         self.users_affected += 1;
+        if e.status == Status::Blocked {
+            self.blocked_with_steps += 1;
+        }
         for step in &e.steps {
             match step {
                 Step::RevokeSessions => self.revoke += 1,
@@ -98,6 +107,20 @@ impl Figures {
 
     pub fn count(&self, status: Status) -> usize {
         self.by_status.get(&status).copied().unwrap_or(0)
+    }
+
+    /// What [`Figures::users_affected`] is made of, in words, each number written by
+    /// `number`: `15,603 planned`, or `15,603 planned + 154 blocked whose safe steps still
+    /// run` — the same numbers "Users by status" shows, so the figures agree.
+    pub fn affected_words(&self, number: impl Fn(usize) -> String) -> String {
+        let planned = format!("{} planned", number(self.count(Status::Planned)));
+        if self.blocked_with_steps == 0 {
+            return planned;
+        }
+        format!(
+            "{planned} + {} blocked whose safe steps still run",
+            number(self.blocked_with_steps)
+        )
     }
 }
 
@@ -162,8 +185,9 @@ pub struct PlanDigest {
     pub with_columns: bool,
     /// The first [`DIGEST_ROWS`] entries.
     pub first: Vec<PlanEntry>,
-    /// The entries that need attention (blocked, error, not found, invalid).
-    pub attention: FirstRows<PlanEntry>,
+    /// The entries that need attention (blocked, error, not found, invalid), grouped by
+    /// status and reason.
+    pub attention: Groups<PlanEntry>,
     /// The planned entries.
     pub planned: FirstRows<PlanEntry>,
 }
@@ -180,7 +204,7 @@ impl PlanDigest {
             header,
             with_columns: false,
             first: Vec::new(),
-            attention: FirstRows::default(),
+            attention: Groups::default(),
             planned: FirstRows::default(),
         }
     }
@@ -193,7 +217,8 @@ impl PlanDigest {
             self.first.push(entry.clone());
         }
         if ATTENTION.contains(&entry.status) {
-            self.attention.push(entry);
+            let reason = entry.reason.as_deref().unwrap_or("");
+            self.attention.add(entry.status.as_str(), reason, entry);
         }
         if entry.status == Status::Planned {
             self.planned.push(entry);

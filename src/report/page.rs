@@ -7,16 +7,18 @@
 //! rules, plus the printed page's margins naming the plan fingerprint), the title, the
 //! footer and the script (`report.js`, the filter box of the per-user table). Inside it,
 //! the pages share the "In figures" boxes ([`figures`]), the two bar charts ([`charts`]),
-//! the tables of rows with their cut at [`MAX_ROWS`] ([`listing`]), the one per-user table
-//! with its filter box ([`user_table`], over any [`Row`]), the provenance block that ties a
-//! report to its plan ([`provenance`]) and the escaping of every user-supplied string
-//! ([`Text`]).
+//! the tables of rows with their cut at [`MAX_ROWS`] ([`listing`]), the tables of rows
+//! grouped by status and reason with the users behind a fold ([`grouped_listing`]), the
+//! one per-user table with its filter box ([`user_table`], over any [`Row`]), the
+//! provenance block that ties a report to its plan ([`provenance`]) and the escaping of
+//! every user-supplied string ([`Text`]).
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Display, Write as _};
 
 use base64::Engine as _;
 
+use super::groups::Groups;
 use crate::plan::PlanHeader;
 
 /// At most this many rows are listed in each table of a page; `results.csv` has them all.
@@ -420,6 +422,25 @@ pub(super) struct Listing<'a> {
     pub more: &'a str,
 }
 
+/// Opens the section `id` with its `heading` (HTML), whose table has `total` rows; when
+/// it has none, says `none` (HTML) and closes the section, and gives `false`.
+fn section_start(
+    out: &mut String,
+    id: &str,
+    heading: &str,
+    total: usize,
+    none: &str,
+) -> Result<bool, fmt::Error> {
+    writeln!(
+        out,
+        "<section aria-labelledby=\"h-{id}\"><h2 id=\"h-{id}\">{heading}</h2>"
+    )?;
+    if total == 0 {
+        writeln!(out, "{none}</section>")?;
+    }
+    Ok(total > 0)
+}
+
 /// A [`Listing`] of `rows` (the first of them), each written by `row`.
 pub(super) fn listing<T>(
     out: &mut String,
@@ -427,14 +448,8 @@ pub(super) fn listing<T>(
     rows: &[T],
     mut row: impl FnMut(&mut String, &T) -> fmt::Result,
 ) -> fmt::Result {
-    writeln!(
-        out,
-        "<section aria-labelledby=\"h-{id}\"><h2 id=\"h-{id}\">{}</h2>",
-        l.heading,
-        id = l.id
-    )?;
-    if l.total == 0 {
-        return writeln!(out, "{}</section>", l.none);
+    if !section_start(out, l.id, &l.heading, l.total, l.none)? {
+        return Ok(());
     }
     write!(out, "{}<table id=\"{}\"><thead><tr>", l.intro, l.id)?;
     for (class, heading) in l.columns {
@@ -451,6 +466,105 @@ pub(super) fn listing<T>(
             "<p class=\"more\">…and {} more{} in <code>results.csv</code>.</p>",
             grouped(l.total - MAX_ROWS),
             l.more
+        )?;
+    }
+    writeln!(out, "</section>")
+}
+
+/// A section listing rows grouped by status and reason ([`Groups`]): a table row per
+/// group with its status, how many rows share it and the reason, and the rows behind it
+/// in a fold (a group of one shows its row without one).
+pub(super) struct GroupedListing<'a> {
+    /// The table's id; the section's heading is `h-ID`.
+    pub id: &'a str,
+    /// The heading (HTML).
+    pub heading: String,
+    /// Said instead of the table when there are none (HTML).
+    pub none: &'a str,
+    /// Written just before the table (HTML).
+    pub intro: String,
+    /// The heading of the column of reasons and rows (HTML).
+    pub why: &'a str,
+}
+
+/// The words above a [`GroupedListing`]: how many rows for how many reasons, and that
+/// each line's fold holds its users and `what` of each.
+pub(super) fn groups_intro<T>(groups: &Groups<T>, what: &str) -> String {
+    format!(
+        "<p class=\"muted\" id=\"groups-intro\">{} {} for {} {}: one line per status and \
+         reason, the most users first; the users behind a line, and {what}, are in its \
+         fold.</p>",
+        grouped(groups.total),
+        if groups.total == 1 { "row" } else { "rows" },
+        grouped(groups.len()),
+        if groups.len() == 1 {
+            "reason"
+        } else {
+            "reasons"
+        },
+    )
+}
+
+/// A [`GroupedListing`] of `groups`, the largest first, each row behind a group written
+/// (as the content of an `<li>`) by `row`.
+pub(super) fn grouped_listing<T>(
+    out: &mut String,
+    l: &GroupedListing,
+    groups: &Groups<T>,
+    mut row: impl FnMut(&mut String, &T) -> fmt::Result,
+) -> fmt::Result {
+    if !section_start(out, l.id, &l.heading, groups.total, l.none)? {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{}<table id=\"{}\" class=\"groups\"><thead><tr><th class=\"{}\">{}</th>\
+         <th class=\"num w-count\">Users</th><th class=\"w-reason\">{}</th></tr></thead><tbody>",
+        l.intro, l.id, STATUS.0, STATUS.1, l.why
+    )?;
+    for group in groups.largest_first() {
+        let status = group.status;
+        write!(
+            out,
+            "<tr data-status=\"{status}\" data-count=\"{}\"><td><span class=\"badge {}\">\
+             {status}</span></td><td class=\"num group-count\">{}</td><td>\
+             <p class=\"reason\">{}</p>",
+            group.count,
+            status_class(status),
+            grouped(group.count),
+            Text(&group.reason)
+        )?;
+        let folded = group.count > 1;
+        if folded {
+            let listed = if group.rows.len() < group.count {
+                format!(
+                    "the first {} of these {} users; <code>results.csv</code> has them all",
+                    grouped(group.rows.len()),
+                    grouped(group.count)
+                )
+            } else {
+                format!("the {} users", grouped(group.count))
+            };
+            write!(out, "<details><summary>{listed}</summary>")?;
+        }
+        write!(out, "<ul class=\"members\">")?;
+        for r in &group.rows {
+            write!(out, "<li>")?;
+            row(out, r)?;
+            write!(out, "</li>")?;
+        }
+        write!(out, "</ul>")?;
+        if folded {
+            write!(out, "</details>")?;
+        }
+        writeln!(out, "</td></tr>")?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    if groups.ungrouped > 0 {
+        writeln!(
+            out,
+            "<p class=\"more\">…and {} more, for other reasons, in <code>results.csv</code>.</p>",
+            grouped(groups.ungrouped)
         )?;
     }
     writeln!(out, "</section>")

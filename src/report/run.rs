@@ -11,8 +11,9 @@
 //! - `summary.md` ([`write_summary`], rendered in `run/summary.rs`): for the change board
 //!   after the run — where (emulator or which Graph root) and when, whether it finished
 //!   or was interrupted (and how to resume), users by status (every [`RunStatus`], zeros
-//!   included), what was done, planned against done, the failures and the drifted users,
-//!   and the per-user table cut at [`MAX_SUMMARY_ROWS`];
+//!   included), what was done, planned against done, the failures (one line per status
+//!   and error, `super::groups`) and the drifted users, and the per-user table cut at
+//!   [`MAX_SUMMARY_ROWS`];
 //! - `report.html` ([`write_html`], rendered in `run/html.rs`): the same as one
 //!   self-contained page in the plan report's frame, look and per-user table (`page`): no
 //!   network, a Content-Security-Policy that allows only its own style and script, every
@@ -35,10 +36,11 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::groups::Groups;
 use super::results::{ResultRow, ResultsWriter};
 use super::{Figures, FirstRows, ReportError, method_order, method_words, write_file};
 use crate::engine::outcome::{MethodRef, RunStatus, UserOutcome};
-use crate::plan::PlanHeader;
+use crate::plan::{PlanHeader, Status};
 
 pub(super) use crate::engine::hint::resume_command;
 
@@ -244,6 +246,9 @@ pub struct RunTally {
     pub taps_issued: usize,
     /// Users whose default MFA method the run changed so that a removal was accepted.
     pub defaults_changed: usize,
+    /// `blocked` users something was done to: their safe steps ran (a synced user's
+    /// sessions revoked), as planned for a blocked user.
+    pub blocked_with_done: usize,
 }
 
 impl RunTally {
@@ -267,6 +272,8 @@ impl RunTally {
         self.accounts_disabled += usize::from(o.account_disabled);
         self.taps_issued += usize::from(o.tap_issued);
         self.defaults_changed += usize::from(o.default_method_set.is_some());
+        let blocked = o.final_status() == RunStatus::Blocked;
+        self.blocked_with_done += usize::from(blocked && !done_items(o).is_empty());
     }
 
     pub fn count(&self, status: RunStatus) -> usize {
@@ -293,8 +300,9 @@ pub struct RunDigest {
     pub with_columns: bool,
     /// The first [`DIGEST_ROWS`] outcomes.
     pub first: Vec<UserOutcome>,
-    /// The outcomes that failed, were partly done or blocked.
-    pub failures: FirstRows<UserOutcome>,
+    /// The outcomes that failed, were partly done or blocked, grouped by status and
+    /// error (or reason).
+    pub failures: Groups<UserOutcome>,
     /// The drifted outcomes.
     pub drifted: FirstRows<UserOutcome>,
 }
@@ -314,7 +322,7 @@ impl RunDigest {
         }
         let status = o.final_status();
         if FAILURES.contains(&status) {
-            self.failures.push(o);
+            self.failures.add(status.as_str(), &error_words(o), o);
         }
         if status == RunStatus::Drifted {
             self.drifted.push(o);
@@ -338,14 +346,29 @@ impl Versus {
     }
 }
 
-/// Planned against done: users, then each kind of change (method types in
-/// [`crate::wire::MethodType::ALL`] order) that was planned or happened.
+/// What the first line of "planned against done" counts: the `planned` users, whose
+/// every change is made when they are `done` — the same numbers as the plan's status
+/// `planned` and the run's status `done`.
+const USERS_PLANNED: &str = "Users planned (done: every change made)";
+/// The second line, when the plan has blocked users with safe steps: those users, and
+/// how many of them had something done.
+const USERS_BLOCKED: &str = "Blocked users, their safe steps only";
+
+/// Planned against done: users (planned, then blocked ones with safe steps), then each
+/// kind of change (method types in [`crate::wire::MethodType::ALL`] order) that was
+/// planned or happened.
 fn versus(plan: &Figures, run: &RunTally) -> Vec<Versus> {
     let mut rows = vec![
         Versus {
-            change: "Users with changes".into(),
-            planned: plan.users_affected,
+            change: USERS_PLANNED.into(),
+            planned: plan.count(Status::Planned),
             done: run.count(RunStatus::Done),
+            already: None,
+        },
+        Versus {
+            change: USERS_BLOCKED.into(),
+            planned: plan.blocked_with_steps,
+            done: run.blocked_with_done,
             already: None,
         },
         Versus {
@@ -384,9 +407,7 @@ fn versus(plan: &Figures, run: &RunTally) -> Vec<Versus> {
         done: run.taps_issued,
         already: None,
     });
-    rows.retain(|v| {
-        v.change == "Users with changes" || v.planned + v.done + v.already.unwrap_or(0) > 0
-    });
+    rows.retain(|v| v.change == USERS_PLANNED || v.planned + v.done + v.already.unwrap_or(0) > 0);
     rows
 }
 

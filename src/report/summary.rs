@@ -1,6 +1,7 @@
 //! `summary.md`: the plan in words and tables, for a change board — what would change,
 //! for whom, how many Graph writes that takes and about how long, what the plan could
-//! not check, what is blocked and why, and the per-user table. Rendered from the plan's [`PlanDigest`].
+//! not check, what is blocked and why (one line per status and reason, with the count and
+//! the users' lines), and the per-user table. Rendered from the plan's [`PlanDigest`].
 
 use std::fmt::{self, Write as _};
 use std::path::Path;
@@ -50,13 +51,14 @@ fn facts(md: &mut String, digest: &PlanDigest) -> fmt::Result {
         plan.input.rows,
         short(&plan.input.sha256)
     )?;
+    writeln!(md, "| Policy | {} |", escape(&plan.policy.summary_text()))?;
+    writeln!(md, "| Plan fingerprint | `{}` |", plan.fingerprint)?;
     writeln!(
         md,
-        "| Policy | {} |",
-        escape(&plan.policy.summary().join("; "))
+        "| Users who would change | **{}** ({}) |",
+        f.users_affected,
+        f.affected_words(|n| n.to_string())
     )?;
-    writeln!(md, "| Plan fingerprint | `{}` |", plan.fingerprint)?;
-    writeln!(md, "| Users who would change | **{}** |", f.users_affected)?;
     writeln!(
         md,
         "| Graph writes | **{}**, about {} to apply |\n",
@@ -112,29 +114,14 @@ fn changes(md: &mut String, digest: &PlanDigest) -> fmt::Result {
     writeln!(md, "| Issue Temporary Access Pass | {} |\n", f.issue_pass)
 }
 
-/// The rows that need attention, when there are any.
+/// The rows that need attention, when there are any: one line per status and reason.
 fn attention(md: &mut String, digest: &PlanDigest) -> fmt::Result {
-    let blockers = &digest.attention;
-    if blockers.total == 0 {
+    let groups = &digest.attention;
+    if groups.is_empty() {
         return Ok(());
     }
-    writeln!(
-        md,
-        "## Needs attention ({})\n\n| Line | User | Status | Why |\n|---:|---|---|---|",
-        blockers.total
-    )?;
-    for e in blockers.rows.iter().take(MAX_TABLE_ROWS) {
-        writeln!(
-            md,
-            "| {} | {} | {} | {} |",
-            e.line,
-            escape(&e.input),
-            e.status,
-            escape(e.reason.as_deref().unwrap_or(""))
-        )?;
-    }
-    more(md, blockers.total, MAX_TABLE_ROWS, "")?;
-    writeln!(md)
+    let heading = "Needs attention";
+    super::markdown::groups(md, heading, groups, MAX_TABLE_ROWS, "Why", |e| e.line)
 }
 
 fn planned(md: &mut String, digest: &PlanDigest) -> fmt::Result {

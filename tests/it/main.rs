@@ -22,6 +22,7 @@ mod output;
 mod plan;
 mod reads;
 mod report_html;
+mod report_reasons;
 mod report_run;
 mod schema;
 mod secrets;

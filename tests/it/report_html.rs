@@ -17,9 +17,9 @@
 
 use crate::support::chromium::chromium_or_skip;
 use crate::support::report_fixtures::{
-    HOSTILE_COLUMN, HOSTILE_DEVICE, HOSTILE_UPN, assert_charts, by_id, entry, escaped,
-    extra_columns, finish, group, plan_digest, plan_reports, realistic_plan, section, snapshot,
-    temp_dir,
+    HOSTILE_COLUMN, HOSTILE_DEVICE, HOSTILE_UPN, assert_charts, assert_grouped, by_id, entry,
+    escaped, extra_columns, finish, group, plan_digest, plan_reports, realistic_plan, section,
+    snapshot, temp_dir,
 };
 use std::collections::BTreeMap;
 
@@ -111,7 +111,9 @@ fn by_id_with_admin_role() -> PlanEntry {
         delete(MethodType::Email, "e1", "email address"),
         delete(MethodType::SoftwareOath, "o1", "software OATH token"),
     ];
-    by_id.notes = vec!["holds admin role(s) Helpdesk Administrator and is included".into()];
+    by_id.notes = vec![
+        "is included by --include-admins and holds an admin role: Helpdesk Administrator".into(),
+    ];
     by_id.columns = BTreeMap::from([("ticket".to_string(), "INC-4712".to_string())]);
     by_id
 }
@@ -132,7 +134,7 @@ fn rows_without_changes() -> Vec<PlanEntry> {
         9,
         "root@contoso.com",
         Status::Protected,
-        Some("holds the admin role Global Administrator; admin accounts are left alone"),
+        Some("holds an admin role: Global Administrator; admin accounts are left alone"),
     );
     protected.before = Some(UserSnapshot {
         admin_roles: vec!["Global Administrator".into()],
@@ -201,6 +203,9 @@ fn expected_figures(plan: &PlanFile) -> Figures {
             continue;
         }
         f.users_affected += 1;
+        if e.status == Status::Blocked {
+            f.blocked_with_steps += 1;
+        }
         for step in &e.steps {
             match step {
                 Step::RevokeSessions => f.revoke += 1,
@@ -302,7 +307,7 @@ fn the_tables_list_attention_rows_and_every_user_with_steps_in_order() {
     ] {
         assert_eq!(
             attention
-                .matches(&format!("<tr data-status=\"{status}\">"))
+                .matches(&format!("<tr data-status=\"{status}\" data-count=\"1\">"))
                 .count(),
             1,
             "{status}"
@@ -312,7 +317,7 @@ fn the_tables_list_attention_rows_and_every_user_with_steps_in_order() {
     assert!(attention.contains("synced from on-premises Active Directory &amp; cannot"));
     assert!(attention.contains("no such user in the tenant"));
     assert!(
-        attention.contains("<td>revoke sign-in sessions</td>"),
+        attention.contains("— still done: revoke sign-in sessions</span>"),
         "still done"
     );
 
@@ -376,7 +381,10 @@ fn the_summary_says_plan_and_escapes_user_values() {
     assert!(md.contains("**Nothing has been changed yet.**"));
     assert!(md.contains("| Input | `users <board>.csv` (10 rows, SHA-256 `"));
     assert!(md.contains(&format!("| Plan fingerprint | `{}` |", plan.fingerprint)));
-    assert!(md.contains("| Users who would change | **3** |"));
+    // The figure says what it is made of, in the numbers "Users by status" shows.
+    assert!(md.contains(
+        "| Users who would change | **3** (2 planned + 1 blocked whose safe steps still run) |"
+    ));
     assert!(md.contains("| Graph writes | **10**, about 1 s to apply |"));
     assert!(md.contains("| planned | 2 |\n| no-change | 1 |"));
     assert!(md.contains("| Revoke sign-in sessions | 3 |"));
@@ -728,7 +736,6 @@ fn the_digest_of_a_large_plan_has_its_figures_and_its_first_rows_of_each_kind() 
     assert_eq!(digest.attention.total, attention.len());
     assert_eq!(digest.planned.total, planned.len());
     assert_eq!(digest.first.len(), DIGEST_ROWS);
-    assert_eq!(digest.attention.rows.len(), DIGEST_ROWS);
     assert_eq!(digest.planned.rows.len(), DIGEST_ROWS);
     assert!(
         digest
@@ -736,7 +743,10 @@ fn the_digest_of_a_large_plan_has_its_figures_and_its_first_rows_of_each_kind() 
             .iter()
             .eq(plan.entries.iter().take(DIGEST_ROWS))
     );
-    assert!((digest.attention.rows.iter()).eq(attention.into_iter().take(DIGEST_ROWS)));
+    // The rows needing attention are grouped by status and reason, every one counted.
+    assert_grouped(&digest.attention, attention.len(), |e, g| {
+        (e.status.as_str(), e.reason.as_deref()) == (g.status, Some(&*g.reason))
+    });
     assert!((digest.planned.rows.iter()).eq(planned.into_iter().take(DIGEST_ROWS)));
 
     // A digest of no entries has the plan's writes and time, and nothing else.
@@ -744,7 +754,7 @@ fn the_digest_of_a_large_plan_has_its_figures_and_its_first_rows_of_each_kind() 
     let digest = plan_digest(&empty);
     assert_eq!(digest.figures, expected_figures(&empty));
     assert_eq!(digest.figures, Figures::default());
-    assert!(digest.first.is_empty() && digest.attention.rows.is_empty());
+    assert!(digest.first.is_empty() && digest.attention.is_empty());
 }
 
 #[test]
@@ -777,9 +787,10 @@ fn reports_from_the_digest_of_a_large_plan_cut_each_table_and_count_the_rest() {
     assert_eq!(
         blockers
             .lines()
-            .filter(|l| l.starts_with("| ") && !l.starts_with("| Line"))
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| Status"))
             .count(),
-        cut
+        cut,
+        "every reason differs: a line each"
     );
     assert!(blockers.contains(&format!("…and {} more in `results.csv`.", attention - cut)));
     let per_user = md.split("## Planned changes per user").nth(1).unwrap();
@@ -799,8 +810,9 @@ fn reports_from_the_digest_of_a_large_plan_cut_each_table_and_count_the_rest() {
     assert!(page.contains(&format!("Needs attention ({})</h2>", group(attention))));
     let table = section(page, "<table id=\"attention\"", "</table>");
     assert_eq!(table.matches("<tr data-status=").count(), cut);
+    // Every reason differs: a line each, as many as a table lists; the rest counted.
     assert!(page.contains(&format!(
-        "<p class=\"more\">…and {} more in <code>results.csv</code>.</p>",
+        "<p class=\"more\">…and {} more, for other reasons, in <code>results.csv</code>.</p>",
         group(attention - cut)
     )));
     let users = section(page, "<table id=\"users\"", "</table>");

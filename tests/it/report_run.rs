@@ -15,9 +15,9 @@
 
 use crate::support::chromium::chromium_or_skip;
 use crate::support::report_fixtures::{
-    HOSTILE_COLUMN, HOSTILE_DEVICE, HOSTILE_UPN, PHONE_ID, assert_charts, by_id, entry, escaped,
-    extra_columns, finish, group, method, password, plan_digest, realistic_plan, run_digest,
-    run_reports, run_reports_in, section, snapshot, temp_dir,
+    HOSTILE_COLUMN, HOSTILE_DEVICE, HOSTILE_UPN, PHONE_ID, assert_charts, assert_grouped, by_id,
+    entry, escaped, extra_columns, finish, group, method, password, plan_digest, realistic_plan,
+    run_digest, run_reports, run_reports_in, section, snapshot, temp_dir,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -206,7 +206,7 @@ fn rows_without_changes() -> Vec<PlanEntry> {
     let invalid = format!("not a valid user principal name: {HOSTILE_UPN}");
     let mut hostile = entry(8, HOSTILE_UPN, Status::Invalid, Some(&invalid));
     hostile.columns = BTreeMap::from([("note".to_string(), FORMULA_AT.to_string())]);
-    let admin = "holds the admin role Global Administrator; admin accounts are left alone";
+    let admin = "holds an admin role: Global Administrator; admin accounts are left alone";
     let mut protected = entry(11, "root@contoso.com", Status::Protected, Some(admin));
     protected.before = Some(UserSnapshot {
         admin_roles: vec!["Global Administrator".into()],
@@ -345,6 +345,13 @@ fn expected_tally(outcomes: &[UserOutcome]) -> RunTally {
         t.sessions_revoked += usize::from(o.sessions_revoked);
         t.accounts_disabled += usize::from(o.account_disabled);
         t.taps_issued += usize::from(o.tap_issued);
+        let something_done = o.sessions_revoked
+            || o.account_disabled
+            || o.tap_issued
+            || !o.removed.is_empty()
+            || !o.already_removed.is_empty();
+        t.blocked_with_done +=
+            usize::from(o.final_status() == RunStatus::Blocked && something_done);
     }
     t
 }
@@ -631,7 +638,9 @@ fn the_summary_counts_statuses_changes_and_planned_against_done() {
     // Planned against done: planned, done, already done, not done.
     let versus = md_section(md, "## Planned against done");
     for row in [
-        "| Users with changes | 6 | 1 | — | 5 |",
+        // The same numbers as the plan's `planned` and the run's `done`.
+        "| Users planned (done: every change made) | 5 | 1 | — | 4 |",
+        "| Blocked users, their safe steps only | 1 | 1 | — | 0 |",
         "| Revoke sign-in sessions | 6 | 3 | — | 3 |",
         "| Disable account | 1 | 1 | — | 0 |",
         "| Remove phone number | 3 | 1 | 0 | 2 |",
@@ -656,16 +665,18 @@ fn the_summary_lists_failures_drift_and_every_user_safely() {
     let md = &written.summary;
 
     let failures = md_section(md, "## Failed, partly done or blocked (3)");
+    // One line per status and error (or reason), with the users' lines.
+    assert!(failures.contains("| Status | Users | Error or reason | Lines |"));
     assert!(failures.contains(
-        "| 3 | 22222222-2222-2222-2222-222222222222 (bob@contoso.com) | partial | accessDenied | \
-         Insufficient privileges to complete the operation. | r-b1, r-b2, r-b3 |"
+        "| partial | 1 | accessDenied: Insufficient privileges to complete the operation. | 3 |"
     ));
     assert!(failures.contains(
-        "| 5 | dave@contoso.com | failed | serviceNotAvailable | Service unavailable \
-         \\<retry later\\> \\| try again | r-d1, r-d2 |"
+        "| failed | 1 | serviceNotAvailable: Service unavailable \\<retry later\\> \\| try \
+         again | 5 |"
     ));
-    assert!(failures.contains("| 12 | synced@contoso.com | blocked |  | synced from"));
-    assert_eq!(failures.matches("\n| ").count(), 4, "header and 3 rows");
+    assert!(failures.contains("| blocked | 1 | synced from"));
+    assert!(failures.contains("request ids (for Microsoft support) are in `results.csv`"));
+    assert_eq!(failures.matches("\n| ").count(), 4, "header and 3 lines");
 
     let drifted = md_section(md, "## Drifted (1)");
     assert!(drifted.contains(
@@ -797,10 +808,18 @@ fn the_html_report_shows_the_run_and_escapes_everything() {
     ));
 
     let failures = section(html, "id=\"failures\"", "</table>");
-    assert_eq!(failures.matches("<tr data-status=").count(), 3);
-    assert!(failures.contains("<code>serviceNotAvailable</code>"));
-    assert!(failures.contains("Service unavailable &lt;retry later&gt; | try again"));
-    assert!(failures.contains("<code>r-b1</code><br><code>r-b2</code><br><code>r-b3</code>"));
+    assert_eq!(
+        failures.matches("<tr data-status=").count(),
+        3,
+        "three reasons"
+    );
+    assert!(failures.contains(
+        "<p class=\"reason\">serviceNotAvailable: Service unavailable &lt;retry later&gt; | try \
+         again</p>"
+    ));
+    assert!(failures.contains(
+        "<span class=\"rid\">request-id <code>r-b1</code> <code>r-b2</code> <code>r-b3</code>"
+    ));
     let drifted = section(html, "id=\"drifted\"", "</table>");
     assert!(drifted.contains("added Authenticator on Pixel 8"));
 
@@ -890,7 +909,8 @@ fn empty_runs_render() {
     assert!(md.contains("| **all rows** | **0** |"));
     assert!(md.contains("The input has no rows."));
     // Planned against done lists the users, and only changes planned or made.
-    assert!(md.contains("| Users with changes | 0 | 0 | — | 0 |"));
+    assert!(md.contains("| Users planned (done: every change made) | 0 | 0 | — | 0 |"));
+    assert!(!md.contains("| Blocked users"));
     assert!(!md.contains("| Disable account |"));
     let html = &written.html;
     assert!(html.contains("The input has no rows."));
@@ -1015,13 +1035,16 @@ fn the_digest_of_a_large_run_has_its_tally_and_its_first_rows_of_each_kind() {
     assert_eq!(digest.drifted.total, drifted.len());
     assert_eq!(digest.first.len(), DIGEST_ROWS);
     assert!(digest.first.iter().eq(outcomes.iter().take(DIGEST_ROWS)));
-    assert!((digest.failures.rows.iter()).eq(failures.into_iter().take(DIGEST_ROWS)));
+    // The failures are grouped by status and error, every one counted.
+    assert_grouped(&digest.failures, failures.len(), |o, g| {
+        o.final_status().as_str() == g.status
+    });
     assert!((digest.drifted.rows.iter()).eq(drifted.into_iter().take(DIGEST_ROWS)));
 
     let empty = run_digest(&[]);
     assert_eq!(empty.tally, RunTally::default());
     assert_eq!(empty.tally, expected_tally(&[]));
-    assert!(empty.first.is_empty() && empty.failures.rows.is_empty());
+    assert!(empty.first.is_empty() && empty.failures.is_empty());
 }
 
 #[test]
@@ -1038,7 +1061,9 @@ fn large_run_reports_cut_each_table_and_count_the_rest() {
     let md = &written.summary;
     let rows = |text: &str| {
         text.lines()
-            .filter(|l| l.starts_with("| ") && !l.starts_with("| Line"))
+            .filter(|l| {
+                l.starts_with("| ") && !l.starts_with("| Line") && !l.starts_with("| Status")
+            })
             .count()
     };
     let failed = md_section(md, "## Failed, partly done or blocked");
@@ -1071,7 +1096,7 @@ fn large_run_reports_cut_each_table_and_count_the_rest() {
     assert_eq!(table.matches("<tr data-status=").count(), MAX_HTML_ROWS);
     assert!(page.contains(&format!("or blocked ({})</h2>", group(failures))));
     assert!(page.contains(&format!(
-        "…and {} more in <code>results.csv</code>.",
+        "…and {} more, for other reasons, in <code>results.csv</code>.",
         group(failures - MAX_HTML_ROWS)
     )));
     let table = section(page, "<table id=\"drifted\"", "</table>");

@@ -116,8 +116,8 @@ impl Ctx<'_> {
         let ends = match &decision {
             Decision::Protected { reason } => Some((RunStatus::Protected, reason.clone())),
             Decision::Excluded => Some((RunStatus::Excluded, String::new())),
-            Decision::NoChange { .. } if nothing_done => {
-                Some((RunStatus::NoChange, "nothing to change".to_string()))
+            Decision::NoChange { reason, .. } if nothing_done => {
+                Some((RunStatus::NoChange, reason.clone()))
             }
             _ => None,
         };
@@ -220,17 +220,13 @@ impl UserJob {
         if let Some(roles) = &found.roles
             && !before.roles_unread
         {
-            let gained: Vec<&str> = roles
+            let gained: Vec<String> = roles
                 .iter()
                 .filter(|r| !before.admin_roles.contains(r))
-                .map(String::as_str)
+                .cloned()
                 .collect();
             if !gained.is_empty() {
-                parts.push(format!(
-                    "now holds the admin role{} {}",
-                    if gained.len() == 1 { "" } else { "s" },
-                    gained.join(", ")
-                ));
+                parts.push(format!("now holds {}", policy::admin_roles_words(&gained)));
             }
         }
         if let Some(methods) = &found.methods

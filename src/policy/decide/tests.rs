@@ -84,12 +84,43 @@ fn device_refresh_leaves_a_user_with_only_phishing_resistant_methods_alone() {
     ]);
     let p = policy(&["--profile", "device-refresh", "--issue-tap"]).unwrap();
     let d = decide(&p, &u, false);
-    assert_eq!(d.status(), "no-change");
     assert!(d.steps().is_empty());
+    // Why no pass is issued is the reason, said once (not also a note).
+    let Decision::NoChange { reason, notes } = &d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(
+        reason,
+        "nothing to change: none of the user's methods is one the policy removes; no \
+         Temporary Access Pass is issued, as under a policy that removes methods a pass goes \
+         only to a user who loses one"
+    );
+    assert!(!notes.iter().any(|n| n.contains("Temporary Access Pass")));
+
+    let d = decide(&p, &user(vec![password()]), false);
+    let Decision::NoChange { reason, .. } = &d else {
+        panic!("{d:?}")
+    };
     assert!(
-        d.notes()
-            .iter()
-            .any(|n| n.contains("no Temporary Access Pass"))
+        reason.starts_with(
+            "nothing to change: the user has no method but the password, which is never \
+             removed; no Temporary Access Pass is issued"
+        ),
+        "{reason}"
+    );
+    let disabled = UserSnapshot {
+        account_enabled: false,
+        ..user(vec![password(), email()])
+    };
+    let d = decide(&p, &disabled, false);
+    assert_eq!(
+        d,
+        Decision::NoChange {
+            reason: "nothing to change: the account is disabled, and no Temporary Access Pass \
+                     is issued to a disabled account"
+                .into(),
+            notes: vec![]
+        }
     );
 }
 
@@ -110,8 +141,10 @@ fn issue_tap_alone_goes_to_every_enabled_user() {
         ..user(vec![password()])
     };
     let d = decide(&p, &disabled, false);
-    assert_eq!(d.status(), "no-change");
-    assert!(d.notes()[0].contains("disabled"));
+    let Decision::NoChange { reason, .. } = &d else {
+        panic!("{d:?}")
+    };
+    assert!(reason.contains("the account is disabled"), "{reason}");
 }
 
 #[test]
@@ -205,7 +238,13 @@ fn a_user_with_only_a_password_is_no_change_for_removal_only_policies() {
         &user(vec![password()]),
         false,
     );
-    assert_eq!(d, Decision::NoChange { notes: vec![] });
+    assert_eq!(
+        d,
+        Decision::NoChange {
+            reason: "nothing to change".into(),
+            notes: vec![]
+        }
+    );
     let d = decide(&profile(Profile::DeviceRefresh), &user(vec![]), false);
     assert_eq!(d.status(), "no-change");
 }
@@ -225,7 +264,7 @@ fn admins_are_protected_unless_included() {
     let Decision::Protected { reason } = &d else {
         panic!("{d:?}")
     };
-    assert!(reason.contains("admin roles Global Administrator, Exchange Administrator"));
+    assert!(reason.contains("holds 2 admin roles: Global Administrator, Exchange Administrator;"));
     assert!(reason.contains("--include-admins"));
     assert!(d.steps().is_empty());
 

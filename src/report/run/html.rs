@@ -2,8 +2,9 @@
 //! look and per-user table (`page`): banners that say whether tenant changes were made
 //! (or it was the emulator) and whether the run was interrupted (with the resume
 //! command); where, when and from which plan; the figures; users by status and the
-//! changes made as charts; planned against done; the failures with Graph's request ids;
-//! the drifted users; and the per-user table with its filter box.
+//! changes made as charts; planned against done; the failures, one line per status and
+//! error with the users behind a fold, each with Graph's request ids; the drifted users;
+//! and the per-user table with its filter box.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -14,10 +15,10 @@ use super::{
     versus,
 };
 use crate::engine::outcome::{RunStatus, UserOutcome};
-use crate::plan::PlanHeader;
+use crate::plan::{PlanHeader, Status};
 use crate::report::page::{
-    self, Bar, Changes, Figure, Frame, LINE, Listing, Row, STATUS, StatusCount, Text, USER,
-    UserTable, grouped, listing, page, provenance, row_start, user_cell,
+    self, Bar, Changes, Figure, Frame, GroupedListing, LINE, Listing, Row, StatusCount, Text, USER,
+    UserTable, grouped, listing, page, provenance, user_cell,
 };
 use crate::report::{Figures, human_duration, method_order, method_words};
 
@@ -196,11 +197,7 @@ fn figures(out: &mut String, f: &Figures, t: &RunTally, run: &RunFigures) -> fmt
                 label: "Users done",
                 id: "figure-done",
                 value: grouped(t.count(RunStatus::Done)),
-                note: format!(
-                    "of {} users with changes planned; {} input rows",
-                    grouped(f.users_affected),
-                    grouped(t.rows)
-                ),
+                note: done_note(f, t),
                 alert: false,
             },
             Figure {
@@ -234,6 +231,21 @@ fn figures(out: &mut String, f: &Figures, t: &RunTally, run: &RunFigures) -> fmt
             },
         ],
     )
+}
+
+/// Under "Users done": of how many planned users (the plan's status `planned`, as the
+/// value is the run's status `done`), and the blocked users whose safe steps ran.
+fn done_note(f: &Figures, t: &RunTally) -> String {
+    let mut note = format!("of {} users planned", grouped(f.count(Status::Planned)));
+    if f.blocked_with_steps > 0 {
+        note.push_str(&format!(
+            "; and {} of {} blocked users had their safe steps done",
+            grouped(t.blocked_with_done),
+            grouped(f.blocked_with_steps)
+        ));
+    }
+    note.push_str(&format!("; {} input rows", grouped(t.rows)));
+    note
 }
 
 fn grouped_u64(n: u64) -> String {
@@ -332,43 +344,36 @@ fn planned_against_done(out: &mut String, f: &Figures, t: &RunTally) -> fmt::Res
     )
 }
 
-/// The outcomes that failed, were partly done or blocked, with Graph's error.
+/// The outcomes that failed, were partly done or blocked, grouped by Graph's error (or
+/// the reason), each user with the request ids Microsoft support asks for.
 fn failures(out: &mut String, d: &RunDigest) -> fmt::Result {
-    let l = Listing {
+    let groups = &d.failures;
+    let l = GroupedListing {
         id: "failures",
-        heading: format!(
-            "Failed, partly done or blocked ({})",
-            grouped(d.failures.total)
-        ),
-        total: d.failures.total,
+        heading: format!("Failed, partly done or blocked ({})", grouped(groups.total)),
         none: "<p>None.</p>",
-        intro: String::new(),
-        columns: &[
-            LINE,
-            USER,
-            STATUS,
-            ("w-code", "Error code"),
-            ("w-msg", "Message"),
-            ("w-rid", "Request ids"),
-        ],
-        more: "",
+        intro: page::groups_intro(groups, "what was done for each and Graph's request ids"),
+        why: "Error or reason, and who",
     };
-    listing(out, &l, &d.failures.rows, |out, o| {
-        let message = o.error_message.as_deref().or(o.reason.as_deref());
-        row_start(out, o)?;
-        write!(
-            out,
-            "<td><code>{}</code></td><td>{}</td><td>",
-            Text(o.error_code.as_deref().unwrap_or("")),
-            Text(message.unwrap_or("")),
-        )?;
-        for (i, id) in o.request_ids.iter().enumerate() {
-            if i > 0 {
-                write!(out, "<br>")?;
-            }
-            write!(out, "<code>{}</code>", Text(id))?;
+    page::grouped_listing(out, &l, groups, |out, o| {
+        write!(out, "<span class=\"line\">line {}</span> ", o.line)?;
+        o.user(out)?;
+        let done = done_items(o);
+        if !done.is_empty() {
+            write!(
+                out,
+                " <span class=\"still\">— done: {}</span>",
+                Text(&done.join(", "))
+            )?;
         }
-        writeln!(out, "</td></tr>")
+        if !o.request_ids.is_empty() {
+            write!(out, " <span class=\"rid\">request-id")?;
+            for id in &o.request_ids {
+                write!(out, " <code>{}</code>", Text(id))?;
+            }
+            write!(out, "</span>")?;
+        }
+        Ok(())
     })
 }
 

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::engine::outcome::{RunStatus, UserOutcome};
 use crate::plan::PlanHeader;
-use crate::report::markdown::{code, escape as md, more, short};
+use crate::report::markdown::{code, escape as md, groups as groups_table, more, short};
 use crate::report::{Figures, FirstRows, human_duration, method_order, method_words};
 
 /// Renders a run's `summary.md`; `dir` is the run's folder (for the resume command).
@@ -43,30 +43,7 @@ fn document(
     statuses(out, &d.tally)?;
     done(out, &d.tally)?;
     planned_against_done(out, f, &d.tally)?;
-    let failures = "| Line | User | Status | Error code | Message | Request ids |\n\
-                    |---:|---|---|---|---|---|";
-    listed(
-        out,
-        "Failed, partly done or blocked",
-        &d.failures,
-        failures,
-        |out, o| {
-            writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} |",
-                o.line,
-                md_user(o),
-                o.final_status(),
-                md(o.error_code.as_deref().unwrap_or("")),
-                md(&o
-                    .error_message
-                    .clone()
-                    .or_else(|| o.reason.clone())
-                    .unwrap_or_default()),
-                md(&o.request_ids.join(", "))
-            )
-        },
-    )?;
+    failures(out, d)?;
     let drifted = "Nothing was changed for these users: their methods differ from what the \
                    plan read. Plan again for them.\n\n| Line | User | What changed |\n|---:|---|---|";
     listed(out, "Drifted", &d.drifted, drifted, |out, o| {
@@ -79,6 +56,22 @@ fn document(
         )
     })?;
     users(out, d)
+}
+
+/// The outcomes that failed, were partly done or blocked: one line per status and
+/// error (or reason).
+fn failures(out: &mut String, d: &RunDigest) -> fmt::Result {
+    let heading = "Failed, partly done or blocked";
+    let why = "Error or reason";
+    groups_table(out, heading, &d.failures, MAX_SUMMARY_ROWS, why, |o| o.line)?;
+    if !d.failures.is_empty() {
+        writeln!(
+            out,
+            "Each user's Graph request ids (for Microsoft support) are in `results.csv` and \
+             `report.html`.\n"
+        )?;
+    }
+    Ok(())
 }
 
 /// The title, where the changes went, and whether the run was interrupted.
@@ -188,11 +181,7 @@ fn facts(
     if !plan.notes.is_empty() {
         writeln!(out, "| Notes | {} |", md(&plan.notes.join("; ")))?;
     }
-    writeln!(
-        out,
-        "| Policy | {} |\n",
-        md(&plan.policy.summary().join("; "))
-    )
+    writeln!(out, "| Policy | {} |\n", md(&plan.policy.summary_text()))
 }
 
 /// Every status, zero or not, in the same order every time.

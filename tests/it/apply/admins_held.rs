@@ -281,7 +281,7 @@ fn a_user_made_eligible_or_scoped_admin_after_the_plan_is_not_changed_by_its_app
     for (i, named) in [
         (
             1,
-            "now holds the admin role Global Administrator (eligible)",
+            "now holds an admin role: Global Administrator (eligible)",
         ),
         (3, "User Administrator (scope: administrative unit Sales)"),
     ] {

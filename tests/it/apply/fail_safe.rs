@@ -122,7 +122,7 @@ fn a_user_made_admin_after_the_plan_is_left_alone_or_protected_on_replan() {
     assert_eq!(statuses(&t), ["done", "drifted"]);
     let reason = t.out().rows()[1]["reason"].as_str().unwrap().to_string();
     assert!(
-        reason.contains("now holds the admin role Global Administrator"),
+        reason.contains("now holds an admin role: Global Administrator"),
         "{reason}"
     );
     assert!(t.mutations()[seen..].iter().all(|m| m["userId"] != BOB));

@@ -15,6 +15,7 @@ use mfa_reset::plan::{
 use mfa_reset::policy::{
     Decision, MethodSnapshot, Policy, PolicyArgs, Profile, UserSnapshot, decide,
 };
+use mfa_reset::report::groups::{Group, Groups, MAX_GROUPS};
 use mfa_reset::report::results::PlanResultsWriter;
 use mfa_reset::report::run::{self, RunDigest, RunFigures, RunResultsWriter};
 use mfa_reset::report::{PlanDigest, html, summary};
@@ -104,6 +105,29 @@ pub fn assert_charts(
     let chart = section(html, "id=\"chart-changes\"", "</svg>");
     for &(label, n) in changes {
         assert_eq!(bar_value(chart, label), n.to_string(), "{label}");
+    }
+}
+
+/// Asserts that `groups` counts `total` rows, in at most [`MAX_GROUPS`] groups (the rest
+/// counted as ungrouped), each keeping between one and all of its rows, every row kept
+/// one that `belongs` to its group.
+pub fn assert_grouped<T>(
+    groups: &Groups<T>,
+    total: usize,
+    belongs: impl Fn(&T, &Group<T>) -> bool,
+) {
+    let listed = groups.largest_first();
+    assert!(listed.len() <= MAX_GROUPS);
+    let grouped: usize = listed.iter().map(|g| g.count).sum();
+    assert_eq!(grouped + groups.ungrouped, total);
+    for g in listed {
+        assert!(!g.rows.is_empty() && g.rows.len() <= g.count);
+        assert!(
+            g.rows.iter().all(|r| belongs(r, g)),
+            "{} {}",
+            g.status,
+            g.reason
+        );
     }
 }
 
@@ -435,9 +459,10 @@ fn decided_entry(policy: &Policy, i: usize, line: usize) -> PlanEntry {
         .find(|s| s.as_str() == decision.status())
         .unwrap();
     let reason = match &decision {
-        Decision::NoChange { .. } => Some("nothing to change".into()),
         Decision::Excluded => Some("on the exclude list".into()),
-        Decision::Protected { reason } | Decision::Blocked { reason, .. } => Some(reason.clone()),
+        Decision::NoChange { reason, .. }
+        | Decision::Protected { reason }
+        | Decision::Blocked { reason, .. } => Some(reason.clone()),
         Decision::Planned { .. } => None,
     };
     let source = if i.is_multiple_of(3) {
