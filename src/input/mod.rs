@@ -16,6 +16,15 @@
 //! - in **UTF-8** (with or without byte-order mark) or **UTF-16** LE/BE with its
 //!   byte-order mark, as Excel's "Unicode Text" writes it (see [`Encoding`]).
 //!
+//! **Invisible characters** follow one rule in every format and list (the user list,
+//! standard input, `--exclude`): at the edges of a cell that names a user, white space,
+//! no-break and zero-width spaces, direction marks and byte-order marks are removed, and
+//! the read says so once ([`InputSummary::notes`]: how many cells, the first place and
+//! character); inside a key such a character makes the row invalid, named by its code
+//! point (`U+200B ZERO WIDTH SPACE`) with its line and column, since it would make two
+//! different keys look alike. The direction overrides U+202D and U+202E are refused even
+//! at an edge. The rule and the characters are `invisible`'s.
+//!
 //! Every data row becomes one [`InputRow`], in file order, whether valid or not: its key
 //! (validated by [`UserKey`], never re-checked here) or a [`RowProblem`] with the column
 //! and a hint; the UPN when the file gives one; every other column carried through as
@@ -39,13 +48,14 @@
 //! down this list; none names one above it:
 //!
 //! ```text
-//! pipeline  ─► table, json, sniff, dedupe, parsed, keys, text, encoding
+//! pipeline  ─► table, json, sniff, dedupe, parsed, keys, invisible, text, encoding
 //! table     ─► sniff, parsed, keys, text      (CSV and plain lists, in `sniff`'s layout)
 //! json      ─► parsed, keys, text             (documents and JSON Lines: json/{mod,visit,item})
 //! sniff     ─► keys, text                     (the file's format and layout)
 //! dedupe    ─► keys                           (duplicate detection)
-//! parsed    ─► keys                           (a unit's rows, as a worker leaves them)
-//! keys                                        (user columns, key validation)
+//! parsed    ─► keys, invisible                (a unit's rows, as a worker leaves them)
+//! keys      ─► invisible                      (user columns, key cells, key validation)
+//! invisible                                   (the rule for invisible characters)
 //! text      ─► encoding                       (line counts, UTF-8 and read errors)
 //! encoding                                    (byte-order marks, UTF-16 decoding)
 //! ```
@@ -66,6 +76,7 @@
 
 mod dedupe;
 mod encoding;
+mod invisible;
 mod json;
 mod keys;
 mod parsed;
@@ -382,7 +393,8 @@ pub struct InputSummary {
     /// `valid` by kind of key.
     pub by_kind: KindCounts,
     /// Things worth telling the reader of a report that are not problems (a skipped
-    /// example row, a Graph page that says more pages follow).
+    /// example row, a Graph page that says more pages follow, invisible characters
+    /// removed from the edges of keys).
     pub notes: Vec<String>,
 }
 

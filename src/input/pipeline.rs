@@ -31,6 +31,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use super::dedupe::Seen;
 use super::encoding::{self, Sniffed, Utf16Reader};
+use super::invisible::Stripped;
 use super::json::{self, Item};
 use super::keys::Fingerprinter;
 use super::parsed::{Parsed, Pool};
@@ -338,6 +339,7 @@ where
     let mut pending: BTreeMap<u64, Result<Parsed, InputError>> = BTreeMap::new();
     let mut next = 0u64;
     let mut end: Option<(u64, Result<(), InputError>, Vec<String>)> = None;
+    let mut stripped = Stripped::default();
     loop {
         while let Some(unit) = pending.remove(&next) {
             next += 1;
@@ -362,6 +364,7 @@ where
                 }
             }
             let mut notes = std::mem::take(&mut unit.notes);
+            stripped.merge(std::mem::take(&mut unit.stripped));
             let mut rows = Vec::with_capacity(SINK_ROWS);
             unit.build_rows(summary.rows, &firsts, &ctx.pool, |row| {
                 summary.rows += 1;
@@ -410,5 +413,6 @@ where
     };
     result?;
     summary.notes.extend(notes);
+    summary.notes.extend(stripped.note());
     Ok(summary)
 }
