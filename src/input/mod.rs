@@ -32,8 +32,11 @@
 //! UPN / mail ignoring case), the row it duplicates, so it is acted on once. When a file
 //! has both an object id and a UPN column (as the Entra export has), the id addresses the
 //! user and the UPN is kept for the report. Problems with the file as a whole (unreadable,
-//! unknown format, no user column, broken JSON, bad encoding) are an [`InputError`] whose
-//! message names the file, the line and what to do.
+//! unknown format, no user column, broken JSON, bad encoding, zero bytes where text
+//! should be, a line with no end) are an [`InputError`] whose message names the file, the
+//! line and what to do. No file is refused for its size: a run of zero bytes (a sparse or
+//! preallocated file) is named as such wherever it starts (`text::ZeroGuard`), with the
+//! file's size.
 //!
 //! Reading streams ([`read`]): one thread reads and cuts the file into blocks at record
 //! boundaries, rayon's workers parse and validate blocks in parallel, and the caller's
@@ -252,15 +255,59 @@ pub enum InputError {
     },
 
     #[error(
-        "{}:{line}: a record runs on for more than {} MiB: a quote is probably not closed; \
-         check the quotes from that line on",
+        "{}:{line}: a record runs on for more than {} MiB: {}",
         path.display(),
-        table::MAX_RECORD >> 20
+        table::MAX_RECORD >> 20,
+        if *quoted {
+            "a quote is probably not closed; check the quotes from that line on"
+        } else {
+            "no line ends in it, and a user list's lines are short, so this is probably not \
+             a user list (or its line ends are not LF, CR LF or CR); check that it is the \
+             right file"
+        }
     )]
-    RecordTooLong { path: PathBuf, line: usize },
+    RecordTooLong {
+        path: PathBuf,
+        line: usize,
+        /// The record holds a quote, which may be unclosed; otherwise it has no line end.
+        quoted: bool,
+    },
+
+    #[error("{}{}: {}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), not_text(*offset, *size))]
+    NotText {
+        path: PathBuf,
+        /// The line where the zeros start, when lines can be counted (not in UTF-16).
+        line: Option<usize>,
+        /// The byte (0-based) where the zeros start.
+        offset: u64,
+        /// The file's size, when it is a file.
+        size: Option<u64>,
+    },
 
     #[error("{}: more than 4,294,967,295 rows or lines; split the file", path.display())]
     TooManyRows { path: PathBuf },
+}
+
+/// What [`InputError::NotText`] says: where the zeros start, the file's size, what such a
+/// file is and what to do.
+fn not_text(offset: u64, size: Option<u64>) -> String {
+    let what = "a preallocated or sparse file, a disk image, or a copy or download that never \
+                finished looks like this";
+    let size = size
+        .map(|bytes| format!("; the file is {}", text::size(bytes)))
+        .unwrap_or_default();
+    let start = if offset == 0 {
+        "this is not a user list: the file starts with zero (NUL) bytes, not text".to_string()
+    } else {
+        format!(
+            "the text stops after {}: from there on the file holds zero (NUL) bytes",
+            text::size(offset)
+        )
+    };
+    format!(
+        "{start} ({what}){size}; check that this is the right file, or export the user list \
+         again"
+    )
 }
 
 fn no_user_column(headers: &[String], requested: Option<&str>) -> String {
@@ -296,6 +343,7 @@ impl InputError {
             | InputError::Json { path, .. }
             | InputError::Encoding { path, .. }
             | InputError::RecordTooLong { path, .. }
+            | InputError::NotText { path, .. }
             | InputError::TooManyRows { path } => path,
         }
     }

@@ -37,7 +37,7 @@ use super::keys::Fingerprinter;
 use super::parsed::{Parsed, Pool};
 use super::sniff::{self, Kind, Layout};
 use super::table::{self, Cutter};
-use super::text::io_error;
+use super::text::{ZeroGuard, io_error};
 use super::{FirstSeen, InputError, InputOptions, InputRow, InputSummary, KindCounts};
 
 /// How many rows' duplicate-detection slots are touched before they are checked.
@@ -165,7 +165,7 @@ enum Msg {
 /// Reads a whole file through the pipeline; see the module documentation.
 pub(crate) fn run<R, E, S>(
     path: &Path,
-    mut reader: R,
+    reader: R,
     options: &InputOptions,
     sink: S,
 ) -> Result<InputSummary, E>
@@ -174,7 +174,9 @@ where
     E: From<InputError>,
     S: FnMut(Vec<InputRow>) -> Result<(), E>,
 {
-    // Encoding, from the first bytes.
+    // Encoding, from the first bytes; a run of zero bytes, here or later, is where the
+    // file stops holding text, and said so.
+    let mut reader = ZeroGuard::new(reader);
     let head = read_up_to(path, &mut reader, SAMPLE)?;
     let (encoding, bom) = match encoding::sniff(&head) {
         Sniffed::Text(encoding, bom) => (encoding, bom),

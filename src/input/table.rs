@@ -169,6 +169,7 @@ pub(crate) fn produce_blocks(
                 return Err(InputError::RecordTooLong {
                     path: path.to_path_buf(),
                     line,
+                    quoted: cutter.quoting && buf.contains(&b'"'),
                 });
             }
             _ => want = buf.len() * 2,
@@ -468,9 +469,41 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(err, InputError::RecordTooLong { line: 7, .. }),
+            matches!(
+                err,
+                InputError::RecordTooLong {
+                    line: 7,
+                    quoted: true,
+                    ..
+                }
+            ),
             "{err}"
         );
+        assert!(err.to_string().contains("a quote is probably not closed"));
+    }
+
+    #[test]
+    fn a_line_without_an_end_is_not_called_an_unclosed_quote() {
+        let text = format!("a@x\n{}", "x".repeat(MAX_RECORD + 10));
+        for quoting in [true, false] {
+            let err = produce_blocks(
+                Path::new("f"),
+                text.as_bytes(),
+                Cutter {
+                    delimiter: b',',
+                    quoting,
+                },
+                false,
+                1,
+                &mut |_, _, _| true,
+            )
+            .unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with("f:2: a record runs on for more than 64 MiB: no line ends in it"),
+                "{msg}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod fuzz_parsers;
 mod graph_auth;
 mod graph_key;
 mod hostile;
+mod huge_files;
 mod input;
 mod layout;
 mod plan;
