@@ -8,6 +8,12 @@
 //! UPN otherwise, a mail address last) and the same validation, which is
 //! [`UserKey`]'s own: this module never re-checks a key's syntax itself.
 //!
+//! A cell becomes a key after [`clean`]: its edges lose white space and invisible
+//! characters (which [`clean_noting`] reports, for the read's one note), and a key with
+//! an invisible character inside is refused by name ([`check_invisible`]): the rule is
+//! `invisible`'s, and this module applies it to every key cell and to the UPN column
+//! beside an id ([`read_upn_cell`]), whatever the format.
+//!
 //! It also computes the compact [`Fingerprint`] that duplicate detection keeps instead of
 //! the row (see `dedupe`).
 
