@@ -265,14 +265,16 @@ pub struct TenantList {
 /// first of `tenant`, `tenantId`, `tenant id`, `tenantDomain` found) into
 /// `out/<folder>.csv`, one per tenant of `tenants` with rows, keeping each row's
 /// other columns and its line (`sourceLine`). A row that names no tenant of the file, or
-/// none, is refused with its line.
+/// none, is refused with its line. Also returns what reading the list noted
+/// ([`crate::input::InputSummary::notes`]: invisible characters removed from the edges of
+/// keys, say), which the split lists, already clean, no longer show.
 pub fn split_list(
     input: &Path,
     options: &InputOptions,
     tenant_column: Option<&str>,
     tenants: &TenantsFile,
     out: &Path,
-) -> Result<Vec<TenantList>, TenantsError> {
+) -> Result<(Vec<TenantList>, Vec<String>), TenantsError> {
     struct Share {
         writer: csv::Writer<std::fs::File>,
         path: PathBuf,
@@ -287,7 +289,7 @@ pub fn split_list(
             .iter()
             .any(|c| name.eq_ignore_ascii_case(c)),
     };
-    crate::plan::make::read_hashed::<TenantsError>(input, options, |row| {
+    let (summary, _) = crate::plan::make::read_hashed::<TenantsError>(input, options, |row| {
         if failure.is_some() {
             return Ok(());
         }
@@ -396,7 +398,7 @@ pub fn split_list(
             rows: share.rows,
         });
     }
-    Ok(lists)
+    Ok((lists, summary.notes))
 }
 
 #[cfg(test)]
@@ -489,12 +491,32 @@ mod tests {
         )
         .unwrap();
         let out = dir.join("run");
-        let lists = split_list(&list, &InputOptions::default(), None, &tenants, &out).unwrap();
+        let (lists, notes) =
+            split_list(&list, &InputOptions::default(), None, &tenants, &out).unwrap();
         assert_eq!(lists.len(), 2);
+        assert!(notes.is_empty(), "{notes:?}");
         let a = std::fs::read_to_string(out.join("a.com.csv")).unwrap();
         assert_eq!(a, "user,sourceLine,ticket\nx@a.com,2,T1\ny@a.com,4,T3\n");
         let b = std::fs::read_to_string(out.join("bee.csv")).unwrap();
         assert_eq!(b, "user,sourceLine,ticket\nx@b.com,3,T2\n");
+
+        // Invisible characters removed from a key's edges: the split list is clean, and
+        // the removal is returned to be said.
+        std::fs::write(&list, "userPrincipalName,tenant\n\u{200B}x@a.com,a.com\n").unwrap();
+        let (_, notes) = split_list(
+            &list,
+            &InputOptions::default(),
+            None,
+            &tenants,
+            &dir.join("r1"),
+        )
+        .unwrap();
+        let a = std::fs::read_to_string(dir.join("r1").join("a.com.csv")).unwrap();
+        assert_eq!(a, "user,sourceLine\nx@a.com,2\n");
+        assert!(
+            notes[0].contains("removed invisible characters from the edges of 1 cell"),
+            "{notes:?}"
+        );
 
         std::fs::write(
             &list,

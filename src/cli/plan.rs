@@ -111,6 +111,10 @@ pub fn prepare(
     if list.spooled() {
         prepared.input_name = Some(list.name.clone());
     }
+    // What reading the lists noted (kept in the plan's notes by `make_plan`).
+    for note in prepared.input_notes() {
+        eprintln!("mfa-reset: note: {note}.");
+    }
     if let Some(exclude) = &request_exclude
         && prepared.exclusions.is_empty()
     {
@@ -129,7 +133,7 @@ pub struct MadePlan {
 }
 
 /// Reads every target user through `client`, decides the plan, and writes `plan.json`
-/// (with `notes`, what the preflight could not check, and a note of its own when the
+/// (with the lists' notes, `notes` — what the preflight could not check — and a note of its own when the
 /// passes would expire before the run is through), `results.csv` and `results.jsonl`
 /// to `out` (the summary and the HTML report are [`write_reports`]'). Memory does not grow with the list: the input is read again a
 /// row at a time in its own thread, only a window of users is read at once, and every
@@ -143,6 +147,7 @@ pub async fn make_plan(
     notes: Vec<String>,
 ) -> anyhow::Result<MadePlan> {
     let graph_root = client.endpoints().graph().to_string();
+    let input_notes = prepared.input_notes();
     let entries = Arc::new(Entries::create(out, &prepared)?);
     let (target_tx, target_rx) = tokio::sync::mpsc::channel::<(Target, Row)>(4096);
     let producer = std::thread::spawn({
@@ -206,8 +211,10 @@ pub async fn make_plan(
 
     // Every row in order: the results as they come, the figures for the summary.
     let mut header = entries.header(graph_root, now_rfc3339());
-    let noted = notes.len();
-    header.notes = notes;
+    // The lists' notes first, then the preflight's: all said already.
+    header.notes = input_notes;
+    header.notes.extend(notes);
+    let noted = header.notes.len();
     let mut results = PlanResultsWriter::create(
         &out.join("results.csv"),
         &out.join("results.jsonl"),

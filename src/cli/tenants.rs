@@ -287,7 +287,7 @@ fn split(
     };
     // A list on standard input is read once; the split lists are the run's from then on.
     let spooled = crate::input::spool::spool(input).usage()?;
-    let lists = crate::tenants::split_list(
+    let (lists, notes) = crate::tenants::split_list(
         &spooled.path,
         &options,
         tenant_column,
@@ -295,6 +295,10 @@ fn split(
         &out.join(LISTS_DIR),
     )
     .usage()?;
+    // The split lists are clean: what reading the list noted is said here, once.
+    for note in notes {
+        eprintln!("mfa-reset: note: {}: {note}.", spooled.name);
+    }
     let text = serde_json::to_string_pretty(&file).expect("a tenants file serializes");
     std::fs::write(out.join(RUN_TENANTS_FILE), text)
         .with_context(|| format!("cannot write {}", out.join(RUN_TENANTS_FILE).display()))

@@ -8,7 +8,10 @@
 //!   Text" and Windows PowerShell 5's `Out-File` write; decoded to UTF-8 on the fly by
 //!   [`Utf16Reader`], so the parsers downstream only ever see UTF-8;
 //! - anything else is refused with what to do: UTF-32, UTF-16 without a byte-order mark,
-//!   Excel workbooks (`.xlsx` / `.xls`) and other binary files. Legacy 8-bit code pages
+//!   Excel workbooks (`.xlsx` / `.xls`), compressed files and PDF documents (by their
+//!   first bytes), and other binary files (control characters common in the first 64 KiB;
+//!   a run of zero bytes anywhere is refused as such by `text::ZeroGuard`, whatever the
+//!   file's size). Legacy 8-bit code pages
 //!   (Excel's plain "CSV" on Windows) are refused later, at the first byte that is not
 //!   UTF-8 (see `text`), because guessing a code page could silently change a key.
 
@@ -76,21 +79,57 @@ pub(crate) fn sniff(head: &[u8]) -> Sniffed {
             "this is a legacy Excel workbook (.xls), not a CSV or JSON list; {SAVE_AS}"
         ));
     }
+    for (magic, what) in PACKED {
+        if head.starts_with(magic) {
+            return Sniffed::Refused(format!(
+                "this is {what}, not a CSV or JSON list; take the list out of it and give that \
+                 file"
+            ));
+        }
+    }
     if head.contains(&0) {
-        // ASCII text in UTF-16 has a zero in every other byte. (A stray NUL elsewhere is
-        // read as text: the row holding it is invalid, not the whole file.)
+        // ASCII text in UTF-16 has a zero in every other byte, and (nearly) none in the
+        // others; zeros in both halves are not text at all (below). A stray NUL elsewhere
+        // is read as text: the row holding it is invalid, not the whole file.
         let pairs = head.len() / 2;
         let even = head.iter().step_by(2).filter(|&&b| b == 0).count();
         let odd = head.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
-        if pairs > 0 && (even * 10 >= pairs * 3 || odd * 10 >= pairs * 3) {
+        let many = |zeros: usize| zeros * 10 >= pairs * 3;
+        let few = |zeros: usize| zeros * 10 < pairs;
+        if pairs > 0 && ((many(even) && few(odd)) || (many(odd) && few(even))) {
             return Sniffed::Refused(format!(
                 "the file looks like UTF-16 text without a byte-order mark, which cannot be \
                  read reliably; {SAVE_AS}, or as \"Unicode Text\" from Excel (which writes the mark)"
             ));
         }
     }
+    // Text holds no control characters but tabs, line ends and form feeds, bar a stray
+    // one; a file where they are common is binary (a run of zeros has been refused by
+    // the reader already, see `text::ZeroGuard`).
+    let controls = head
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) || b == 0x7F)
+        .count();
+    if controls >= 16 && controls * 100 >= head.len() {
+        return Sniffed::Refused(format!(
+            "this looks like a binary file, not text: {controls} of its first {} bytes are \
+             control characters (zero bytes and the like), which a CSV or JSON list does not \
+             hold; check that this is the right file, or export the list again and {SAVE_AS}",
+            head.len()
+        ));
+    }
     Sniffed::Text(Encoding::Utf8, 0)
 }
+
+/// Compressed files and documents met in place of a list, by their first bytes.
+const PACKED: &[(&[u8], &str)] = &[
+    (b"\x1F\x8B", "a gzip-compressed file (.gz)"),
+    (b"\x28\xB5\x2F\xFD", "a Zstandard-compressed file (.zst)"),
+    (b"\xFD7zXZ\x00", "an xz-compressed file (.xz)"),
+    (b"7z\xBC\xAF\x27\x1C", "a 7-Zip archive (.7z)"),
+    (b"Rar!\x1A\x07", "a RAR archive (.rar)"),
+    (b"%PDF-", "a PDF document"),
+];
 
 /// A decoding problem found at a place in the decoded text. Travels inside an
 /// [`io::Error`] of kind `InvalidData` from [`Utf16Reader`] to the caller, which turns it
@@ -296,6 +335,13 @@ mod tests {
             (&b"PK\x03\x04...."[..], "Excel workbook"),
             (b"\xD0\xCF\x11\xE0....", ".xls"),
             (b"i\0d\0,\0u\0", "without a byte-order mark"),
+            (b"\x1F\x8B\x08\0\0\0\0\0", "gzip-compressed"),
+            (b"%PDF-1.7\n", "PDF"),
+            (
+                &[1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 14, 15, 16, 17, 18, 19, 20][..],
+                "binary file",
+            ),
+            (&[0; 100][..], "binary file"),
             (b"\xFF\xFE\0\0i\0\0\0", "UTF-32"),
         ] {
             match sniff(bytes) {

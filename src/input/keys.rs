@@ -8,6 +8,12 @@
 //! UPN otherwise, a mail address last) and the same validation, which is
 //! [`UserKey`]'s own: this module never re-checks a key's syntax itself.
 //!
+//! A cell becomes a key after [`clean`]: its edges lose white space and invisible
+//! characters (which [`clean_noting`] reports, for the read's one note), and a key with
+//! an invisible character inside is refused by name ([`check_invisible`]): the rule is
+//! `invisible`'s, and this module applies it to every key cell and to the UPN column
+//! beside an id ([`read_upn_cell`]), whatever the format.
+//!
 //! It also computes the compact [`Fingerprint`] that duplicate detection keeps instead of
 //! the row (see `dedupe`).
 
@@ -15,6 +21,7 @@ use std::borrow::Cow;
 use std::hash::{BuildHasher, Hasher, RandomState};
 
 use super::RowProblem;
+use super::invisible::{self, Named, Stripped};
 use crate::graph::key::{KeyError, KeyKind, UserKey};
 
 /// What a column (or JSON property) holds.
@@ -140,29 +147,54 @@ impl KeyPlan {
     }
 }
 
-/// A cell as the key is read from it: surrounding white space (including the no-break
-/// and zero-width spaces and stray byte-order marks that copy-and-paste brings) removed,
-/// and one pair of surrounding double quotes removed (`, "alice@x"` after a space is not
-/// a quoted field to a CSV parser).
+/// A cell as the key is read from it: surrounding white space and invisible characters
+/// (the no-break, zero-width and other spaces, direction marks and stray byte-order marks
+/// that copy-and-paste brings: see `invisible`) removed, and one pair of surrounding
+/// double quotes removed (`, "alice@x"` after a space is not a quoted field to a CSV
+/// parser).
 pub(crate) fn clean(cell: &str) -> Cow<'_, str> {
-    let t = trim(cell);
+    clean_noting(cell).0
+}
+
+/// [`clean`], and the first invisible character (not an ASCII space, tab or line end)
+/// it removed, for the read's note (`invisible::Stripped`).
+pub(crate) fn clean_noting(cell: &str) -> (Cow<'_, str>, Option<char>) {
+    let (t, mut removed) = trim_noting(cell);
     if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
         let inner = &t[1..t.len() - 1];
         if inner.contains("\"\"") {
-            return Cow::Owned(trim(&inner.replace("\"\"", "\"")).to_string());
+            let unquoted = inner.replace("\"\"", "\"");
+            let (t, inner_removed) = trim_noting(&unquoted);
+            return (Cow::Owned(t.to_string()), removed.or(inner_removed));
         }
-        return Cow::Borrowed(trim(inner));
+        let (t, inner_removed) = trim_noting(inner);
+        removed = removed.or(inner_removed);
+        return (Cow::Borrowed(t), removed);
     }
-    Cow::Borrowed(t)
+    (Cow::Borrowed(t), removed)
 }
 
-/// Trims white space, zero-width spaces and byte-order marks.
+/// Trims white space and invisible characters (see `invisible`).
 pub(crate) fn trim(s: &str) -> &str {
+    trim_noting(s).0
+}
+
+/// [`trim`], and the first invisible character it removed.
+fn trim_noting(s: &str) -> (&str, Option<char>) {
     match (s.as_bytes().first(), s.as_bytes().last()) {
-        (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => return s,
+        (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => return (s, None),
         _ => {}
     }
-    s.trim_matches(|c: char| c.is_whitespace() || matches!(c, '\u{200B}' | '\u{FEFF}'))
+    let start = s.len() - s.trim_start_matches(invisible::at_edge).len();
+    let t = s[start..].trim_end_matches(invisible::at_edge);
+    if t.len() == s.len() {
+        return (t, None);
+    }
+    let removed = s[..start]
+        .chars()
+        .chain(s[start + t.len()..].chars())
+        .find(|&c| invisible::is_invisible(c));
+    (t, removed)
 }
 
 /// Reads a cleaned cell as a key.
@@ -183,6 +215,7 @@ pub(crate) fn read_key(
     column: usize,
     column_name: Option<&str>,
 ) -> Result<UserKey, RowProblem> {
+    check_invisible("user key", text, line, column, column_name)?;
     make_key(text, want).map_err(|error| {
         let mut problem = key_problem(&error, line, column, column_name);
         if matches!(want, Want::Upn | Want::Mail) && UserKey::id(text).is_ok() {
@@ -192,6 +225,65 @@ pub(crate) fn read_key(
         }
         problem
     })
+}
+
+/// Refuses a cleaned cell (`what` it holds: "user key", "UPN") with an invisible
+/// character inside, or a direction override anywhere (see `invisible`): the character
+/// named, its position, and what to do.
+pub(crate) fn check_invisible(
+    what: &str,
+    text: &str,
+    line: usize,
+    column: usize,
+    column_name: Option<&str>,
+) -> Result<(), RowProblem> {
+    let Some((at, ch)) = invisible::inside(text) else {
+        return Ok(());
+    };
+    let why = if invisible::reorders(ch) {
+        "it reverses how the text after it is shown, so the cell does not show the key it holds"
+    } else {
+        "it looks like the same text without it but is not, so the row is refused"
+    };
+    Err(RowProblem {
+        line,
+        column,
+        column_name: column_name.map(str::to_string),
+        message: format!(
+            "{what} {} holds the invisible character {} at character {at}: {why}",
+            invisible::quoted(text),
+            Named(ch)
+        ),
+        hint: "retype the value, or copy the user's UPN or object id from the directory (Entra \
+               admin center > Users), then run again; or delete the row. Invisible characters \
+               are removed from the edges of a cell, never from inside a key"
+            .to_string(),
+    })
+}
+
+/// The UPN column's cell of a row the UPN does not address (its id or mail does):
+/// cleaned, its edges noted in `stripped`, and the row's `key` made a problem when the
+/// UPN holds an invisible character inside (the same rule as for the key). `None` when
+/// the cell is empty.
+pub(crate) fn read_upn_cell<'a>(
+    cell: &'a str,
+    line: usize,
+    column: usize,
+    column_name: Option<&str>,
+    key: &mut Result<UserKey, RowProblem>,
+    stripped: &mut Stripped,
+) -> Option<Cow<'a, str>> {
+    let (upn, removed) = clean_noting(cell);
+    if upn.is_empty() {
+        return None;
+    }
+    stripped.saw(removed, line, column, column_name);
+    if key.is_ok()
+        && let Err(problem) = check_invisible("UPN", &upn, line, column, column_name)
+    {
+        *key = Err(problem);
+    }
+    Some(upn)
 }
 
 /// The problem for a key that failed validation: `UserKey`'s own message, and a hint that
@@ -396,6 +488,41 @@ mod tests {
         assert_eq!(clean("\"a\"\"b\""), "a\"b");
         assert_eq!(clean("\""), "\"");
         assert_eq!(clean("a b"), "a b");
+        assert_eq!(clean("\u{202A}alice@x\u{202C}\u{200E}"), "alice@x");
+        assert_eq!(clean("\u{202E}alice@x"), "\u{202E}alice@x");
+        assert_eq!(clean_noting("alice@x"), (Cow::Borrowed("alice@x"), None));
+        assert_eq!(clean_noting("  alice@x\t").1, None);
+        assert_eq!(clean_noting(" alice@x\u{a0}").1, Some('\u{a0}'));
+        assert_eq!(clean_noting("\"\u{200b}alice@x\"").1, Some('\u{200b}'));
+        assert_eq!(clean_noting("\u{feff}\"a\"\"b\"").1, Some('\u{feff}'));
+    }
+
+    #[test]
+    fn invisible_characters_inside_a_key_are_refused_by_name() {
+        let p = read_key("ali\u{200B}ce@x", Want::Upn, 7, 2, Some("UPN")).unwrap_err();
+        assert_eq!(
+            (p.line, p.column, p.column_name.as_deref()),
+            (7, 2, Some("UPN"))
+        );
+        assert!(
+            p.message
+                .contains("\"ali\\u{200b}ce@x\" holds the invisible character U+200B ZERO WIDTH SPACE at character 4"),
+            "{}",
+            p.message
+        );
+        assert!(p.hint.starts_with("retype the value"), "{}", p.hint);
+        let p = read_key("\u{202E}alice@x", Want::Any, 1, 1, None).unwrap_err();
+        assert!(
+            p.message
+                .contains("U+202E RIGHT-TO-LEFT OVERRIDE at character 1"),
+            "{}",
+            p.message
+        );
+        let p = read_key("a\u{a0}b@x", Want::Any, 1, 1, None).unwrap_err();
+        assert!(p.message.contains("U+00A0 NO-BREAK SPACE"), "{}", p.message);
+        let p = read_key("a\u{ad}b@x", Want::Any, 1, 1, None).unwrap_err();
+        assert!(p.message.contains("U+00AD SOFT HYPHEN"), "{}", p.message);
+        assert!(read_key("zoë@x", Want::Any, 1, 1, None).is_ok());
     }
 
     proptest::proptest! {

@@ -16,6 +16,15 @@
 //! - in **UTF-8** (with or without byte-order mark) or **UTF-16** LE/BE with its
 //!   byte-order mark, as Excel's "Unicode Text" writes it (see [`Encoding`]).
 //!
+//! **Invisible characters** follow one rule in every format and list (the user list,
+//! standard input, `--exclude`): at the edges of a cell that names a user, white space,
+//! no-break and zero-width spaces, direction marks and byte-order marks are removed, and
+//! the read says so once ([`InputSummary::notes`]: how many cells, the first place and
+//! character); inside a key such a character makes the row invalid, named by its code
+//! point (`U+200B ZERO WIDTH SPACE`) with its line and column, since it would make two
+//! different keys look alike. The direction overrides U+202D and U+202E are refused even
+//! at an edge. The rule and the characters are `invisible`'s.
+//!
 //! Every data row becomes one [`InputRow`], in file order, whether valid or not: its key
 //! (validated by [`UserKey`], never re-checked here) or a [`RowProblem`] with the column
 //! and a hint; the UPN when the file gives one; every other column carried through as
@@ -23,8 +32,11 @@
 //! UPN / mail ignoring case), the row it duplicates, so it is acted on once. When a file
 //! has both an object id and a UPN column (as the Entra export has), the id addresses the
 //! user and the UPN is kept for the report. Problems with the file as a whole (unreadable,
-//! unknown format, no user column, broken JSON, bad encoding) are an [`InputError`] whose
-//! message names the file, the line and what to do.
+//! unknown format, no user column, broken JSON, bad encoding, zero bytes where text
+//! should be, a line with no end) are an [`InputError`] whose message names the file, the
+//! line and what to do. No file is refused for its size: a run of zero bytes (a sparse or
+//! preallocated file) is named as such wherever it starts (`text::ZeroGuard`), with the
+//! file's size.
 //!
 //! Reading streams ([`read`]): one thread reads and cuts the file into blocks at record
 //! boundaries, rayon's workers parse and validate blocks in parallel, and the caller's
@@ -39,13 +51,14 @@
 //! down this list; none names one above it:
 //!
 //! ```text
-//! pipeline  ─► table, json, sniff, dedupe, parsed, keys, text, encoding
+//! pipeline  ─► table, json, sniff, dedupe, parsed, keys, invisible, text, encoding
 //! table     ─► sniff, parsed, keys, text      (CSV and plain lists, in `sniff`'s layout)
 //! json      ─► parsed, keys, text             (documents and JSON Lines: json/{mod,visit,item})
 //! sniff     ─► keys, text                     (the file's format and layout)
 //! dedupe    ─► keys                           (duplicate detection)
-//! parsed    ─► keys                           (a unit's rows, as a worker leaves them)
-//! keys                                        (user columns, key validation)
+//! parsed    ─► keys, invisible                (a unit's rows, as a worker leaves them)
+//! keys      ─► invisible                      (user columns, key cells, key validation)
+//! invisible                                   (the rule for invisible characters)
 //! text      ─► encoding                       (line counts, UTF-8 and read errors)
 //! encoding                                    (byte-order marks, UTF-16 decoding)
 //! ```
@@ -66,6 +79,7 @@
 
 mod dedupe;
 mod encoding;
+mod invisible;
 mod json;
 mod keys;
 mod parsed;
@@ -241,15 +255,59 @@ pub enum InputError {
     },
 
     #[error(
-        "{}:{line}: a record runs on for more than {} MiB: a quote is probably not closed; \
-         check the quotes from that line on",
+        "{}:{line}: a record runs on for more than {} MiB: {}",
         path.display(),
-        table::MAX_RECORD >> 20
+        table::MAX_RECORD >> 20,
+        if *quoted {
+            "a quote is probably not closed; check the quotes from that line on"
+        } else {
+            "no line ends in it, and a user list's lines are short, so this is probably not \
+             a user list (or its line ends are not LF, CR LF or CR); check that it is the \
+             right file"
+        }
     )]
-    RecordTooLong { path: PathBuf, line: usize },
+    RecordTooLong {
+        path: PathBuf,
+        line: usize,
+        /// The record holds a quote, which may be unclosed; otherwise it has no line end.
+        quoted: bool,
+    },
+
+    #[error("{}{}: {}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), not_text(*offset, *size))]
+    NotText {
+        path: PathBuf,
+        /// The line where the zeros start, when lines can be counted (not in UTF-16).
+        line: Option<usize>,
+        /// The byte (0-based) where the zeros start.
+        offset: u64,
+        /// The file's size, when it is a file.
+        size: Option<u64>,
+    },
 
     #[error("{}: more than 4,294,967,295 rows or lines; split the file", path.display())]
     TooManyRows { path: PathBuf },
+}
+
+/// What [`InputError::NotText`] says: where the zeros start, the file's size, what such a
+/// file is and what to do.
+fn not_text(offset: u64, size: Option<u64>) -> String {
+    let what = "a preallocated or sparse file, a disk image, or a copy or download that never \
+                finished looks like this";
+    let size = size
+        .map(|bytes| format!("; the file is {}", text::size(bytes)))
+        .unwrap_or_default();
+    let start = if offset == 0 {
+        "this is not a user list: the file starts with zero (NUL) bytes, not text".to_string()
+    } else {
+        format!(
+            "the text stops after {}: from there on the file holds zero (NUL) bytes",
+            text::size(offset)
+        )
+    };
+    format!(
+        "{start} ({what}){size}; check that this is the right file, or export the user list \
+         again"
+    )
 }
 
 fn no_user_column(headers: &[String], requested: Option<&str>) -> String {
@@ -285,6 +343,7 @@ impl InputError {
             | InputError::Json { path, .. }
             | InputError::Encoding { path, .. }
             | InputError::RecordTooLong { path, .. }
+            | InputError::NotText { path, .. }
             | InputError::TooManyRows { path } => path,
         }
     }
@@ -382,7 +441,8 @@ pub struct InputSummary {
     /// `valid` by kind of key.
     pub by_kind: KindCounts,
     /// Things worth telling the reader of a report that are not problems (a skipped
-    /// example row, a Graph page that says more pages follow).
+    /// example row, a Graph page that says more pages follow, invisible characters
+    /// removed from the edges of keys).
     pub notes: Vec<String>,
 }
 

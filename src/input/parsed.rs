@@ -6,11 +6,13 @@
 //! allocates their strings (see [`Parsed`] for why). A unit's buffers go back to a
 //! [`Pool`] once its rows are built.
 //!
-//! Shared by the parsers and the pipeline, it uses only `keys` (for fingerprints) and the
-//! row types of `input`.
+//! Shared by the parsers and the pipeline, it uses only `keys` (for fingerprints),
+//! `invisible` (for the cells whose edges lost invisible characters) and the row types of
+//! `input`.
 
 use std::sync::Mutex;
 
+use super::invisible::Stripped;
 use super::keys::{Fingerprint, Fingerprinter};
 use super::{FirstSeen, InputRow, RowProblem};
 use crate::graph::key::{KeyKind, UserKey};
@@ -102,6 +104,8 @@ pub(crate) struct Parsed {
     /// Where the current row's extras start in `extras`.
     row_extras: usize,
     pub notes: Vec<String>,
+    /// The key cells whose edges lost invisible characters (see `invisible`).
+    pub stripped: Stripped,
     fp: Fingerprinter,
     scratch: String,
 }
@@ -119,6 +123,7 @@ impl Parsed {
             extras: b.extras,
             row_extras: 0,
             notes: Vec::new(),
+            stripped: Stripped::default(),
             fp: fp.clone(),
             scratch: String::new(),
         }

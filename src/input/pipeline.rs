@@ -31,12 +31,13 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use super::dedupe::Seen;
 use super::encoding::{self, Sniffed, Utf16Reader};
+use super::invisible::Stripped;
 use super::json::{self, Item};
 use super::keys::Fingerprinter;
 use super::parsed::{Parsed, Pool};
 use super::sniff::{self, Kind, Layout};
 use super::table::{self, Cutter};
-use super::text::io_error;
+use super::text::{ZeroGuard, io_error};
 use super::{FirstSeen, InputError, InputOptions, InputRow, InputSummary, KindCounts};
 
 /// How many rows' duplicate-detection slots are touched before they are checked.
@@ -164,7 +165,7 @@ enum Msg {
 /// Reads a whole file through the pipeline; see the module documentation.
 pub(crate) fn run<R, E, S>(
     path: &Path,
-    mut reader: R,
+    reader: R,
     options: &InputOptions,
     sink: S,
 ) -> Result<InputSummary, E>
@@ -173,7 +174,9 @@ where
     E: From<InputError>,
     S: FnMut(Vec<InputRow>) -> Result<(), E>,
 {
-    // Encoding, from the first bytes.
+    // Encoding, from the first bytes; a run of zero bytes, here or later, is where the
+    // file stops holding text, and said so.
+    let mut reader = ZeroGuard::new(reader);
     let head = read_up_to(path, &mut reader, SAMPLE)?;
     let (encoding, bom) = match encoding::sniff(&head) {
         Sniffed::Text(encoding, bom) => (encoding, bom),
@@ -338,6 +341,7 @@ where
     let mut pending: BTreeMap<u64, Result<Parsed, InputError>> = BTreeMap::new();
     let mut next = 0u64;
     let mut end: Option<(u64, Result<(), InputError>, Vec<String>)> = None;
+    let mut stripped = Stripped::default();
     loop {
         while let Some(unit) = pending.remove(&next) {
             next += 1;
@@ -362,6 +366,7 @@ where
                 }
             }
             let mut notes = std::mem::take(&mut unit.notes);
+            stripped.merge(std::mem::take(&mut unit.stripped));
             let mut rows = Vec::with_capacity(SINK_ROWS);
             unit.build_rows(summary.rows, &firsts, &ctx.pool, |row| {
                 summary.rows += 1;
@@ -410,5 +415,6 @@ where
     };
     result?;
     summary.notes.extend(notes);
+    summary.notes.extend(stripped.note());
     Ok(summary)
 }

@@ -193,6 +193,7 @@ pub(crate) fn sniff(
         lines: lines(&text, complete),
         encoding,
         cr_only,
+        complete,
     };
     let first_char = keys::trim(&text).chars().next().unwrap_or(' ');
     if first_char == '[' || first_char == '{' {
@@ -236,6 +237,8 @@ struct Sample<'a> {
     lines: Vec<Line<'a>>,
     encoding: Encoding,
     cr_only: bool,
+    /// The sample is the whole file.
+    complete: bool,
 }
 
 /// What comes before a CSV header: an Excel `sep=X` line, a bulk template's `version:`
@@ -345,6 +348,9 @@ impl<'a> Sample<'a> {
             bulk,
         } = self.preamble();
         let Some(header) = header else {
+            if !self.complete {
+                return Err(self.no_line_end());
+            }
             return Err(self.no_user_column(
                 self.lines.last().map_or(1, |l| l.number),
                 Vec::new(),
@@ -405,6 +411,20 @@ impl<'a> Sample<'a> {
             "each line (object id or UPN)".to_string(),
         );
         self.layout(format, Kind::Plain, data_start)
+    }
+
+    /// The error for a sample that ends before any line that could be a header does:
+    /// the file's first lines run on past 64 KiB.
+    fn no_line_end(&self) -> InputError {
+        let line = self.lines.last().map_or(1, |l| l.number + 1);
+        InputError::UnknownFormat {
+            path: self.path.to_path_buf(),
+            detail: format!(
+                "line {line} runs on past the first 64 KiB without a line end; a user list's \
+                 lines are short, so this is probably not one (or its line ends are not LF, \
+                 CR LF or CR); check that this is the right file"
+            ),
+        }
     }
 
     fn no_user_column(

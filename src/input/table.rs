@@ -169,6 +169,7 @@ pub(crate) fn produce_blocks(
                 return Err(InputError::RecordTooLong {
                     path: path.to_path_buf(),
                     line,
+                    quoted: cutter.quoting && buf.contains(&b'"'),
                 });
             }
             _ => want = buf.len() * 2,
@@ -260,11 +261,15 @@ pub(crate) fn parse_table(
         }
 
         let chosen = plan.primary.iter().find_map(|&(col, want)| {
-            let v = keys::clean(cell(col));
-            (!v.is_empty()).then_some((col, want, v))
+            let (v, removed) = keys::clean_noting(cell(col));
+            (!v.is_empty()).then_some((col, want, v, removed))
         });
-        let (col, want, value) =
-            chosen.unwrap_or((plan.primary[0].0, plan.primary[0].1, Cow::Borrowed("")));
+        let (col, want, value, removed) = chosen.unwrap_or((
+            plan.primary[0].0,
+            plan.primary[0].1,
+            Cow::Borrowed(""),
+            None,
+        ));
         // The template's example row starts with `Example:` in its first cell, whichever
         // column holds the users (a multi-column template's first is the display name).
         let first = (0..record.len())
@@ -278,13 +283,17 @@ pub(crate) fn parse_table(
             ));
             continue;
         }
-        let key = keys::read_key(&value, want, line, col + 1, Some(&table.names[col]));
-        let upn = match &key {
-            Ok(k) if k.kind() == KeyKind::Upn => Some(Cow::Borrowed(&*value)),
-            _ => plan
-                .upn
-                .map(|u| keys::clean(cell(u)))
-                .filter(|u| !u.is_empty()),
+        let name = |c: usize| table.names.get(c).map(String::as_str);
+        out.stripped.saw(removed, line, col + 1, name(col));
+        let mut key = keys::read_key(&value, want, line, col + 1, name(col));
+        let upn_is_key = matches!(&key, Ok(k) if k.kind() == KeyKind::Upn);
+        let upn = match plan.upn {
+            _ if upn_is_key => Some(Cow::Borrowed(&*value)),
+            Some(u) if u != col => {
+                keys::read_upn_cell(cell(u), line, u + 1, name(u), &mut key, &mut out.stripped)
+            }
+            Some(_) => Some(Cow::Borrowed(&*value)).filter(|u| !u.is_empty()),
+            None => None,
         };
         for &c in &table.extras {
             out.extra(&table.names[c], keys::trim(cell(c)));
@@ -318,13 +327,14 @@ pub(crate) fn parse_plain(
         let raw = std::str::from_utf8(raw)
             .unwrap_or_default()
             .trim_end_matches('\r');
-        let value = keys::clean(raw);
+        let (value, removed) = keys::clean_noting(raw);
         if value.is_empty() {
             continue;
         }
         let line = line_base + i;
         let lead = raw.len() - raw.trim_start().len();
         let column = 1 + raw[..lead].chars().count();
+        out.stripped.saw(removed, line, column, None);
         let key = keys::read_key(&value, Want::Any, line, column, None);
         let upn = matches!(&key, Ok(k) if k.kind() == KeyKind::Upn).then_some(&*value);
         out.push(line, &value, key, upn);
@@ -459,9 +469,41 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(err, InputError::RecordTooLong { line: 7, .. }),
+            matches!(
+                err,
+                InputError::RecordTooLong {
+                    line: 7,
+                    quoted: true,
+                    ..
+                }
+            ),
             "{err}"
         );
+        assert!(err.to_string().contains("a quote is probably not closed"));
+    }
+
+    #[test]
+    fn a_line_without_an_end_is_not_called_an_unclosed_quote() {
+        let text = format!("a@x\n{}", "x".repeat(MAX_RECORD + 10));
+        for quoting in [true, false] {
+            let err = produce_blocks(
+                Path::new("f"),
+                text.as_bytes(),
+                Cutter {
+                    delimiter: b',',
+                    quoting,
+                },
+                false,
+                1,
+                &mut |_, _, _| true,
+            )
+            .unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with("f:2: a record runs on for more than 64 MiB: no line ends in it"),
+                "{msg}"
+            );
+        }
     }
 
     #[test]

@@ -94,6 +94,25 @@ pub struct Prepared {
     /// What the list is called in the plan and its reports when `input` is not where it
     /// was given (`-`: read from standard input into a file of its own).
     pub input_name: Option<String>,
+    /// What reading the user list and the exclude list noted (a skipped example row,
+    /// invisible characters removed from the edges of keys, a Graph page that is not the
+    /// last), with the file each is about. Said as the lists are read and kept in the
+    /// plan's notes ([`Prepared::input_notes`]).
+    pub read_notes: Vec<(PathBuf, String)>,
+}
+
+impl Prepared {
+    /// [`Prepared::read_notes`] as they are said and kept: `FILE: note`, the user list
+    /// named as it was given (`-` for standard input).
+    pub fn input_notes(&self) -> Vec<String> {
+        self.read_notes
+            .iter()
+            .map(|(file, note)| match &self.input_name {
+                Some(name) if *file == self.input => format!("{name}: {note}"),
+                _ => format!("{}: {note}", file.display()),
+            })
+            .collect()
+    }
 }
 
 /// Reads and checks the user list and the exclude list, handing every invalid row to
@@ -121,8 +140,17 @@ pub fn prepare(
             rows: summary.rows,
         });
     }
+    let mut read_notes: Vec<(PathBuf, String)> = summary
+        .notes
+        .into_iter()
+        .map(|note| (request.input.clone(), note))
+        .collect();
     let exclusions = match &request.exclude {
-        Some(path) => read_exclusions(path, on_problem)?,
+        Some(path) => {
+            let (exclusions, notes) = read_exclusions(path, on_problem)?;
+            read_notes.extend(notes.into_iter().map(|note| (path.clone(), note)));
+            exclusions
+        }
         None => Exclusions::default(),
     };
     Ok(Prepared {
@@ -139,13 +167,16 @@ pub fn prepare(
         admins_unverified: None,
         tenant: None,
         input_name: None,
+        read_notes,
     })
 }
 
+/// The exclude list at `path`, read like a user list (the same rules, invisible
+/// characters included), and what reading it noted.
 fn read_exclusions(
     path: &Path,
     mut on_problem: impl FnMut(&Path, &RowProblem),
-) -> Result<Exclusions, MakeError> {
+) -> Result<(Exclusions, Vec<String>), MakeError> {
     let (rows, summary) = input::read_all(path, &InputOptions::default())?;
     if summary.invalid > 0 {
         for r in &rows {
@@ -158,10 +189,11 @@ fn read_exclusions(
             invalid: summary.invalid,
         });
     }
-    Ok(Exclusions::new(rows.iter().flat_map(|r| {
+    let exclusions = Exclusions::new(rows.iter().flat_map(|r| {
         let key = r.key.as_ref().ok().map(|k| k.as_str().to_string());
         key.into_iter().chain(r.upn.clone())
-    })))
+    }));
+    Ok((exclusions, summary.notes))
 }
 
 /// Reads the user list at `path`, handing every row to `on_row`, and hashes the file's

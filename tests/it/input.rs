@@ -634,9 +634,12 @@ fn keys_crafted_to_alter_a_url_are_invalid_in_every_format() {
                 continue;
             }
             let p = problem(&rows[0]);
+            // (An invisible character, U+2028 here, is refused by name before that.)
             assert!(
                 p.message.contains("would change the request's target")
-                    || p.message.contains("\"..\""),
+                    || p.message.contains("\"..\"")
+                    || p.message
+                        .contains("holds the invisible character U+2028 LINE SEPARATOR"),
                 "{text:?}: {}",
                 p.message
             );
@@ -907,4 +910,197 @@ fn check_reads_standard_input() {
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("2 valid users"), "{stdout}");
+}
+
+// ---- invisible characters (#20 item 5): one rule for every format ------------------------
+
+/// The note a read gives for invisible characters removed from the edges of key cells.
+fn invisible_note(s: &InputSummary) -> &str {
+    s.notes
+        .iter()
+        .find(|n| n.contains("invisible characters"))
+        .unwrap_or_else(|| panic!("no note of invisible characters: {:?}", s.notes))
+}
+
+#[test]
+fn invisible_characters_at_key_edges_are_removed_with_one_note_in_every_format() {
+    // A leading U+200B, a trailing U+FEFF, a trailing U+00A0, and (as Windows' "copy as
+    // path" brings) U+202A … U+202C around a key; the ASCII spaces are not counted.
+    let keys_in = [
+        "\u{200B}alice@contoso.example",
+        "bob@contoso.example\u{FEFF}",
+        "carol@contoso.example\u{A0}",
+        "\u{202A}dan@contoso.example\u{202C}",
+        "  erin@contoso.example ",
+    ];
+    let expect = [
+        "alice@contoso.example",
+        "bob@contoso.example",
+        "carol@contoso.example",
+        "dan@contoso.example",
+        "erin@contoso.example",
+    ];
+    let csv = format!("userPrincipalName,ticket\n{}", {
+        let mut t = String::new();
+        for (i, k) in keys_in.iter().enumerate() {
+            t.push_str(&format!("{k},T-{i}\n"));
+        }
+        t
+    });
+    let plain = keys_in.join("\n");
+    let strings = serde_json::to_string(&keys_in).unwrap();
+    let objects = serde_json::to_string(
+        &keys_in
+            .iter()
+            .map(|k| serde_json::json!({ "userPrincipalName": k }))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let lines = keys_in
+        .iter()
+        .map(|k| serde_json::to_string(k).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    // The same characters written as JSON escapes.
+    let escaped = r#"["\u200balice@contoso.example", "bob@contoso.example\ufeff", "carol@contoso.example\u00a0", "\u202adan@contoso.example\u202c", "  erin@contoso.example "]"#;
+    for (what, bytes, first_at) in [
+        (
+            "CSV",
+            csv.clone().into_bytes(),
+            "line 2, column 1 (\"userPrincipalName\")",
+        ),
+        (
+            "CSV, UTF-16",
+            utf16(&csv, false),
+            "line 2, column 1 (\"userPrincipalName\")",
+        ),
+        ("plain list", plain.into_bytes(), "line 1, column 1"),
+        ("JSON strings", strings.into_bytes(), "line 1, column 2"),
+        (
+            "JSON objects",
+            objects.into_bytes(),
+            "line 1, column 23 (\"userPrincipalName\")",
+        ),
+        ("JSON Lines", lines.into_bytes(), "line 1, column 1"),
+        (
+            "JSON escapes",
+            escaped.as_bytes().to_vec(),
+            "line 1, column 2",
+        ),
+    ] {
+        let (rows, s) = read_bytes(&bytes, None);
+        assert_eq!((s.rows, s.valid, s.invalid), (5, 5, 0), "{what}");
+        for (row, want) in rows.iter().zip(expect) {
+            assert_eq!(key(row).as_str(), want, "{what}");
+            assert_eq!(row.value, want, "{what}");
+        }
+        let note = invisible_note(&s);
+        assert!(
+            note.contains(&format!(
+                "from the edges of 4 cells naming users, first U+200B ZERO WIDTH SPACE at {first_at}, \
+                 also U+FEFF ZERO WIDTH NO-BREAK SPACE (byte-order mark), U+00A0 NO-BREAK SPACE, \
+                 U+202A LEFT-TO-RIGHT EMBEDDING;"
+            )),
+            "{what}: {note}"
+        );
+    }
+    // Nothing removed, nothing said.
+    let (_, s) = read_text("userPrincipalName\n alice@contoso.example \n");
+    assert!(s.notes.is_empty(), "{:?}", s.notes);
+}
+
+#[test]
+fn an_invisible_character_inside_a_key_makes_the_row_invalid_naming_it() {
+    let csv = "userPrincipalName,ticket\nalice@contoso.example,T-1\nbo\u{200B}b@contoso.example,T-2\n\u{200B}ca\u{A0}rol@contoso.example,T-3\n";
+    let json = "[\"alice@contoso.example\",\n \"bo\\u200bb@contoso.example\",\n {\"userPrincipalName\": \"\\u200bca\\u00a0rol@contoso.example\"}]";
+    for (what, text, places) in [
+        ("CSV", csv, [(3, 1), (4, 1)]),
+        ("JSON", json, [(2, 2), (3, 24)]),
+    ] {
+        let (rows, s) = read_text(text);
+        assert_eq!((s.rows, s.valid, s.invalid), (3, 1, 2), "{what}");
+        let p = problem(&rows[1]);
+        assert_eq!((p.line, p.column), places[0], "{what}");
+        assert!(
+            p.message.contains(
+                "user key \"bo\\u{200b}b@contoso.example\" holds the invisible character \
+                 U+200B ZERO WIDTH SPACE at character 3"
+            ),
+            "{what}: {}",
+            p.message
+        );
+        assert!(p.hint.starts_with("retype the value"), "{}", p.hint);
+        // The leading U+200B is removed, the NO-BREAK SPACE inside refused.
+        let p = problem(&rows[2]);
+        assert_eq!((p.line, p.column), places[1], "{what}");
+        assert!(
+            p.message
+                .contains("\"ca\\u{a0}rol@contoso.example\" holds the invisible character U+00A0 NO-BREAK SPACE at character 3"),
+            "{what}: {}",
+            p.message
+        );
+    }
+}
+
+#[test]
+fn a_upn_column_beside_an_id_follows_the_same_rule() {
+    let id = "3179e48a-750b-4051-897c-87b9720928f7";
+    let (rows, s) = read_text(&format!(
+        "id,userPrincipalName\n{id},alice@contoso.example\u{A0}\n{id},al\u{AD}ice@contoso.example\n"
+    ));
+    assert_eq!(rows[0].upn.as_deref(), Some("alice@contoso.example"));
+    assert!(invisible_note(&s).contains("first U+00A0 NO-BREAK SPACE at line 2, column 2"));
+    let p = problem(&rows[1]);
+    assert_eq!((p.line, p.column), (3, 2));
+    assert!(
+        p.message.contains(
+            "UPN \"al\\u{ad}ice@contoso.example\" holds the invisible character U+00AD SOFT HYPHEN"
+        ),
+        "{}",
+        p.message
+    );
+}
+
+#[test]
+fn direction_overrides_are_refused_even_at_an_edge() {
+    let (rows, _) = read_text("\u{202E}moc.osotnoc@ecila\nbob@contoso.example\n");
+    let p = problem(&rows[0]);
+    assert!(
+        p.message
+            .contains("U+202E RIGHT-TO-LEFT OVERRIDE at character 1: it reverses how the text after it is shown"),
+        "{}",
+        p.message
+    );
+}
+
+#[test]
+fn check_says_invisible_characters_removed_and_refuses_them_inside() {
+    let edges = write(
+        "invisible-edges.csv",
+        "userPrincipalName\n\u{200B}alice@contoso.example\nbob@contoso.example\u{FEFF}\ncarol@contoso.example\u{A0}\n",
+    );
+    let (code, out, _) = check(&[edges.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "{}: note: removed invisible characters from the edges of 3 cells naming users, first \
+             U+200B ZERO WIDTH SPACE at line 2, column 1 (\"userPrincipalName\")",
+            edges.display()
+        )),
+        "{out}"
+    );
+    let inside = write(
+        "invisible-inside.csv",
+        "userPrincipalName\nalice@contoso.example\nbo\u{200B}b@contoso.example\n",
+    );
+    let (code, out, err) = check(&[inside.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "{}:3:1: column \"userPrincipalName\": user key \"bo\\u{{200b}}b@contoso.example\" holds \
+             the invisible character U+200B ZERO WIDTH SPACE at character 3",
+            inside.display()
+        )),
+        "{out}"
+    );
 }

@@ -16,6 +16,7 @@ mod graph_auth;
 mod graph_key;
 mod help;
 mod hostile;
+mod huge_files;
 mod input;
 mod layout;
 mod output;

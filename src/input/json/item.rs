@@ -54,7 +54,10 @@ pub(crate) fn item_row(
 
 /// A string element: an object id or a UPN.
 fn string_row(s: &str, line: usize, at: usize, out: &mut Parsed) {
-    let value = keys::clean(s);
+    let (value, removed) = keys::clean_noting(s);
+    if !value.is_empty() {
+        out.stripped.saw(removed, line, at, None);
+    }
     let key = keys::read_key(&value, Want::Any, line, at, None);
     let upn = matches!(&key, Ok(k) if k.kind() == KeyKind::Upn).then_some(&*value);
     out.push(line, &value, key, upn);
@@ -150,8 +153,10 @@ impl Object<'_> {
     fn push_row(&self, plan: &KeyPlan, out: &mut Parsed) {
         let (i, want, value) = self.chosen(plan);
         let field = &self.fields[i];
-        let (value, key) = match value {
-            Ok(value) => {
+        let (value, mut key) = match value {
+            Ok((value, removed)) => {
+                out.stripped
+                    .saw(removed, field.line, field.column, Some(&field.name));
                 let key = keys::read_key(&value, want, field.line, field.column, Some(&field.name));
                 (value, key)
             }
@@ -160,37 +165,57 @@ impl Object<'_> {
                 (json, key)
             }
         };
-        let upn = match &key {
-            Ok(k) if k.kind() == KeyKind::Upn => Some(Cow::Borrowed(value.as_str())),
-            _ => self.upn(plan),
+        let upn_is_key = matches!(&key, Ok(k) if k.kind() == KeyKind::Upn);
+        let upn = match plan.upn {
+            _ if upn_is_key => Some(Cow::Borrowed(value.as_str())),
+            Some(u) if u != i => self.upn(u, &mut key, out),
+            Some(_) => Some(Cow::Borrowed(value.as_str())).filter(|u| !u.is_empty()),
+            None => None,
         };
         self.push_extras(Some(plan), out);
         out.push(self.line, &value, key, upn.as_deref());
     }
 
     /// The property that addresses the user (its index and the key it should hold) and
-    /// its value: the first primary property with a non-empty string, `Err` with its
-    /// JSON for one that holds something else; the first primary property, empty, when
-    /// none has a value.
-    fn chosen(&self, plan: &KeyPlan) -> (usize, Want, Result<String, String>) {
+    /// its value: the first primary property with a non-empty string (and the first
+    /// invisible character removed from its edges), `Err` with its JSON for one that
+    /// holds something else; the first primary property, empty, when none has a value.
+    #[allow(clippy::type_complexity)]
+    fn chosen(&self, plan: &KeyPlan) -> (usize, Want, Result<(String, Option<char>), String>) {
         for &(i, want) in &plan.primary {
             match &self.fields[i].value {
-                FieldValue::Text(s) if !keys::clean(s).is_empty() => {
-                    return (i, want, Ok(keys::clean(s).into_owned()));
+                FieldValue::Text(s) => {
+                    let (value, removed) = keys::clean_noting(s);
+                    if !value.is_empty() {
+                        return (i, want, Ok((value.into_owned(), removed)));
+                    }
                 }
                 FieldValue::Json(j) => return (i, want, Err(j.clone())),
-                _ => {}
+                FieldValue::Null => {}
             }
         }
-        (plan.primary[0].0, plan.primary[0].1, Ok(String::new()))
+        (
+            plan.primary[0].0,
+            plan.primary[0].1,
+            Ok((String::new(), None)),
+        )
     }
 
-    /// The UPN property's value, for a row addressed by object id or mail.
-    fn upn(&self, plan: &KeyPlan) -> Option<Cow<'_, str>> {
-        plan.upn.and_then(|u| match &self.fields[u].value {
-            FieldValue::Text(s) => Some(keys::clean(s)).filter(|c| !c.is_empty()),
+    /// The UPN property's (number `u`) value, for a row addressed by object id or mail;
+    /// an invisible character inside it makes `key` a problem (`keys::read_upn_cell`).
+    fn upn(
+        &self,
+        u: usize,
+        key: &mut Result<crate::graph::key::UserKey, RowProblem>,
+        out: &mut Parsed,
+    ) -> Option<Cow<'_, str>> {
+        let f = &self.fields[u];
+        match &f.value {
+            FieldValue::Text(s) => {
+                keys::read_upn_cell(s, f.line, f.column, Some(&f.name), key, &mut out.stripped)
+            }
             _ => None,
-        })
+        }
     }
 }
 

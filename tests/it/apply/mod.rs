@@ -21,6 +21,7 @@ mod fail_safe;
 mod faults_and_drift;
 mod guardrails;
 mod input_edges;
+mod invisible;
 mod kill;
 mod preflight;
 mod profiles;
