@@ -174,8 +174,11 @@ pub fn run(args: CheckArgs) -> CliResult {
     let options = InputOptions {
         column: args.column.clone(),
     };
-    // With --output json, stdout is the document's: the lines go to stderr.
-    let lines: Box<dyn Write> = if args.output.json() {
+    // With --output json, stdout is the document's: the lines go to stderr (as events
+    // when stderr is the JSON log).
+    let lines: Box<dyn Write> = if args.output.json() && super::log::stderr_is_json_log() {
+        Box::new(super::log::SaidLines::default())
+    } else if args.output.json() {
         Box::new(io::stderr().lock())
     } else {
         Box::new(io::stdout().lock())

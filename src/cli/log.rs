@@ -82,6 +82,34 @@ pub fn say_message(message: std::fmt::Arguments<'_>) {
     }
 }
 
+/// A writer whose every line is said ([`say_message`]): lines a command writes for people
+/// (`check`'s problems) become events where stderr is the JSON log.
+#[derive(Default)]
+pub struct SaidLines(Vec<u8>);
+
+impl Write for SaidLines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        while let Some(end) = self.0.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.0.drain(..=end).collect();
+            say_message(format_args!("{}", String::from_utf8_lossy(&line[..end])));
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for SaidLines {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            say_message(format_args!("{}", String::from_utf8_lossy(&self.0)));
+        }
+    }
+}
+
 /// `eprintln!` for the operator's messages: see [`say_message`].
 macro_rules! say {
     ($($arg:tt)*) => {

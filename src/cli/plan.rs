@@ -113,7 +113,7 @@ pub fn prepare(
     }
     // What reading the lists noted (kept in the plan's notes by `make_plan`).
     for note in prepared.input_notes() {
-        eprintln!("mfa-reset: note: {note}.");
+        say!("mfa-reset: note: {note}.");
     }
     if let Some(exclude) = &request_exclude
         && prepared.exclusions.is_empty()

@@ -297,7 +297,7 @@ fn split(
     .usage()?;
     // The split lists are clean: what reading the list noted is said here, once.
     for note in notes {
-        eprintln!("mfa-reset: note: {}: {note}.", spooled.name);
+        say!("mfa-reset: note: {}: {note}.", spooled.name);
     }
     let text = serde_json::to_string_pretty(&file).expect("a tenants file serializes");
     std::fs::write(out.join(RUN_TENANTS_FILE), text)

@@ -6,6 +6,9 @@
 //! emulator, and the scenario builder (tenant, user list, policy → plan → apply → the
 //! tenant's final state and the run folder's results).
 
+// Tests may print what they saw: the rule that messages go through `say!` is the tool's.
+#![allow(clippy::disallowed_macros)]
+
 mod support;
 
 mod apply;

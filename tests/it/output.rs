@@ -199,6 +199,28 @@ fn check_lists_its_problems_in_the_document_and_its_lines_on_stderr() {
     assert_eq!(problems[1]["sameAsLine"], 2);
     // The text lines moved to stderr.
     assert!(run.stderr.contains(":3:1:"), "{}", run.stderr);
+    // With the JSON log there, they are events like every other line.
+    let logged = t
+        .mfa(&[
+            "check",
+            list.to_str().unwrap(),
+            "-o",
+            "json",
+            "--log-format",
+            "json",
+        ])
+        .run();
+    logged.expect_code(2);
+    assert_eq!(document(&logged)["problems"], doc["problems"]);
+    let events = log_events(&logged);
+    assert!(
+        events.iter().any(|e| e["fields"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains(":3:1:")),
+        "{}",
+        logged.stderr
+    );
 }
 
 #[test]
