@@ -673,9 +673,14 @@ fn ask_for_count(users: usize, no_terminal: &str, prompt: &str) -> anyhow::Resul
     if !stdin.is_terminal() {
         bail!("{no_terminal}");
     }
-    let mut stderr = std::io::stderr();
-    let _ = write!(stderr, "{prompt} Type {users} to go on: ");
-    let _ = stderr.flush();
+    if super::log::stderr_is_json_log() {
+        // The question is an event like every other line; the answer is typed below it.
+        say!("{prompt} Type {users} to go on:");
+    } else {
+        let mut stderr = std::io::stderr();
+        let _ = write!(stderr, "{prompt} Type {users} to go on: ");
+        let _ = stderr.flush();
+    }
     let mut answer = String::new();
     stdin
         .lock()
