@@ -1,7 +1,9 @@
 //! The command line: one file per subcommand, each with its flags, their help and its
 //! `run` — [`check`], [`plan`], [`apply`], [`resume`], [`sim`]. The flags several
 //! subcommands share are defined once ([`args`], [`log`]); what `apply` and `resume`
-//! share is [`carry_out`], what the operator sees while they work [`progress`]. Every
+//! share is [`carry_out`], what the operator sees while they work [`progress`], every
+//! message said through [`log`] (`say!`), the document `-o json` prints [`output`], and
+//! the examples `--help` ends with [`help`]. Every
 //! command ends in an [`crate::exit::Exit`] or a [`crate::exit::CliError`], which `main` maps to the
 //! process's exit code.
 
