@@ -122,6 +122,12 @@ pub struct RunArgs {
     /// Ask the operator to confirm a run that changes more than N users.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub confirm_above: usize,
+    /// Keep no restore data: by default the phone numbers, email addresses, enabled state
+    /// and default method of each user are kept, before their first change, in
+    /// DIR/secrets/restore.jsonl (0600), so that `mfa-reset restore DIR` can undo the run as
+    /// far as Graph allows; nowhere else.
+    #[arg(long)]
+    pub no_restore_data: bool,
     /// Confirm without asking (scripts, pipelines).
     #[arg(long)]
     pub yes: bool,
@@ -148,6 +154,7 @@ impl RunArgs {
             verify: !self.no_verify,
             contain_first,
             role_holders: None,
+            restore_data: !self.no_restore_data,
         }
     }
 }
@@ -562,6 +569,7 @@ fn contain_start(
         policy: list.policy.clone(),
         on_drift: options.on_drift,
         verify: options.verify,
+        restore_data: options.restore_data,
         graph: destination.graph_root.clone(),
         sim: destination.sim,
         connection: destination.connection.clone(),
@@ -620,6 +628,7 @@ pub(super) fn start_run(
         on_drift: options.on_drift,
         verify: options.verify,
         contain_first: options.contain_first,
+        restore_data: options.restore_data,
         connection: Some(destination.connection.clone()),
         tenant: plan.store.header.tenant.clone(),
     }
@@ -668,7 +677,7 @@ pub(super) fn target_words(tenant: Option<&TenantIdentity>, sim: bool) -> String
 
 /// Asks on the terminal for `users` to be typed after `prompt`; without a terminal, the
 /// error `no_terminal`.
-fn ask_for_count(users: usize, no_terminal: &str, prompt: &str) -> anyhow::Result<bool> {
+pub(super) fn ask_for_count(users: usize, no_terminal: &str, prompt: &str) -> anyhow::Result<bool> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         bail!("{no_terminal}");

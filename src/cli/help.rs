@@ -62,6 +62,18 @@ pub const RESUME_EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
+/// `mfa-reset restore`'s examples.
+pub const RESTORE_EXAMPLES: &[(&str, &str)] = &[
+    (
+        "Undo a run: see what comes back, then confirm",
+        "mfa-reset restore run-2026-12-03",
+    ),
+    (
+        "Undo only the rows that were wrong, phones and accounts only",
+        "mfa-reset restore run-2026-12-03 --users wrong-rows.csv --only phone,account --yes",
+    ),
+];
+
 /// The examples as `--help` shows them.
 pub fn examples(examples: &[(&str, &str)]) -> String {
     let mut text = String::from("Examples:\n");
@@ -110,6 +122,7 @@ mod tests {
             ("plan", PLAN_EXAMPLES),
             ("apply", APPLY_EXAMPLES),
             ("resume", RESUME_EXAMPLES),
+            ("restore", RESTORE_EXAMPLES),
         ] {
             assert!(list.len() >= 2, "{command}");
             for (_, line) in list {

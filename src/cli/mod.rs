@@ -18,6 +18,7 @@ pub mod log;
 pub mod output;
 pub mod plan;
 pub mod progress;
+pub mod restore;
 pub mod resume;
 pub mod shell;
 pub mod sim;
@@ -94,6 +95,21 @@ pub enum Command {
         after_long_help = help::examples_and_exit_codes(help::RESUME_EXAMPLES, crate::exit::RUN_EXIT_CODES)
     )]
     Resume(Box<resume::ResumeArgs>),
+    /// Undo a run as far as Graph allows: phones, email, the account, the default method,
+    /// the passes it issued.
+    ///
+    /// What the run did to each user comes from its journal (a run stopped part-way
+    /// included), the state before it from DIR/secrets/restore.jsonl, and the state now
+    /// from Graph: a method registered since the run is left alone, one back already is
+    /// not sent again, and what an administrator cannot create (Authenticator, FIDO2,
+    /// Windows Hello, OATH, platform credentials) is listed per user. Running the same
+    /// restore again finishes an interrupted one, and finds nothing to do after a
+    /// finished one.
+    #[command(
+        after_help = help::examples(help::RESTORE_EXAMPLES),
+        after_long_help = help::examples_and_exit_codes(help::RESTORE_EXAMPLES, crate::exit::RUN_EXIT_CODES)
+    )]
+    Restore(Box<restore::RestoreArgs>),
     /// Run the built-in Microsoft Graph emulator, for rehearsals and tests.
     Sim(sim::SimArgs),
     /// Print the shell completion script for bash, zsh, fish or PowerShell.
@@ -114,6 +130,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Plan(_) => "plan",
         Command::Apply(_) => "apply",
         Command::Resume(_) => "resume",
+        Command::Restore(_) => "restore",
         Command::Sim(_) => "sim",
         Command::Completions(_) => "completions",
         Command::Man(_) => "man",
@@ -130,6 +147,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Plan(args) => plan::run(*args),
         Command::Apply(args) => apply::run(*args),
         Command::Resume(args) => resume::run(*args),
+        Command::Restore(args) => restore::run(*args),
         Command::Sim(args) => sim::run(args),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args),
@@ -153,6 +171,7 @@ impl Command {
             Command::Plan(a) if a.output.json() => Some(Some(a.out.clone())),
             Command::Apply(a) if a.output.json() => Some(Some(a.out.clone())),
             Command::Resume(a) if a.output.json() => Some(Some(a.dir.clone())),
+            Command::Restore(a) if a.output.json() => Some(Some(a.folder())),
             _ => None,
         }
     }

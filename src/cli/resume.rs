@@ -155,6 +155,7 @@ fn resume_containment(args: &ResumeArgs) -> CliResult {
         on_drift: start.on_drift,
         verify: start.verify,
         contain_first: true,
+        restore_data: start.restore_data,
         connection: Some(start.connection.clone()),
         tenant: None,
     };
@@ -228,7 +229,7 @@ fn resume_containment(args: &ResumeArgs) -> CliResult {
 
 /// Connects as the run did and proves the credential: refused when the flags reach
 /// another Graph than the run's (nothing changed).
-async fn reconnect(
+pub(super) async fn reconnect(
     graph: &GraphArgs,
     settings: &RunSettings,
 ) -> Result<(Connection, Destination), CliResult> {
@@ -254,7 +255,7 @@ async fn reconnect(
 /// A `--tenant sim` run: the emulator lived in the process that ran it, so it starts
 /// again, from the tenant as the run left it (`sim-tenant.json`, saved when a command
 /// ends) or, when that was not saved (kill -9), from the tenant the run started on.
-fn continue_emulated_tenant(dir: &Path, graph: &mut GraphArgs) {
+pub(super) fn continue_emulated_tenant(dir: &Path, graph: &mut GraphArgs) {
     let saved = dir.join(carry_out::SIM_TENANT_FILE);
     if saved.is_file() {
         say!(
@@ -275,12 +276,22 @@ fn continue_emulated_tenant(dir: &Path, graph: &mut GraphArgs) {
 /// run's is refused. A run recorded before `run.json` kept its connection is resumed with
 /// the flags as given, and checked against its Graph root once connected.
 fn connection_flags(args: &ResumeArgs, settings: &RunSettings) -> anyhow::Result<GraphArgs> {
+    run_connection(&args.graph, &args.dir, settings)
+}
+
+/// The flags that reach the Graph the run in `dir` went to: the run's, with `given`'s
+/// credential source and pacing; a target flag naming another Graph is refused.
+pub(super) fn run_connection(
+    given: &GraphArgs,
+    run_dir: &Path,
+    settings: &RunSettings,
+) -> anyhow::Result<GraphArgs> {
     let Some(run) = &settings.connection else {
-        return Ok(args.graph.clone());
+        return Ok(given.clone());
     };
-    args.graph.resumed(run).map_err(|e| match e {
+    given.resumed(run).map_err(|e| match e {
         ResumeTargetError::Other(_) => {
-            let dir = shell_quote(&args.dir);
+            let dir = shell_quote(run_dir);
             let target = match &run.sim {
                 Some(_) => "the built-in emulator".to_string(),
                 None => settings.graph.clone(),

@@ -457,6 +457,21 @@ impl Journal {
         Ok(journal)
     }
 
+    /// What the journal of the run in `dir` holds, read without opening it for writing
+    /// (`mfa-reset restore` reads a run it must not change). An incomplete last line is
+    /// left as it is, and not read.
+    pub fn read_only(dir: &Path) -> Result<JournalState, JournalError> {
+        let path = Journal::path_in(dir);
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(JournalError::Missing { path });
+            }
+            Err(e) => return Err(JournalError::io(&path, "open", e)),
+        };
+        Ok(read_state(&path, &file)?.0)
+    }
+
     /// Opens an existing journal for appending, returning what it already holds.
     pub fn resume(dir: &Path) -> Result<(Journal, JournalState), JournalError> {
         let path = Journal::path_in(dir);

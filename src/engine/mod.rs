@@ -8,6 +8,8 @@
 //! any of it, [`preflight`] checks the passes a policy issues against the tenant's TAP
 //! policy. The commands it prints for the operator to run next are quoted by [`hint`].
 //! How long a plan's run takes, about, is [`estimate`]d from the pacer's budgets.
+//! `mfa-reset restore` undoes a run as far as Graph allows ([`restore`]), from the state
+//! the run kept in `secrets/restore.jsonl`.
 
 pub mod containment;
 pub mod dispatcher;
@@ -19,6 +21,7 @@ pub mod outcome;
 pub mod pacer;
 pub mod preflight;
 pub mod read;
+pub mod restore;
 pub mod run;
 pub mod secrets;
 pub mod settings;

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use super::journal::sync_dir;
 use crate::secret::Secret;
 
+pub mod restore;
+
 /// The secrets folder inside the run folder.
 pub const SECRETS_DIR: &str = "secrets";
 /// The passes file inside the secrets folder.
@@ -67,7 +69,7 @@ pub enum SecretsError {
         source: io::Error,
     },
     #[error(
-        "{} is open to other users (mode {mode:03o}); a file of passes must be private: make it so with `chmod {expected:o} {}`, check who may have read it, then run again",
+        "{} is open to other users (mode {mode:03o}); a secrets file (passes, restore data) must be private: make it so with `chmod {expected:o} {}`, check who may have read it, then run again",
         path.display(), path.display()
     )]
     TooOpen {
@@ -76,7 +78,7 @@ pub enum SecretsError {
         expected: u32,
     },
     #[error(
-        "{} belongs to another user (uid {owner}; mfa-reset runs as uid {me}): passes must be written where only you can read them; move it away, then run again",
+        "{} belongs to another user (uid {owner}; mfa-reset runs as uid {me}): secrets must be written where only you can read them; move it away, then run again",
         path.display()
     )]
     NotOwned { path: PathBuf, owner: u32, me: u32 },
@@ -127,41 +129,7 @@ impl TapFile {
     /// only when the file is new. An existing folder or file that others can reach is
     /// refused.
     pub fn open(dir: &Path) -> Result<TapFile, SecretsError> {
-        let folder = dir.join(SECRETS_DIR);
-        ensure_private_dir(&folder)?;
-        let path = folder.join(TAP_FILE);
-        let mut new = OpenOptions::new();
-        new.read(true).append(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut new, 0o600);
-        let mut file = match new.open(&path) {
-            Ok(file) => {
-                sync_dir(&folder);
-                file
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let meta = std::fs::symlink_metadata(&path)
-                    .map_err(|e| SecretsError::io(&path, "read", e))?;
-                if !meta.file_type().is_file() {
-                    return Err(SecretsError::NotPlain { path, dir: false });
-                }
-                let file = OpenOptions::new()
-                    .read(true)
-                    .append(true)
-                    .open(&path)
-                    .map_err(|e| SecretsError::io(&path, "open", e))?;
-                // Checked on the file opened, not only on the name.
-                let meta = file
-                    .metadata()
-                    .map_err(|e| SecretsError::io(&path, "read", e))?;
-                if !meta.is_file() {
-                    return Err(SecretsError::NotPlain { path, dir: false });
-                }
-                check_private(&path, &meta, 0o600)?;
-                file
-            }
-            Err(e) => return Err(SecretsError::io(&path, "create", e)),
-        };
+        let (path, mut file) = open_private(dir, TAP_FILE)?;
         let (kept, legacy) = complete_length(&path, &mut file)?;
         if kept == 0 {
             let header = encode(&TAP_HEADER).map_err(|e| SecretsError::io(&path, "write", e))?;
@@ -233,6 +201,49 @@ impl TapFile {
             encode(&fields[..columns]).map_err(|e| SecretsError::io(&self.path, "write", e))?;
         write_synced(&self.file, &row).map_err(|e| SecretsError::io(&self.path, "write", e))
     }
+}
+
+/// Creates DIR/secrets (mode 0700) and the file `name` in it (mode 0600, created with that
+/// mode), or opens the existing file for appending after checking that it is a plain file
+/// only its owner may read: the secrets files are never created readable and narrowed
+/// afterwards.
+fn open_private(dir: &Path, name: &str) -> Result<(PathBuf, File), SecretsError> {
+    let folder = dir.join(SECRETS_DIR);
+    ensure_private_dir(&folder)?;
+    let path = folder.join(name);
+    let mut new = OpenOptions::new();
+    new.read(true).append(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut new, 0o600);
+    let file = match new.open(&path) {
+        Ok(file) => {
+            sync_dir(&folder);
+            file
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let meta =
+                std::fs::symlink_metadata(&path).map_err(|e| SecretsError::io(&path, "read", e))?;
+            if !meta.file_type().is_file() {
+                return Err(SecretsError::NotPlain { path, dir: false });
+            }
+            let file = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| SecretsError::io(&path, "open", e))?;
+            // Checked on the file opened, not only on the name.
+            let meta = file
+                .metadata()
+                .map_err(|e| SecretsError::io(&path, "read", e))?;
+            if !meta.is_file() {
+                return Err(SecretsError::NotPlain { path, dir: false });
+            }
+            check_private(&path, &meta, 0o600)?;
+            file
+        }
+        Err(e) => return Err(SecretsError::io(&path, "create", e)),
+    };
+    Ok((path, file))
 }
 
 /// One CSV row, quoted as needed. Only I/O errors come back: never a field's value.

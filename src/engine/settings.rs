@@ -39,6 +39,9 @@ pub struct RunOptions {
     /// before their first change adds the roles it shows (eligible, scoped, custom) to
     /// the user's own, so that an admin made since the plan is drift, not changed.
     pub role_holders: Option<std::sync::Arc<crate::graph::role_holders::RoleHolders>>,
+    /// Keep what `mfa-reset restore` needs in `DIR/secrets/restore.jsonl` before each
+    /// user's first change (`--no-restore-data` turns it off).
+    pub restore_data: bool,
 }
 
 /// `DIR/run.json`: how the run was started.
@@ -54,6 +57,10 @@ pub struct RunSettings {
     pub on_drift: OnDrift,
     pub verify: bool,
     pub contain_first: bool,
+    /// The run keeps restore data (`secrets/restore.jsonl`); false in a `run.json`
+    /// written before it existed (no such file was kept).
+    #[serde(default)]
+    pub restore_data: bool,
     /// How the run reached Graph; `None` in a `run.json` written before it was recorded
     /// (such a run is resumed with the connection flags given again, as then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -238,6 +245,7 @@ impl RunSettings {
             verify: self.verify,
             contain_first: self.contain_first,
             role_holders: None,
+            restore_data: self.restore_data,
         }
     }
 
@@ -283,6 +291,7 @@ mod tests {
             on_drift: OnDrift::Replan,
             verify: true,
             contain_first: false,
+            restore_data: true,
             connection: None,
             tenant: None,
         };
@@ -318,6 +327,7 @@ mod tests {
             on_drift: OnDrift::Skip,
             verify: true,
             contain_first: true,
+            restore_data: false,
             connection: Some(RunConnection {
                 cloud: Cloud::Usgov,
                 login_url: None,

@@ -70,8 +70,9 @@ pub enum Repeat {
     Create,
 }
 
-/// One Graph request.
-#[derive(Debug, Clone, PartialEq)]
+/// One Graph request. Its `Debug` names the body's properties, never their values: a
+/// restore's body holds a phone number or an email address.
+#[derive(Clone, PartialEq)]
 pub struct GraphRequest {
     pub method: Method,
     pub version: ApiVersion,
@@ -80,6 +81,24 @@ pub struct GraphRequest {
     pub body: Option<Value>,
     pub cost: Cost,
     pub repeat: Repeat,
+}
+
+impl std::fmt::Debug for GraphRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let body: Option<Vec<&String>> = self.body.as_ref().map(|b| {
+            b.as_object()
+                .map(|o| o.keys().collect())
+                .unwrap_or_default()
+        });
+        f.debug_struct("GraphRequest")
+            .field("method", &self.method)
+            .field("version", &self.version)
+            .field("url", &self.url)
+            .field("body", &body)
+            .field("cost", &self.cost)
+            .field("repeat", &self.repeat)
+            .finish()
+    }
 }
 
 impl GraphRequest {
@@ -395,6 +414,36 @@ impl GraphRequest {
             path,
             Some(json!({ "accountEnabled": enabled })),
             Repeat::Idempotent,
+        ))
+    }
+
+    /// `POST /users/{key}/authentication/phoneMethods` with `phoneNumber` and `phoneType`
+    /// (`mobile`, `alternateMobile`, `office`): creates a phone method again (a restore).
+    /// Sending it again after an ambiguous failure may find the phone there already, so
+    /// the caller reads again before deciding.
+    pub fn create_phone_method(
+        key: &UserKey,
+        number: &str,
+        phone_type: &str,
+    ) -> Option<GraphRequest> {
+        let path = key.users_path()?;
+        Some(GraphRequest::write(
+            Method::POST,
+            format!("{path}/authentication/phoneMethods"),
+            Some(json!({ "phoneNumber": number, "phoneType": phone_type })),
+            Repeat::Create,
+        ))
+    }
+
+    /// `POST /users/{key}/authentication/emailMethods` with `emailAddress`: creates the
+    /// email method again (a restore).
+    pub fn create_email_method(key: &UserKey, address: &str) -> Option<GraphRequest> {
+        let path = key.users_path()?;
+        Some(GraphRequest::write(
+            Method::POST,
+            format!("{path}/authentication/emailMethods"),
+            Some(json!({ "emailAddress": address })),
+            Repeat::Create,
         ))
     }
 

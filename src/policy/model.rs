@@ -498,6 +498,19 @@ impl Policy {
     pub fn summary_text(&self) -> String {
         self.summary().join(" ")
     }
+
+    /// What a run of this policy keeps for `mfa-reset restore`, in words for the plan's
+    /// reports; `None` when the policy changes nothing a restore could put back (it only
+    /// revokes sessions).
+    pub fn restore_data_words(&self) -> Option<&'static str> {
+        (!self.remove_methods().is_empty() || self.disable_account() || self.tap().is_some())
+            .then_some(
+                "a run keeps each user's phone numbers, email address, enabled state and \
+                 default method, as read just before their first change, in \
+                 secrets/restore.jsonl (private, mode 0600) for `mfa-reset restore`, and \
+                 nowhere else; `apply --no-restore-data` keeps none",
+            )
+    }
 }
 
 /// Every type the `all` selection means: every deletable type.

@@ -18,6 +18,7 @@ pub mod groups;
 pub mod html;
 mod markdown;
 mod page;
+pub mod restore;
 pub mod results;
 pub mod run;
 pub mod summary;

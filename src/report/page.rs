@@ -160,6 +160,13 @@ pub(super) fn provenance(out: &mut String, plan: &PlanHeader) -> fmt::Result {
         writeln!(out, "<li>{}</li>", Text(&line))?;
     }
     writeln!(out, "</ul></dd>")?;
+    if let Some(words) = plan.policy.restore_data_words() {
+        writeln!(
+            out,
+            "<dt>Restore data</dt><dd id=\"restore-data\">{}</dd>",
+            Text(words)
+        )?;
+    }
     if !plan.notes.is_empty() {
         writeln!(out, "<dt>Notes</dt><dd><ul class=\"notes\">")?;
         for note in &plan.notes {

@@ -52,6 +52,9 @@ fn facts(md: &mut String, digest: &PlanDigest) -> fmt::Result {
         short(&plan.input.sha256)
     )?;
     writeln!(md, "| Policy | {} |", escape(&plan.policy.summary_text()))?;
+    if let Some(words) = plan.policy.restore_data_words() {
+        writeln!(md, "| Restore data | {} |", escape(words))?;
+    }
     writeln!(md, "| Plan fingerprint | `{}` |", plan.fingerprint)?;
     writeln!(
         md,

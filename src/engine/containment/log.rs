@@ -41,6 +41,9 @@ pub struct ContainStart {
     pub policy: Policy,
     pub on_drift: OnDrift,
     pub verify: bool,
+    /// The run keeps restore data (false in a log written before it existed).
+    #[serde(default)]
+    pub restore_data: bool,
     /// The Graph service root, whether it is the emulator, and how it was reached.
     pub graph: String,
     pub sim: bool,
@@ -327,6 +330,7 @@ mod tests {
             .unwrap(),
             on_drift: OnDrift::Skip,
             verify: true,
+            restore_data: true,
             graph: "http://127.0.0.1:1".into(),
             sim: true,
             connection: RunConnection {

@@ -197,6 +197,13 @@ impl UserJob {
     }
 
     /// A step without an outcome that is still to be sent (not withheld).
+    /// Whether a step still to come changes something a restore would put back: any but
+    /// revoking sessions (which nothing can undo, and which loses nothing to keep).
+    pub(super) fn changes_restorable(&self) -> bool {
+        (0..self.steps.len())
+            .any(|i| self.open(i) && !matches!(self.steps[i], Step::RevokeSessions))
+    }
+
     fn open(&self, i: usize) -> bool {
         self.restricted.is_none()
             && self.done[i].is_none()

@@ -37,6 +37,7 @@ mod machine;
 mod outcomes;
 mod passes;
 mod recheck;
+mod restore_data;
 mod rows;
 mod steps;
 mod verify;
@@ -179,6 +180,8 @@ struct Ctx<'a> {
     state: &'a JournalState,
     dir: &'a std::path::Path,
     taps: Option<TapFile>,
+    /// `secrets/restore.jsonl`, opened at the first record.
+    restore: Option<super::secrets::restore::RestoreFile>,
     /// Outcomes of the users finished in this run, until the end.
     finished: FinishedOutcomes,
     /// Users contained in the first pass of `--contain-first`, until the final pass.
@@ -212,6 +215,7 @@ impl<'a> Ctx<'a> {
             state,
             dir,
             taps: None,
+            restore: None,
             finished,
             set_aside: None,
             jobs: std::collections::HashMap::new(),

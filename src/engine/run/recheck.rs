@@ -62,6 +62,9 @@ pub(super) struct Reread {
     pub(super) found: Found,
     /// The first read that did not succeed, and its answer.
     failed: Option<(Part, JobResult)>,
+    /// Graph's answer listing the user's methods, as it came: the restore data's phone
+    /// numbers and email address are taken from it, and it is dropped after.
+    methods_body: Option<Value>,
 }
 
 /// What the re-read found: `None` for what it did not read.
@@ -163,6 +166,9 @@ impl Ctx<'_> {
                         .get_or_insert_with(Vec::new)
                         .extend(methods_in(&body)),
                 }
+                if part == Part::Methods {
+                    reread.methods_body = Some(body);
+                }
             }
             other => {
                 reread.failed.get_or_insert((part, other));
@@ -178,6 +184,11 @@ impl Ctx<'_> {
             Some((part, failure)) => self.reread_failed(index, part, failure),
             None => {
                 self.breaker.success(READ);
+                // Before anything changes: what a restore would need. Not written, the
+                // run stops and the user is left as they are.
+                if !self.keep_restore_data(index, &reread.found, reread.methods_body.as_ref()) {
+                    return Taken::Ended;
+                }
                 self.compare(index, reread.found)
             }
         }

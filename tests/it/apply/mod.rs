@@ -25,6 +25,7 @@ mod invisible;
 mod kill;
 mod preflight;
 mod profiles;
+mod restore;
 mod resume;
 mod stdin;
 mod tap_options;
