@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::endpoints::ApiVersion;
 use super::key::UserKey;
-use crate::wire::MethodType;
+use crate::wire::{MethodType, PhoneType};
 
 /// Method ids (GUIDs, base64url strings) keep their unreserved characters but `.`, so
 /// that an id can never be a `..` segment.
@@ -65,8 +65,9 @@ pub enum Repeat {
     Idempotent,
     /// A DELETE: repeating after it happened answers 404, which then means "done".
     Delete,
-    /// Creating something (a Temporary Access Pass): repeating may create a second one, so
-    /// after an ambiguous failure the caller must re-read before deciding.
+    /// Creating something (a Temporary Access Pass, a phone or email method): repeating may
+    /// create a second one, or be refused because the first exists, so after an ambiguous
+    /// failure the caller must re-read before deciding.
     Create,
 }
 
@@ -476,6 +477,42 @@ impl GraphRequest {
             Repeat::Create,
         ))
     }
+
+    /// `POST /users/{key}/authentication/phoneMethods` with `phoneNumber` and `phoneType`:
+    /// registers a phone again (a restore). `number` must be in Graph's format,
+    /// `+{country code} {number}` with an optional `x{extension}`, as Graph reads phones
+    /// back; Graph refuses another format, a second phone of a type, and an
+    /// `alternateMobile` without a `mobile` (so a restore creates the mobile first). Not
+    /// safe to repeat blindly: after it happened a repeat is refused (`400`), so an
+    /// ambiguous failure is settled by reading the user's phones. `None` for a mail key.
+    pub fn create_phone_method(
+        key: &UserKey,
+        number: &str,
+        phone_type: PhoneType,
+    ) -> Option<GraphRequest> {
+        let path = key.users_path()?;
+        Some(GraphRequest::write(
+            Method::POST,
+            format!("{path}/authentication/{}", MethodType::Phone.collection()),
+            Some(json!({ "phoneNumber": number, "phoneType": phone_type.as_str() })),
+            Repeat::Create,
+        ))
+    }
+
+    /// `POST /users/{key}/authentication/emailMethods` with `emailAddress`: registers the
+    /// user's email method (used for self-service password reset) again. A user has at
+    /// most one: after it happened a repeat is refused (`400`), so, as for
+    /// [`GraphRequest::create_phone_method`], an ambiguous failure is settled by reading.
+    /// `None` for a mail key.
+    pub fn create_email_method(key: &UserKey, address: &str) -> Option<GraphRequest> {
+        let path = key.users_path()?;
+        Some(GraphRequest::write(
+            Method::POST,
+            format!("{path}/authentication/{}", MethodType::Email.collection()),
+            Some(json!({ "emailAddress": address })),
+            Repeat::Create,
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -595,5 +632,41 @@ mod tests {
             Some(json!({"userPreferredMethodForSecondaryAuthentication": "oath"}))
         );
         assert_eq!(r.repeat, Repeat::Idempotent);
+    }
+
+    #[test]
+    fn phone_and_email_methods_are_created_on_their_collections_once() {
+        let key = UserKey::parse("alice@contoso.example").unwrap();
+        let r =
+            GraphRequest::create_phone_method(&key, "+1 4255550102", PhoneType::AlternateMobile)
+                .unwrap();
+        assert_eq!(
+            (r.method.clone(), r.version, r.url.as_str()),
+            (
+                Method::POST,
+                ApiVersion::V1,
+                "/users/alice@contoso.example/authentication/phoneMethods"
+            )
+        );
+        assert_eq!(
+            r.body,
+            Some(json!({"phoneNumber": "+1 4255550102", "phoneType": "alternateMobile"}))
+        );
+        assert_eq!((r.cost, r.repeat), (Cost::WRITE, Repeat::Create));
+        let r = GraphRequest::create_email_method(&key, "alice@personal.example").unwrap();
+        assert_eq!(
+            r.url,
+            "/users/alice@contoso.example/authentication/emailMethods"
+        );
+        assert_eq!(
+            r.body,
+            Some(json!({"emailAddress": "alice@personal.example"}))
+        );
+        assert_eq!((r.cost, r.repeat), (Cost::WRITE, Repeat::Create));
+        let mail = UserKey::mail("alice@contoso.example").unwrap();
+        assert!(
+            GraphRequest::create_phone_method(&mail, "+1 4255550102", PhoneType::Mobile).is_none()
+        );
+        assert!(GraphRequest::create_email_method(&mail, "a@b.example").is_none());
     }
 }

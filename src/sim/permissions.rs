@@ -37,7 +37,8 @@ pub const GROUP_MEMBER_READ_ALL: &str = "GroupMember.Read.All";
 pub const GROUP_READ_ALL: &str = "Group.Read.All";
 /// `UserAuthenticationMethod.Read.All`: read users' authentication methods.
 pub const METHODS_READ_ALL: &str = "UserAuthenticationMethod.Read.All";
-/// `UserAuthenticationMethod.ReadWrite.All`: read, delete and create methods (TAPs).
+/// `UserAuthenticationMethod.ReadWrite.All`: read, delete and create methods (TAPs, phone
+/// and email methods).
 pub const METHODS_READ_WRITE_ALL: &str = "UserAuthenticationMethod.ReadWrite.All";
 /// `User.RevokeSessions.All`: `POST /users/{id}/revokeSignInSessions`.
 pub const REVOKE_SESSIONS_ALL: &str = "User.RevokeSessions.All";
@@ -88,7 +89,8 @@ pub enum Access {
     ReadOrganization,
     /// `GET .../authentication/methods` (and one type's), beta `signInPreferences`.
     ReadMethods,
-    /// `DELETE .../authentication/{type}Methods/{id}`, `POST temporaryAccessPassMethods`.
+    /// `DELETE .../authentication/{type}Methods/{id}`, `POST temporaryAccessPassMethods`,
+    /// `phoneMethods` and `emailMethods`.
     WriteMethods,
     /// `POST /users/{id}/revokeSignInSessions`.
     RevokeSessions,

@@ -9,14 +9,18 @@
 //! OATH tokens and the QR code PIN are reached through beta only, and v1.0 lists no
 //! hardware token; one Temporary Access Pass per
 //! user, created only as the tenant's TAP policy allows (enabled, a lifetime within its
-//! range, 60–480 minutes by default, one-time passes only when it says so);
+//! range, 60–480 minutes by default, one-time passes only when it says so); one phone
+//! method of each type, an alternateMobile only beside a mobile, numbers in Graph's
+//! `+{country code} {number}x{extension}` format, and one email method (`create`);
 //! `accountEnabled` of a synced user cannot be changed in the cloud; an app without a
 //! privileged role cannot change an admin-role holder.
 //!
-//! `console` adds the changes an administrator makes outside these routes (a role granted,
+//! `create` re-creates phone and email methods (what a restore puts back); `console` adds
+//! the changes an administrator makes outside these routes (a role granted,
 //! sync turned on, a method registered), for tests of a tenant that moves under a plan.
 
 mod console;
+mod create;
 mod units;
 
 use std::collections::HashMap;
@@ -31,6 +35,8 @@ use super::model::{
 };
 use super::odata::{Filter, Literal, UserKey};
 use crate::wire::{MethodType, PhoneType};
+
+pub use create::CreatedMethod;
 
 /// Properties a `$select` on users may name, in Graph's order for the default set.
 const DEFAULT_USER_PROPERTIES: [&str; 11] = [
@@ -131,6 +137,15 @@ pub enum Change {
         preferred: String,
         method_id: String,
     },
+    /// A phone method created: its id and type, never its number (personal data).
+    CreatePhoneMethod {
+        method_id: String,
+        phone_type: PhoneType,
+    },
+    /// The email method created: its id, never its address (personal data).
+    CreateEmailMethod {
+        method_id: String,
+    },
 }
 
 impl Change {
@@ -162,6 +177,14 @@ impl Change {
             } => json!({"op": "setDefaultMethod",
                         "userPreferredMethodForSecondaryAuthentication": preferred,
                         "methodId": method_id}),
+            Change::CreatePhoneMethod {
+                method_id,
+                phone_type,
+            } => json!({"op": "createPhoneMethod", "methodId": method_id,
+                        "phoneType": phone_type.as_str()}),
+            Change::CreateEmailMethod { method_id } => {
+                json!({"op": "createEmailMethod", "methodId": method_id})
+            }
         }
     }
 }
@@ -1002,7 +1025,8 @@ mod tests {
     use super::*;
     use crate::wire::fixed_ids;
 
-    fn user(methods: Vec<Method>, default: Option<&str>) -> User {
+    /// A cloud-only member with no role, `methods` and the default `default`.
+    pub(super) fn user(methods: Vec<Method>, default: Option<&str>) -> User {
         User {
             id: "00000000-0000-4000-8000-000000000001".into(),
             user_principal_name: "a@x.example".into(),

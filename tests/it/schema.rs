@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 use mfa_reset::graph::key::UserKey;
 use mfa_reset::graph::request::GraphRequest;
 use mfa_reset::sim::{ReceivedRequest, SimConfig, TenantRecord, TenantSource};
-use mfa_reset::wire::MethodType;
+use mfa_reset::wire::{MethodType, PhoneType};
 use serde_json::{Value, json};
 
 use crate::support::csdl::Csdl;
@@ -290,6 +290,10 @@ fn catalogue() -> Vec<GraphRequest> {
             GraphRequest::set_account_enabled(&key, false),
             GraphRequest::set_account_enabled(&key, true),
             GraphRequest::create_temporary_access_pass(&key, 60, true, None),
+            GraphRequest::create_phone_method(&key, "+1 4255550101", PhoneType::Mobile),
+            GraphRequest::create_phone_method(&key, "+1 4255550102x12", PhoneType::AlternateMobile),
+            GraphRequest::create_phone_method(&key, "+44 2071234567", PhoneType::Office),
+            GraphRequest::create_email_method(&key, "alice@personal.example"),
             GraphRequest::create_temporary_access_pass(
                 &key,
                 60,
@@ -474,6 +478,14 @@ fn a_misspelled_body_property_is_rejected() {
         &real.url,
         Some(body),
         "the body's \"lifetimeInMinute\" is not a property of temporaryAccessPassAuthenticationMethod",
+    );
+    // A phone method's address is not an email method's property.
+    assert_rejected(
+        "POST",
+        "v1.0",
+        &format!("/users/{ALICE}/authentication/phoneMethods"),
+        Some(json!({"emailAddress": "alice@personal.example", "phoneType": "mobile"})),
+        "the body's \"emailAddress\" is not a property of phoneAuthenticationMethod",
     );
     assert_rejected(
         "PATCH",

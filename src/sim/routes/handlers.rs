@@ -64,6 +64,8 @@ pub(super) fn run(
         Route::GetMethod { only, id } => h.get_method(user(), only, &id),
         Route::DeleteMethod { kind, id } => h.delete_method(user(), kind, &id),
         Route::CreateTemporaryAccessPass => h.create_temporary_access_pass(user()),
+        Route::CreatePhoneMethod => h.create_method(user(), MethodType::Phone),
+        Route::CreateEmailMethod => h.create_method(user(), MethodType::Email),
         Route::RevokeSessions => h.revoke_sessions(user()),
         Route::SignInPreferences => h.sign_in_preferences(user()),
         Route::UpdateSignInPreferences => h.update_sign_in_preferences(user()),
@@ -240,20 +242,44 @@ impl Handler<'_> {
             method_id,
             new_pass(length),
         )?;
+        Ok(self.created(
+            idx,
+            MethodType::TemporaryAccessPass,
+            created.body,
+            created.change,
+        ))
+    }
+
+    /// `POST .../authentication/phoneMethods` or `emailMethods` (`kind`): `201` with the
+    /// new method.
+    fn create_method(&mut self, idx: usize, kind: MethodType) -> Result<Done, GraphFailure> {
+        let created = if kind == MethodType::Email {
+            self.tenant
+                .create_email_method(idx, self.body, self.privileged)?
+        } else {
+            self.tenant
+                .create_phone_method(idx, self.body, self.privileged)?
+        };
+        Ok(self.created(idx, kind, created.body, created.change))
+    }
+
+    /// A new method of `kind` answered `201` with its `@odata.context`, and its change
+    /// logged against user `idx`.
+    fn created(&self, idx: usize, kind: MethodType, mut body: Value, change: Change) -> Done {
         let id = &self.tenant.user(idx).id;
-        let mut body = created.body;
         prepend_context(
             &mut body,
             format!(
-                "{}/$metadata#users('{id}')/authentication/temporaryAccessPassMethods/$entity",
-                self.base
+                "{}/$metadata#users('{id}')/authentication/{}/$entity",
+                self.base,
+                kind.collection()
             ),
         );
-        Ok(Done {
+        Done {
             status: 201,
             body: Some(body),
-            change: self.wrote(idx, created.change),
-        })
+            change: self.wrote(idx, change),
+        }
     }
 
     /// `POST /users/{key}/revokeSignInSessions`: `200` with `true`.

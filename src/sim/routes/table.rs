@@ -30,6 +30,10 @@ pub(super) enum Route {
         id: String,
     },
     CreateTemporaryAccessPass,
+    /// `POST .../authentication/phoneMethods`: a new phone method.
+    CreatePhoneMethod,
+    /// `POST .../authentication/emailMethods`: the email method.
+    CreateEmailMethod,
     RevokeSessions,
     UserRoles,
     /// Beta only: the user's default MFA method, as `signInPreferences` shows it.
@@ -90,6 +94,8 @@ impl Route {
             }
             Route::DeleteMethod { .. }
             | Route::CreateTemporaryAccessPass
+            | Route::CreatePhoneMethod
+            | Route::CreateEmailMethod
             | Route::UpdateSignInPreferences => Access::WriteMethods,
             Route::RevokeSessions => Access::RevokeSessions,
             Route::UpdateUser => Access::EnableDisableAccount,
@@ -103,6 +109,8 @@ impl Route {
             Route::UpdateUser
                 | Route::DeleteMethod { .. }
                 | Route::CreateTemporaryAccessPass
+                | Route::CreatePhoneMethod
+                | Route::CreateEmailMethod
                 | Route::RevokeSessions
                 | Route::UpdateSignInPreferences
         )
@@ -325,14 +333,17 @@ impl Request<'_> {
     }
 
     /// `/users/{key}/authentication/{type}Methods`: the methods of one type, or a new
-    /// Temporary Access Pass.
+    /// Temporary Access Pass, phone method or email method (the types a restore
+    /// re-creates; other types are registered by the user, not created through Graph).
     fn typed_methods(&self, collection: &str) -> Routed {
         let kind = self.method_type(collection)?;
-        match self.method {
-            "GET" => Ok((Route::ListMethods { only: Some(kind) }, self.read(1))),
-            "POST" if kind == MethodType::TemporaryAccessPass => {
+        match (self.method, kind) {
+            ("GET", _) => Ok((Route::ListMethods { only: Some(kind) }, self.read(1))),
+            ("POST", MethodType::TemporaryAccessPass) => {
                 Ok((Route::CreateTemporaryAccessPass, Cost::WRITE))
             }
+            ("POST", MethodType::Phone) => Ok((Route::CreatePhoneMethod, Cost::WRITE)),
+            ("POST", MethodType::Email) => Ok((Route::CreateEmailMethod, Cost::WRITE)),
             _ => Err(self.not_allowed()),
         }
     }

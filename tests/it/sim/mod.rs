@@ -6,6 +6,7 @@
 mod auth;
 mod batch;
 mod cli;
+mod create_methods;
 mod default_method;
 mod fail_safe;
 mod faults;
