@@ -417,7 +417,7 @@ pub fn run(mut args: ApplyArgs) -> CliResult {
         );
         // Where the passes go, private, before the first write: a folder others can read
         // is refused while nothing has changed.
-        super::ready_secrets(&args.out, &plan.store.header)?;
+        super::ready_secrets(&args.out, &plan.store.header, options.restore_data)?;
         let mut journal =
             start_run(&mut plan, &mut staged, &args.out, options.clone(), &destination)?;
         folder.keep();

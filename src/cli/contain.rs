@@ -373,7 +373,7 @@ pub async fn contain_then_apply(
     plan_cmd::describe_plan(&plan_dir, &made.digest);
     let mut staged = Staged::new(out.join("plan.json.partial"));
     let mut plan = carry_out::import_plan(made.store.path(), staged.path())?;
-    super::ready_secrets(out, &plan.store.header)?;
+    super::ready_secrets(out, &plan.store.header, run.options.restore_data)?;
     let journal = super::apply::start_run(
         &mut plan,
         &mut staged,

@@ -471,11 +471,18 @@ fn refuse_unverified_admins(
 }
 
 /// Readies the private `DIR/secrets/tap.csv` before a run of `plan` that issues passes
-/// writes anything; a folder or file others can reach, or another user's, is refused
-/// (exit 2).
-fn ready_secrets(dir: &std::path::Path, plan: &crate::plan::PlanHeader) -> Result<(), CliError> {
+/// writes anything, and `DIR/secrets/restore.jsonl` before a run that keeps restore data;
+/// a folder or file others can reach, or another user's, is refused (exit 2).
+fn ready_secrets(
+    dir: &std::path::Path,
+    plan: &crate::plan::PlanHeader,
+    restore_data: bool,
+) -> Result<(), CliError> {
     if plan.policy.tap().is_some() {
         crate::engine::secrets::TapFile::prepare(dir).map_err(CliError::usage)?;
+    }
+    if restore_data && plan.policy.restore_data_words().is_some() {
+        crate::engine::secrets::restore::RestoreFile::open(dir).map_err(CliError::usage)?;
     }
     Ok(())
 }

@@ -78,6 +78,10 @@ pub struct RestoreArgs {
     /// Confirm without asking (scripts, pipelines).
     #[arg(long, help_heading = "Guardrails")]
     pub yes: bool,
+    /// Decide and report what the restore would do, per user, and change nothing (rows
+    /// `planned`).
+    #[arg(long, help_heading = "Guardrails")]
+    pub dry_run: bool,
     /// Folder for the restore's results and reports [default: RUN_DIR/restore, or
     /// RUN_DIR/restore-2, … when taken].
     #[arg(long, value_name = "DIR", help_heading = "Output")]
@@ -255,6 +259,10 @@ pub fn run(args: RestoreArgs) -> CliResult {
             "mfa-reset: restoring in {target}: {} users the run changed, {to_change} to put back ({changes} Graph writes)",
             candidates.len()
         );
+        show_per_user(&candidates, &decided);
+        if args.dry_run {
+            return finish_dry_run(&out, &dir, &destination.graph_root, &target, &store, &only, &candidates, &decided, &unread);
+        }
         if to_change > args.confirm_above && !args.yes {
             let no_terminal = format!(
                 "this restore changes {to_change} users, more than --confirm-above {}: run it again with --yes to confirm; nothing was changed",
@@ -338,6 +346,98 @@ pub fn run(args: RestoreArgs) -> CliResult {
             stopped.is_some() || rows.iter().any(|r| !matches!(r.status.as_str(), "done" | "no-change")),
         ))
     })
+}
+
+/// The first users' restores on stderr, before anything is sent: what comes back, and what
+/// cannot.
+fn show_per_user(candidates: &[Candidate], decided: &[Decided]) {
+    const SHOWN: usize = 20;
+    let mut shown = 0;
+    for (c, d) in candidates.iter().zip(decided) {
+        if d.actions.is_empty() && d.cannot.is_empty() {
+            continue;
+        }
+        if shown == SHOWN {
+            let more = candidates.len().saturating_sub(SHOWN);
+            say!("  … and up to {more} more users: every one is in the restore's results.csv");
+            break;
+        }
+        shown += 1;
+        let actions: Vec<String> = d.actions.iter().map(Action::describe).collect();
+        say!(
+            "  line {} {}: {}{}",
+            c.line,
+            c.upn,
+            if actions.is_empty() {
+                "nothing to send".to_string()
+            } else {
+                actions.join(", ")
+            },
+            if d.cannot.is_empty() {
+                String::new()
+            } else {
+                format!("; cannot be restored: {}", d.cannot.join("; "))
+            }
+        );
+    }
+}
+
+/// `--dry-run`: the restore's reports, every row `planned` (or `no-change`), nothing sent.
+#[allow(clippy::too_many_arguments)]
+fn finish_dry_run(
+    out: &Path,
+    dir: &Path,
+    graph_root: &str,
+    target: &str,
+    store: &PlanStore,
+    only: &BTreeSet<Part>,
+    candidates: &[Candidate],
+    decided: &[Decided],
+    unread: &BTreeMap<usize, String>,
+) -> CliResult {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create the restore's folder {}", out.display()))?;
+    let rows: Vec<RestoreRow> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut row = row_of(c, &decided[i], &[], unread.get(&i));
+            if row.status != "not-found" && unread.get(&i).is_none() {
+                row.errors.clear();
+                row.status = if decided[i].actions.is_empty() {
+                    "no-change"
+                } else {
+                    "planned"
+                }
+                .into();
+                row.restored = decided[i]
+                    .actions
+                    .iter()
+                    .map(|a| format!("would {}", a.describe()))
+                    .collect();
+            }
+            row
+        })
+        .collect();
+    let header = RestoreHeader {
+        run_dir: dir,
+        graph: graph_root,
+        tenant: target,
+        started: &now_rfc3339(),
+        tool: &format!(
+            "mfa-reset {} (dry run: nothing changed)",
+            env!("CARGO_PKG_VERSION")
+        ),
+        fingerprint: &store.header.fingerprint,
+        only: &only.iter().map(|p| p.name()).collect::<Vec<_>>().join(", "),
+    };
+    crate::report::restore::write(out, &header, &rows)
+        .with_context(|| format!("cannot write the restore's results to {}", out.display()))?;
+    say!(
+        "mfa-reset: dry run: nothing was changed; what the restore would do is in {}",
+        out.display()
+    );
+    Ok(Exit::Done)
 }
 
 fn is_success(result: &JobResult) -> bool {

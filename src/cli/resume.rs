@@ -111,7 +111,7 @@ pub fn run(args: ResumeArgs) -> CliResult {
             "mfa-reset: resuming against {}",
             super::apply::target_words(tenant.as_ref(), destination.sim)
         );
-        super::ready_secrets(dir, &plan.store.header)?;
+        super::ready_secrets(dir, &plan.store.header, settings.restore_data)?;
         // Journaled only now that the run can go on: a retry refused at the door leaves
         // the journal as it was.
         let retried = if args.retry_failed {

@@ -418,36 +418,6 @@ impl GraphRequest {
         ))
     }
 
-    /// `POST /users/{key}/authentication/phoneMethods` with `phoneNumber` and `phoneType`
-    /// (`mobile`, `alternateMobile`, `office`): creates a phone method again (a restore).
-    /// Sending it again after an ambiguous failure may find the phone there already, so
-    /// the caller reads again before deciding.
-    pub fn create_phone_method(
-        key: &UserKey,
-        number: &str,
-        phone_type: &str,
-    ) -> Option<GraphRequest> {
-        let path = key.users_path()?;
-        Some(GraphRequest::write(
-            Method::POST,
-            format!("{path}/authentication/phoneMethods"),
-            Some(json!({ "phoneNumber": number, "phoneType": phone_type })),
-            Repeat::Create,
-        ))
-    }
-
-    /// `POST /users/{key}/authentication/emailMethods` with `emailAddress`: creates the
-    /// email method again (a restore).
-    pub fn create_email_method(key: &UserKey, address: &str) -> Option<GraphRequest> {
-        let path = key.users_path()?;
-        Some(GraphRequest::write(
-            Method::POST,
-            format!("{path}/authentication/emailMethods"),
-            Some(json!({ "emailAddress": address })),
-            Repeat::Create,
-        ))
-    }
-
     /// `POST /users/{key}/authentication/temporaryAccessPassMethods`; `start_date_time`
     /// (sent in UTC) when the pass is to become usable later than its creation. Graph
     /// refuses a start in the past ("Invalid StartDateTime specified. It can not be a time

@@ -21,7 +21,8 @@ pub struct RestoreRow {
     pub input: String,
     pub user_id: String,
     pub user_principal_name: String,
-    /// `done`, `partial`, `failed`, `no-change`, `unknown`, `not-found`.
+    /// `done`, `partial`, `failed`, `no-change`, `unknown`, `not-found`; `planned` in a
+    /// dry run.
     pub status: String,
     /// What this restore put back.
     pub restored: Vec<String>,
@@ -100,6 +101,7 @@ pub fn write(
 /// Users by status, in a fixed order.
 pub fn counts(rows: &[RestoreRow]) -> Vec<(String, usize)> {
     let order = [
+        "planned",
         "done",
         "partial",
         "failed",

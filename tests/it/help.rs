@@ -19,7 +19,7 @@ fn headings(text: &str) -> Vec<&str> {
 
 #[test]
 fn each_command_groups_its_flags_under_the_same_headings_and_ends_with_examples() {
-    let expected: [(&str, &[&str]); 4] = [
+    let expected: [(&str, &[&str]); 5] = [
         ("check", &["Input:", "Output:", "Examples:"]),
         (
             "plan",
@@ -48,6 +48,16 @@ fn each_command_groups_its_flags_under_the_same_headings_and_ends_with_examples(
         (
             "resume",
             &[
+                "Output:",
+                "Graph connection (the run's, from run.json, unless given):",
+                "Examples:",
+            ],
+        ),
+        (
+            "restore",
+            &[
+                "Input:",
+                "Guardrails:",
                 "Output:",
                 "Graph connection (the run's, from run.json, unless given):",
                 "Examples:",

@@ -186,7 +186,7 @@ pub fn decide(
                 let words = phone_words(&kept.phone_type);
                 match now.phones.iter().find(|(t, _)| *t == kept.phone_type) {
                     Some((_, number)) if same_number(number, &kept.phone_number) => {
-                        d.unchanged.push(format!("the {words} phone is back already"))
+                        d.unchanged.push(format!("the {words} phone is registered, as before the run"))
                     }
                     Some(_) => d.left_alone.push(format!(
                         "a {words} phone with another number was registered since the run: left as it is"
@@ -211,7 +211,7 @@ pub fn decide(
                 };
                 match &now.email {
                     Some(address) if address.eq_ignore_ascii_case(&kept.email_address) => {
-                        d.unchanged.push("the email method is back already".into())
+                        d.unchanged.push("the email method is registered, as before the run".into())
                     }
                     Some(_) => d.left_alone.push(
                         "an email method with another address was registered since the run: left as it is"
@@ -244,7 +244,7 @@ pub fn decide(
     }
     if did.disabled && only.contains(&Part::Account) {
         match (record.and_then(|r| r.account_enabled), now.account_enabled) {
-            (Some(true), Some(true)) => d.unchanged.push("the account is enabled already".into()),
+            (Some(true), Some(true)) => d.unchanged.push("the account is enabled, as before the run".into()),
             (Some(true), _) => d.actions.push(Action::EnableAccount),
             (Some(false), _) => {
                 d.unchanged.push("the account was disabled before the run: it stays so".into())
@@ -264,7 +264,7 @@ pub fn decide(
             .collect();
         if issued_by_run.is_empty() {
             d.unchanged
-                .push("the Temporary Access Pass the run issued is gone already".into());
+                .push("no Temporary Access Pass of the run's is left".into());
         }
         for id in issued_by_run {
             d.actions.push(Action::DeletePass { id: id.clone() });

@@ -17,7 +17,7 @@ use crate::engine::read::account_enabled;
 use crate::graph::key::UserKey;
 use crate::graph::request::GraphRequest;
 use crate::graph::transport::Transport;
-use crate::wire::MethodType;
+use crate::wire::{MethodType, PhoneType};
 
 /// Sends every job through one dispatcher, handing each answer to `on_done` as it comes.
 /// Returns why Graph stopped answering (the credential refused, Graph out of reach), if
@@ -121,7 +121,7 @@ pub fn take_read(now: &mut Current, request: &GraphRequest, body: &Value) {
 pub fn request_of(key: &UserKey, action: &Action) -> Option<GraphRequest> {
     match action {
         Action::CreatePhone { phone_type, number } => {
-            GraphRequest::create_phone_method(key, number, phone_type)
+            GraphRequest::create_phone_method(key, number, PhoneType::parse(phone_type)?)
         }
         Action::CreateEmail { address } => GraphRequest::create_email_method(key, address),
         Action::EnableAccount => GraphRequest::set_account_enabled(key, true),

@@ -1,14 +1,14 @@
 //! `mfa-reset restore`: undo a run as far as Graph allows. What the run did to each user
-//! is read from its plan and journal ([`run_did`]): the journal's outcomes, or, for a run
-//! stopped part-way, the steps it sent (a change whose answer was lost counts as done,
-//! since the state now decides). What to put back is decided per user from that, the
+//! is read from its plan and journal ([`run_did`]): the journal's outcomes, or, for a user
+//! a stopped run began, every step of theirs (one in flight at a kill is in no record; the
+//! state now tells what was done). A user the run never began is not touched. What to put back is decided per user from that, the
 //! state the run kept in `secrets/restore.jsonl` and the state now ([`decide`]); the
 //! changes go through the same paced `$batch` dispatcher as a run ([`execute`]).
 
 pub mod decide;
 pub mod execute;
 
-use crate::engine::journal::{JournalError, JournalState, StepOutcome};
+use crate::engine::journal::{JournalError, JournalState};
 use crate::plan::PlanEntry;
 use crate::policy::Step;
 use decide::RunDid;
@@ -28,37 +28,26 @@ pub fn run_did(entry: &PlanEntry, state: &JournalState) -> Result<RunDid, Journa
             default_set: outcome.default_method_set.is_some(),
         });
     }
-    // Not finished (the run stopped): every step the journal says was sent, whatever
-    // its answer — the state now tells what happened.
-    let steps = state.replanned.get(&entry.row).unwrap_or(&entry.steps);
+    // Not finished (the run stopped): a user it began may have had any of their steps
+    // sent — one in flight at a kill is in no record — so every step counts as tried.
+    // The state now tells what happened: a method still there is not created again, an
+    // account still enabled is not enabled again.
     let mut did = RunDid::default();
-    let sent = state
-        .steps
-        .get(&entry.row)
-        .into_iter()
-        .flatten()
-        .filter(|s| {
-            matches!(
-                s.outcome,
-                StepOutcome::Done | StepOutcome::AlreadyDone | StepOutcome::Unknown
-            )
-        });
-    let intents = state
-        .intents
-        .iter()
-        .filter(|(row, _)| *row == entry.row)
-        .map(|&(_, step)| step);
-    for step in sent.map(|s| s.step).chain(intents) {
-        match steps.get(step) {
-            Some(Step::DeleteMethod { kind, id, label }) => {
+    if !state.begun.contains(&entry.row) {
+        return Ok(did);
+    }
+    let steps = state.replanned.get(&entry.row).unwrap_or(&entry.steps);
+    for step in steps {
+        match step {
+            Step::DeleteMethod { kind, id, label } => {
                 if !did.removed.iter().any(|(_, i, _)| i == id) {
                     did.removed.push((*kind, id.clone(), label.clone()));
                 }
             }
-            Some(Step::DisableAccount) => did.disabled = true,
-            Some(Step::IssueTemporaryAccessPass { .. }) => did.tap_issued = true,
-            Some(Step::SetDefaultMethod { .. }) => did.default_set = true,
-            Some(Step::RevokeSessions) | None => {}
+            Step::DisableAccount => did.disabled = true,
+            Step::IssueTemporaryAccessPass { .. } => did.tap_issued = true,
+            Step::SetDefaultMethod { .. } => did.default_set = true,
+            Step::RevokeSessions => {}
         }
     }
     Ok(did)

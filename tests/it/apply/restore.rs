@@ -194,8 +194,18 @@ fn a_device_refresh_with_passes_is_undone_and_its_passes_deleted() {
     restore(&t, &[]).expect_code(0);
     let now = t.users();
     for u in &listed {
-        assert_eq!(passes(&now, u), 0, "the pass the run issued to {} is gone", upn(u));
-        assert_eq!(restorable_state(&now[id_of(u)]), restorable_state(u), "{}", upn(u));
+        assert_eq!(
+            passes(&now, u),
+            0,
+            "the pass the run issued to {} is gone",
+            upn(u)
+        );
+        assert_eq!(
+            restorable_state(&now[id_of(u)]),
+            restorable_state(u),
+            "{}",
+            upn(u)
+        );
     }
 }
 
@@ -207,6 +217,25 @@ fn users_and_only_narrow_the_restore() {
     let after_run = t.users();
     let chosen = &listed[..3];
     let names = t.write_list_as("chosen.csv", chosen);
+    // A dry run says what would come back, per user, and changes nothing.
+    let seen = t.mutations().len();
+    let dry = t
+        .mfa(&["restore", t.out().arg(), "--dry-run", "--out"])
+        .args(&[t.dir.join("dry").to_str().unwrap()])
+        .run();
+    dry.expect_code(0);
+    assert_eq!(t.mutations().len(), seen);
+    let planned = rows_of(&t.dir.join("dry"));
+    assert_eq!(planned.len(), 10);
+    assert!(
+        planned.iter().all(|r| r["status"] == "planned"),
+        "{planned:?}"
+    );
+    assert!(
+        dry.stderr.contains("would") || dry.stderr.contains("create the"),
+        "{}",
+        dry.stderr
+    );
     let run = restore(
         &t,
         &[
@@ -241,13 +270,20 @@ fn users_and_only_narrow_the_restore() {
 
 #[test]
 fn a_run_killed_part_way_is_undone_only_as_far_as_it_went() {
-    let t = Scenario::start("restore-killed", generated(300, 303));
-    let listed = with_phones_or_email(&t.before, 40);
+    let t = Scenario::start("restore-killed", generated(400, 303));
+    let listed = with_phones_or_email(&t.before, 120);
     let list = t.write_list(&listed);
     t.plan(&list, Profile::Offboard).run().expect_code(0);
-    let mut child = t.apply_plan().yes().budget("20/1s").spawn("killed");
+    // User after user (no containment pass first), slowly: the kill leaves some users
+    // done, some half-way and some untouched.
+    let mut child = t
+        .apply_plan()
+        .yes()
+        .args(&["--no-contain-first", "--max-in-flight", "1"])
+        .budget("20/1s")
+        .spawn("killed");
     let fired = wait_for_journal(&mut child, &t.out(), |lines| {
-        records(lines, "finished").count() >= 5
+        records(lines, "finished").count() >= 3
     });
     assert!(fired, "the run was still going");
     child.kill_9();
@@ -255,11 +291,16 @@ fn a_run_killed_part_way_is_undone_only_as_far_as_it_went() {
     let after_kill = t.users();
     let untouched: Vec<&Value> = listed
         .iter()
-        .filter(|u| after_kill[id_of(u)] == t.before[id_of(u)])
+        .filter(|u| {
+            let (now, before) = (&after_kill[id_of(u)], &t.before[id_of(u)]);
+            restorable_state(now) == restorable_state(before)
+                && users::method_ids(now) == users::method_ids(before)
+        })
         .collect();
     assert!(!untouched.is_empty(), "the kill left some users untouched");
     let seen_before = t.mutations().len();
-    restore(&t, &[]).expect_code(0);
+    // The restore paces as the run did unless told otherwise.
+    restore(&t, &["--write-budget", "3000/150s", "--max-in-flight", "8"]).expect_code(0);
     let now = t.users();
     for u in &listed {
         assert_eq!(
@@ -285,7 +326,18 @@ fn phone_numbers_and_addresses_live_only_in_the_restore_file() {
     let t = Scenario::start("restore-secrets", generated(200, 304));
     let listed = with_phones_or_email(&t.before, 20);
     offboard(&t, &listed);
-    let restored = restore(&t, &["-o", "json"]);
+    let log = t.dir.join("restore.log");
+    let restored = restore(
+        &t,
+        &[
+            "-o",
+            "json",
+            "--log-format",
+            "json",
+            "--log-file",
+            log.to_str().unwrap(),
+        ],
+    );
     restored.expect_code(0);
     let needles: Vec<String> = listed
         .iter()
@@ -303,7 +355,8 @@ fn phone_numbers_and_addresses_live_only_in_the_restore_file() {
         needles.iter().all(|n| kept.contains(n.as_str())),
         "the file keeps them"
     );
-    for file in t.out().files() {
+    // Every file of the scenario: the list, the plan, the run, the restore.
+    for file in Folder(t.dir.clone()).files() {
         if file.ends_with("secrets/restore.jsonl") {
             continue;
         }
@@ -318,5 +371,36 @@ fn phone_numbers_and_addresses_live_only_in_the_restore_file() {
             "{n} in the restore's output"
         );
     }
-    let _ = users::ids_of;
+}
+
+#[test]
+fn a_run_without_restore_data_keeps_none_and_the_restore_says_what_it_cannot_do() {
+    let t = Scenario::start("restore-none", generated(200, 306));
+    let listed = with_phones_or_email(&t.before, 5);
+    let list = t.write_list(&listed);
+    t.plan(&list, Profile::DeviceRefresh).run().expect_code(0);
+    let summary = std::fs::read_to_string(t.planned().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("| Restore data |"),
+        "the plan says a run keeps it"
+    );
+    t.apply_plan()
+        .yes()
+        .args(&["--no-restore-data"])
+        .run()
+        .expect_code(0);
+    assert!(!t.out().join("secrets/restore.jsonl").exists());
+    let seen = t.mutations().len();
+    let run = restore(&t, &[]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("kept no restore data"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(t.mutations().len(), seen, "nothing is guessed");
+    for row in rows_of(&t.out().join("restore")) {
+        let cannot = row["cannotRestore"].to_string();
+        assert!(cannot.contains("no restore data was kept"), "{row}");
+    }
 }
