@@ -230,6 +230,10 @@ pub fn run(args: RestoreArgs) -> CliResult {
                 JobResult::Done { body, .. } => {
                     take_read(&mut now[i], &done.request, body.as_ref().unwrap_or(&serde_json::Value::Null))
                 }
+                // The default method is read in beta, which a cloud may not serve: without
+                // it the default is simply not known (a restore that sets it is refused on
+                // its own). The account and the methods must be read.
+                _ if done.request.url.contains("/signInPreferences") => {}
                 other => {
                     unread.entry(i).or_insert_with(|| failure_words(other));
                 }
@@ -237,9 +241,7 @@ pub fn run(args: RestoreArgs) -> CliResult {
         })
         .await;
         if let Some(cause) = stopped {
-            return Err(CliError::from(anyhow!(
-                "Graph stopped answering while the users were read ({cause:?}); nothing was changed. Run the restore again when it answers"
-            )));
+            return Err(stopped_error(cause, "while the users were read; nothing was changed"));
         }
         let decided: Vec<Decided> = candidates
             .iter()
@@ -338,9 +340,10 @@ pub fn run(args: RestoreArgs) -> CliResult {
             out.display()
         );
         if let Some(cause) = stopped {
-            say!(
-                "mfa-reset: Graph stopped answering ({cause:?}): run the same restore again to finish it"
-            );
+            return Err(stopped_error(
+                cause,
+                "part-way: what was answered is in the restore's results; run the same restore again to finish it",
+            ));
         }
         Ok(Exit::failures_if(
             stopped.is_some() || rows.iter().any(|r| !matches!(r.status.as_str(), "done" | "no-change")),
@@ -438,6 +441,19 @@ fn finish_dry_run(
         out.display()
     );
     Ok(Exit::Done)
+}
+
+/// Graph stopped answering (`cause`) `when`: a refused credential exits 3, an outage 1.
+fn stopped_error(cause: crate::engine::dispatcher::Abandon, when: &str) -> CliError {
+    use crate::engine::dispatcher::Abandon;
+    let (exit, what) = match cause {
+        Abandon::Unauthorized => (Exit::Refused, "Graph refused the credential"),
+        _ => (Exit::Failures, "Graph could not be reached"),
+    };
+    CliError {
+        error: anyhow!("{what} {when}"),
+        exit,
+    }
 }
 
 fn is_success(result: &JobResult) -> bool {
