@@ -9,6 +9,9 @@
 //! the run then appends to the file as passes come. Each row is fsynced before
 //! [`TapFile::append`] returns, so a pass the run reports as issued is on disk. The pass
 //! appears nowhere else — not in the journal, the results or any error message.
+//!
+//! The users' phone numbers and email addresses a run keeps for `mfa-reset restore`
+//! live beside it, in `secrets/restore.jsonl`, under the same rules ([`restore`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};

@@ -196,7 +196,6 @@ impl UserJob {
             .collect()
     }
 
-    /// A step without an outcome that is still to be sent (not withheld).
     /// Whether a step still to come changes something a restore would put back: any but
     /// revoking sessions (which nothing can undo, and which loses nothing to keep).
     pub(super) fn changes_restorable(&self) -> bool {
@@ -204,6 +203,7 @@ impl UserJob {
             .any(|i| self.open(i) && !matches!(self.steps[i], Step::RevokeSessions))
     }
 
+    /// A step without an outcome that is still to be sent (not withheld).
     fn open(&self, i: usize) -> bool {
         self.restricted.is_none()
             && self.done[i].is_none()
