@@ -346,7 +346,7 @@ pub fn run(args: RestoreArgs) -> CliResult {
             ));
         }
         Ok(Exit::failures_if(
-            stopped.is_some() || rows.iter().any(|r| !matches!(r.status.as_str(), "done" | "no-change")),
+            rows.iter().any(|r| !matches!(r.status.as_str(), "done" | "no-change")),
         ))
     })
 }
@@ -502,14 +502,12 @@ fn row_of(
     for (action, outcome) in d.actions.iter().zip(outcomes) {
         match outcome {
             Some(r) if is_success(r) => row.restored.push(action.describe()),
-            Some(r @ (JobResult::Unknown { .. } | JobResult::Abandoned { .. })) => {
-                unknown = true;
-                row.errors
-                    .push(format!("{}: {}", action.describe(), failure_words(r)));
+            Some(r) => {
+                unknown |= matches!(r, JobResult::Unknown { .. } | JobResult::Abandoned { .. });
+                // Graph's message may quote what was sent: never a number or an address.
+                let why = action.redact(&failure_words(r));
+                row.errors.push(format!("{}: {why}", action.describe()));
             }
-            Some(r) => row
-                .errors
-                .push(format!("{}: {}", action.describe(), failure_words(r))),
             None => row.errors.push(format!(
                 "{}: not sent (an earlier change of this user failed)",
                 action.describe()

@@ -520,9 +520,7 @@ impl PlanStore {
         if tail.as_slice() != b"}" {
             return Err(not_canonical());
         }
-        head.extend_from_slice(b"  \"entries\": []\n}");
-        let header: PlanHeader = serde_json::from_slice(&head)
-            .map_err(|e| invalid(format!("its header cannot be read: {e}")))?;
+        let header = header_of(head, path)?;
         let file = File::open(path).map_err(read_err)?;
         Ok(PlanStore {
             header,
@@ -561,8 +559,16 @@ pub fn read_header(path: &Path) -> Result<PlanHeader, StoreError> {
         }
         head.extend_from_slice(&line);
     }
+    header_of(head, path)
+}
+
+/// The header whose lines, up to the entries, are `head`.
+fn header_of(mut head: Vec<u8>, path: &Path) -> Result<PlanHeader, StoreError> {
     head.extend_from_slice(b"  \"entries\": []\n}");
-    serde_json::from_slice(&head).map_err(|e| invalid(format!("its header cannot be read: {e}")))
+    serde_json::from_slice(&head).map_err(|e| StoreError::Invalid {
+        path: path.to_path_buf(),
+        message: format!("its header cannot be read: {e}"),
+    })
 }
 
 /// `file` without a leading UTF-8 byte-order mark (a plan saved by an editor that adds

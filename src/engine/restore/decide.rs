@@ -112,13 +112,22 @@ impl Action {
         }
     }
 
-    pub fn part(&self) -> Part {
+    /// The personal data the action sends (a phone number, an email address), which
+    /// nothing but the restore data may hold: an error Graph gives about the action is
+    /// written with it taken out ([`Action::redact`]).
+    fn personal(&self) -> Option<&str> {
         match self {
-            Action::CreatePhone { .. } => Part::Phone,
-            Action::CreateEmail { .. } => Part::Email,
-            Action::EnableAccount => Part::Account,
-            Action::DeletePass { .. } => Part::Tap,
-            Action::SetDefault { .. } => Part::Default,
+            Action::CreatePhone { number, .. } => Some(number),
+            Action::CreateEmail { address } => Some(address),
+            _ => None,
+        }
+    }
+
+    /// `text` (Graph's error about this action) without the number or address it sent.
+    pub fn redact(&self, text: &str) -> String {
+        match self.personal() {
+            Some(p) if !p.is_empty() => text.replace(p, "[redacted]"),
+            _ => text.to_string(),
         }
     }
 }
@@ -398,6 +407,11 @@ mod tests {
         assert_eq!(d.cannot.len(), 1, "{:?}", d.cannot);
         assert!(d.cannot[0].contains("FIDO2"));
         assert!(!format!("{d:?}").contains("2065550100"));
+        let quoted = "Invalid phone number '+1 2065550100'.";
+        assert_eq!(
+            d.actions[0].redact(quoted),
+            "Invalid phone number '[redacted]'."
+        );
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! each user's state now ([`read_now`]), then the changes decided, in waves
 //! ([`Action::wave`]): a mobile phone before an alternate one, the default last.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -130,9 +129,4 @@ pub fn request_of(key: &UserKey, action: &Action) -> Option<GraphRequest> {
         }
         Action::SetDefault { preferred } => GraphRequest::set_default_method(key, preferred),
     }
-}
-
-/// The waves the actions of every user go in, in order.
-pub fn waves<'a>(actions: impl Iterator<Item = &'a Action>) -> BTreeSet<u8> {
-    actions.map(Action::wave).collect()
 }

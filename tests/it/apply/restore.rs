@@ -232,7 +232,7 @@ fn users_and_only_narrow_the_restore() {
         "{planned:?}"
     );
     assert!(
-        dry.stderr.contains("would") || dry.stderr.contains("create the"),
+        dry.stderr.contains("phone again") || dry.stderr.contains("email method again"),
         "{}",
         dry.stderr
     );
